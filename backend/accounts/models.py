@@ -1,0 +1,47 @@
+from django.contrib.auth.models import AbstractUser
+from django.contrib.gis.db import models
+
+
+class District(models.Model):
+    """The tenancy unit (区/县): staff, elders and providers belong to one."""
+
+    code = models.CharField(max_length=12, unique=True, help_text="Administrative division code")
+    name = models.CharField(max_length=100)
+    boundary = models.MultiPolygonField(srid=4326, null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Role(models.TextChoices):
+    OPERATOR = "operator", "Call-centre operator (坐席)"
+    SUPERVISOR = "supervisor", "Supervisor"
+    DISTRICT_ADMIN = "district_admin", "District administrator (民政)"
+    PROVIDER_ADMIN = "provider_admin", "Provider administrator (服务商)"
+    WORKER = "worker", "Worker (护理员)"
+    FAMILY = "family", "Family member (家属)"
+
+
+STAFF_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.DISTRICT_ADMIN})
+
+
+class User(AbstractUser):
+    """Anyone who signs in. Staff belong to a district; a worker's provider is on its Worker row;
+    a family member's elders are the elders listing them as an emergency contact."""
+
+    role = models.CharField(max_length=20, choices=Role.choices)
+    district = models.ForeignKey(
+        District, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="staff_have_district",
+                condition=~models.Q(role__in=sorted(STAFF_ROLES)) | models.Q(district__isnull=False),
+            )
+        ]
+
+    @property
+    def is_district_staff(self) -> bool:
+        return self.role in STAFF_ROLES

@@ -1,0 +1,52 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.core.events import event_envelope, events_after
+from backend.core.tickets import ws_ticket_issue
+
+
+class EventFeedView(APIView):
+    """The catch-up feed behind /ws/ pushes: pass the last id you got from this feed as `after`.
+
+    Envelope: {"type", "id", "at", "data"}. Types: request.created, request.matching,
+    request.offered, request.assigned, request.on_site, request.completed, request.cancelled,
+    request.escalated, offer.created, offer.accepted, offer.declined, offer.expired,
+    offer.withdrawn, visit.checked_in, visit.checked_out, visit.check_in_refused.
+    """
+
+    class QuerySerializer(serializers.Serializer):
+        after = serializers.IntegerField(required=False, min_value=0)
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", int, description="Last event id received from this feed"),
+            OpenApiParameter("limit", int, description="At most this many events (1-500)"),
+        ]
+    )
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        after = query.validated_data.get("after")
+        events = events_after(request.user, after=after, limit=query.validated_data["limit"])
+        return Response(
+            {
+                "events": [event_envelope(e) for e in events],
+                "next_after": events[-1].pk if events else after,
+            }
+        )
+
+
+class WebSocketTicketView(APIView):
+    """A one-time ticket for `/ws/?ticket=...`, valid for a few seconds."""
+
+    class OutputSerializer(serializers.Serializer):
+        ticket = serializers.CharField(source="token")
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(request=None, responses=OutputSerializer)
+    def post(self, request):
+        ticket = ws_ticket_issue(user=request.user)
+        return Response(self.OutputSerializer(ticket).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,40 @@
+"""/ws/: authenticate by one-time ticket, join the caller's groups, relay pushes. Nothing else:
+pushes are sent from services after commit, and clients catch up from the events feed."""
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from .events import district_group, user_group
+from .tickets import ws_ticket_redeem
+
+UNAUTHORISED = 4401
+
+
+class EventsConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        token = (query.get("ticket") or [""])[0]
+        user = await database_sync_to_async(ws_ticket_redeem)(token=token) if token else None
+        if user is None:
+            await self.close(code=UNAUTHORISED)
+            return
+        self.groups_joined = [user_group(user.pk)]
+        if user.is_district_staff and user.district_id:
+            self.groups_joined.append(district_group(user.district_id))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "hello", "data": {"user": user.pk, "role": user.role}})
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def event_push(self, message: dict) -> None:
+        await self.send_json(message["envelope"])

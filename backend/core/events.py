@@ -1,0 +1,111 @@
+"""Record a state change once: the row is the audit trail, the push and the feed entry."""
+
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import models, transaction
+from django.db.models.expressions import RawSQL
+
+from backend.accounts.models import STAFF_ROLES, User
+
+from .models import Event
+
+log = structlog.get_logger(__name__)
+
+# Every transaction with an id below this has ended: events below it can no longer appear.
+COMMIT_SAFE_WATERMARK = RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", ())
+
+
+def district_group(district_id: int) -> str:
+    return f"district.{district_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def event_envelope(event: Event) -> dict[str, Any]:
+    return {
+        "type": event.kind,
+        "id": event.pk,
+        "at": event.at.isoformat().replace("+00:00", "Z"),
+        "data": {
+            "subject": {"type": event.subject_type, "id": event.subject_id},
+            "before": event.before or None,
+            "after": event.after or None,
+            **event.data,
+        },
+    }
+
+
+def event_record(
+    *,
+    kind: str,
+    subject_type: str,
+    subject_id: int,
+    actor: User | None = None,
+    before: str = "",
+    after: str = "",
+    data: dict[str, Any] | None = None,
+    district_id: int | None = None,
+    recipients: Iterable[int] = (),
+) -> Event:
+    """Write the event and push it to the district's staff and the named recipients after commit.
+
+    Call inside the transaction that makes the change, so the audit row and the change commit or
+    roll back together.
+    """
+    event = Event.objects.create(
+        kind=kind,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        actor=actor if actor and actor.is_authenticated else None,
+        before=before,
+        after=after,
+        data=data or {},
+        district_id=district_id,
+        recipients=sorted(set(recipients)),
+    )
+    groups = [user_group(uid) for uid in event.recipients]
+    if district_id is not None:
+        groups.append(district_group(district_id))
+    envelope = event_envelope(event)
+    transaction.on_commit(lambda: push_to_groups(groups, envelope))
+    return event
+
+
+def push_to_groups(groups: list[str], envelope: dict[str, Any]) -> None:
+    """Best effort: a lost push is caught up from the events feed, never trusted alone."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group in groups:
+        try:
+            async_to_sync(layer.group_send)(group, {"type": "event.push", "envelope": envelope})
+        except Exception:  # the database already holds the event
+            log.warning("push_failed", group=group, event_id=envelope["id"], exc_info=True)
+
+
+def events_visible_to(user: User) -> models.QuerySet[Event]:
+    if user.role in STAFF_ROLES:
+        return Event.objects.filter(district_id=user.district_id)
+    return Event.objects.filter(recipients__contains=[user.pk])
+
+
+def events_after(user: User, *, after: int | None, limit: int) -> list[Event]:
+    """Events the user may see, in feed order (writing transaction, then id), that are final.
+
+    Sequence ids are not in commit order, so the feed is ordered by the writing transaction's id
+    and serves only transactions below the commit-safe watermark: an event that commits late
+    is still ahead of every cursor that was handed out before it.
+    """
+    qs = events_visible_to(user).filter(xid__lt=COMMIT_SAFE_WATERMARK)
+    if after:
+        anchor = Event.objects.filter(pk=after).values_list("xid", flat=True).first()
+        if anchor is None:
+            return []
+        qs = qs.filter(models.Q(xid__gt=anchor) | models.Q(xid=anchor, pk__gt=after))
+    return list(qs.order_by("xid", "pk")[:limit])

@@ -1,0 +1,101 @@
+"""Coordinates: WGS-84 (SRID 4326) inside the platform; GCJ-02 converted once, at the edge.
+
+GCJ-02 is the offset system mandated for maps published in mainland China (most phone map SDKs
+give it). The forward offset is a published closed-form function; the inverse has no closed
+form, so it is solved by fixed-point iteration to well under a centimetre.
+"""
+
+import math
+
+from django.contrib.gis.geos import Point
+from rest_framework import serializers
+
+_A = 6378245.0  # semi-major axis of the Krasovsky 1940 ellipsoid used by GCJ-02
+_EE = 0.00669342162296594323  # its first eccentricity squared
+
+WGS84 = "wgs84"
+GCJ02 = "gcj02"
+CRS_CHOICES = [(WGS84, "WGS-84 (GPS)"), (GCJ02, "GCJ-02 (Chinese map SDKs)")]
+
+
+def _inside_china(lng: float, lat: float) -> bool:
+    return 72.004 <= lng <= 137.8347 and 0.8293 <= lat <= 55.8271
+
+
+def _offset_lat(x: float, y: float) -> float:
+    r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    r += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    r += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+    r += (160.0 * math.sin(y / 12.0 * math.pi) + 320.0 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
+    return r
+
+
+def _offset_lng(x: float, y: float) -> float:
+    r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    r += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    r += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+    r += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
+    return r
+
+
+def wgs84_to_gcj02(lng: float, lat: float) -> tuple[float, float]:
+    if not _inside_china(lng, lat):
+        return lng, lat
+    d_lat = _offset_lat(lng - 105.0, lat - 35.0)
+    d_lng = _offset_lng(lng - 105.0, lat - 35.0)
+    rad_lat = math.radians(lat)
+    magic = 1 - _EE * math.sin(rad_lat) ** 2
+    sqrt_magic = math.sqrt(magic)
+    d_lat = (d_lat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrt_magic) * math.pi)
+    d_lng = (d_lng * 180.0) / (_A / sqrt_magic * math.cos(rad_lat) * math.pi)
+    return lng + d_lng, lat + d_lat
+
+
+def gcj02_to_wgs84(lng: float, lat: float) -> tuple[float, float]:
+    if not _inside_china(lng, lat):
+        return lng, lat
+    w_lng, w_lat = lng, lat
+    for _ in range(30):
+        g_lng, g_lat = wgs84_to_gcj02(w_lng, w_lat)
+        e_lng, e_lat = g_lng - lng, g_lat - lat
+        w_lng, w_lat = w_lng - e_lng, w_lat - e_lat
+        if abs(e_lng) < 1e-9 and abs(e_lat) < 1e-9:
+            break
+    return w_lng, w_lat
+
+
+def point_wgs84(lng: float, lat: float, crs: str = WGS84) -> Point:
+    if crs == GCJ02:
+        lng, lat = gcj02_to_wgs84(lng, lat)
+    return Point(lng, lat, srid=4326)
+
+
+class PositionSerializer(serializers.Serializer):
+    """A phone's position: GeoJSON Point [longitude, latitude] and the system it is in."""
+
+    location = serializers.JSONField(help_text='GeoJSON Point, e.g. {"type": "Point", '
+                                     '"coordinates": [125.3245, 43.8868]}')
+    crs = serializers.ChoiceField(
+        choices=CRS_CHOICES, default=WGS84,
+        help_text="Coordinate system of `location`: wgs84 (GPS) or gcj02 (Chinese map SDKs)",
+    )
+
+    def validate_location(self, value):
+        if not isinstance(value, dict) or value.get("type") != "Point":
+            raise serializers.ValidationError('Must be a GeoJSON object with "type": "Point".')
+        coords = value.get("coordinates")
+        if (
+            not isinstance(coords, list)
+            or len(coords) != 2
+            or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords)
+        ):
+            raise serializers.ValidationError("coordinates must be [longitude, latitude].")
+        lng, lat = float(coords[0]), float(coords[1])
+        if not (-180 <= lng <= 180 and -90 <= lat <= 90):
+            raise serializers.ValidationError("longitude must be in [-180, 180], latitude in "
+                                              "[-90, 90].")
+        return (lng, lat)
+
+    def to_point(self) -> Point:
+        lng, lat = self.validated_data["location"]
+        return point_wgs84(lng, lat, self.validated_data["crs"])

@@ -1,0 +1,79 @@
+"""Idempotency-Key for writes that clients retry.
+
+The key is claimed with an INSERT inside the request's transaction: a concurrent retry with the
+same key waits on the unique index until the first commits, then replays the first answer. The
+same key with another body is refused. Only successful answers are kept: a refused request
+changed nothing, so the client may correct it and retry under the same key.
+"""
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.db import connection, transaction
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .errors import DomainError
+from .models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+
+
+class IdempotencyKeyReused(DomainError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+
+
+def _body_hash(request: Request) -> str:
+    try:
+        canonical = json.dumps(request.data, sort_keys=True, default=str)
+    except TypeError:
+        canonical = repr(request.data)
+    return hashlib.sha256(f"{request.path}\n{canonical}".encode()).hexdigest()
+
+
+def idempotent(view_method: Callable) -> Callable:
+    """Wrap an APIView write method; without the header it runs as usual, in one transaction."""
+
+    @functools.wraps(view_method)
+    def wrapper(self, request: Request, *args, **kwargs) -> Response:
+        key = request.headers.get(HEADER, "").strip()
+        if not key:
+            with transaction.atomic():
+                return view_method(self, request, *args, **kwargs)
+        if len(key) > 200:
+            raise DomainError("Idempotency-Key is longer than 200 characters", code="invalid",
+                              fields={HEADER: ["at most 200 characters"]})
+        body_hash = _body_hash(request)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO core_idempotencyrecord"
+                    " (user_id, key, method, path, body_hash, created_at)"
+                    " VALUES (%s, %s, %s, %s, %s, now())"
+                    " ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+                    [request.user.pk, key, request.method, request.path, body_hash],
+                )
+                claimed = cursor.fetchone()
+            if claimed is None:
+                first = IdempotencyRecord.objects.get(user=request.user, key=key)
+                if first.body_hash != body_hash:
+                    raise IdempotencyKeyReused(
+                        "This Idempotency-Key was used with a different request body"
+                    )
+                replay = Response(first.response_body, status=first.status_code)
+                replay["Idempotent-Replayed"] = "true"
+                return replay
+            response = view_method(self, request, *args, **kwargs)
+            if status.is_success(response.status_code):
+                IdempotencyRecord.objects.filter(pk=claimed[0]).update(
+                    status_code=response.status_code, response_body=response.data
+                )
+            else:
+                transaction.set_rollback(True)
+            return response
+
+    return wrapper

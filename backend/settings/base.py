@@ -1,0 +1,187 @@
+"""Settings shared by every environment. Each value is read from the environment.
+
+Development and test defaults live in local.py and test.py; production.py has no defaults for
+secrets and refuses to start without them.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env = environ.Env()
+
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "rest_framework",
+    "rest_framework_gis",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "phonenumber_field",
+    "channels",
+    "backend.accounts",
+    "backend.core",
+    "backend.telephony",
+    "elders",
+    "providers",
+    "dispatch",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "backend.urls"
+ASGI_APPLICATION = "backend.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", engine="django.contrib.gis.db.backends.postgis"),
+}
+DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+# Under ASGI each request may run in a different thread: a pool beats long CONN_MAX_AGE.
+DATABASES["default"].setdefault("OPTIONS", {})["pool"] = env.bool("DATABASE_POOL", default=True)
+if env.str("DATABASE_NAME", default=""):
+    # Test subprocesses (ASGI server, Celery worker) are pointed at the test database by name.
+    DATABASES["default"]["NAME"] = env.str("DATABASE_NAME")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL")
+REDIS_DB_CHANNELS = env.int("REDIS_DB_CHANNELS", default=0)
+REDIS_DB_CELERY = env.int("REDIS_DB_CELERY", default=1)
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [f"{REDIS_URL}/{REDIS_DB_CHANNELS}"],
+            "prefix": env.str("CHANNELS_PREFIX", default="anxin"),
+            "capacity": 500,
+        },
+    }
+}
+
+CELERY_BROKER_URL = f"{REDIS_URL}/{REDIS_DB_CELERY}"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="anxin")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TIMEZONE = "UTC"
+# Deadlines live in the database; this only bounds how late a lost countdown is re-delivered.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-sweep": {"task": "dispatch.tasks.sweep_deadlines", "schedule": 10.0},
+}
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+DISPLAY_TIME_ZONE = env.str("ANXIN_DISPLAY_TIME_ZONE", default="Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+VAR_DIR = Path(env.str("ANXIN_VAR_DIR", default=str(BASE_DIR / "var")))
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "backend.core.errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=30)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Anxin API",
+    "DESCRIPTION": (
+        "Community elderly-care dispatch. Coordinates are GeoJSON [longitude, latitude] in "
+        "WGS-84 unless a field says it takes GCJ-02. Times are UTC ISO 8601. Phone numbers are "
+        "E.164 on the wire."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+PHONENUMBER_DEFAULT_REGION = "CN"
+PHONENUMBER_DB_FORMAT = "E164"
+
+NOTIFICATION_BACKEND = env.str(
+    "ANXIN_NOTIFICATION_BACKEND", default="backend.telephony.backends.FileBackend"
+)
+NOTIFICATION_FILE = Path(env.str("ANXIN_NOTIFICATION_FILE", default=str(VAR_DIR / "outbox.jsonl")))
+
+# Dispatch knobs: every one can be changed per deployment.
+ANXIN = {
+    "MATCH_RADIUS_M": env.int("ANXIN_MATCH_RADIUS_M", default=5000),
+    "OFFER_TIMEOUT_S": env.int("ANXIN_OFFER_TIMEOUT_S", default=60),
+    "EMERGENCY_FANOUT": env.int("ANXIN_EMERGENCY_FANOUT", default=3),
+    "GEOFENCE_M": env.int("ANXIN_GEOFENCE_M", default=200),
+    "LOCATION_MAX_AGE_S": env.int("ANXIN_LOCATION_MAX_AGE_S", default=900),
+    "WS_TICKET_TTL_S": env.int("ANXIN_WS_TICKET_TTL_S", default=30),
+    "IDEMPOTENCY_TTL_H": env.int("ANXIN_IDEMPOTENCY_TTL_H", default=48),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("ANXIN_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# Debian 12 ships GDAL 3.6, which cannot block file and network access from crafted spatial
+# references. The API accepts geometry only as GeoJSON parsed by our own serializers, never
+# a spatial reference string from outside, so the warning does not apply to any input path.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]

@@ -1,0 +1,11 @@
+"""Development: safe defaults so `deploy/up` runs with no configuration."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "dev-only-not-secret")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379")
+os.environ.setdefault("DATABASE_URL", "postgis://anxin:anxin@127.0.0.1:5432/anxin")
+os.environ.setdefault("DJANGO_DEBUG", "true")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+
+from .base import *  # noqa: E402,F403

@@ -1,0 +1,24 @@
+"""Tests: real PostGIS, Redis and Celery, on their own Redis databases and queue, so a running
+development worker never takes a test's tasks."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379")
+os.environ.setdefault("DATABASE_URL", "postgis://anxin:anxin@127.0.0.1:5432/anxin")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+os.environ.setdefault("REDIS_DB_CHANNELS", "2")
+os.environ.setdefault("REDIS_DB_CELERY", "3")
+os.environ.setdefault("CELERY_QUEUE", "anxin-test")
+os.environ.setdefault("CHANNELS_PREFIX", "anxin-test")
+os.environ.setdefault(
+    "ANXIN_NOTIFICATION_BACKEND", "backend.telephony.backends.RecordingBackend"
+)
+
+from .base import *  # noqa: E402,F403
+from .base import env  # noqa: E402
+
+# Unit tests run tasks inline; end-to-end tests start a real worker, which sets this to false.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

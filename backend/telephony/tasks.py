@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from .backends import get_backend
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def sms_send(to: str, body: str) -> str:
+    return get_backend().send_sms(to=to, body=body)

@@ -1,0 +1,169 @@
+# Shared set-up for deploy/up and deploy/test. Idempotent: every step checks before it acts.
+# Supported: Debian 12+ and Ubuntu 22.04+, as root or with sudo.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV="$ROOT/.venv"
+VAR="$ROOT/var"
+DB_USER=anxin
+DB_PASSWORD=anxin
+export LANG=${LANG:-C.UTF-8}
+export PATH="$VENV/bin:$PATH"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+unsupported() {
+  cat >&2 <<MSG
+This set-up script supports Debian 12+ and Ubuntu 22.04+ (apt), run as root or with sudo.
+On another system, install these by hand, start them, then run the script again:
+  - Python 3.11 with venv
+  - PostgreSQL 14+ with PostGIS 3, listening on 127.0.0.1:5432, with a superuser role
+    '$DB_USER' (password '$DB_PASSWORD') for development and tests
+  - GDAL and GEOS libraries (Debian: gdal-bin)
+  - Redis 6+ on 127.0.0.1:6379
+Reason: $1
+MSG
+  exit 1
+}
+
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO=(sudo)
+else
+  unsupported "not root and no sudo"
+fi
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
+}
+
+APT_UPDATED=0
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing ${missing[*]}"
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    "${SUDO[@]}" apt-get update -qq
+    APT_UPDATED=1
+  fi
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+check_system() {
+  command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1 \
+    || unsupported "apt-get not found"
+  [ -r /etc/os-release ] || unsupported "no /etc/os-release"
+  # shellcheck disable=SC1091
+  . /etc/os-release
+  case "${ID:-}:${ID_LIKE:-}" in
+    debian:*|ubuntu:*|*:*debian*) ;;
+    *) unsupported "this is ${PRETTY_NAME:-an unknown system}" ;;
+  esac
+}
+
+find_python() {
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 \
+      && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  return 1
+}
+
+ensure_system_packages() {
+  check_system
+  apt_install ca-certificates locales procps gdal-bin redis-server postgresql postgresql-contrib
+  PY=$(find_python || true)
+  if [ -z "$PY" ]; then
+    apt_install python3.11 python3.11-venv 2>/dev/null || apt_install python3 python3-venv
+    PY=$(find_python) || unsupported "Python 3.11 is not available from apt here"
+  fi
+  # Debian's python3 has venv only with python3.X-venv; a pyenv or source build has it built in.
+  if ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    apt_install "python$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-venv"
+  fi
+  PG_VERSION=$(ls /usr/lib/postgresql/ | sort -n | tail -n 1)
+  [ -n "$PG_VERSION" ] || die "PostgreSQL did not install"
+  apt_install "postgresql-$PG_VERSION-postgis-3"
+}
+
+ensure_postgres() {
+  if ! pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -q "^$PG_VERSION main$"; then
+    say "creating PostgreSQL $PG_VERSION cluster"
+    "${SUDO[@]}" pg_createcluster --locale C.UTF-8 "$PG_VERSION" main >/dev/null
+  fi
+  if ! pg_lsclusters -h | awk -v v="$PG_VERSION" '$1==v && $2=="main" {print $4}' | grep -q online; then
+    say "starting PostgreSQL $PG_VERSION"
+    "${SUDO[@]}" pg_ctlcluster "$PG_VERSION" main start
+  fi
+  for _ in $(seq 1 30); do
+    pg_isready -q -h 127.0.0.1 -p 5432 && break
+    sleep 1
+  done
+  pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL is not answering on 127.0.0.1:5432"
+  # Development and test role: superuser so the test runner can create PostGIS in test_anxin.
+  # Never do this in production (see README).
+  as_postgres psql -q -v ON_ERROR_STOP=1 -d postgres <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_USER') THEN
+    CREATE ROLE $DB_USER LOGIN SUPERUSER PASSWORD '$DB_PASSWORD';
+  END IF;
+END \$\$;
+SQL
+}
+
+ensure_database() {
+  local name=$1
+  if ! as_postgres psql -tAq -d postgres -c "SELECT 1 FROM pg_database WHERE datname='$name'" \
+      | grep -q 1; then
+    say "creating database $name"
+    as_postgres createdb -E UTF8 -T template0 --locale=C.UTF-8 -O "$DB_USER" "$name"
+  fi
+  as_postgres psql -q -d "$name" -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
+}
+
+ensure_redis() {
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; then
+    say "starting Redis"
+    mkdir -p "$VAR"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --dir "$VAR" \
+      --logfile "$VAR/redis.log" --save "" --appendonly no
+    for _ in $(seq 1 20); do
+      redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG && return 0
+      sleep 0.5
+    done
+    die "Redis did not start; see $VAR/redis.log"
+  fi
+}
+
+ensure_venv() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating virtualenv in .venv"
+    "$PY" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.anxin-installed" want
+  want=$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing Python dependencies"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]"
+    echo "$want" > "$stamp"
+  fi
+}
+
+setup_all() {
+  local db=$1
+  ensure_system_packages
+  ensure_postgres
+  ensure_redis
+  ensure_database "$db"
+  ensure_venv
+  mkdir -p "$VAR"
+}

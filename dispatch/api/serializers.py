@@ -1,0 +1,79 @@
+from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
+
+from dispatch.models import Priority
+
+
+class RequestCreateInput(serializers.Serializer):
+    elder = serializers.IntegerField(help_text="Elder id")
+    service_type = serializers.SlugField(help_text="Service code, e.g. meal, bathing, emergency")
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    window_start = serializers.DateTimeField(
+        required=False, help_text="UTC ISO 8601; omit for 'now'"
+    )
+    window_end = serializers.DateTimeField(required=False)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class ElderBrief(serializers.Serializer):
+    id = serializers.IntegerField()
+    full_name = serializers.CharField()
+    phone = serializers.CharField()
+    address = serializers.CharField()
+    location = GeometryField(help_text="Home, GeoJSON Point, WGS-84")
+
+
+class WorkerBrief(serializers.Serializer):
+    id = serializers.IntegerField()
+    full_name = serializers.CharField()
+
+
+class RequestOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    state = serializers.CharField()
+    channel = serializers.CharField()
+    priority = serializers.CharField()
+    service_type = serializers.CharField(source="service_type.code")
+    elder = ElderBrief()
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    match_at = serializers.DateTimeField()
+    notes = serializers.CharField()
+    assigned_worker = WorkerBrief(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class OfferOutput(serializers.Serializer):
+    """What a worker sees before accepting: no name, no address."""
+
+    id = serializers.IntegerField()
+    state = serializers.CharField()
+    request = serializers.IntegerField(source="request_id")
+    service_type = serializers.CharField(source="request.service_type.code")
+    priority = serializers.CharField(source="request.priority")
+    window_start = serializers.DateTimeField(source="request.window_start")
+    window_end = serializers.DateTimeField(source="request.window_end")
+    distance_m = serializers.FloatField()
+    sent_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class DeclineInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class CancelInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class CheckInOutput(serializers.Serializer):
+    visit = serializers.IntegerField(source="visit.pk")
+    checked_in_at = serializers.DateTimeField(source="visit.checked_in_at")
+    distance_m = serializers.FloatField()
+
+
+class CheckOutOutput(serializers.Serializer):
+    visit = serializers.IntegerField(source="pk")
+    checked_in_at = serializers.DateTimeField()
+    checked_out_at = serializers.DateTimeField()

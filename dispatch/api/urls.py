@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("requests/", views.RequestListCreateView.as_view(), name="request-list"),
+    path("requests/<int:pk>/", views.RequestDetailView.as_view(), name="request-detail"),
+    path("requests/<int:pk>/cancel/", views.RequestCancelView.as_view(), name="request-cancel"),
+    path("requests/<int:pk>/check-in/", views.CheckInView.as_view(), name="request-check-in"),
+    path("requests/<int:pk>/check-out/", views.CheckOutView.as_view(), name="request-check-out"),
+    path("offers/", views.OfferListView.as_view(), name="offer-list"),
+    path("offers/<int:pk>/accept/", views.OfferAcceptView.as_view(), name="offer-accept"),
+    path("offers/<int:pk>/decline/", views.OfferDeclineView.as_view(), name="offer-decline"),
+]

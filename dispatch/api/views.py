@@ -1,0 +1,154 @@
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.accounts.models import Role
+from backend.core.geo import PositionSerializer
+from backend.core.idempotency import idempotent
+from dispatch import services
+from dispatch.models import Channel, RequestState, ServiceType
+from dispatch.selectors import offers_for_worker, request_visible, requests_visible_to
+from elders.selectors import elders_visible_to
+
+from .serializers import (
+    CancelInput,
+    CheckInOutput,
+    CheckOutOutput,
+    DeclineInput,
+    OfferOutput,
+    RequestCreateInput,
+    RequestOutput,
+)
+
+CHANNEL_BY_ROLE = {
+    Role.OPERATOR: Channel.OPERATOR,
+    Role.SUPERVISOR: Channel.OPERATOR,
+    Role.DISTRICT_ADMIN: Channel.OPERATOR,
+    Role.FAMILY: Channel.FAMILY,
+}
+
+
+class RequestListCreateView(ListAPIView):
+    """Work orders the caller may see; `?state=escalated` is the operator queue."""
+
+    serializer_class = RequestOutput
+
+    def get_queryset(self):
+        qs = requests_visible_to(self.request.user).order_by("-created_at")
+        state = self.request.query_params.get("state")
+        if state:
+            if state not in RequestState.values:
+                raise serializers.ValidationError({"state": [f"unknown state {state!r}"]})
+            qs = qs.filter(state=state)
+        return qs
+
+    @extend_schema(request=RequestCreateInput, responses={201: RequestOutput})
+    @idempotent
+    def post(self, request):
+        channel = CHANNEL_BY_ROLE.get(request.user.role)
+        if channel is None:
+            raise PermissionDenied("Only operators and family members create requests")
+        data = RequestCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        elder = elders_visible_to(request.user).filter(pk=values["elder"]).first()
+        if elder is None:
+            raise serializers.ValidationError({"elder": ["no such elder"]})
+        service_type = ServiceType.objects.filter(code=values["service_type"]).first()
+        if service_type is None:
+            raise serializers.ValidationError({"service_type": ["unknown service type"]})
+        sr = services.service_request_create(
+            elder=elder, service_type=service_type, channel=channel, caller=request.user,
+            priority=values.get("priority"), window_start=values.get("window_start"),
+            window_end=values.get("window_end"), notes=values["notes"],
+        )
+        sr = requests_visible_to(request.user).get(pk=sr.pk)
+        return Response(RequestOutput(sr).data, status=status.HTTP_201_CREATED)
+
+
+class RequestDetailView(APIView):
+    @extend_schema(responses=RequestOutput)
+    def get(self, request, pk: int):
+        sr = request_visible(request.user, pk)
+        if sr is None:
+            raise Http404
+        return Response(RequestOutput(sr).data)
+
+
+class RequestCancelView(APIView):
+    @extend_schema(request=CancelInput, responses=RequestOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        if request.user.role not in CHANNEL_BY_ROLE:
+            raise PermissionDenied("Only operators and family members cancel requests")
+        if request_visible(request.user, pk) is None:
+            raise Http404
+        data = CancelInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.request_cancel(request_id=pk, actor=request.user,
+                                reason=data.validated_data["reason"])
+        return Response(RequestOutput(request_visible(request.user, pk)).data)
+
+
+class CheckInView(APIView):
+    """The assigned worker at the door. `crs` says whether `location` is WGS-84 or GCJ-02.
+    Outside the geofence: 422 with code `outside_geofence` and `distance_m`."""
+
+    @extend_schema(request=PositionSerializer, responses={201: CheckInOutput})
+    @idempotent
+    def post(self, request, pk: int):
+        position = PositionSerializer(data=request.data)
+        position.is_valid(raise_exception=True)
+        result = services.visit_check_in(request_id=pk, user=request.user,
+                                         point=position.to_point())
+        return Response(CheckInOutput(result).data, status=status.HTTP_201_CREATED)
+
+
+class CheckOutView(APIView):
+    @extend_schema(request=PositionSerializer, responses=CheckOutOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        point = None
+        if request.data:
+            position = PositionSerializer(data=request.data)
+            position.is_valid(raise_exception=True)
+            point = position.to_point()
+        visit = services.visit_check_out(request_id=pk, user=request.user, point=point)
+        return Response(CheckOutOutput(visit).data)
+
+
+class OfferListView(ListAPIView):
+    """The signed-in worker's offers (pending by default; `?state=` for others, `all` for all)."""
+
+    serializer_class = OfferOutput
+
+    def get_queryset(self):
+        state = self.request.query_params.get("state", "pending")
+        return offers_for_worker(self.request.user, state=None if state == "all" else state)
+
+
+class OfferAcceptView(APIView):
+    """First accept wins. Anyone later gets 409 with `current_state`."""
+
+    @extend_schema(request=None, responses=RequestOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        offer = services.offer_accept(offer_id=pk, user=request.user)
+        sr = get_object_or_404(requests_visible_to(request.user), pk=offer.request_id)
+        return Response(RequestOutput(sr).data)
+
+
+class OfferDeclineView(APIView):
+    @extend_schema(request=DeclineInput, responses=OfferOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        data = DeclineInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        offer = services.offer_decline(offer_id=pk, user=request.user,
+                                       reason=data.validated_data["reason"])
+        return Response(OfferOutput(offer).data)

@@ -1,0 +1,154 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.gis.db import models
+
+
+class Priority(models.TextChoices):
+    ROUTINE = "routine", "Routine"
+    URGENT = "urgent", "Urgent"
+    EMERGENCY = "emergency", "Emergency (助急)"
+
+
+class ServiceType(models.Model):
+    """The catalogue: meal 助餐, bathing 助浴, cleaning 助洁, medical 助医, escort 助行,
+    emergency 助急, companionship 精神慰藉, shopping 代购, errands 代办, welfare check 巡访."""
+
+    code = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=60)
+    name_zh = models.CharField(max_length=30)
+    default_priority = models.CharField(
+        max_length=10, choices=Priority.choices, default=Priority.ROUTINE
+    )
+    lead_time = models.DurationField(
+        default=timedelta(minutes=30),
+        help_text="For scheduled work, matching starts this long before the window opens",
+    )
+    default_duration = models.DurationField(default=timedelta(hours=1))
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.name_zh}"
+
+
+class Channel(models.TextChoices):
+    OPERATOR = "operator", "Operator (坐席)"
+    FAMILY = "family", "Family app"
+    SCHEDULED = "scheduled", "Care plan"
+    IVR = "ivr", "Phone menu (IVR)"
+    ALARM = "alarm", "Alarm device"
+
+
+class RequestState(models.TextChoices):
+    NEW = "new", "New, waiting for its matching time"
+    MATCHING = "matching", "Matching"
+    OFFERED = "offered", "Offered to worker(s)"
+    ASSIGNED = "assigned", "Assigned"
+    ON_SITE = "on_site", "On site (checked in)"
+    COMPLETED = "completed", "Completed (checked out)"
+    ESCALATED = "escalated", "In the operator queue"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_REQUEST_STATES = frozenset(
+    {RequestState.NEW, RequestState.MATCHING, RequestState.OFFERED, RequestState.ASSIGNED,
+     RequestState.ON_SITE, RequestState.ESCALATED}
+)
+
+
+class ServiceRequest(models.Model):
+    """The work order (工单): one need of one elder, from intake to check-out."""
+
+    reference = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    district = models.ForeignKey("accounts.District", on_delete=models.PROTECT, related_name="+")
+    elder = models.ForeignKey("elders.Elder", on_delete=models.PROTECT, related_name="requests")
+    service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    caller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    notes = models.TextField(blank=True)
+    state = models.CharField(max_length=12, choices=RequestState.choices, default=RequestState.NEW)
+    match_at = models.DateTimeField(help_text="When matching starts; the sweeper's deadline")
+    assigned_worker = models.ForeignKey(
+        "providers.Worker", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    state_changed_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["district", "state"], name="request_district_state"),
+            models.Index(
+                fields=["match_at"], name="request_due_matching",
+                condition=models.Q(state__in=["new", "matching"]),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="request_window_ordered",
+                condition=models.Q(window_end__gt=models.F("window_start")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.state}"
+
+
+class OfferState(models.TextChoices):
+    PENDING = "pending", "Waiting for the worker"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    EXPIRED = "expired", "Expired (no answer in time)"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class JobOffer(models.Model):
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="offers")
+    worker = models.ForeignKey("providers.Worker", on_delete=models.PROTECT, related_name="offers")
+    rank = models.PositiveSmallIntegerField()
+    distance_m = models.FloatField()
+    state = models.CharField(max_length=10, choices=OfferState.choices, default=OfferState.PENDING)
+    sent_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(help_text="The sweeper's deadline for an answer")
+    responded_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["expires_at"], name="offer_pending_deadline",
+                condition=models.Q(state="pending"),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "worker"], name="offer_once_per_worker"),
+            # Backs "first accept wins" in the database, whatever happens to the lock.
+            models.UniqueConstraint(
+                fields=["request"], condition=models.Q(state="accepted"),
+                name="offer_one_accepted_per_request",
+            ),
+        ]
+
+
+class VisitState(models.TextChoices):
+    ON_SITE = "on_site", "Checked in"
+    COMPLETED = "completed", "Checked out"
+
+
+class Visit(models.Model):
+    """Electronic visit verification: who, for whom, what, where, start and end (server clock)."""
+
+    request = models.OneToOneField(ServiceRequest, on_delete=models.PROTECT, related_name="visit")
+    worker = models.ForeignKey("providers.Worker", on_delete=models.PROTECT, related_name="+")
+    elder = models.ForeignKey("elders.Elder", on_delete=models.PROTECT, related_name="+")
+    service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=10, choices=VisitState.choices, default=VisitState.ON_SITE)
+    checked_in_at = models.DateTimeField()
+    check_in_point = models.PointField(geography=True, srid=4326)
+    check_in_distance_m = models.FloatField()
+    checked_out_at = models.DateTimeField(null=True, blank=True)
+    check_out_point = models.PointField(geography=True, srid=4326, null=True, blank=True)

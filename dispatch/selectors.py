@@ -1,0 +1,28 @@
+from django.db.models import Q, QuerySet
+
+from backend.accounts.models import Role, User
+
+from .models import JobOffer, OfferState, ServiceRequest
+
+
+def requests_visible_to(user: User) -> QuerySet[ServiceRequest]:
+    """Staff: their district. Family: their elders. Worker: jobs assigned to them."""
+    qs = ServiceRequest.objects.select_related("service_type", "elder", "assigned_worker")
+    if user.is_district_staff:
+        return qs.filter(district_id=user.district_id)
+    if user.role == Role.FAMILY:
+        return qs.filter(elder__contacts__user=user).distinct()
+    if user.role == Role.WORKER:
+        return qs.filter(assigned_worker__user=user)
+    return qs.none()
+
+
+def offers_for_worker(user: User, *, state: str | None = OfferState.PENDING) -> QuerySet[JobOffer]:
+    qs = JobOffer.objects.select_related("request__service_type").filter(worker__user=user)
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("-sent_at")
+
+
+def request_visible(user: User, request_id: int) -> ServiceRequest | None:
+    return requests_visible_to(user).filter(Q(pk=request_id)).first()

@@ -1,0 +1,415 @@
+"""Writes of the dispatch app. Every state change of a work order, offer or visit goes through
+`_request_move`, `_offer_move` or `_visit_move`: the caller holds the work order's row lock
+(always taken first, then offers, then the worker), the table is checked, the row saved, the
+event written, and side effects leave after commit."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.geos import Point
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from backend.accounts.models import User
+from backend.core.errors import RuleViolation, StateConflict
+from backend.core.events import event_record
+from backend.core.side_effects import enqueue_after_commit
+from backend.telephony.tasks import sms_send
+from elders.models import Elder
+from elders.selectors import elder_family_user_ids, elder_first_sms_contact
+from providers.models import Worker
+from providers.selectors import workers_nearest
+from providers.services import worker_jobs_adjust
+
+from .models import (
+    Channel,
+    JobOffer,
+    OfferState,
+    Priority,
+    RequestState,
+    ServiceRequest,
+    ServiceType,
+    Visit,
+)
+from .transitions import OFFER_TRANSITIONS, REQUEST_TRANSITIONS, VISIT_TRANSITIONS, next_state
+
+log = structlog.get_logger(__name__)
+
+# A countdown longer than this would outlive the broker's visibility timeout; the sweeper
+# starts such work instead.
+MAX_COUNTDOWN_S = 3000
+
+
+def _knobs() -> dict[str, Any]:
+    return settings.ANXIN
+
+
+def _request_recipients(sr: ServiceRequest) -> list[int]:
+    users = elder_family_user_ids(elder_id=sr.elder_id)
+    if sr.assigned_worker_id:
+        users.append(Worker.objects.values_list("user_id", flat=True).get(pk=sr.assigned_worker_id))
+    return users
+
+
+def _request_move(
+    sr: ServiceRequest, event: str, *, actor: User | None, data: dict | None = None, **fields
+) -> None:
+    """Precondition: the caller holds `select_for_update` on `sr`."""
+    before = sr.state
+    after = next_state(REQUEST_TRANSITIONS, before, event)
+    if after is None:
+        raise StateConflict(
+            f"Cannot {event.replace('_', ' ')} a request that is {before}",
+            current_state=before, code="request_state_conflict",
+        )
+    sr.state = after
+    sr.state_changed_at = timezone.now()
+    for name, value in fields.items():
+        setattr(sr, name, value)
+    sr.save(update_fields=["state", "state_changed_at", *fields])
+    event_record(
+        kind=f"request.{after}", subject_type="request", subject_id=sr.pk, actor=actor,
+        before=before, after=after, district_id=sr.district_id,
+        recipients=_request_recipients(sr),
+        data={"reference": sr.reference, "event": event, **(data or {})},
+    )
+
+
+def _offer_move(offer: JobOffer, event: str, *, actor: User | None, data: dict | None = None,
+                **fields) -> None:
+    """Precondition: the caller holds the lock on the offer's work order."""
+    before = offer.state
+    after = next_state(OFFER_TRANSITIONS, before, event)
+    if after is None:
+        raise StateConflict(
+            f"Cannot {event} an offer that is {before}",
+            current_state=before, code="offer_state_conflict",
+        )
+    offer.state = after
+    offer.responded_at = timezone.now()
+    for name, value in fields.items():
+        setattr(offer, name, value)
+    offer.save(update_fields=["state", "responded_at", *fields])
+    event_record(
+        kind=f"offer.{after}", subject_type="offer", subject_id=offer.pk, actor=actor,
+        before=before, after=after, district_id=offer.request.district_id,
+        recipients=[offer.worker.user_id],
+        data={"request": offer.request_id, **(data or {})},
+    )
+
+
+def _visit_move(visit: Visit, event: str, **fields) -> None:
+    after = next_state(VISIT_TRANSITIONS, visit.state, event)
+    if after is None:
+        raise StateConflict(f"Cannot {event} a visit that is {visit.state}",
+                            current_state=visit.state, code="visit_state_conflict")
+    visit.state = after
+    for name, value in fields.items():
+        setattr(visit, name, value)
+    visit.save(update_fields=["state", *fields])
+
+
+def _lock_request(request_id: int, *, skip_locked: bool = False) -> ServiceRequest | None:
+    return (
+        ServiceRequest.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+        .select_related("service_type")
+        .filter(pk=request_id)
+        .first()
+    )
+
+
+# Intake ---------------------------------------------------------------------------------------
+
+def service_request_create(
+    *,
+    elder: Elder,
+    service_type: ServiceType,
+    channel: str,
+    caller: User | None,
+    priority: str | None = None,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    notes: str = "",
+) -> ServiceRequest:
+    """Log a need. Matching starts now, or `lead_time` before a future window opens."""
+    now = timezone.now()
+    start = window_start or now
+    end = window_end or start + service_type.default_duration
+    if end <= start:
+        raise RuleViolation("The window must end after it starts", code="invalid_window",
+                            fields={"window_end": ["must be after window_start"]})
+    match_at = max(now, start - service_type.lead_time)
+    with transaction.atomic():
+        sr = ServiceRequest.objects.create(
+            district_id=elder.district_id, elder=elder, service_type=service_type,
+            channel=channel, caller=caller, priority=priority or service_type.default_priority,
+            window_start=start, window_end=end, notes=notes, match_at=match_at,
+        )
+        local_day = timezone.localtime(now, timezone=_display_tz()).strftime("%y%m%d")
+        sr.reference = f"{local_day}-{sr.pk:06d}"
+        sr.save(update_fields=["reference"])
+        event_record(
+            kind="request.created", subject_type="request", subject_id=sr.pk, actor=caller,
+            after=sr.state, district_id=sr.district_id, recipients=_request_recipients(sr),
+            data={"reference": sr.reference, "service": service_type.code,
+                  "priority": sr.priority, "channel": channel,
+                  "match_at": match_at.isoformat()},
+        )
+        _schedule_matching(sr)
+    return sr
+
+
+def _display_tz():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(settings.DISPLAY_TIME_ZONE)
+
+
+def _schedule_matching(sr: ServiceRequest) -> None:
+    from .tasks import request_match
+
+    delay = (sr.match_at - timezone.now()).total_seconds()
+    if delay <= MAX_COUNTDOWN_S:
+        enqueue_after_commit(request_match, sr.pk, countdown=max(0.0, delay) or None)
+
+
+# Matching and offers --------------------------------------------------------------------------
+
+def request_match(*, request_id: int, actor: User | None = None) -> ServiceRequest | None:
+    """Offer the work to the next candidate(s), or put it in the operator queue.
+
+    Safe to run twice: a request that is not waiting for matching is left alone.
+    """
+    with transaction.atomic():
+        sr = _lock_request(request_id)
+        if sr is None or sr.state not in (RequestState.NEW, RequestState.MATCHING):
+            return sr
+        if sr.state == RequestState.NEW:
+            if sr.match_at > timezone.now():
+                return sr
+            _request_move(sr, "match", actor=actor)
+        _offer_next(sr, actor=actor)
+        return sr
+
+
+def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
+    """Precondition: `sr` is locked and matching."""
+    knobs = _knobs()
+    already = frozenset(JobOffer.objects.filter(request=sr).values_list("worker_id", flat=True))
+    fanout = knobs["EMERGENCY_FANOUT"] if sr.priority == Priority.EMERGENCY else 1
+    home = Elder.objects.values_list("location", flat=True).get(pk=sr.elder_id)
+    candidates = workers_nearest(
+        point=home, skill=sr.service_type.code, radius_m=knobs["MATCH_RADIUS_M"],
+        exclude_worker_ids=already, limit=fanout,
+    )
+    if not candidates:
+        _request_move(sr, "exhaust", actor=actor,
+                      data={"reason": "no_candidates", "offers_made": len(already)})
+        return
+    timeout = knobs["OFFER_TIMEOUT_S"]
+    expires_at = timezone.now() + timedelta(seconds=timeout)
+    rank = len(already)
+    offers = []
+    for candidate in candidates:
+        rank += 1
+        offer = JobOffer.objects.create(
+            request=sr, worker_id=candidate.worker_id, rank=rank,
+            distance_m=round(candidate.distance_m, 1), expires_at=expires_at,
+        )
+        offers.append(offer)
+        event_record(
+            kind="offer.created", subject_type="offer", subject_id=offer.pk, actor=actor,
+            after=offer.state, district_id=sr.district_id, recipients=[candidate.user_id],
+            data=offer_public_view(offer, sr),
+        )
+    _request_move(sr, "offer", actor=actor, data={"offers": [o.pk for o in offers]})
+    from .tasks import offer_expire
+
+    for offer in offers:
+        enqueue_after_commit(offer_expire, offer.pk, countdown=timeout)
+
+
+def offer_public_view(offer: JobOffer, sr: ServiceRequest) -> dict[str, Any]:
+    """What a worker sees before accepting: the service, the time and the distance. No name or
+    address: those are shared only once the job is theirs."""
+    return {
+        "offer": offer.pk,
+        "request": sr.pk,
+        "service": sr.service_type.code,
+        "service_name": f"{sr.service_type.name} {sr.service_type.name_zh}",
+        "priority": sr.priority,
+        "window_start": sr.window_start.isoformat(),
+        "window_end": sr.window_end.isoformat(),
+        "distance_m": offer.distance_m,
+        "expires_at": offer.expires_at.isoformat(),
+    }
+
+
+def _after_offer_closed(sr: ServiceRequest, *, actor: User | None) -> None:
+    """An offer ended without an accept: move on once no other offer is still open."""
+    if sr.state != RequestState.OFFERED:
+        return
+    if JobOffer.objects.filter(request=sr, state=OfferState.PENDING).exists():
+        return
+    _request_move(sr, "rematch", actor=actor)
+    _offer_next(sr, actor=actor)
+
+
+def offer_expire(*, offer_id: int, skip_locked: bool = False) -> JobOffer | None:
+    """Close an unanswered offer whose deadline passed. Does nothing if it was answered."""
+    request_id = JobOffer.objects.filter(pk=offer_id).values_list("request_id", flat=True).first()
+    if request_id is None:
+        return None
+    with transaction.atomic():
+        sr = _lock_request(request_id, skip_locked=skip_locked)
+        if sr is None:
+            return None
+        offer = JobOffer.objects.select_related("worker", "request").get(pk=offer_id)
+        if offer.state != OfferState.PENDING or offer.expires_at > timezone.now():
+            return offer
+        _offer_move(offer, "expire", actor=None)
+        _after_offer_closed(sr, actor=None)
+        return offer
+
+
+def offer_decline(*, offer_id: int, user: User, reason: str) -> JobOffer:
+    with transaction.atomic():
+        offer, sr = _lock_offer_of(user, offer_id)
+        _offer_move(offer, "decline", actor=user, data={"reason": reason},
+                    decline_reason=reason)
+        _after_offer_closed(sr, actor=user)
+        return offer
+
+
+def offer_accept(*, offer_id: int, user: User) -> JobOffer:
+    """First accept wins, exactly once: the work order's row lock serialises racing accepts,
+    and a partial unique constraint backs it."""
+    with transaction.atomic():
+        offer, sr = _lock_offer_of(user, offer_id)
+        if sr.state != RequestState.OFFERED:
+            raise StateConflict(
+                f"This job is no longer open: the request is {sr.state}",
+                current_state=sr.state, code="request_state_conflict",
+            )
+        _offer_move(offer, "accept", actor=user)
+        for other in JobOffer.objects.select_related("worker", "request").filter(
+            request=sr, state=OfferState.PENDING
+        ):
+            _offer_move(other, "withdraw", actor=user, data={"reason": "taken_by_another"})
+        try:
+            with transaction.atomic():
+                worker_jobs_adjust(worker_id=offer.worker_id, delta=+1)
+        except IntegrityError:
+            raise StateConflict("You already hold as many jobs as you can take",
+                                current_state=offer.state, code="worker_at_capacity") from None
+        _request_move(sr, "accept", actor=user, assigned_worker=offer.worker)
+        return offer
+
+
+def _lock_offer_of(user: User, offer_id: int) -> tuple[JobOffer, ServiceRequest]:
+    """Lock the work order, then read the offer; 404 unless the offer is this worker's."""
+    from django.http import Http404
+
+    request_id = (
+        JobOffer.objects.filter(pk=offer_id, worker__user=user)
+        .values_list("request_id", flat=True).first()
+    )
+    if request_id is None:
+        raise Http404
+    sr = _lock_request(request_id)
+    offer = JobOffer.objects.select_related("worker", "request").get(pk=offer_id)
+    return offer, sr
+
+
+def request_cancel(*, request_id: int, actor: User, reason: str) -> ServiceRequest:
+    """Cancel and withdraw every open offer; the assigned worker is told and freed."""
+    with transaction.atomic():
+        sr = _lock_request(request_id)
+        worker_id = sr.assigned_worker_id
+        for offer in JobOffer.objects.select_related("worker", "request").filter(
+            request=sr, state=OfferState.PENDING
+        ):
+            _offer_move(offer, "withdraw", actor=actor, data={"reason": "request_cancelled"})
+        _request_move(sr, "cancel", actor=actor, data={"reason": reason})
+        if worker_id and sr.state == RequestState.CANCELLED:
+            worker_jobs_adjust(worker_id=worker_id, delta=-1)
+        return sr
+
+
+# Visits ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CheckIn:
+    visit: Visit
+    distance_m: float
+
+
+def _assigned_to(sr: ServiceRequest, user: User) -> None:
+    from django.http import Http404
+
+    if sr is None or sr.assigned_worker_id is None:
+        raise Http404
+    if not Worker.objects.filter(pk=sr.assigned_worker_id, user=user).exists():
+        raise Http404
+
+
+def visit_check_in(*, request_id: int, user: User, point: Point) -> CheckIn:
+    """Start the visit record at the door: refused outside the geofence of the home."""
+    with transaction.atomic():
+        sr = _lock_request(request_id)
+        _assigned_to(sr, user)
+        if sr.state != RequestState.ASSIGNED:
+            raise StateConflict(f"Cannot check in: the request is {sr.state}",
+                                current_state=sr.state, code="request_state_conflict")
+        elder = Elder.objects.annotate(d=Distance("location", point)).get(pk=sr.elder_id)
+        distance = round(elder.d.m, 1)
+        limit = _knobs()["GEOFENCE_M"]
+        if distance > limit:
+            log.info("check_in_refused", request=sr.pk, distance_m=distance, geofence_m=limit)
+            raise RuleViolation(
+                f"You are {distance:.0f} m from the home; check in within {limit} m",
+                code="outside_geofence", distance_m=distance, geofence_m=limit,
+            )
+        visit = Visit.objects.create(
+            request=sr, worker_id=sr.assigned_worker_id, elder_id=sr.elder_id,
+            service_type_id=sr.service_type_id, checked_in_at=timezone.now(),
+            check_in_point=point, check_in_distance_m=distance,
+        )
+        _request_move(sr, "check_in", actor=user, data={"visit": visit.pk, "distance_m": distance})
+        _notify_family(sr, elder, arrived=True, at=visit.checked_in_at)
+        return CheckIn(visit=visit, distance_m=distance)
+
+
+def visit_check_out(*, request_id: int, user: User, point: Point | None) -> Visit:
+    with transaction.atomic():
+        sr = _lock_request(request_id)
+        _assigned_to(sr, user)
+        if sr.state != RequestState.ON_SITE:
+            raise StateConflict(f"Cannot check out: the request is {sr.state}",
+                                current_state=sr.state, code="request_state_conflict")
+        visit = Visit.objects.get(request=sr)
+        _visit_move(visit, "check_out", checked_out_at=timezone.now(), check_out_point=point)
+        _request_move(sr, "check_out", actor=user, data={"visit": visit.pk})
+        worker_jobs_adjust(worker_id=sr.assigned_worker_id, delta=-1)
+        elder = Elder.objects.get(pk=sr.elder_id)
+        _notify_family(sr, elder, arrived=False, at=visit.checked_out_at)
+        return visit
+
+
+def _notify_family(sr: ServiceRequest, elder: Elder, *, arrived: bool, at: datetime) -> None:
+    contact = elder_first_sms_contact(elder_id=elder.pk)
+    if contact is None:
+        return
+    local = timezone.localtime(at, timezone=_display_tz()).strftime("%H:%M")
+    what = f"{sr.service_type.name_zh}({sr.service_type.name})"
+    if arrived:
+        body = f"【安心】{elder.full_name}的{what}服务人员已于{local}到达。工单{sr.reference}"
+    else:
+        body = f"【安心】{elder.full_name}的{what}服务已于{local}完成。工单{sr.reference}"
+    enqueue_after_commit(sms_send, str(contact.phone), body)
+
+

@@ -1,0 +1,48 @@
+"""Thin tasks: take ids, call a service that locks and re-checks, and do nothing if the work is
+already done. Countdowns are an optimisation; `sweep_deadlines` is the guarantee."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import services
+from .models import JobOffer, OfferState, RequestState, ServiceRequest
+
+STUCK_MATCHING_AFTER = timedelta(seconds=30)
+SWEEP_BATCH = 200
+
+
+@shared_task(acks_late=True)
+def request_match(request_id: int) -> None:
+    services.request_match(request_id=request_id)
+
+
+@shared_task(acks_late=True)
+def offer_expire(offer_id: int) -> None:
+    services.offer_expire(offer_id=offer_id)
+
+
+@shared_task(acks_late=True)
+def sweep_deadlines() -> dict[str, int]:
+    """Find every deadline whose timer was lost (worker killed, broker restarted) and act on it.
+
+    Rows locked by someone else are skipped this round and picked up on the next.
+    """
+    now = timezone.now()
+    expired = 0
+    for offer_id in JobOffer.objects.filter(
+        state=OfferState.PENDING, expires_at__lte=now
+    ).values_list("pk", flat=True)[:SWEEP_BATCH]:
+        offer = services.offer_expire(offer_id=offer_id, skip_locked=True)
+        expired += int(offer is not None and offer.state == OfferState.EXPIRED)
+    due = ServiceRequest.objects.filter(state=RequestState.NEW, match_at__lte=now) | (
+        ServiceRequest.objects.filter(
+            state=RequestState.MATCHING, state_changed_at__lte=now - STUCK_MATCHING_AFTER
+        )
+    )
+    matched = 0
+    for request_id in due.values_list("pk", flat=True)[:SWEEP_BATCH]:
+        services.request_match(request_id=request_id)
+        matched += 1
+    return {"offers_expired": expired, "requests_matched": matched}
