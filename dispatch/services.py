@@ -290,6 +290,11 @@ def offer_accept(*, offer_id: int, user: User) -> JobOffer:
     and a partial unique constraint backs it."""
     with transaction.atomic():
         offer, sr = _lock_offer_of(user, offer_id)
+        if offer.state != OfferState.PENDING:
+            raise StateConflict(
+                f"This offer is {offer.state}; the request is {sr.state}",
+                current_state=offer.state, request_state=sr.state, code="offer_state_conflict",
+            )
         if sr.state != RequestState.OFFERED:
             raise StateConflict(
                 f"This job is no longer open: the request is {sr.state}",

@@ -1,0 +1,57 @@
+import pytest
+from rest_framework.test import APIClient
+
+from backend.telephony.backends import RecordingBackend
+from tests import factories as f
+
+
+@pytest.fixture(autouse=True)
+def _outbox():
+    RecordingBackend.outbox.clear()
+    yield RecordingBackend.outbox
+    RecordingBackend.outbox.clear()
+
+
+@pytest.fixture
+def outbox():
+    return RecordingBackend.outbox
+
+
+@pytest.fixture
+def district(db):
+    return f.DistrictFactory(code="220104000000", name="朝阳区")
+
+
+@pytest.fixture
+def operator(district):
+    return f.UserFactory(role="operator", district=district)
+
+
+@pytest.fixture
+def elder(district):
+    return f.ElderFactory(district=district)
+
+
+@pytest.fixture
+def family(elder):
+    user = f.UserFactory(role="family")
+    f.ContactFactory(elder=elder, priority=1, user=user)
+    return user
+
+
+def api(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def make_worker(district):
+    def make(east_m: float = 0, north_m: float = 0, **kwargs):
+        provider = kwargs.pop("provider", None) or f.ProviderFactory(district=district)
+        worker = f.WorkerFactory(provider=provider, **kwargs)
+        f.place_worker(worker, f.offset(f.HOME, east_m, north_m))
+        return worker
+
+    return make

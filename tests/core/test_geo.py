@@ -1,0 +1,22 @@
+import math
+
+import pytest
+
+from backend.core.geo import gcj02_to_wgs84, wgs84_to_gcj02
+
+
+def metres(a, b):
+    lat = math.radians((a[1] + b[1]) / 2)
+    return math.hypot((a[0] - b[0]) * 111_320 * math.cos(lat), (a[1] - b[1]) * 110_574)
+
+
+@pytest.mark.parametrize("place", [(125.3245, 43.8868), (116.3975, 39.9087), (121.4737, 31.2304)])
+def test_gcj02_is_shifted_hundreds_of_metres_and_converts_back(place):
+    shifted = wgs84_to_gcj02(*place)
+
+    assert 100 < metres(place, shifted) < 1000
+    assert metres(place, gcj02_to_wgs84(*shifted)) < 0.01
+
+
+def test_outside_china_nothing_is_shifted():
+    assert wgs84_to_gcj02(-0.1276, 51.5072) == (-0.1276, 51.5072)
