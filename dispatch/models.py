@@ -50,8 +50,14 @@ class RequestState(models.TextChoices):
 
 
 OPEN_REQUEST_STATES = frozenset(
-    {RequestState.NEW, RequestState.MATCHING, RequestState.OFFERED, RequestState.ASSIGNED,
-     RequestState.ON_SITE, RequestState.ESCALATED}
+    {
+        RequestState.NEW,
+        RequestState.MATCHING,
+        RequestState.OFFERED,
+        RequestState.ASSIGNED,
+        RequestState.ON_SITE,
+        RequestState.ESCALATED,
+    }
 )
 
 
@@ -64,7 +70,10 @@ class ServiceRequest(models.Model):
     service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="+")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     caller = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     priority = models.CharField(max_length=10, choices=Priority.choices)
@@ -83,7 +92,8 @@ class ServiceRequest(models.Model):
         indexes = [
             models.Index(fields=["district", "state"], name="request_district_state"),
             models.Index(
-                fields=["match_at"], name="request_due_matching",
+                fields=["match_at"],
+                name="request_due_matching",
                 condition=models.Q(state__in=["new", "matching"]),
             ),
         ]
@@ -120,7 +130,8 @@ class JobOffer(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["expires_at"], name="offer_pending_deadline",
+                fields=["expires_at"],
+                name="offer_pending_deadline",
                 condition=models.Q(state="pending"),
             ),
         ]
@@ -128,7 +139,8 @@ class JobOffer(models.Model):
             models.UniqueConstraint(fields=["request", "worker"], name="offer_once_per_worker"),
             # Backs "first accept wins" in the database, whatever happens to the lock.
             models.UniqueConstraint(
-                fields=["request"], condition=models.Q(state="accepted"),
+                fields=["request"],
+                condition=models.Q(state="accepted"),
                 name="offer_one_accepted_per_request",
             ),
         ]

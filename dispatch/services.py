@@ -26,7 +26,6 @@ from providers.selectors import workers_nearest
 from providers.services import worker_jobs_adjust
 
 from .models import (
-    Channel,
     JobOffer,
     OfferState,
     Priority,
@@ -64,7 +63,8 @@ def _request_move(
     if after is None:
         raise StateConflict(
             f"Cannot {event.replace('_', ' ')} a request that is {before}",
-            current_state=before, code="request_state_conflict",
+            current_state=before,
+            code="request_state_conflict",
         )
     sr.state = after
     sr.state_changed_at = timezone.now()
@@ -72,22 +72,29 @@ def _request_move(
         setattr(sr, name, value)
     sr.save(update_fields=["state", "state_changed_at", *fields])
     event_record(
-        kind=f"request.{after}", subject_type="request", subject_id=sr.pk, actor=actor,
-        before=before, after=after, district_id=sr.district_id,
+        kind=f"request.{after}",
+        subject_type="request",
+        subject_id=sr.pk,
+        actor=actor,
+        before=before,
+        after=after,
+        district_id=sr.district_id,
         recipients=_request_recipients(sr),
         data={"reference": sr.reference, "event": event, **(data or {})},
     )
 
 
-def _offer_move(offer: JobOffer, event: str, *, actor: User | None, data: dict | None = None,
-                **fields) -> None:
+def _offer_move(
+    offer: JobOffer, event: str, *, actor: User | None, data: dict | None = None, **fields
+) -> None:
     """Precondition: the caller holds the lock on the offer's work order."""
     before = offer.state
     after = next_state(OFFER_TRANSITIONS, before, event)
     if after is None:
         raise StateConflict(
             f"Cannot {event} an offer that is {before}",
-            current_state=before, code="offer_state_conflict",
+            current_state=before,
+            code="offer_state_conflict",
         )
     offer.state = after
     offer.responded_at = timezone.now()
@@ -95,8 +102,13 @@ def _offer_move(offer: JobOffer, event: str, *, actor: User | None, data: dict |
         setattr(offer, name, value)
     offer.save(update_fields=["state", "responded_at", *fields])
     event_record(
-        kind=f"offer.{after}", subject_type="offer", subject_id=offer.pk, actor=actor,
-        before=before, after=after, district_id=offer.request.district_id,
+        kind=f"offer.{after}",
+        subject_type="offer",
+        subject_id=offer.pk,
+        actor=actor,
+        before=before,
+        after=after,
+        district_id=offer.request.district_id,
         recipients=[offer.worker.user_id],
         data={"request": offer.request_id, **(data or {})},
     )
@@ -105,8 +117,11 @@ def _offer_move(offer: JobOffer, event: str, *, actor: User | None, data: dict |
 def _visit_move(visit: Visit, event: str, **fields) -> None:
     after = next_state(VISIT_TRANSITIONS, visit.state, event)
     if after is None:
-        raise StateConflict(f"Cannot {event} a visit that is {visit.state}",
-                            current_state=visit.state, code="visit_state_conflict")
+        raise StateConflict(
+            f"Cannot {event} a visit that is {visit.state}",
+            current_state=visit.state,
+            code="visit_state_conflict",
+        )
     visit.state = after
     for name, value in fields.items():
         setattr(visit, name, value)
@@ -124,6 +139,7 @@ def _lock_request(request_id: int, *, skip_locked: bool = False) -> ServiceReque
 
 # Intake ---------------------------------------------------------------------------------------
 
+
 def service_request_create(
     *,
     elder: Elder,
@@ -140,24 +156,43 @@ def service_request_create(
     start = window_start or now
     end = window_end or start + service_type.default_duration
     if end <= start:
-        raise RuleViolation("The window must end after it starts", code="invalid_window",
-                            fields={"window_end": ["must be after window_start"]})
+        raise RuleViolation(
+            "The window must end after it starts",
+            code="invalid_window",
+            fields={"window_end": ["must be after window_start"]},
+        )
     match_at = max(now, start - service_type.lead_time)
     with transaction.atomic():
         sr = ServiceRequest.objects.create(
-            district_id=elder.district_id, elder=elder, service_type=service_type,
-            channel=channel, caller=caller, priority=priority or service_type.default_priority,
-            window_start=start, window_end=end, notes=notes, match_at=match_at,
+            district_id=elder.district_id,
+            elder=elder,
+            service_type=service_type,
+            channel=channel,
+            caller=caller,
+            priority=priority or service_type.default_priority,
+            window_start=start,
+            window_end=end,
+            notes=notes,
+            match_at=match_at,
         )
         local_day = timezone.localtime(now, timezone=_display_tz()).strftime("%y%m%d")
         sr.reference = f"{local_day}-{sr.pk:06d}"
         sr.save(update_fields=["reference"])
         event_record(
-            kind="request.created", subject_type="request", subject_id=sr.pk, actor=caller,
-            after=sr.state, district_id=sr.district_id, recipients=_request_recipients(sr),
-            data={"reference": sr.reference, "service": service_type.code,
-                  "priority": sr.priority, "channel": channel,
-                  "match_at": match_at.isoformat()},
+            kind="request.created",
+            subject_type="request",
+            subject_id=sr.pk,
+            actor=caller,
+            after=sr.state,
+            district_id=sr.district_id,
+            recipients=_request_recipients(sr),
+            data={
+                "reference": sr.reference,
+                "service": service_type.code,
+                "priority": sr.priority,
+                "channel": channel,
+                "match_at": match_at.isoformat(),
+            },
         )
         _schedule_matching(sr)
     return sr
@@ -178,6 +213,7 @@ def _schedule_matching(sr: ServiceRequest) -> None:
 
 
 # Matching and offers --------------------------------------------------------------------------
+
 
 def request_match(*, request_id: int, actor: User | None = None) -> ServiceRequest | None:
     """Offer the work to the next candidate(s), or put it in the operator queue.
@@ -203,12 +239,19 @@ def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
     fanout = knobs["EMERGENCY_FANOUT"] if sr.priority == Priority.EMERGENCY else 1
     home = Elder.objects.values_list("location", flat=True).get(pk=sr.elder_id)
     candidates = workers_nearest(
-        point=home, skill=sr.service_type.code, radius_m=knobs["MATCH_RADIUS_M"],
-        exclude_worker_ids=already, limit=fanout,
+        point=home,
+        skill=sr.service_type.code,
+        radius_m=knobs["MATCH_RADIUS_M"],
+        exclude_worker_ids=already,
+        limit=fanout,
     )
     if not candidates:
-        _request_move(sr, "exhaust", actor=actor,
-                      data={"reason": "no_candidates", "offers_made": len(already)})
+        _request_move(
+            sr,
+            "exhaust",
+            actor=actor,
+            data={"reason": "no_candidates", "offers_made": len(already)},
+        )
         return
     timeout = knobs["OFFER_TIMEOUT_S"]
     expires_at = timezone.now() + timedelta(seconds=timeout)
@@ -217,13 +260,21 @@ def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
     for candidate in candidates:
         rank += 1
         offer = JobOffer.objects.create(
-            request=sr, worker_id=candidate.worker_id, rank=rank,
-            distance_m=round(candidate.distance_m, 1), expires_at=expires_at,
+            request=sr,
+            worker_id=candidate.worker_id,
+            rank=rank,
+            distance_m=round(candidate.distance_m, 1),
+            expires_at=expires_at,
         )
         offers.append(offer)
         event_record(
-            kind="offer.created", subject_type="offer", subject_id=offer.pk, actor=actor,
-            after=offer.state, district_id=sr.district_id, recipients=[candidate.user_id],
+            kind="offer.created",
+            subject_type="offer",
+            subject_id=offer.pk,
+            actor=actor,
+            after=offer.state,
+            district_id=sr.district_id,
+            recipients=[candidate.user_id],
             data=offer_public_view(offer, sr),
         )
     _request_move(sr, "offer", actor=actor, data={"offers": [o.pk for o in offers]})
@@ -279,8 +330,7 @@ def offer_expire(*, offer_id: int, skip_locked: bool = False) -> JobOffer | None
 def offer_decline(*, offer_id: int, user: User, reason: str) -> JobOffer:
     with transaction.atomic():
         offer, sr = _lock_offer_of(user, offer_id)
-        _offer_move(offer, "decline", actor=user, data={"reason": reason},
-                    decline_reason=reason)
+        _offer_move(offer, "decline", actor=user, data={"reason": reason}, decline_reason=reason)
         _after_offer_closed(sr, actor=user)
         return offer
 
@@ -293,12 +343,15 @@ def offer_accept(*, offer_id: int, user: User) -> JobOffer:
         if offer.state != OfferState.PENDING:
             raise StateConflict(
                 f"This offer is {offer.state}; the request is {sr.state}",
-                current_state=offer.state, request_state=sr.state, code="offer_state_conflict",
+                current_state=offer.state,
+                request_state=sr.state,
+                code="offer_state_conflict",
             )
         if sr.state != RequestState.OFFERED:
             raise StateConflict(
                 f"This job is no longer open: the request is {sr.state}",
-                current_state=sr.state, code="request_state_conflict",
+                current_state=sr.state,
+                code="request_state_conflict",
             )
         _offer_move(offer, "accept", actor=user)
         for other in JobOffer.objects.select_related("worker", "request").filter(
@@ -309,8 +362,11 @@ def offer_accept(*, offer_id: int, user: User) -> JobOffer:
             with transaction.atomic():
                 worker_jobs_adjust(worker_id=offer.worker_id, delta=+1)
         except IntegrityError:
-            raise StateConflict("You already hold as many jobs as you can take",
-                                current_state=offer.state, code="worker_at_capacity") from None
+            raise StateConflict(
+                "You already hold as many jobs as you can take",
+                current_state=offer.state,
+                code="worker_at_capacity",
+            ) from None
         _request_move(sr, "accept", actor=user, assigned_worker=offer.worker)
         return offer
 
@@ -321,7 +377,8 @@ def _lock_offer_of(user: User, offer_id: int) -> tuple[JobOffer, ServiceRequest]
 
     request_id = (
         JobOffer.objects.filter(pk=offer_id, worker__user=user)
-        .values_list("request_id", flat=True).first()
+        .values_list("request_id", flat=True)
+        .first()
     )
     if request_id is None:
         raise Http404
@@ -347,6 +404,7 @@ def request_cancel(*, request_id: int, actor: User, reason: str) -> ServiceReque
 
 # Visits ---------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CheckIn:
     visit: Visit
@@ -368,8 +426,11 @@ def visit_check_in(*, request_id: int, user: User, point: Point) -> CheckIn:
         sr = _lock_request(request_id)
         _assigned_to(sr, user)
         if sr.state != RequestState.ASSIGNED:
-            raise StateConflict(f"Cannot check in: the request is {sr.state}",
-                                current_state=sr.state, code="request_state_conflict")
+            raise StateConflict(
+                f"Cannot check in: the request is {sr.state}",
+                current_state=sr.state,
+                code="request_state_conflict",
+            )
         elder = Elder.objects.annotate(d=Distance("location", point)).get(pk=sr.elder_id)
         distance = round(elder.d.m, 1)
         limit = _knobs()["GEOFENCE_M"]
@@ -377,12 +438,18 @@ def visit_check_in(*, request_id: int, user: User, point: Point) -> CheckIn:
             log.info("check_in_refused", request=sr.pk, distance_m=distance, geofence_m=limit)
             raise RuleViolation(
                 f"You are {distance:.0f} m from the home; check in within {limit} m",
-                code="outside_geofence", distance_m=distance, geofence_m=limit,
+                code="outside_geofence",
+                distance_m=distance,
+                geofence_m=limit,
             )
         visit = Visit.objects.create(
-            request=sr, worker_id=sr.assigned_worker_id, elder_id=sr.elder_id,
-            service_type_id=sr.service_type_id, checked_in_at=timezone.now(),
-            check_in_point=point, check_in_distance_m=distance,
+            request=sr,
+            worker_id=sr.assigned_worker_id,
+            elder_id=sr.elder_id,
+            service_type_id=sr.service_type_id,
+            checked_in_at=timezone.now(),
+            check_in_point=point,
+            check_in_distance_m=distance,
         )
         _request_move(sr, "check_in", actor=user, data={"visit": visit.pk, "distance_m": distance})
         _notify_family(sr, elder, arrived=True, at=visit.checked_in_at)
@@ -394,8 +461,11 @@ def visit_check_out(*, request_id: int, user: User, point: Point | None) -> Visi
         sr = _lock_request(request_id)
         _assigned_to(sr, user)
         if sr.state != RequestState.ON_SITE:
-            raise StateConflict(f"Cannot check out: the request is {sr.state}",
-                                current_state=sr.state, code="request_state_conflict")
+            raise StateConflict(
+                f"Cannot check out: the request is {sr.state}",
+                current_state=sr.state,
+                code="request_state_conflict",
+            )
         visit = Visit.objects.get(request=sr)
         _visit_move(visit, "check_out", checked_out_at=timezone.now(), check_out_point=point)
         _request_move(sr, "check_out", actor=user, data={"visit": visit.pk})
@@ -416,5 +486,3 @@ def _notify_family(sr: ServiceRequest, elder: Elder, *, arrived: bool, at: datet
     else:
         body = f"【安心】{elder.full_name}的{what}服务已于{local}完成。工单{sr.reference}"
     enqueue_after_commit(sms_send, str(contact.phone), body)
-
-

@@ -24,12 +24,12 @@ REQUEST_TRANSITIONS: dict[tuple[str, str], str] = {
     (R.ESCALATED, "cancel"): R.CANCELLED,
 }
 
-O = OfferState
+OS = OfferState
 OFFER_TRANSITIONS: dict[tuple[str, str], str] = {
-    (O.PENDING, "accept"): O.ACCEPTED,
-    (O.PENDING, "decline"): O.DECLINED,
-    (O.PENDING, "expire"): O.EXPIRED,
-    (O.PENDING, "withdraw"): O.WITHDRAWN,
+    (OS.PENDING, "accept"): OS.ACCEPTED,
+    (OS.PENDING, "decline"): OS.DECLINED,
+    (OS.PENDING, "expire"): OS.EXPIRED,
+    (OS.PENDING, "withdraw"): OS.WITHDRAWN,
 }
 
 V = VisitState

@@ -41,8 +41,12 @@ class EmergencyContact(models.Model):
     phone = PhoneNumberField()
     wants_sms = models.BooleanField(default=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="elder_contacts", help_text="The family account, if this contact has one",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="elder_contacts",
+        help_text="The family account, if this contact has one",
     )
 
     class Meta:

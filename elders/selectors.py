@@ -16,8 +16,9 @@ def elders_visible_to(user: User) -> QuerySet[Elder]:
 
 def elder_family_user_ids(*, elder_id: int) -> list[int]:
     return list(
-        EmergencyContact.objects.filter(elder_id=elder_id, user__isnull=False)
-        .values_list("user_id", flat=True)
+        EmergencyContact.objects.filter(elder_id=elder_id, user__isnull=False).values_list(
+            "user_id", flat=True
+        )
     )
 
 

@@ -44,7 +44,9 @@ class Worker(models.Model):
     full_name = models.CharField(max_length=100)
     phone = PhoneNumberField()
     skills = ArrayField(
-        models.CharField(max_length=30), default=list, blank=True,
+        models.CharField(max_length=30),
+        default=list,
+        blank=True,
         help_text="Service type codes this worker may do, e.g. meal, bathing, emergency",
     )
     shift_state = models.CharField(

@@ -18,8 +18,13 @@ def worker_shift_set(*, worker: Worker, state: str, actor: User) -> Worker:
         worker.shift_state = state
         worker.save(update_fields=["shift_state"])
         event_record(
-            kind="worker.shift", subject_type="worker", subject_id=worker.pk, actor=actor,
-            before=before, after=state, district_id=worker.provider.district_id,
+            kind="worker.shift",
+            subject_type="worker",
+            subject_id=worker.pk,
+            actor=actor,
+            before=before,
+            after=state,
+            district_id=worker.provider.district_id,
             recipients=[worker.user_id],
         )
     return worker

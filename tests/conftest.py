@@ -5,6 +5,17 @@ from backend.telephony.backends import RecordingBackend
 from tests import factories as f
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """A reused test database may have been flushed by a transactional test: reload the
+    catalogue that the data migration put there."""
+    from dispatch.catalogue import catalogue_load
+    from dispatch.models import ServiceType
+
+    with django_db_blocker.unblock():
+        catalogue_load(ServiceType)
+
+
 @pytest.fixture(autouse=True)
 def _outbox():
     RecordingBackend.outbox.clear()

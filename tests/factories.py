@@ -45,8 +45,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     role = Role.OPERATOR
     district = factory.LazyAttribute(
-        lambda o: DistrictFactory() if o.role in ("operator", "supervisor", "district_admin")
-        else None
+        lambda o: (
+            DistrictFactory() if o.role in ("operator", "supervisor", "district_admin") else None
+        )
     )
     password = factory.PostGenerationMethodCall("set_password", "pw")
 

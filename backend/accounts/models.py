@@ -38,7 +38,8 @@ class User(AbstractUser):
         constraints = [
             models.CheckConstraint(
                 name="staff_have_district",
-                condition=~models.Q(role__in=sorted(STAFF_ROLES)) | models.Q(district__isnull=False),
+                condition=~models.Q(role__in=sorted(STAFF_ROLES))
+                | models.Q(district__isnull=False),
             )
         ]
 

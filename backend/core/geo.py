@@ -8,6 +8,7 @@ form, so it is solved by fixed-point iteration to well under a centimetre.
 import math
 
 from django.contrib.gis.geos import Point
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 _A = 6378245.0  # semi-major axis of the Krasovsky 1940 ellipsoid used by GCJ-02
@@ -70,13 +71,44 @@ def point_wgs84(lng: float, lat: float, crs: str = WGS84) -> Point:
     return Point(lng, lat, srid=4326)
 
 
+GEOJSON_POINT_SCHEMA = {
+    "type": "object",
+    "description": "GeoJSON Point: coordinates are [longitude, latitude]",
+    "properties": {
+        "type": {"type": "string", "enum": ["Point"]},
+        "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+    },
+    "required": ["type", "coordinates"],
+    "example": {"type": "Point", "coordinates": [125.3245, 43.8868]},
+}
+
+
+@extend_schema_field(GEOJSON_POINT_SCHEMA)
+class PointOutputField(serializers.Field):
+    """A stored WGS-84 point as GeoJSON."""
+
+    def __init__(self, **kwargs):
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Point) -> dict:
+        return {"type": "Point", "coordinates": [round(value.x, 7), round(value.y, 7)]}
+
+
+@extend_schema_field(GEOJSON_POINT_SCHEMA)
+class GeoJSONPointInput(serializers.JSONField):
+    pass
+
+
 class PositionSerializer(serializers.Serializer):
     """A phone's position: GeoJSON Point [longitude, latitude] and the system it is in."""
 
-    location = serializers.JSONField(help_text='GeoJSON Point, e.g. {"type": "Point", '
-                                     '"coordinates": [125.3245, 43.8868]}')
+    location = GeoJSONPointInput(
+        help_text="GeoJSON Point [longitude, latitude], in the system `crs` names"
+    )
     crs = serializers.ChoiceField(
-        choices=CRS_CHOICES, default=WGS84,
+        choices=CRS_CHOICES,
+        default=WGS84,
         help_text="Coordinate system of `location`: wgs84 (GPS) or gcj02 (Chinese map SDKs)",
     )
 
@@ -92,8 +124,9 @@ class PositionSerializer(serializers.Serializer):
             raise serializers.ValidationError("coordinates must be [longitude, latitude].")
         lng, lat = float(coords[0]), float(coords[1])
         if not (-180 <= lng <= 180 and -90 <= lat <= 90):
-            raise serializers.ValidationError("longitude must be in [-180, 180], latitude in "
-                                              "[-90, 90].")
+            raise serializers.ValidationError(
+                "longitude must be in [-180, 180], latitude in [-90, 90]."
+            )
         return (lng, lat)
 
     def to_point(self) -> Point:

@@ -45,8 +45,11 @@ def idempotent(view_method: Callable) -> Callable:
             with transaction.atomic():
                 return view_method(self, request, *args, **kwargs)
         if len(key) > 200:
-            raise DomainError("Idempotency-Key is longer than 200 characters", code="invalid",
-                              fields={HEADER: ["at most 200 characters"]})
+            raise DomainError(
+                "Idempotency-Key is longer than 200 characters",
+                code="invalid",
+                fields={HEADER: ["at most 200 characters"]},
+            )
         body_hash = _body_hash(request)
         with transaction.atomic():
             with connection.cursor() as cursor:

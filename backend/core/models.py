@@ -30,7 +30,9 @@ class Event(models.Model):
         "accounts.District", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     recipients = ArrayField(
-        models.BigIntegerField(), default=list, blank=True,
+        models.BigIntegerField(),
+        default=list,
+        blank=True,
         help_text="Users outside district staff who may see this event (workers, families)",
     )
 
@@ -58,9 +60,10 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"
 
 
 class WebSocketTicket(models.Model):
@@ -70,3 +73,6 @@ class WebSocketTicket(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"ticket for user {self.user_id}"

@@ -11,9 +11,7 @@ os.environ.setdefault("REDIS_DB_CHANNELS", "2")
 os.environ.setdefault("REDIS_DB_CELERY", "3")
 os.environ.setdefault("CELERY_QUEUE", "anxin-test")
 os.environ.setdefault("CHANNELS_PREFIX", "anxin-test")
-os.environ.setdefault(
-    "ANXIN_NOTIFICATION_BACKEND", "backend.telephony.backends.RecordingBackend"
-)
+os.environ.setdefault("ANXIN_NOTIFICATION_BACKEND", "backend.telephony.backends.RecordingBackend")
 
 from .base import *  # noqa: E402,F403
 from .base import env  # noqa: E402

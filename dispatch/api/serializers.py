@@ -1,6 +1,6 @@
 from rest_framework import serializers
-from rest_framework_gis.fields import GeometryField
 
+from backend.core.geo import PointOutputField
 from dispatch.models import Priority
 
 
@@ -20,7 +20,7 @@ class ElderBrief(serializers.Serializer):
     full_name = serializers.CharField()
     phone = serializers.CharField()
     address = serializers.CharField()
-    location = GeometryField(help_text="Home, GeoJSON Point, WGS-84")
+    location = PointOutputField(help_text="Home, GeoJSON Point, WGS-84")
 
 
 class WorkerBrief(serializers.Serializer):

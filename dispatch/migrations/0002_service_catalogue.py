@@ -1,33 +1,10 @@
-from datetime import timedelta
-
 from django.db import migrations
 
-# code, English name, Chinese name, default priority, lead time (min), default duration (min)
-CATALOGUE = [
-    ("meal", "Meal", "助餐", "routine", 45, 30),
-    ("bathing", "Bathing", "助浴", "routine", 60, 60),
-    ("cleaning", "Cleaning", "助洁", "routine", 60, 120),
-    ("medical", "Medical", "助医", "urgent", 30, 60),
-    ("escort", "Escort", "助行", "routine", 60, 120),
-    ("emergency", "Emergency", "助急", "emergency", 0, 60),
-    ("companionship", "Companionship", "精神慰藉", "routine", 60, 60),
-    ("shopping", "Shopping", "代购", "routine", 60, 60),
-    ("errands", "Errands", "代办", "routine", 60, 60),
-    ("welfare_check", "Welfare check", "巡访", "routine", 60, 30),
-]
+from dispatch.catalogue import catalogue_load
 
 
 def load(apps, schema_editor):
-    ServiceType = apps.get_model("dispatch", "ServiceType")
-    for code, name, name_zh, priority, lead, duration in CATALOGUE:
-        ServiceType.objects.update_or_create(
-            code=code,
-            defaults={
-                "name": name, "name_zh": name_zh, "default_priority": priority,
-                "lead_time": timedelta(minutes=lead),
-                "default_duration": timedelta(minutes=duration),
-            },
-        )
+    catalogue_load(apps.get_model("dispatch", "ServiceType"))
 
 
 class Migration(migrations.Migration):

@@ -1,5 +1,6 @@
 from rest_framework import serializers
-from rest_framework_gis.fields import GeometryField
+
+from backend.core.geo import PointOutputField
 
 
 class ElderListOutput(serializers.Serializer):
@@ -8,4 +9,4 @@ class ElderListOutput(serializers.Serializer):
     gender = serializers.CharField()
     phone = serializers.CharField()
     address = serializers.CharField()
-    location = GeometryField(help_text="Home, GeoJSON Point, WGS-84")
+    location = PointOutputField(help_text="Home, GeoJSON Point, WGS-84")

@@ -25,8 +25,9 @@ def test_an_event_that_commits_late_is_not_skipped(district):
 
     def slow_writer():
         with transaction.atomic():
-            ids["slow"] = event_record(kind="t.slow", subject_type="t", subject_id=1,
-                                       district_id=district.pk).pk
+            ids["slow"] = event_record(
+                kind="t.slow", subject_type="t", subject_id=1, district_id=district.pk
+            ).pk
             first_written.set()
             let_first_commit.wait(10)
         connection.close()
@@ -35,8 +36,9 @@ def test_an_event_that_commits_late_is_not_skipped(district):
     slow.start()
     assert first_written.wait(10)
     with transaction.atomic():
-        ids["fast"] = event_record(kind="t.fast", subject_type="t", subject_id=2,
-                                   district_id=district.pk).pk
+        ids["fast"] = event_record(
+            kind="t.fast", subject_type="t", subject_id=2, district_id=district.pk
+        ).pk
     assert ids["fast"] > ids["slow"]
 
     seen_early, cursor = feed(operator)
@@ -56,8 +58,13 @@ def test_each_caller_sees_only_their_own_events(district):
     stranger_family = f.UserFactory(role="family")
     other_district_operator = f.UserFactory(role="operator")
     operator = f.UserFactory(role="operator", district=district)
-    mine = event_record(kind="request.created", subject_type="request", subject_id=1,
-                        district_id=district.pk, recipients=[family.pk]).pk
+    mine = event_record(
+        kind="request.created",
+        subject_type="request",
+        subject_id=1,
+        district_id=district.pk,
+        recipients=[family.pk],
+    ).pk
 
     assert feed(operator)[0] == [mine]
     assert feed(family)[0] == [mine]

@@ -21,11 +21,19 @@ def test_a_retried_create_with_the_same_key_makes_one_request(operator, elder):
 
 def test_the_same_key_with_another_body_is_refused(operator, elder):
     client = api(operator)
-    client.post("/api/v1/requests/", {"elder": elder.pk, "service_type": "meal"},
-                format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    client.post(
+        "/api/v1/requests/",
+        {"elder": elder.pk, "service_type": "meal"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-2",
+    )
 
-    other = client.post("/api/v1/requests/", {"elder": elder.pk, "service_type": "cleaning"},
-                        format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    other = client.post(
+        "/api/v1/requests/",
+        {"elder": elder.pk, "service_type": "cleaning"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-2",
+    )
 
     assert other.status_code == 422
     assert other.json()["error"]["code"] == "idempotency_key_reused"
@@ -34,11 +42,19 @@ def test_the_same_key_with_another_body_is_refused(operator, elder):
 
 def test_a_refused_request_does_not_use_up_the_key(operator, elder):
     client = api(operator)
-    bad = client.post("/api/v1/requests/", {"elder": elder.pk, "service_type": "nope"},
-                      format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    bad = client.post(
+        "/api/v1/requests/",
+        {"elder": elder.pk, "service_type": "nope"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-3",
+    )
 
-    fixed = client.post("/api/v1/requests/", {"elder": elder.pk, "service_type": "meal"},
-                        format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    fixed = client.post(
+        "/api/v1/requests/",
+        {"elder": elder.pk, "service_type": "meal"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-3",
+    )
 
     assert bad.status_code == 400
     assert fixed.status_code == 201

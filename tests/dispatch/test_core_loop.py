@@ -107,7 +107,8 @@ def test_no_candidates_left_puts_the_request_in_the_operator_queue(
         sr_id = create_request(operator, elder).json()["id"]
     with django_capture_on_commit_callbacks(execute=True):
         api(only.user).post(
-            f"/api/v1/offers/{offers_of(only).get().pk}/decline/", {"reason": "busy"},
+            f"/api/v1/offers/{offers_of(only).get().pk}/decline/",
+            {"reason": "busy"},
             format="json",
         )
 
@@ -133,8 +134,11 @@ def test_emergency_goes_to_several_and_first_accept_withdraws_the_others(
     assert late.status_code == 409
     assert late.json()["error"]["current_state"] == "withdrawn"
     states = dict(JobOffer.objects.filter(request_id=sr_id).values_list("worker_id", "state"))
-    assert states == {workers[0].pk: "withdrawn", workers[1].pk: "accepted",
-                      workers[2].pk: "withdrawn"}
+    assert states == {
+        workers[0].pk: "withdrawn",
+        workers[1].pk: "accepted",
+        workers[2].pk: "withdrawn",
+    }
     told = Event.objects.filter(kind="offer.withdrawn", recipients__contains=[workers[0].user_id])
     assert told.exists()
 
@@ -156,8 +160,9 @@ def test_accept_after_the_request_was_taken_names_the_current_state(
     assert Worker.objects.get(pk=worker.pk).active_jobs == 1
 
 
-def test_another_workers_offer_is_not_found(operator, elder, make_worker,
-                                             django_capture_on_commit_callbacks):
+def test_another_workers_offer_is_not_found(
+    operator, elder, make_worker, django_capture_on_commit_callbacks
+):
     worker = make_worker(east_m=100)
     stranger = make_worker(east_m=9000)
     with django_capture_on_commit_callbacks(execute=True):
@@ -180,7 +185,8 @@ def _assigned(operator, elder, make_worker, capture):
 def check_in(worker, sr_id, where, crs="wgs84"):
     return api(worker.user).post(
         f"/api/v1/requests/{sr_id}/check-in/",
-        {"location": {"type": "Point", "coordinates": list(where)}, "crs": crs}, format="json",
+        {"location": {"type": "Point", "coordinates": list(where)}, "crs": crs},
+        format="json",
     )
 
 
@@ -245,14 +251,18 @@ def test_cancel_withdraws_open_offers_and_tells_the_worker(
     with django_capture_on_commit_callbacks(execute=True):
         sr_id = create_request(operator, elder).json()["id"]
 
-    response = api(operator).post(f"/api/v1/requests/{sr_id}/cancel/", {"reason": "duplicate"},
-                                  format="json")
+    response = api(operator).post(
+        f"/api/v1/requests/{sr_id}/cancel/", {"reason": "duplicate"}, format="json"
+    )
 
     assert response.status_code == 200
     assert response.json()["state"] == "cancelled"
     assert offers_of(worker, OfferState.WITHDRAWN).exists()
-    assert Event.objects.filter(kind="offer.withdrawn", recipients__contains=[worker.user_id],
-                                data__reason="request_cancelled").exists()
+    assert Event.objects.filter(
+        kind="offer.withdrawn",
+        recipients__contains=[worker.user_id],
+        data__reason="request_cancelled",
+    ).exists()
 
 
 def test_future_request_waits_for_its_lead_time(
@@ -288,8 +298,7 @@ def test_family_requests_for_their_own_elder_only(family, elder, district):
 
 
 def test_bad_input_names_the_field_and_the_reason(operator, elder):
-    response = create_request(operator, elder, service="teleportation",
-                              window_start="tomorrow-ish")
+    response = create_request(operator, elder, service="teleportation", window_start="tomorrow-ish")
 
     assert response.status_code == 400
     error = response.json()["error"]

@@ -34,7 +34,9 @@ EVENTS = sorted({event for _, event in EXPECTED})
 def test_every_change_is_allowed_or_refused_as_the_table_says(state, event):
     elder = f.ElderFactory()
     sr = services.service_request_create(
-        elder=elder, service_type=ServiceType.objects.get(code="meal"), channel="operator",
+        elder=elder,
+        service_type=ServiceType.objects.get(code="meal"),
+        channel="operator",
         caller=None,
     )
     ServiceRequest.objects.filter(pk=sr.pk).update(state=state)

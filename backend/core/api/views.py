@@ -20,11 +20,16 @@ class EventFeedView(APIView):
         after = serializers.IntegerField(required=False, min_value=0)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
 
+    class EventFeedOutput(serializers.Serializer):
+        events = serializers.ListField(child=serializers.DictField())
+        next_after = serializers.IntegerField(allow_null=True)
+
     @extend_schema(
+        responses=EventFeedOutput,
         parameters=[
             OpenApiParameter("after", int, description="Last event id received from this feed"),
             OpenApiParameter("limit", int, description="At most this many events (1-500)"),
-        ]
+        ],
     )
     def get(self, request):
         query = self.QuerySerializer(data=request.query_params)
@@ -42,11 +47,11 @@ class EventFeedView(APIView):
 class WebSocketTicketView(APIView):
     """A one-time ticket for `/ws/?ticket=...`, valid for a few seconds."""
 
-    class OutputSerializer(serializers.Serializer):
+    class WebSocketTicketOutput(serializers.Serializer):
         ticket = serializers.CharField(source="token")
         expires_at = serializers.DateTimeField()
 
-    @extend_schema(request=None, responses=OutputSerializer)
+    @extend_schema(request=None, responses=WebSocketTicketOutput)
     def post(self, request):
         ticket = ws_ticket_issue(user=request.user)
-        return Response(self.OutputSerializer(ticket).data, status=status.HTTP_201_CREATED)
+        return Response(self.WebSocketTicketOutput(ticket).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,286 @@
+"""The core loop against real processes: a daphne ASGI server and a Celery worker, both on the
+test database, real Redis and PostGIS. A worker's phone is played over HTTP and WebSocket."""
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import websockets
+from django.db import connection
+
+from backend.accounts.models import Role
+from tests import factories as f
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+OFFER_TIMEOUT_S = 3
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, tmp: Path):
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.outbox = tmp / "outbox.jsonl"
+        self.logs = tmp
+        self.procs: list[subprocess.Popen] = []
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "backend.settings.test",
+            "DATABASE_NAME": connection.settings_dict["NAME"],
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "ANXIN_OFFER_TIMEOUT_S": str(OFFER_TIMEOUT_S),
+            "ANXIN_NOTIFICATION_BACKEND": "backend.telephony.backends.FileBackend",
+            "ANXIN_NOTIFICATION_FILE": str(self.outbox),
+        }
+
+    def start(self, name: str, *args: str) -> None:
+        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        self.procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", *args],
+                cwd=ROOT,
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+
+    def wait_healthy(self, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                last = requests.get(f"{self.base}/healthz", timeout=5)
+                if last.status_code == 200:
+                    return last.json()
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"stack not healthy: {last and last.text}\n{self.tail_logs()}")
+
+    def tail_logs(self) -> str:
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+            for p in self.logs.glob("*.log")
+        )
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+
+
+@pytest.fixture
+def stack(transactional_db, tmp_path):
+    from backend.celery import app
+    from dispatch.catalogue import catalogue_load
+    from dispatch.models import ServiceType
+
+    catalogue_load(ServiceType)  # a transactional test starts from an empty database
+    app.control.purge()
+    s = Stack(tmp_path)
+    s.start("daphne", "daphne", "-b", "127.0.0.1", "-p", str(s.port), "backend.asgi:application")
+    s.start(
+        "celery",
+        "celery",
+        "-A",
+        "backend",
+        "worker",
+        "-Q",
+        "anxin-test",
+        "--pool=threads",
+        "--concurrency=4",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        f"e2e-{s.port}@%h",
+        "--loglevel=INFO",
+    )
+    try:
+        s.wait_healthy()
+        yield s
+    finally:
+        s.stop()
+
+
+class Phone:
+    """A user's app: JWT over REST, one-time ticket for the socket."""
+
+    def __init__(self, stack: Stack, username: str):
+        self.stack = stack
+        token = requests.post(
+            f"{stack.base}/api/v1/auth/token/",
+            json={"username": username, "password": "pw"},
+            timeout=10,
+        )
+        assert token.status_code == 200, token.text
+        self.headers = {"Authorization": f"Bearer {token.json()['access']}"}
+        self.messages: asyncio.Queue = asyncio.Queue()
+
+    def post(self, path: str, body: dict | None = None, **headers):
+        return requests.post(
+            f"{self.stack.base}{path}", json=body, headers={**self.headers, **headers}, timeout=10
+        )
+
+    async def connect(self):
+        ticket = await asyncio.to_thread(self.post, "/api/v1/ws-ticket/")
+        assert ticket.status_code == 201, ticket.text
+        url = f"ws://127.0.0.1:{self.stack.port}/ws/?ticket={ticket.json()['ticket']}"
+        self.socket = await websockets.connect(url, origin=f"http://127.0.0.1:{self.stack.port}")
+        hello = json.loads(await asyncio.wait_for(self.socket.recv(), 5))
+        assert hello["type"] == "hello"
+        self.reader = asyncio.create_task(self._read())
+        return ticket.json()["ticket"]
+
+    async def _read(self):
+        async for raw in self.socket:
+            await self.messages.put(json.loads(raw))
+
+    async def expect(self, kind: str, timeout: float = 15, **match) -> dict:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                message = await asyncio.wait_for(self.messages.get(), left)
+            except TimeoutError:
+                break
+            data = message.get("data", {})
+            if message["type"] == kind and all(data.get(k) == v for k, v in match.items()):
+                return message
+        raise AssertionError(f"no {kind} {match} within {timeout} s")
+
+
+def test_the_core_loop_over_real_processes(stack):
+    district = f.DistrictFactory(code="220104000000", name="朝阳区")
+    operator = f.UserFactory(role=Role.OPERATOR, district=district, username="op")
+    elder = f.ElderFactory(district=district, full_name="王秀英")
+    contact = f.ContactFactory(elder=elder, priority=1)
+    near = f.WorkerFactory(
+        provider=f.ProviderFactory(district=district),
+        user=f.UserFactory(role=Role.WORKER, username="near"),
+    )
+    far = f.WorkerFactory(
+        provider=f.ProviderFactory(district=district),
+        user=f.UserFactory(role=Role.WORKER, username="far"),
+    )
+    f.place_worker(near, f.offset(f.HOME, east_m=150))
+    f.place_worker(far, f.offset(f.HOME, north_m=600))
+    assert operator.pk
+
+    async def scenario():
+        desk, phone_near, phone_far = Phone(stack, "op"), Phone(stack, "near"), Phone(stack, "far")
+        spent_ticket = await desk.connect()
+        await phone_near.connect()
+        await phone_far.connect()
+
+        # A spent ticket opens nothing.
+        with pytest.raises(websockets.exceptions.InvalidStatus):
+            url = f"ws://127.0.0.1:{stack.port}/ws/?ticket={spent_ticket}"
+            async with websockets.connect(url, origin=f"http://127.0.0.1:{stack.port}") as ws:
+                await ws.recv()
+
+        # The operator logs a need; a retry with the same key makes nothing new.
+        body = {"elder": elder.pk, "service_type": "meal", "notes": "soft food"}
+        created = await asyncio.to_thread(
+            desk.post, "/api/v1/requests/", body, **{"Idempotency-Key": "call-1"}
+        )
+        retried = await asyncio.to_thread(
+            desk.post, "/api/v1/requests/", body, **{"Idempotency-Key": "call-1"}
+        )
+        assert created.status_code == 201, created.text
+        assert retried.json()["id"] == created.json()["id"]
+        request_id = created.json()["id"]
+
+        # The nearest worker gets the offer on the socket, without the elder's name or address.
+        first = await phone_near.expect("offer.created", request=request_id)
+        assert first["data"]["distance_m"] == pytest.approx(150, abs=15)
+        assert "王秀英" not in json.dumps(first, ensure_ascii=False)
+        assert elder.address not in json.dumps(first, ensure_ascii=False)
+
+        # Nobody answers: the timeout moves it to the next candidate.
+        started = time.monotonic()
+        await phone_near.expect("offer.expired", timeout=OFFER_TIMEOUT_S + 15)
+        second = await phone_far.expect("offer.created", request=request_id)
+        assert time.monotonic() - started < OFFER_TIMEOUT_S + 15
+
+        # The second worker accepts; a later accept on the expired offer is refused.
+        accepted = await asyncio.to_thread(
+            phone_far.post, f"/api/v1/offers/{second['data']['offer']}/accept/"
+        )
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.json()["state"] == "assigned"
+        late = await asyncio.to_thread(
+            phone_near.post, f"/api/v1/offers/{first['data']['offer']}/accept/"
+        )
+        assert late.status_code == 409
+        assert late.json()["error"]["current_state"] == "expired"
+        again = await asyncio.to_thread(
+            phone_far.post, f"/api/v1/offers/{second['data']['offer']}/accept/"
+        )
+        assert again.status_code == 409
+        assert again.json()["error"]["request_state"] == "assigned"
+        await desk.expect("request.assigned")
+
+        # Check-in 700 m away is refused with the distance; at the door it opens the visit.
+        away = {
+            "location": {"type": "Point", "coordinates": list(f.offset(f.HOME, east_m=700).coords)}
+        }
+        refused = await asyncio.to_thread(
+            phone_far.post, f"/api/v1/requests/{request_id}/check-in/", away
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "outside_geofence"
+        assert refused.json()["error"]["distance_m"] == pytest.approx(700, abs=15)
+        door = {
+            "location": {"type": "Point", "coordinates": list(f.offset(f.HOME, north_m=25).coords)}
+        }
+        arrived = await asyncio.to_thread(
+            phone_far.post, f"/api/v1/requests/{request_id}/check-in/", door
+        )
+        assert arrived.status_code == 201, arrived.text
+        left = await asyncio.to_thread(
+            phone_far.post, f"/api/v1/requests/{request_id}/check-out/", door
+        )
+        assert left.status_code == 200, left.text
+        await desk.expect("request.completed")
+
+        for phone in (desk, phone_near, phone_far):
+            phone.reader.cancel()
+            await phone.socket.close()
+
+    asyncio.run(scenario())
+
+    # The family's first contact heard about arrival and departure, from the Celery worker.
+    deadline = time.monotonic() + 15
+    sms = []
+    while time.monotonic() < deadline and len(sms) < 2:
+        if stack.outbox.exists():
+            sms = [json.loads(line) for line in stack.outbox.read_text().splitlines()]
+        time.sleep(0.2)
+    assert [m["to"] for m in sms] == [str(contact.phone)] * 2, stack.tail_logs()
+    assert "到达" in sms[0]["body"] and "完成" in sms[1]["body"]
