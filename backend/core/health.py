@@ -43,7 +43,7 @@ def _redis() -> dict:
 
 
 def _celery() -> dict:
-    replies = celery_app.control.ping(timeout=CELERY_PING_TIMEOUT_S)
+    replies = celery_app.control.ping(timeout=CELERY_PING_TIMEOUT_S, limit=1)
     if not replies:
         raise RuntimeError(f"no worker answered a ping within {CELERY_PING_TIMEOUT_S:g} s")
     return {"workers": sorted(name for reply in replies for name in reply)}
