@@ -9,6 +9,11 @@ DB_USER=anxin
 DB_PASSWORD=anxin
 export LANG=${LANG:-C.UTF-8}
 export PATH="$VENV/bin:$PATH"
+# Trust the system's certificate store, so pip works behind a TLS-inspecting proxy whose CA the
+# administrator installed (common on office networks); on other machines it changes nothing.
+if [ -z "${PIP_CERT:-}" ] && [ -s /etc/ssl/certs/ca-certificates.crt ]; then
+  export PIP_CERT=/etc/ssl/certs/ca-certificates.crt
+fi
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
