@@ -16,6 +16,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
         catalogue_load(ServiceType)
 
 
+@pytest.fixture
+def catalogue(transactional_db):
+    """Transactional tests start from a flushed database: put the catalogue back."""
+    from dispatch.catalogue import catalogue_load
+    from dispatch.models import ServiceType
+
+    catalogue_load(ServiceType)
+
+
 @pytest.fixture(autouse=True)
 def _outbox():
     RecordingBackend.outbox.clear()

@@ -97,12 +97,9 @@ class Stack:
 
 
 @pytest.fixture
-def stack(transactional_db, tmp_path):
+def stack(catalogue, tmp_path):
     from backend.celery import app
-    from dispatch.catalogue import catalogue_load
-    from dispatch.models import ServiceType
 
-    catalogue_load(ServiceType)  # a transactional test starts from an empty database
     app.control.purge()
     s = Stack(tmp_path)
     s.start("daphne", "daphne", "-b", "127.0.0.1", "-p", str(s.port), "backend.asgi:application")

@@ -108,6 +108,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
     "dispatch-sweep": {"task": "dispatch.tasks.sweep_deadlines", "schedule": 10.0},
+    "housekeeping": {"task": "backend.core.tasks.housekeeping_purge", "schedule": 3600.0},
 }
 
 LANGUAGE_CODE = "en"
