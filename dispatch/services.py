@@ -21,6 +21,7 @@ from backend.core.side_effects import enqueue_after_commit
 from backend.telephony.tasks import sms_send
 from elders.models import Elder
 from elders.selectors import elder_family_user_ids, elder_first_sms_contact
+from elders.services import access_grant_issue, access_grant_revoke
 from providers.models import Worker
 from providers.selectors import workers_nearest
 from providers.services import worker_jobs_adjust
@@ -368,7 +369,18 @@ def offer_accept(*, offer_id: int, user: User) -> JobOffer:
                 code="worker_at_capacity",
             ) from None
         _request_move(sr, "accept", actor=user, assigned_worker=offer.worker)
+        access_grant_issue(
+            elder_id=sr.elder_id,
+            user_id=user.pk,
+            reference=_grant_reference(sr),
+            purpose=f"{sr.service_type.name} job {sr.reference}",
+            expires_at=sr.window_end + timedelta(hours=_knobs()["GRANT_SLACK_H"]),
+        )
         return offer
+
+
+def _grant_reference(sr: ServiceRequest) -> str:
+    return f"request:{sr.pk}"
 
 
 def _lock_offer_of(user: User, offer_id: int) -> tuple[JobOffer, ServiceRequest]:
@@ -397,8 +409,9 @@ def request_cancel(*, request_id: int, actor: User, reason: str) -> ServiceReque
         ):
             _offer_move(offer, "withdraw", actor=actor, data={"reason": "request_cancelled"})
         _request_move(sr, "cancel", actor=actor, data={"reason": reason})
-        if worker_id and sr.state == RequestState.CANCELLED:
+        if worker_id:
             worker_jobs_adjust(worker_id=worker_id, delta=-1)
+            access_grant_revoke(reference=_grant_reference(sr))
         return sr
 
 
@@ -470,6 +483,7 @@ def visit_check_out(*, request_id: int, user: User, point: Point | None) -> Visi
         _visit_move(visit, "check_out", checked_out_at=timezone.now(), check_out_point=point)
         _request_move(sr, "check_out", actor=user, data={"visit": visit.pk})
         worker_jobs_adjust(worker_id=sr.assigned_worker_id, delta=-1)
+        access_grant_revoke(reference=_grant_reference(sr))
         elder = Elder.objects.get(pk=sr.elder_id)
         _notify_family(sr, elder, arrived=False, at=visit.checked_out_at)
         return visit

@@ -1,17 +1,41 @@
-from django.db.models import QuerySet
+"""Reads of the elder registry, always scoped to what the caller may see."""
+
+import phonenumbers
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from backend.accounts.models import Role, User
 
-from .models import Elder, EmergencyContact
+from .models import AccessGrant, Elder, EmergencyContact
+
+
+def _active_grants(user: User) -> QuerySet[AccessGrant]:
+    return AccessGrant.objects.filter(
+        user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
 
 
 def elders_visible_to(user: User) -> QuerySet[Elder]:
-    """Staff see their district's elders; a family account sees only its own elders."""
+    """Staff: their district. Family: their own elders. Worker: elders they hold a live grant
+    for. Provider admin: elders their workers hold or held grants for."""
     if user.is_district_staff:
         return Elder.objects.filter(district_id=user.district_id)
     if user.role == Role.FAMILY:
-        return Elder.objects.filter(contacts__user=user).distinct()
+        return Elder.objects.filter(
+            Exists(EmergencyContact.objects.filter(elder=OuterRef("pk"), user=user))
+        )
+    if user.role == Role.WORKER:
+        return Elder.objects.filter(Exists(_active_grants(user).filter(elder=OuterRef("pk"))))
+    if user.role == Role.PROVIDER_ADMIN:
+        provider_users = user.administered_providers.values("workers__user")
+        return Elder.objects.filter(
+            Exists(AccessGrant.objects.filter(elder=OuterRef("pk"), user__in=provider_users))
+        )
     return Elder.objects.none()
+
+
+def elder_active_grant(*, user: User, elder_id: int) -> AccessGrant | None:
+    return _active_grants(user).filter(elder_id=elder_id).order_by("-granted_at").first()
 
 
 def elder_family_user_ids(*, elder_id: int) -> list[int]:
@@ -28,3 +52,37 @@ def elder_first_sms_contact(*, elder_id: int) -> EmergencyContact | None:
         .order_by("priority")
         .first()
     )
+
+
+def phone_to_e164(raw: str, region: str = "CN") -> str | None:
+    """Any way people type or networks send a number: '138 0013 8000', '+86 138-0013-8000',
+    '008613800138000', '0431-8888 1234'. None if it cannot be a real number."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def elders_by_phone(*, user: User, phone: str) -> list[tuple[Elder, str]]:
+    """Elders a caller could be, with how the number matched: own mobile, home landline, or an
+    emergency contact's phone. A list, because couples and neighbours share landlines."""
+    e164 = phone_to_e164(phone)
+    if e164 is None:
+        return []
+    visible = elders_visible_to(user).only(
+        "id", "full_name", "gender", "birth_date", "address", "phone", "landline", "status"
+    )
+    matches: dict[int, tuple[Elder, str]] = {}
+    for elder in visible.filter(Q(phone=e164) | Q(landline=e164)).order_by("pk"):
+        matches[elder.pk] = (elder, "mobile" if str(elder.phone) == e164 else "landline")
+    contact_elders = visible.filter(
+        Exists(
+            EmergencyContact.objects.filter(Q(phone=e164) | Q(alt_phone=e164), elder=OuterRef("pk"))
+        )
+    ).order_by("pk")
+    for elder in contact_elders:
+        matches.setdefault(elder.pk, (elder, "contact"))
+    return list(matches.values())

@@ -11,6 +11,8 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgis://anxin:secret@db.internal:5432/anxin",
     "REDIS_URL": "redis://redis.internal:6379",
     "ANXIN_NOTIFICATION_BACKEND": "backend.telephony.backends.FileBackend",
+    "ANXIN_FIELD_KEYS": "pGmL2oBx1n3dJ0Yb7Fq9kz8H5cW4vT6sR2eU1aQ0iXo=",
+    "ANXIN_LOOKUP_HASH_KEY": "a-production-lookup-key",
 }
 
 
@@ -34,7 +36,14 @@ def test_check_deploy_passes_under_production_settings():
 
 
 def test_production_refuses_to_start_without_its_secrets():
-    for missing in ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOWED_HOSTS"):
+    for missing in (
+        "DJANGO_SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "DJANGO_ALLOWED_HOSTS",
+        "ANXIN_FIELD_KEYS",
+        "ANXIN_LOOKUP_HASH_KEY",
+    ):
         env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
 
         result = manage("check", env=env)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+import structlog
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -162,6 +163,10 @@ SPECTACULAR_SETTINGS = {
 PHONENUMBER_DEFAULT_REGION = "CN"
 PHONENUMBER_DB_FORMAT = "E164"
 
+# Encryption at rest for ID numbers (see backend/core/crypto.py for rotation).
+ANXIN_FIELD_KEYS = env.list("ANXIN_FIELD_KEYS")
+ANXIN_LOOKUP_HASH_KEY = env.str("ANXIN_LOOKUP_HASH_KEY")
+
 NOTIFICATION_BACKEND = env.str(
     "ANXIN_NOTIFICATION_BACKEND", default="backend.telephony.backends.FileBackend"
 )
@@ -176,7 +181,23 @@ ANXIN = {
     "LOCATION_MAX_AGE_S": env.int("ANXIN_LOCATION_MAX_AGE_S", default=900),
     "WS_TICKET_TTL_S": env.int("ANXIN_WS_TICKET_TTL_S", default=30),
     "IDEMPOTENCY_TTL_H": env.int("ANXIN_IDEMPOTENCY_TTL_H", default=48),
+    "REASSESS_AFTER_DAYS": env.int("ANXIN_REASSESS_AFTER_DAYS", default=365),
+    "GRANT_SLACK_H": env.int("ANXIN_GRANT_SLACK_H", default=2),
 }
+
+# Structured log lines from services (structlog), rendered as key=value through stdlib logging.
+# Never log an ID number, a health note or a position: pass ids of rows instead.
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso"),
+        structlog.processors.format_exc_info,
+        structlog.processors.KeyValueRenderer(key_order=["event"]),
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    cache_logger_on_first_use=True,
+)
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,9 @@ from .base import SECRET_KEY, env
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith(("dev-", "test-")):
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be a long random secret in production")
 
+if any(k.startswith(("Vf0OeB7V", "1dK0hwwW")) for k in env.list("ANXIN_FIELD_KEYS")):
+    raise ImproperlyConfigured("ANXIN_FIELD_KEYS must not reuse a development or test key")
+
 DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])

@@ -1,12 +1,259 @@
+from datetime import date
+
+from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from backend.core.geo import PointOutputField
+from backend.core.geo import CRS_CHOICES, WGS84, GeoJSONPointInput, PointOutputField, point_wgs84
+from elders.assessment import BARTHEL_ITEMS
+from elders.models import (
+    AlarmDevice,
+    CareNeed,
+    Category,
+    Consent,
+    DeviceKind,
+    ElderStatus,
+    EmergencyContact,
+    Gender,
+    LivingArrangement,
+    division_code_validator,
+)
+
+
+def _age(birth_date: date | None) -> int | None:
+    if birth_date is None:
+        return None
+    today = date.today()
+    return (
+        today.year
+        - birth_date.year
+        - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    )
+
+
+class ElderInput(serializers.Serializer):
+    full_name = serializers.CharField(max_length=100)
+    gender = serializers.ChoiceField(choices=Gender.choices)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    phone = PhoneNumberField(required=False, allow_blank=True, default="")
+    landline = PhoneNumberField(required=False, allow_blank=True, default="")
+    address = serializers.CharField(max_length=300)
+    location = GeoJSONPointInput(help_text="Home, GeoJSON Point, in the system `crs` names")
+    crs = serializers.ChoiceField(choices=CRS_CHOICES, default=WGS84)
+    division_code = serializers.CharField(
+        required=False, allow_blank=True, default="", validators=[division_code_validator]
+    )
+    living_arrangement = serializers.ChoiceField(
+        choices=LivingArrangement.choices, required=False, allow_blank=True, default=""
+    )
+    categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=Category.choices), required=False, default=list
+    )
+    status = serializers.ChoiceField(choices=ElderStatus.choices, default=ElderStatus.ACTIVE)
+    status_since = serializers.DateField(required=False, allow_null=True)
+    id_number = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="18-character resident ID; stored encrypted",
+    )
+
+    def validate_location(self, value):
+        from backend.core.geo import PositionSerializer
+
+        return PositionSerializer().validate_location(value)
+
+    def validate(self, attrs):
+        if "location" in attrs:
+            lng, lat = attrs["location"]
+            attrs["location"] = point_wgs84(lng, lat, attrs.pop("crs", WGS84))
+        else:
+            attrs.pop("crs", None)
+        attrs["categories"] = sorted(set(attrs.get("categories", [])))
+        return attrs
+
+
+class ContactOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    priority = serializers.IntegerField()
+    name = serializers.CharField()
+    relationship = serializers.CharField()
+    phone = serializers.CharField()
+    alt_phone = serializers.CharField()
+    wants_sms = serializers.BooleanField()
+    has_family_account = serializers.SerializerMethodField()
+
+    def get_has_family_account(self, obj) -> bool:
+        return obj.user_id is not None
+
+
+class ContactInput(serializers.ModelSerializer):
+    phone = PhoneNumberField()
+    alt_phone = PhoneNumberField(required=False, allow_blank=True, default="")
+
+    class Meta:
+        model = EmergencyContact
+        fields = ["priority", "name", "relationship", "phone", "alt_phone", "wants_sms"]
+
+
+class CareNeedSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CareNeed
+        fields = [
+            "id",
+            "service_code",
+            "rrule",
+            "starts_on",
+            "ends_on",
+            "duration_minutes",
+            "notes",
+            "active",
+        ]
+
+    def validate_rrule(self, value):
+        from dateutil.rrule import rrulestr
+
+        try:
+            rrulestr(value, dtstart=None, forceset=False, ignoretz=True)
+        except (ValueError, TypeError) as exc:
+            raise serializers.ValidationError(f"not a valid RRULE: {exc}") from None
+        if "FREQ=" not in value.upper():
+            raise serializers.ValidationError("an RRULE needs FREQ=")
+        return value.upper()
+
+    def validate(self, attrs):
+        if attrs.get("ends_on") and attrs["ends_on"] < attrs["starts_on"]:
+            raise serializers.ValidationError({"ends_on": ["must not be before starts_on"]})
+        return attrs
+
+
+class ElderBriefOutput(serializers.Serializer):
+    """For provider admins: who their staff served, no more."""
+
+    id = serializers.IntegerField()
+    full_name = serializers.CharField()
+    gender = serializers.CharField()
+    address = serializers.CharField()
+
+
+class ElderForWorkerOutput(ElderBriefOutput):
+    """For a worker holding an access grant: what the job needs."""
+
+    phone = serializers.CharField()
+    landline = serializers.CharField()
+    location = PointOutputField(help_text="Home, GeoJSON Point, WGS-84")
+    care_needs = CareNeedSerializer(many=True)
+
+
+class ElderOutput(ElderForWorkerOutput):
+    """The file, for district staff and the elder's own family. The ID number is masked."""
+
+    birth_date = serializers.DateField()
+    age = serializers.SerializerMethodField()
+    division_code = serializers.CharField()
+    living_arrangement = serializers.CharField()
+    categories = serializers.ListField(child=serializers.CharField())
+    status = serializers.CharField()
+    status_since = serializers.DateField()
+    id_number_masked = serializers.CharField()
+    care_level = serializers.IntegerField(allow_null=True)
+    care_level_label = serializers.CharField(source="get_care_level_display", allow_null=True)
+    next_assessment_due = serializers.DateField()
+    contacts = ContactOutput(many=True)
+
+    def get_age(self, obj) -> int | None:
+        return _age(obj.birth_date)
 
 
 class ElderListOutput(serializers.Serializer):
     id = serializers.IntegerField()
     full_name = serializers.CharField()
     gender = serializers.CharField()
-    phone = serializers.CharField()
+    age = serializers.SerializerMethodField()
     address = serializers.CharField()
+    division_code = serializers.CharField()
+    care_level = serializers.IntegerField(allow_null=True)
+    living_arrangement = serializers.CharField()
+    categories = serializers.ListField(child=serializers.CharField())
     location = PointOutputField(help_text="Home, GeoJSON Point, WGS-84")
+
+    def get_age(self, obj) -> int | None:
+        return _age(obj.birth_date)
+
+
+class LookupOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    full_name = serializers.CharField()
+    gender = serializers.CharField()
+    age = serializers.IntegerField(allow_null=True)
+    address = serializers.CharField()
+    status = serializers.CharField()
+    matched_on = serializers.ChoiceField(choices=["mobile", "landline", "contact"])
+
+
+class AssessmentInput(serializers.Serializer):
+    assessed_on = serializers.DateField()
+    assessor_name = serializers.CharField(max_length=100)
+    self_care = serializers.IntegerField(min_value=0)
+    basic_motor = serializers.IntegerField(min_value=0)
+    mental_state = serializers.IntegerField(min_value=0)
+    perception_social = serializers.IntegerField(min_value=0)
+    unconscious = serializers.BooleanField(default=False)
+    barthel_items = serializers.DictField(
+        child=serializers.IntegerField(),
+        required=False,
+        allow_null=True,
+        help_text="The ten Barthel items: " + ", ".join(BARTHEL_ITEMS),
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AssessmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    assessed_on = serializers.DateField()
+    assessor_name = serializers.CharField()
+    self_care = serializers.IntegerField()
+    basic_motor = serializers.IntegerField()
+    mental_state = serializers.IntegerField()
+    perception_social = serializers.IntegerField()
+    unconscious = serializers.BooleanField()
+    total = serializers.IntegerField()
+    level = serializers.IntegerField()
+    level_label = serializers.CharField(source="get_level_display")
+    barthel_items = serializers.DictField(child=serializers.IntegerField(), allow_null=True)
+    barthel_total = serializers.IntegerField(allow_null=True)
+    next_due = serializers.DateField()
+    notes = serializers.CharField()
+
+
+class HealthSerializer(serializers.Serializer):
+    conditions = serializers.CharField(allow_blank=True, default="")
+    allergies = serializers.CharField(allow_blank=True, default="")
+    medication = serializers.CharField(allow_blank=True, default="")
+    mobility_aids = serializers.CharField(allow_blank=True, default="")
+    diet = serializers.CharField(allow_blank=True, default="")
+
+
+class PurposeInput(serializers.Serializer):
+    purpose = serializers.CharField(max_length=200, help_text="Why you need to see it (logged)")
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=DeviceKind.choices)
+
+    class Meta:
+        model = AlarmDevice
+        fields = ["id", "serial", "kind", "last_heartbeat_at", "battery_pct", "active"]
+        read_only_fields = ["last_heartbeat_at", "battery_pct"]
+
+
+class ConsentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Consent
+        fields = ["id", "purpose", "given_by", "given_on", "withdrawn_on"]
+
+
+class AccessLogOutput(serializers.Serializer):
+    at = serializers.DateTimeField()
+    user = serializers.CharField(source="user.username")
+    field = serializers.CharField()
+    purpose = serializers.CharField()

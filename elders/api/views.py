@@ -1,28 +1,283 @@
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from django.http import Http404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from elders.models import Elder
-from elders.selectors import elders_visible_to
+from backend.accounts.models import STAFF_ROLES, Role
+from backend.core.idempotency import idempotent
+from elders import services
+from elders.models import AccessLog, AlarmDevice, CareNeed, Consent, Elder, EmergencyContact
+from elders.selectors import elder_active_grant, elders_by_phone, elders_visible_to
 
-from .serializers import ElderListOutput
+from . import serializers as s
+from .filters import ElderFilter
+
+REVEAL_ROLES = {Role.SUPERVISOR, Role.DISTRICT_ADMIN}
+
+
+def _require(user, roles, what: str) -> None:
+    if user.role not in roles:
+        raise PermissionDenied(f"Your role may not {what}")
+
+
+def _visible_elder(request, pk: int) -> Elder:
+    elder = (
+        elders_visible_to(request.user)
+        .prefetch_related("contacts", "care_needs")
+        .filter(pk=pk)
+        .first()
+    )
+    if elder is None:
+        raise Http404
+    return elder
+
+
+def _output_class(user):
+    if user.role in STAFF_ROLES or user.role == Role.FAMILY:
+        return s.ElderOutput
+    if user.role == Role.WORKER:
+        return s.ElderForWorkerOutput
+    return s.ElderBriefOutput
 
 
 class ElderListView(ListAPIView):
-    """Elders the caller may see (district staff: the district; family: their own)."""
+    """Elders the caller may see, with filters. Staff and family get the list fields; workers
+    and provider admins see only what their grants allow."""
 
-    serializer_class = ElderListOutput
+    serializer_class = s.ElderListOutput
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ElderFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Elder.objects.none()
         return elders_visible_to(self.request.user).order_by("id")
 
+    def get_serializer_class(self):
+        if getattr(self, "swagger_fake_view", False):
+            return s.ElderListOutput
+        user = self.request.user
+        if user.role in STAFF_ROLES or user.role == Role.FAMILY:
+            return s.ElderListOutput
+        return s.ElderBriefOutput
+
+    @extend_schema(request=s.ElderInput, responses={201: s.ElderOutput})
+    @idempotent
+    def post(self, request):
+        _require(request.user, STAFF_ROLES, "register elders")
+        data = s.ElderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        elder = services.elder_create(
+            actor=request.user, district_id=request.user.district_id, **data.validated_data
+        )
+        return Response(
+            s.ElderOutput(_visible_elder(request, elder.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ElderFeaturesView(ElderListView):
+    """The same list and filters as GeoJSON features, for maps (district staff only)."""
+
+    def list(self, request, *args, **kwargs):
+        _require(request.user, STAFF_ROLES, "map elders")
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        features = [
+            {
+                "type": "Feature",
+                "id": e.pk,
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(e.location.x, 7), round(e.location.y, 7)],
+                },
+                "properties": {
+                    "full_name": e.full_name,
+                    "care_level": e.care_level,
+                    "living_arrangement": e.living_arrangement,
+                    "categories": e.categories,
+                },
+            }
+            for e in page
+        ]
+        return self.get_paginated_response({"type": "FeatureCollection", "features": features})
+
+    def post(self, request):
+        raise Http404
+
 
 class ElderDetailView(APIView):
-    @extend_schema(responses=ElderListOutput)
+    @extend_schema(responses=s.ElderOutput)
     def get(self, request, pk: int):
-        elder = get_object_or_404(elders_visible_to(request.user), pk=pk)
-        return Response(ElderListOutput(elder).data)
+        elder = _visible_elder(request, pk)
+        return Response(_output_class(request.user)(elder).data)
+
+    @extend_schema(request=s.ElderInput, responses=s.ElderOutput)
+    @idempotent
+    def patch(self, request, pk: int):
+        elder = _visible_elder(request, pk)
+        _require(request.user, STAFF_ROLES, "change an elder's file")
+        data = s.ElderInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.elder_update(elder=elder, actor=request.user, **data.validated_data)
+        return Response(s.ElderOutput(_visible_elder(request, pk)).data)
+
+
+class ElderLookupView(APIView):
+    """Who is calling? Any phone format; a list, because people share landlines."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("phone", str, required=True)],
+        responses=s.LookupOutput(many=True),
+    )
+    def get(self, request):
+        _require(request.user, STAFF_ROLES, "look up callers")
+        phone = request.query_params.get("phone", "")
+        if not phone.strip():
+            raise serializers.ValidationError({"phone": ["required"]})
+        rows = [
+            {
+                "id": e.pk,
+                "full_name": e.full_name,
+                "gender": e.gender,
+                "age": s._age(e.birth_date),
+                "address": e.address,
+                "status": e.status,
+                "matched_on": how,
+            }
+            for e, how in elders_by_phone(user=request.user, phone=phone)
+        ]
+        return Response(s.LookupOutput(rows, many=True).data)
+
+
+class IdNumberRevealView(APIView):
+    """The full ID number, for roles that need it (supervisor, district admin); logged with
+    the purpose you give."""
+
+    class RevealOutput(serializers.Serializer):
+        id_number = serializers.CharField()
+        purpose = serializers.CharField()
+
+    @extend_schema(request=s.PurposeInput, responses=RevealOutput)
+    def post(self, request, pk: int):
+        elder = _visible_elder(request, pk)
+        _require(request.user, REVEAL_ROLES, "see full ID numbers")
+        data = s.PurposeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        revealed = services.elder_id_number_reveal(
+            elder=elder, user=request.user, purpose=data.validated_data["purpose"]
+        )
+        return Response({"id_number": revealed.value, "purpose": revealed.purpose})
+
+
+class HealthView(APIView):
+    """Health notes. Every read is logged with its purpose: the `purpose` you send, or, for a
+    worker, the job that grants access."""
+
+    @extend_schema(parameters=[OpenApiParameter("purpose", str)], responses=s.HealthSerializer)
+    def get(self, request, pk: int):
+        elder = _visible_elder(request, pk)
+        if request.user.role == Role.PROVIDER_ADMIN:
+            raise Http404
+        purpose = request.query_params.get("purpose", "").strip()
+        if request.user.role == Role.WORKER:
+            grant = elder_active_grant(user=request.user, elder_id=elder.pk)
+            purpose = f"{grant.reference}: {grant.purpose}" + (f" ({purpose})" if purpose else "")
+        elif not purpose:
+            raise serializers.ValidationError({"purpose": ["say why you need the health notes"]})
+        profile = services.health_profile_read(elder=elder, user=request.user, purpose=purpose)
+        return Response(s.HealthSerializer(profile).data)
+
+    @extend_schema(request=s.HealthSerializer, responses=s.HealthSerializer)
+    @idempotent
+    def put(self, request, pk: int):
+        elder = _visible_elder(request, pk)
+        _require(request.user, STAFF_ROLES, "change health notes")
+        data = s.HealthSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        profile = services.health_profile_write(
+            elder=elder, user=request.user, **data.validated_data
+        )
+        return Response(s.HealthSerializer(profile).data)
+
+
+class AssessmentsView(APIView):
+    @extend_schema(responses=s.AssessmentOutput(many=True))
+    def get(self, request, pk: int):
+        elder = _visible_elder(request, pk)
+        _require(request.user, STAFF_ROLES | {Role.FAMILY}, "see assessments")
+        return Response(s.AssessmentOutput(elder.assessments.all(), many=True).data)
+
+    @extend_schema(request=s.AssessmentInput, responses={201: s.AssessmentOutput})
+    @idempotent
+    def post(self, request, pk: int):
+        elder = _visible_elder(request, pk)
+        _require(request.user, STAFF_ROLES, "record assessments")
+        data = s.AssessmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        assessment = services.assessment_record(
+            elder=elder, actor=request.user, **data.validated_data
+        )
+        return Response(s.AssessmentOutput(assessment).data, status=status.HTTP_201_CREATED)
+
+
+class _ElderChildren(APIView):
+    """List and add rows that belong to one elder (contacts, care needs, devices, consents)."""
+
+    model: type
+    input_class: type
+    output_class: type
+    read_roles = STAFF_ROLES | {Role.FAMILY}
+
+    def get(self, request, pk: int):
+        elder = _visible_elder(request, pk)
+        _require(request.user, self.read_roles, "see this")
+        rows = self.model.objects.filter(elder=elder).order_by("pk")
+        return Response(self.output_class(rows, many=True).data)
+
+    @idempotent
+    def post(self, request, pk: int):
+        elder = _visible_elder(request, pk)
+        _require(request.user, STAFF_ROLES, "change an elder's file")
+        data = self.input_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = services.elder_child_add(
+            elder=elder, actor=request.user, model=self.model, fields=data.validated_data
+        )
+        return Response(self.output_class(row).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(request=s.ContactInput, responses=s.ContactOutput)
+class ContactsView(_ElderChildren):
+    model, input_class, output_class = EmergencyContact, s.ContactInput, s.ContactOutput
+
+
+@extend_schema(request=s.CareNeedSerializer, responses=s.CareNeedSerializer)
+class CareNeedsView(_ElderChildren):
+    model, input_class, output_class = CareNeed, s.CareNeedSerializer, s.CareNeedSerializer
+    read_roles = STAFF_ROLES | {Role.FAMILY, Role.WORKER}
+
+
+@extend_schema(request=s.DeviceSerializer, responses=s.DeviceSerializer)
+class DevicesView(_ElderChildren):
+    model, input_class, output_class = AlarmDevice, s.DeviceSerializer, s.DeviceSerializer
+
+
+@extend_schema(request=s.ConsentSerializer, responses=s.ConsentSerializer)
+class ConsentsView(_ElderChildren):
+    model, input_class, output_class = Consent, s.ConsentSerializer, s.ConsentSerializer
+
+
+class AccessLogView(ListAPIView):
+    """Who read this elder's ID number or health notes, and why."""
+
+    serializer_class = s.AccessLogOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return AccessLog.objects.none()
+        elder = _visible_elder(self.request, self.kwargs["pk"])
+        _require(self.request.user, REVEAL_ROLES, "read the access log")
+        return AccessLog.objects.filter(elder=elder).select_related("user").order_by("-at")

@@ -1,0 +1,89 @@
+import json
+
+import django_filters
+from django.contrib.gis.geos import GEOSException, MultiPolygon, Point, Polygon
+from django.contrib.gis.measure import D
+from django.db.models import Q
+from rest_framework.exceptions import ValidationError
+
+from elders.models import CareLevel, Category, Elder, ElderStatus, LivingArrangement
+from elders.selectors import phone_to_e164
+
+MAX_RADIUS_M = 50_000
+
+
+def polygon_from_geojson(text: str) -> Polygon | MultiPolygon | None:
+    """Built from coordinates by GEOS: no GDAL parsing, and no `crs` member, from outside."""
+    try:
+        data = json.loads(text)
+        if data.get("type") == "Polygon":
+            area = Polygon(*data["coordinates"], srid=4326)
+        elif data.get("type") == "MultiPolygon":
+            area = MultiPolygon(*(Polygon(*rings) for rings in data["coordinates"]), srid=4326)
+        else:
+            return None
+    except (ValueError, TypeError, KeyError, AttributeError, GEOSException):
+        return None
+    return area if area.valid else None
+
+
+class ElderFilter(django_filters.FilterSet):
+    division = django_filters.CharFilter(
+        method="filter_division",
+        help_text="Division code prefix: 2 digits province, 4 city, 6 county, 9 township, "
+        "12 village",
+    )
+    category = django_filters.MultipleChoiceFilter(
+        field_name="categories",
+        choices=Category.choices,
+        lookup_expr="contains",
+        method="filter_category",
+    )
+    care_level = django_filters.MultipleChoiceFilter(choices=CareLevel.choices)
+    living_arrangement = django_filters.MultipleChoiceFilter(choices=LivingArrangement.choices)
+    status = django_filters.ChoiceFilter(choices=ElderStatus.choices)
+    near = django_filters.CharFilter(
+        method="filter_near", help_text="lng,lat,radius_m (WGS-84), e.g. 125.32,43.88,2000"
+    )
+    within = django_filters.CharFilter(
+        method="filter_within", help_text="A GeoJSON Polygon or MultiPolygon (WGS-84)"
+    )
+    q = django_filters.CharFilter(method="filter_q", help_text="Name fragment or phone number")
+
+    class Meta:
+        model = Elder
+        fields = ["division", "category", "care_level", "living_arrangement", "status"]
+
+    def filter_division(self, qs, name, value):
+        if not value.isdigit() or len(value) not in (2, 4, 6, 9, 12):
+            raise ValidationError({"division": ["a prefix of 2, 4, 6, 9 or 12 digits"]})
+        return qs.filter(division_code__startswith=value)
+
+    def filter_category(self, qs, name, values):
+        for value in values:
+            qs = qs.filter(categories__contains=[value])
+        return qs
+
+    def filter_near(self, qs, name, value):
+        try:
+            lng, lat, radius = (float(x) for x in value.split(","))
+        except ValueError:
+            raise ValidationError({"near": ["expected lng,lat,radius_m"]}) from None
+        if not (-180 <= lng <= 180 and -90 <= lat <= 90 and 0 < radius <= MAX_RADIUS_M):
+            raise ValidationError(
+                {"near": [f"coordinates out of range or radius not in (0, {MAX_RADIUS_M}] metres"]}
+            )
+        return qs.filter(location__dwithin=(Point(lng, lat, srid=4326), D(m=radius)))
+
+    def filter_within(self, qs, name, value):
+        area = polygon_from_geojson(value)
+        if area is None:
+            raise ValidationError({"within": ["must be a valid GeoJSON Polygon or MultiPolygon"]})
+        return qs.filter(location__intersects=area)
+
+    def filter_q(self, qs, name, value):
+        e164 = phone_to_e164(value) if any(c.isdigit() for c in value) else None
+        condition = Q(full_name__icontains=value.strip())
+        if e164:
+            condition |= Q(phone=e164) | Q(landline=e164)
+        return qs.filter(condition)

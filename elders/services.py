@@ -1,0 +1,265 @@
+"""Writes of the elder registry. Sensitive reads (ID number, health notes) also live here,
+because every one of them writes an access-log row."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from backend.accounts.models import User
+from backend.core.crypto import field_decrypt, field_encrypt, lookup_hash
+from backend.core.errors import DomainError
+from backend.core.events import event_record
+
+from .assessment import DIMENSION_MAX, barthel_errors, barthel_total, gb_level
+from .identity import InvalidIdNumber, parse_id_number
+from .models import (
+    AbilityAssessment,
+    AccessGrant,
+    AccessLog,
+    Elder,
+    HealthProfile,
+)
+
+
+class ElderDataError(DomainError):
+    """400 with `fields` mapping each field to its reasons, like a serializer's refusal."""
+
+    def __init__(self, fields: dict[str, list[str]]):
+        super().__init__("The elder's data has invalid fields.", code="invalid", fields=fields)
+        self.fields = fields
+
+
+def id_number_problems(raw: str, *, birth_date: date | None, gender: str | None) -> list[str]:
+    try:
+        parsed = parse_id_number(raw)
+    except InvalidIdNumber as exc:
+        return [exc.reason]
+    problems = []
+    if birth_date and parsed.birth_date != birth_date:
+        problems.append("the birth date inside it differs from birth_date")
+    if gender and parsed.gender != gender:
+        problems.append(f"its sequence digit says {parsed.gender}, not {gender}")
+    return problems
+
+
+def _apply_id_number(elder: Elder, raw: str) -> None:
+    """Validate against the elder's birth date and gender, then store it encrypted."""
+    problems = id_number_problems(raw, birth_date=elder.birth_date, gender=elder.gender)
+    if problems:
+        raise ElderDataError({"id_number": problems})
+    parsed = parse_id_number(raw)
+    elder.birth_date = elder.birth_date or parsed.birth_date
+    elder.id_number_encrypted = field_encrypt(parsed.value)
+    elder.id_number_hash = lookup_hash(parsed.value)
+    elder.id_number_masked = parsed.masked
+
+
+def elder_find_by_id_number(raw: str) -> Elder | None:
+    try:
+        value = parse_id_number(raw).value
+    except InvalidIdNumber:
+        return None
+    return Elder.objects.filter(id_number_hash=lookup_hash(value)).first()
+
+
+def elder_create(
+    *, actor: User | None, district_id: int, id_number: str = "", **fields: Any
+) -> Elder:
+    elder = Elder(district_id=district_id, **fields)
+    if id_number:
+        _apply_id_number(elder, id_number)
+    try:
+        with transaction.atomic():
+            elder.save()
+            _record(elder, "elder.created", actor)
+    except IntegrityError:
+        raise ElderDataError({"id_number": ["another elder has this ID number"]}) from None
+    return elder
+
+
+def elder_update(
+    *, elder: Elder, actor: User | None, id_number: str | None = None, **fields: Any
+) -> Elder:
+    with transaction.atomic():
+        elder = Elder.objects.select_for_update().get(pk=elder.pk)
+        before_status = elder.status
+        for name, value in fields.items():
+            setattr(elder, name, value)
+        if (
+            "status" in fields
+            and fields["status"] != before_status
+            and "status_since" not in fields
+        ):
+            elder.status_since = timezone.localdate()
+        if id_number:
+            _apply_id_number(elder, id_number)
+        try:
+            with transaction.atomic():
+                elder.save()
+        except IntegrityError:
+            raise ElderDataError({"id_number": ["another elder has this ID number"]}) from None
+        _record(
+            elder,
+            "elder.updated",
+            actor,
+            before=before_status,
+            after=elder.status,
+            data={"fields": sorted(fields) + (["id_number"] if id_number else [])},
+        )
+    return elder
+
+
+def _record(elder: Elder, kind: str, actor: User | None, **extra: Any) -> None:
+    event_record(
+        kind=kind,
+        subject_type="elder",
+        subject_id=elder.pk,
+        actor=actor,
+        district_id=elder.district_id,
+        **extra,
+    )
+
+
+# Ability assessments ------------------------------------------------------------------------
+
+
+def assessment_record(
+    *,
+    elder: Elder,
+    actor: User | None,
+    assessed_on: date,
+    assessor_name: str,
+    self_care: int,
+    basic_motor: int,
+    mental_state: int,
+    perception_social: int,
+    unconscious: bool = False,
+    barthel_items: dict[str, int] | None = None,
+    notes: str = "",
+) -> AbilityAssessment:
+    """Keep the assessment as history and derive the elder's current care level from the
+    latest one."""
+    scores = {
+        "self_care": self_care,
+        "basic_motor": basic_motor,
+        "mental_state": mental_state,
+        "perception_social": perception_social,
+    }
+    errors = {
+        name: [f"must be between 0 and {DIMENSION_MAX[name]}"]
+        for name, value in scores.items()
+        if not 0 <= value <= DIMENSION_MAX[name]
+    }
+    if barthel_items is not None:
+        errors.update({f"barthel_items.{k}": [v] for k, v in barthel_errors(barthel_items).items()})
+    if assessed_on > timezone.localdate():
+        errors["assessed_on"] = ["is in the future"]
+    if errors:
+        raise ElderDataError(errors)
+    total = sum(scores.values())
+    next_due = assessed_on + timedelta(days=settings.ANXIN["REASSESS_AFTER_DAYS"])
+    with transaction.atomic():
+        elder = Elder.objects.select_for_update().get(pk=elder.pk)
+        assessment = AbilityAssessment.objects.create(
+            elder=elder,
+            assessed_on=assessed_on,
+            assessor=actor,
+            assessor_name=assessor_name,
+            total=total,
+            level=gb_level(total, unconscious=unconscious),
+            unconscious=unconscious,
+            barthel_items=barthel_items,
+            barthel_total=barthel_total(barthel_items) if barthel_items else None,
+            next_due=next_due,
+            notes=notes,
+            **scores,
+        )
+        latest = elder.assessments.first()
+        before = elder.care_level
+        elder.care_level, elder.next_assessment_due = latest.level, latest.next_due
+        elder.save(update_fields=["care_level", "next_assessment_due", "updated_at"])
+        _record(
+            elder,
+            "elder.assessed",
+            actor,
+            before="" if before is None else str(before),
+            after=str(elder.care_level),
+            data={"assessment": assessment.pk},
+        )
+    return assessment
+
+
+# Access grants and the access log ------------------------------------------------------------
+
+
+def access_grant_issue(
+    *, elder_id: int, user_id: int, purpose: str, reference: str, expires_at: datetime
+) -> AccessGrant:
+    return AccessGrant.objects.create(
+        elder_id=elder_id,
+        user_id=user_id,
+        purpose=purpose,
+        reference=reference,
+        expires_at=expires_at,
+    )
+
+
+def access_grant_revoke(*, reference: str) -> int:
+    return AccessGrant.objects.filter(reference=reference, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def access_log_record(*, user: User, elder: Elder, field: str, purpose: str) -> None:
+    if not purpose.strip():
+        raise ValueError("an access log row needs a purpose")
+    AccessLog.objects.create(user=user, elder=elder, field=field, purpose=purpose.strip()[:200])
+
+
+@dataclass(frozen=True)
+class Revealed:
+    value: str
+    purpose: str
+
+
+def elder_id_number_reveal(*, elder: Elder, user: User, purpose: str) -> Revealed:
+    if not elder.id_number_encrypted:
+        return Revealed(value="", purpose=purpose)
+    access_log_record(user=user, elder=elder, field="id_number", purpose=purpose)
+    return Revealed(value=field_decrypt(elder.id_number_encrypted), purpose=purpose)
+
+
+def health_profile_read(*, elder: Elder, user: User, purpose: str) -> HealthProfile:
+    access_log_record(user=user, elder=elder, field="health", purpose=purpose)
+    return HealthProfile.objects.filter(elder=elder).first() or HealthProfile(elder=elder)
+
+
+def health_profile_write(*, elder: Elder, user: User, **fields: str) -> HealthProfile:
+    with transaction.atomic():
+        profile, _ = HealthProfile.objects.update_or_create(elder=elder, defaults=fields)
+        _record(elder, "elder.health_updated", user, data={"fields": sorted(fields)})
+    return profile
+
+
+def elder_child_add(*, elder: Elder, actor: User, model: type, fields: dict[str, Any]):
+    """Add a contact, care need, device or consent to the elder's file, with its event."""
+    try:
+        with transaction.atomic():
+            row = model.objects.create(elder=elder, **fields)
+            _record(elder, f"elder.{model._meta.model_name}_added", actor, data={"id": row.pk})
+    except IntegrityError as exc:
+        raise ElderDataError({"non_field_errors": [_integrity_reason(exc)]}) from None
+    return row
+
+
+def _integrity_reason(exc: IntegrityError) -> str:
+    text = str(exc)
+    if "contact_priority_unique" in text:
+        return "another contact already has this priority"
+    if "serial" in text:
+        return "a device with this serial is already registered"
+    return "conflicts with an existing record"
