@@ -3,9 +3,8 @@
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "dev-only-not-secret")
-os.environ.setdefault(
-    "ANXIN_FIELD_KEYS", "Vf0OeB7VLUTNcI3-Q1-lSwF8B_hHzoseF3P-LUrv8yc="
-)  # not secret: dev/test only
+# Fixed, public keys for development and tests only; production refuses them.
+os.environ.setdefault("ANXIN_FIELD_KEYS", "Vf0OeB7VLUTNcI3-Q1-lSwF8B_hHzoseF3P-LUrv8yc=")
 os.environ.setdefault("ANXIN_LOOKUP_HASH_KEY", "dev-lookup-hash-key-not-secret")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379")
 os.environ.setdefault("DATABASE_URL", "postgis://anxin:anxin@127.0.0.1:5432/anxin")

@@ -4,9 +4,8 @@ development worker never takes a test's tasks."""
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
-os.environ.setdefault(
-    "ANXIN_FIELD_KEYS", "1dK0hwwWBj3g0X_qKjnpS0IrXVl5XSHQ3S_ZoaxB-O4="
-)  # not secret: dev/test only
+# Fixed, public keys for development and tests only; production refuses them.
+os.environ.setdefault("ANXIN_FIELD_KEYS", "1dK0hwwWBj3g0X_qKjnpS0IrXVl5XSHQ3S_ZoaxB-O4=")
 os.environ.setdefault("ANXIN_LOOKUP_HASH_KEY", "test-lookup-hash-key-not-secret")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379")
 os.environ.setdefault("DATABASE_URL", "postgis://anxin:anxin@127.0.0.1:5432/anxin")
