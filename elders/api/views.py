@@ -230,11 +230,12 @@ class _ElderChildren(APIView):
     input_class: type
     output_class: type
     read_roles = STAFF_ROLES | {Role.FAMILY}
+    ordering: tuple[str, ...] = ("pk",)
 
     def get(self, request, pk: int):
         elder = _visible_elder(request, pk)
         _require(request.user, self.read_roles, "see this")
-        rows = self.model.objects.filter(elder=elder).order_by("pk")
+        rows = self.model.objects.filter(elder=elder).order_by(*self.ordering)
         return Response(self.output_class(rows, many=True).data)
 
     @idempotent
@@ -252,6 +253,7 @@ class _ElderChildren(APIView):
 @extend_schema(request=s.ContactInput, responses=s.ContactOutput)
 class ContactsView(_ElderChildren):
     model, input_class, output_class = EmergencyContact, s.ContactInput, s.ContactOutput
+    ordering = ("priority",)
 
 
 @extend_schema(request=s.CareNeedSerializer, responses=s.CareNeedSerializer)

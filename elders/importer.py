@@ -1,0 +1,409 @@
+"""Bulk import of a district's census spreadsheet (CSV or XLSX).
+
+Idempotent by resident ID number: a row whose ID is already on file updates that elder.
+Two modes: keep the good rows (write them, report the rest) or all or nothing (write nothing
+if any row is bad). A dry run does the whole import, constraints included, then rolls back.
+The report names rows and fields, never an ID number.
+"""
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from backend.accounts.models import District, User
+from backend.core.crypto import field_encrypt, lookup_hash
+from backend.core.events import event_record
+from backend.core.geo import GCJ02, WGS84, point_wgs84
+
+from .identity import InvalidIdNumber, parse_id_number
+from .models import Category, Elder, EmergencyContact, LivingArrangement
+from .selectors import phone_to_e164
+
+BATCH = 2000
+KEEP_GOOD = "keep_good"
+ALL_OR_NOTHING = "all_or_nothing"
+
+HEADER_ALIASES = {
+    "姓名": "full_name",
+    "性别": "gender",
+    "出生日期": "birth_date",
+    "身份证号": "id_number",
+    "身份证号码": "id_number",
+    "手机": "phone",
+    "手机号": "phone",
+    "座机": "landline",
+    "固定电话": "landline",
+    "地址": "address",
+    "住址": "address",
+    "经度": "longitude",
+    "纬度": "latitude",
+    "坐标系": "crs",
+    "区划代码": "division_code",
+    "居住状况": "living_arrangement",
+    "类别": "categories",
+    "紧急联系人": "contact_name",
+    "关系": "contact_relationship",
+    "联系人电话": "contact_phone",
+}
+COLUMNS = [
+    "full_name",
+    "gender",
+    "birth_date",
+    "id_number",
+    "phone",
+    "landline",
+    "address",
+    "longitude",
+    "latitude",
+    "crs",
+    "division_code",
+    "living_arrangement",
+    "categories",
+    "contact_name",
+    "contact_relationship",
+    "contact_phone",
+]
+GENDERS = {
+    "男": "male",
+    "女": "female",
+    "male": "male",
+    "female": "female",
+    "m": "male",
+    "f": "female",
+}
+ARRANGEMENTS = {
+    **{c.value: c.value for c in LivingArrangement},
+    "独居": "alone",
+    "空巢": "empty_nest",
+    "留守": "left_behind",
+    "与家人同住": "with_family",
+    "与子女同住": "with_family",
+}
+CATEGORIES = {
+    **{c.value: c.value for c in Category},
+    "高龄": "advanced_age",
+    "失能": "disabled",
+    "残疾": "disabled",
+    "失智": "dementia",
+    "低保": "low_income",
+    "特困": "extreme_poverty",
+    "计生特殊家庭": "family_planning",
+    "优抚对象": "veteran",
+    "退役军人": "veteran",
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    field: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    mode: str
+    dry_run: bool
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def written(self) -> bool:
+        return not self.dry_run and not (self.mode == ALL_OR_NOTHING and self.errors)
+
+    def as_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["row", "field", "reason"])
+        writer.writerows((e.row, e.field, e.reason) for e in self.errors)
+        return out.getvalue()
+
+    def summary(self) -> str:
+        verb = "would create" if not self.written else "created"
+        return (
+            f"{self.rows} rows: {verb} {self.created}, "
+            f"{'would update' if not self.written else 'updated'} {self.updated}, "
+            f"{len(self.errors)} errors in {len({e.row for e in self.errors})} rows"
+            + ("; dry run, nothing written" if self.dry_run else "")
+            + (
+                "; all or nothing, nothing written"
+                if self.mode == ALL_OR_NOTHING and self.errors and not self.dry_run
+                else ""
+            )
+        )
+
+
+# Reading ----------------------------------------------------------------------------------
+
+
+def read_rows(path: Path | str, content: bytes | None = None) -> Iterator[tuple[int, dict]]:
+    """Yield (spreadsheet row number, {column: text}); the header is row 1."""
+    name = str(path).lower()
+    if name.endswith(".xlsx"):
+        yield from _read_xlsx(content if content is not None else Path(path).read_bytes())
+    elif name.endswith(".csv"):
+        raw = content if content is not None else Path(path).read_bytes()
+        yield from _read_csv(raw.decode("utf-8-sig"))
+    else:
+        raise ValueError("expected a .csv or .xlsx file")
+
+
+def _columns(header: Iterable[Any]) -> list[str]:
+    names = []
+    for cell in header:
+        text = str(cell or "").strip()
+        names.append(HEADER_ALIASES.get(text, text.lower()))
+    return names
+
+
+def _read_csv(text: str) -> Iterator[tuple[int, dict]]:
+    reader = csv.reader(io.StringIO(text))
+    header = _columns(next(reader, []))
+    for number, values in enumerate(reader, start=2):
+        if any(v.strip() for v in values):
+            yield number, dict(zip(header, values, strict=False))
+
+
+def _read_xlsx(content: bytes) -> Iterator[tuple[int, dict]]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    rows = book.active.iter_rows(values_only=True)
+    header = _columns(next(rows, []))
+    for number, values in enumerate(rows, start=2):
+        if any(v not in (None, "") for v in values):
+            yield number, {k: _cell_text(v) for k, v in zip(header, values, strict=False)}
+    book.close()
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# Validation -------------------------------------------------------------------------------
+
+
+def _clean(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    v = {k: (values.get(k) or "").strip() for k in COLUMNS}
+    errors: list[tuple[str, str]] = []
+    out: dict[str, Any] = {}
+
+    out["full_name"] = v["full_name"]
+    if not v["full_name"]:
+        errors.append(("full_name", "required"))
+    elif len(v["full_name"]) > 100:
+        errors.append(("full_name", "longer than 100 characters"))
+
+    gender = GENDERS.get(v["gender"].lower())
+    if gender is None:
+        errors.append(("gender", "must be 男/女 or male/female"))
+    out["gender"] = gender
+
+    birth = None
+    if v["birth_date"]:
+        try:
+            birth = date.fromisoformat(v["birth_date"].replace("/", "-"))
+        except ValueError:
+            errors.append(("birth_date", "not a date (YYYY-MM-DD)"))
+    out["birth_date"] = birth
+
+    out["id_number"] = None
+    if not v["id_number"]:
+        errors.append(("id_number", "required: the import is keyed by ID number"))
+    else:
+        try:
+            parsed = parse_id_number(v["id_number"])
+        except InvalidIdNumber as exc:
+            errors.append(("id_number", exc.reason))
+        else:
+            if birth and parsed.birth_date != birth:
+                errors.append(("id_number", "the birth date inside it differs from birth_date"))
+            if gender and parsed.gender != gender:
+                errors.append(("id_number", f"its sequence digit says {parsed.gender}"))
+            out["id_number"] = parsed
+            out["birth_date"] = birth or parsed.birth_date
+
+    for name in ("phone", "landline"):
+        out[name] = ""
+        if v[name]:
+            e164 = phone_to_e164(v[name])
+            if e164 is None:
+                errors.append((name, "not a possible phone number"))
+            out[name] = e164 or ""
+
+    out["address"] = v["address"]
+    if not v["address"]:
+        errors.append(("address", "required"))
+
+    crs = (v["crs"] or WGS84).lower().replace("-", "")
+    if crs not in (WGS84, GCJ02):
+        errors.append(("crs", "must be wgs84 or gcj02"))
+    try:
+        lng, lat = float(v["longitude"]), float(v["latitude"])
+        if not (-180 <= lng <= 180 and -90 <= lat <= 90):
+            raise ValueError
+        out["location"] = point_wgs84(lng, lat, crs if crs in (WGS84, GCJ02) else WGS84)
+    except ValueError:
+        errors.append(("longitude/latitude", "missing or out of range"))
+
+    out["division_code"] = v["division_code"]
+    if v["division_code"] and not (v["division_code"].isdigit() and len(v["division_code"]) == 12):
+        errors.append(("division_code", "must be 12 digits"))
+
+    out["living_arrangement"] = ""
+    if v["living_arrangement"]:
+        arrangement = ARRANGEMENTS.get(v["living_arrangement"])
+        if arrangement is None:
+            errors.append(("living_arrangement", "unknown value"))
+        out["living_arrangement"] = arrangement or ""
+
+    categories = set()
+    for part in v["categories"].replace("、", ";").replace(",", ";").replace("|", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        code = CATEGORIES.get(part)
+        if code is None:
+            errors.append(("categories", f"unknown category {part!r}"))
+        else:
+            categories.add(code)
+    out["categories"] = sorted(categories)
+
+    out["contact"] = None
+    if v["contact_phone"] or v["contact_name"]:
+        contact_phone = phone_to_e164(v["contact_phone"]) if v["contact_phone"] else None
+        if contact_phone is None:
+            errors.append(("contact_phone", "missing or not a possible phone number"))
+        if not v["contact_name"]:
+            errors.append(("contact_name", "required with a contact phone"))
+        out["contact"] = (v["contact_name"], v["contact_relationship"], contact_phone)
+    return out, errors
+
+
+# Writing ----------------------------------------------------------------------------------
+
+
+def elders_import(
+    rows: Iterable[tuple[int, dict]],
+    *,
+    district: District,
+    actor: User | None,
+    mode: str = KEEP_GOOD,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    if mode not in (KEEP_GOOD, ALL_OR_NOTHING):
+        raise ValueError(f"unknown mode {mode}")
+    report = ImportReport(mode=mode, dry_run=dry_run)
+    seen: dict[str, int] = {}
+    with transaction.atomic():
+        batch: list[tuple[int, dict]] = []
+        for number, values in rows:
+            report.rows += 1
+            cleaned, errors = _clean(values)
+            parsed = cleaned["id_number"]
+            if parsed is not None and parsed.value in seen:
+                errors.append(("id_number", f"same ID number as row {seen[parsed.value]}"))
+            elif parsed is not None:
+                seen[parsed.value] = number
+            if errors:
+                report.errors.extend(RowError(number, f, r) for f, r in errors)
+            else:
+                batch.append((number, cleaned))
+            if len(batch) >= BATCH:
+                _write(batch, district, report)
+                batch = []
+            if progress:
+                progress(1)
+        _write(batch, district, report)
+        event_record(
+            kind="elder.imported",
+            subject_type="district",
+            subject_id=district.pk,
+            actor=actor,
+            district_id=district.pk,
+            data={
+                "rows": report.rows,
+                "created": report.created,
+                "updated": report.updated,
+                "errors": len(report.errors),
+                "mode": mode,
+                "dry_run": dry_run,
+            },
+        )
+        if not report.written:
+            transaction.set_rollback(True)
+    return report
+
+
+def _write(batch: list[tuple[int, dict]], district: District, report: ImportReport) -> None:
+    if not batch:
+        return
+    hashes = {lookup_hash(c["id_number"].value): (n, c) for n, c in batch}
+    existing = {e.id_number_hash: e for e in Elder.objects.filter(id_number_hash__in=hashes)}
+    for digest, elder in existing.items():
+        if elder.district_id != district.pk:
+            number, _ = hashes.pop(digest)
+            report.errors.append(RowError(number, "id_number", "registered in another district"))
+    fields = [
+        "full_name",
+        "gender",
+        "birth_date",
+        "phone",
+        "landline",
+        "address",
+        "location",
+        "division_code",
+        "living_arrangement",
+        "categories",
+    ]
+    to_create, to_update = [], []
+    for digest, (_, c) in hashes.items():
+        elder = existing.get(digest) or Elder(
+            district=district,
+            id_number_hash=digest,
+            id_number_encrypted=field_encrypt(c["id_number"].value),
+            id_number_masked=c["id_number"].masked,
+        )
+        for name in fields:
+            setattr(elder, name, c[name])
+        (to_update if elder.pk else to_create).append(elder)
+    Elder.objects.bulk_create(to_create, batch_size=BATCH)
+    if to_update:
+        Elder.objects.bulk_update(to_update, fields, batch_size=BATCH)
+    report.created += len(to_create)
+    report.updated += len(to_update)
+    _write_contacts(hashes, {e.id_number_hash: e for e in to_create + to_update})
+
+
+def _write_contacts(hashes: dict[str, tuple[int, dict]], elders: dict[str, Elder]) -> None:
+    wanted = {elders[h].pk: c["contact"] for h, (_, c) in hashes.items() if c["contact"]}
+    current = {
+        c.elder_id: c for c in EmergencyContact.objects.filter(elder_id__in=wanted, priority=1)
+    }
+    to_create, to_update = [], []
+    for elder_id, (name, relationship, phone) in wanted.items():
+        contact = current.get(elder_id) or EmergencyContact(elder_id=elder_id, priority=1)
+        contact.name, contact.relationship, contact.phone = name, relationship, phone
+        (to_update if contact.pk else to_create).append(contact)
+    EmergencyContact.objects.bulk_create(to_create, batch_size=BATCH)
+    if to_update:
+        EmergencyContact.objects.bulk_update(
+            to_update, ["name", "relationship", "phone"], batch_size=BATCH
+        )
