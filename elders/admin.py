@@ -1,17 +1,127 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
 
-from .models import Elder, EmergencyContact
+from backend.accounts.models import District
+
+from .importer import ALL_OR_NOTHING, KEEP_GOOD, elders_import, read_rows
+from .models import (
+    AbilityAssessment,
+    AccessGrant,
+    AccessLog,
+    AlarmDevice,
+    CareNeed,
+    Consent,
+    Elder,
+    EmergencyContact,
+)
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 class EmergencyContactInline(admin.TabularInline):
     model = EmergencyContact
     extra = 0
+    raw_id_fields = ("user",)
+
+
+class CareNeedInline(admin.TabularInline):
+    model = CareNeed
+    extra = 0
+
+
+class DeviceInline(admin.TabularInline):
+    model = AlarmDevice
+    extra = 0
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV or XLSX")
+    district = forms.ModelChoiceField(queryset=District.objects.all())
+    mode = forms.ChoiceField(
+        choices=[(KEEP_GOOD, "Keep the good rows"), (ALL_OR_NOTHING, "All or nothing")]
+    )
+    dry_run = forms.BooleanField(
+        required=False, initial=True, help_text="Check everything, write nothing"
+    )
 
 
 @admin.register(Elder)
 class ElderAdmin(GISModelAdmin):
-    list_display = ("full_name", "gender", "phone", "district")
-    list_filter = ("district", "gender")
-    search_fields = ("full_name", "phone", "landline")
-    inlines = [EmergencyContactInline]
+    list_display = ("full_name", "gender", "division_code", "care_level", "status", "district")
+    list_filter = ("district", "status", "care_level", "living_arrangement")
+    search_fields = ("full_name", "phone", "landline", "division_code")
+    readonly_fields = ("id_number_masked", "care_level", "next_assessment_due")
+    exclude = ("id_number_encrypted", "id_number_hash")
+    inlines = [EmergencyContactInline, CareNeedInline, DeviceInline]
+
+    def get_urls(self):
+        return [
+            path(
+                "import/", self.admin_site.admin_view(self.import_view), name="elders_elder_import"
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        report = None
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            if upload.size > MAX_UPLOAD_BYTES:
+                form.add_error("file", "larger than 50 MB: use manage.py import_elders")
+            else:
+                try:
+                    rows = read_rows(upload.name, upload.read())
+                    report = elders_import(
+                        rows,
+                        district=form.cleaned_data["district"],
+                        actor=request.user,
+                        mode=form.cleaned_data["mode"],
+                        dry_run=form.cleaned_data["dry_run"],
+                    )
+                except ValueError as exc:
+                    form.add_error("file", str(exc))
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "report": report,
+            "title": "Import elders",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/elders/import.html", context)
+
+
+@admin.register(AbilityAssessment)
+class AbilityAssessmentAdmin(admin.ModelAdmin):
+    list_display = ("elder", "assessed_on", "total", "level", "barthel_total", "next_due")
+    raw_id_fields = ("elder", "assessor")
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    list_display = ("elder", "purpose", "given_by", "given_on", "withdrawn_on")
+    raw_id_fields = ("elder",)
+
+
+@admin.register(AccessGrant)
+class AccessGrantAdmin(admin.ModelAdmin):
+    list_display = ("elder", "user", "reference", "granted_at", "expires_at", "revoked_at")
+    raw_id_fields = ("elder", "user")
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(admin.ModelAdmin):
+    list_display = ("at", "user", "elder", "field", "purpose")
+    raw_id_fields = ("elder", "user")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

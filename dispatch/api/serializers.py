@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from backend.core.geo import PointOutputField
@@ -29,19 +30,32 @@ class WorkerBrief(serializers.Serializer):
 
 
 class RequestOutput(serializers.Serializer):
+    """A work order. A worker sees the elder's name, phone and address only while the job is
+    theirs and open (the same rule as the elder registry's access grant)."""
+
     id = serializers.IntegerField()
     reference = serializers.CharField()
     state = serializers.CharField()
     channel = serializers.CharField()
     priority = serializers.CharField()
     service_type = serializers.CharField(source="service_type.code")
-    elder = ElderBrief()
+    elder = serializers.SerializerMethodField()
     window_start = serializers.DateTimeField()
     window_end = serializers.DateTimeField()
     match_at = serializers.DateTimeField()
     notes = serializers.CharField()
     assigned_worker = WorkerBrief(allow_null=True)
     created_at = serializers.DateTimeField()
+
+    @extend_schema_field(ElderBrief)
+    def get_elder(self, obj):
+        user = self.context.get("user")
+        if user is not None and user.role == "worker" and obj.state not in OPEN_FOR_WORKER:
+            return {"id": obj.elder_id}
+        return ElderBrief(obj.elder).data
+
+
+OPEN_FOR_WORKER = {"assigned", "on_site"}
 
 
 class OfferOutput(serializers.Serializer):

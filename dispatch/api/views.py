@@ -38,6 +38,9 @@ class RequestListCreateView(ListAPIView):
 
     serializer_class = RequestOutput
 
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "user": self.request.user}
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ServiceRequest.objects.none()
@@ -75,7 +78,9 @@ class RequestListCreateView(ListAPIView):
             notes=values["notes"],
         )
         sr = requests_visible_to(request.user).get(pk=sr.pk)
-        return Response(RequestOutput(sr).data, status=status.HTTP_201_CREATED)
+        return Response(
+            RequestOutput(sr, context={"user": request.user}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class RequestDetailView(APIView):
@@ -84,7 +89,7 @@ class RequestDetailView(APIView):
         sr = request_visible(request.user, pk)
         if sr is None:
             raise Http404
-        return Response(RequestOutput(sr).data)
+        return Response(RequestOutput(sr, context={"user": request.user}).data)
 
 
 class RequestCancelView(APIView):
@@ -100,7 +105,9 @@ class RequestCancelView(APIView):
         services.request_cancel(
             request_id=pk, actor=request.user, reason=data.validated_data["reason"]
         )
-        return Response(RequestOutput(request_visible(request.user, pk)).data)
+        return Response(
+            RequestOutput(request_visible(request.user, pk), context={"user": request.user}).data
+        )
 
 
 class CheckInView(APIView):
@@ -151,7 +158,7 @@ class OfferAcceptView(APIView):
     def post(self, request, pk: int):
         offer = services.offer_accept(offer_id=pk, user=request.user)
         sr = get_object_or_404(requests_visible_to(request.user), pk=offer.request_id)
-        return Response(RequestOutput(sr).data)
+        return Response(RequestOutput(sr, context={"user": request.user}).data)
 
 
 class OfferDeclineView(APIView):

@@ -124,3 +124,31 @@ def test_cancelling_an_assigned_job_revokes_the_grant(
     )
 
     assert api(worker.user).get(f"/api/v1/elders/{registered.pk}/").status_code == 404
+
+
+def test_after_check_out_the_request_no_longer_shows_the_worker_who_the_elder_is(
+    registered, operator, make_worker, django_capture_on_commit_callbacks
+):
+    worker = make_worker(east_m=50)
+    with django_capture_on_commit_callbacks(execute=True):
+        sr_id = (
+            api(operator)
+            .post(
+                "/api/v1/requests/", {"elder": registered.pk, "service_type": "meal"}, format="json"
+            )
+            .json()["id"]
+        )
+    client = api(worker.user)
+    accepted = client.post(f"/api/v1/offers/{worker.offers.get().pk}/accept/").json()
+    client.post(
+        f"/api/v1/requests/{sr_id}/check-in/",
+        {"location": {"type": "Point", "coordinates": list(f.HOME)}},
+        format="json",
+    )
+    client.post(f"/api/v1/requests/{sr_id}/check-out/")
+
+    later = client.get(f"/api/v1/requests/{sr_id}/").json()
+
+    assert accepted["elder"]["address"] == registered.address
+    assert later["elder"] == {"id": registered.pk}
+    assert api(operator).get(f"/api/v1/requests/{sr_id}/").json()["elder"]["full_name"]
