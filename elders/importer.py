@@ -23,7 +23,7 @@ from backend.core.geo import GCJ02, WGS84, point_wgs84
 
 from .identity import InvalidIdNumber, parse_id_number
 from .models import Category, Elder, EmergencyContact, LivingArrangement
-from .selectors import phone_to_e164
+from .selectors import phone_parse
 
 BATCH = 2000
 KEEP_GOOD = "keep_good"
@@ -242,10 +242,10 @@ def _clean(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]
     for name in ("phone", "landline"):
         out[name] = ""
         if v[name]:
-            e164 = phone_to_e164(v[name])
-            if e164 is None:
+            number = phone_parse(v[name])
+            if number is None:
                 errors.append((name, "not a possible phone number"))
-            out[name] = e164 or ""
+            out[name] = number or ""
 
     out["address"] = v["address"]
     if not v["address"]:
@@ -287,7 +287,7 @@ def _clean(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]
 
     out["contact"] = None
     if v["contact_phone"] or v["contact_name"]:
-        contact_phone = phone_to_e164(v["contact_phone"]) if v["contact_phone"] else None
+        contact_phone = phone_parse(v["contact_phone"]) if v["contact_phone"] else None
         if contact_phone is None:
             errors.append(("contact_phone", "missing or not a possible phone number"))
         if not v["contact_name"]:
@@ -384,9 +384,11 @@ def _write(batch: list[tuple[int, dict]], district: District, report: ImportRepo
         for name in fields:
             setattr(elder, name, c[name])
         (to_update if elder.pk else to_create).append(elder)
-    Elder.objects.bulk_create(to_create, batch_size=BATCH)
-    if to_update:
-        Elder.objects.bulk_update(to_update, fields, batch_size=BATCH)
+    # One upsert for both: bulk_update's CASE expressions are slow for wide batches.
+    Elder.objects.bulk_create(
+        to_create + to_update, batch_size=BATCH, update_conflicts=True,
+        unique_fields=["id_number_hash"], update_fields=[*fields, "updated_at"],
+    )
     report.created += len(to_create)
     report.updated += len(to_update)
     _write_contacts(hashes, {e.id_number_hash: e for e in to_create + to_update})
@@ -402,8 +404,7 @@ def _write_contacts(hashes: dict[str, tuple[int, dict]], elders: dict[str, Elder
         contact = current.get(elder_id) or EmergencyContact(elder_id=elder_id, priority=1)
         contact.name, contact.relationship, contact.phone = name, relationship, phone
         (to_update if contact.pk else to_create).append(contact)
-    EmergencyContact.objects.bulk_create(to_create, batch_size=BATCH)
-    if to_update:
-        EmergencyContact.objects.bulk_update(
-            to_update, ["name", "relationship", "phone"], batch_size=BATCH
-        )
+    EmergencyContact.objects.bulk_create(
+        to_create + to_update, batch_size=BATCH, update_conflicts=True,
+        unique_fields=["elder", "priority"], update_fields=["name", "relationship", "phone"],
+    )

@@ -1,6 +1,7 @@
 """Reads of the elder registry, always scoped to what the caller may see."""
 
 import phonenumbers
+from phonenumber_field.phonenumber import PhoneNumber
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -54,16 +55,20 @@ def elder_first_sms_contact(*, elder_id: int) -> EmergencyContact | None:
     )
 
 
-def phone_to_e164(raw: str, region: str = "CN") -> str | None:
+def phone_parse(raw: str, region: str = "CN") -> PhoneNumber | None:
     """Any way people type or networks send a number: '138 0013 8000', '+86 138-0013-8000',
     '008613800138000', '0431-8888 1234'. None if it cannot be a real number."""
     try:
-        number = phonenumbers.parse(raw, region)
+        number = PhoneNumber()
+        phonenumbers.parse(raw, region, numobj=number)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number if phonenumbers.is_possible_number(number) else None
+
+
+def phone_to_e164(raw: str, region: str = "CN") -> str | None:
+    number = phone_parse(raw, region)
+    return None if number is None else number.as_e164
 
 
 def elders_by_phone(*, user: User, phone: str) -> list[tuple[Elder, str]]:
