@@ -386,8 +386,11 @@ def _write(batch: list[tuple[int, dict]], district: District, report: ImportRepo
         (to_update if elder.pk else to_create).append(elder)
     # One upsert for both: bulk_update's CASE expressions are slow for wide batches.
     Elder.objects.bulk_create(
-        to_create + to_update, batch_size=BATCH, update_conflicts=True,
-        unique_fields=["id_number_hash"], update_fields=[*fields, "updated_at"],
+        to_create + to_update,
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["id_number_hash"],
+        update_fields=[*fields, "updated_at"],
     )
     report.created += len(to_create)
     report.updated += len(to_update)
@@ -405,6 +408,9 @@ def _write_contacts(hashes: dict[str, tuple[int, dict]], elders: dict[str, Elder
         contact.name, contact.relationship, contact.phone = name, relationship, phone
         (to_update if contact.pk else to_create).append(contact)
     EmergencyContact.objects.bulk_create(
-        to_create + to_update, batch_size=BATCH, update_conflicts=True,
-        unique_fields=["elder", "priority"], update_fields=["name", "relationship", "phone"],
+        to_create + to_update,
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["elder", "priority"],
+        update_fields=["name", "relationship", "phone"],
     )

@@ -150,6 +150,7 @@ class ElderOutput(ElderForWorkerOutput):
     birth_date = serializers.DateField()
     age = serializers.SerializerMethodField()
     division_code = serializers.CharField()
+    division_levels = serializers.SerializerMethodField()
     living_arrangement = serializers.CharField()
     categories = serializers.ListField(child=serializers.CharField())
     status = serializers.CharField()
@@ -162,6 +163,16 @@ class ElderOutput(ElderForWorkerOutput):
 
     def get_age(self, obj) -> int | None:
         return _age(obj.birth_date)
+
+    def get_division_levels(self, obj) -> dict[str, str]:
+        """Province, city, county, township and village codes, each usable as `division`."""
+        code = obj.division_code
+        if not code:
+            return {}
+        return {name: code[:n] for name, n in DIVISION_LEVELS}
+
+
+DIVISION_LEVELS = [("province", 2), ("city", 4), ("county", 6), ("township", 9), ("village", 12)]
 
 
 class ElderListOutput(serializers.Serializer):

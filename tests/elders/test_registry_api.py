@@ -28,6 +28,13 @@ def test_an_operator_registers_an_elder_and_sees_the_id_masked(operator):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["id_number_masked"] == "220***********0021"
+    assert body["division_levels"] == {
+        "province": "22",
+        "city": "2201",
+        "county": "220104",
+        "township": "220104002",
+        "village": "220104002003",
+    }
     assert ids.FEMALE_1940 not in str(body)
     assert body["phone"] == "+8613800138001" and body["landline"] == "+8643188881234"
     elder = Elder.objects.get(pk=body["id"])

@@ -15,9 +15,22 @@ from elders.identity import check_character
 from elders.importer import elders_import, read_rows
 from elders.models import Elder, EmergencyContact
 
-HEADER = ["full_name", "gender", "id_number", "phone", "landline", "address", "longitude",
-          "latitude", "division_code", "living_arrangement", "categories", "contact_name",
-          "contact_relationship", "contact_phone"]
+HEADER = [
+    "full_name",
+    "gender",
+    "id_number",
+    "phone",
+    "landline",
+    "address",
+    "longitude",
+    "latitude",
+    "division_code",
+    "living_arrangement",
+    "categories",
+    "contact_name",
+    "contact_relationship",
+    "contact_phone",
+]
 
 
 def synthetic_rows(n: int, seed: int = 7):
@@ -31,11 +44,20 @@ def synthetic_rows(n: int, seed: int = 7):
         id_number = first17 + check_character(first17)
         gender = "男" if sequence % 2 else "女"
         yield [
-            f"测试{i}", gender, id_number, f"138{rng.randrange(10**8):08d}",
-            f"0431{rng.randrange(10**8):08d}", f"长春市朝阳区测试路 {i} 号",
-            f"{rng.uniform(125.24, 125.36):.6f}", f"{rng.uniform(43.80, 43.90):.6f}",
-            "220104002003", rng.choice(["独居", "空巢", "与家人同住"]), "高龄",
-            "联系人", "子女", f"139{rng.randrange(10**8):08d}",
+            f"测试{i}",
+            gender,
+            id_number,
+            f"138{rng.randrange(10**8):08d}",
+            f"0431{rng.randrange(10**8):08d}",
+            f"长春市朝阳区测试路 {i} 号",
+            f"{rng.uniform(125.24, 125.36):.6f}",
+            f"{rng.uniform(43.80, 43.90):.6f}",
+            "220104002003",
+            rng.choice(["独居", "空巢", "与家人同住"]),
+            "高龄",
+            "联系人",
+            "子女",
+            f"139{rng.randrange(10**8):08d}",
         ]
 
 
@@ -48,8 +70,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         n = options["rows"]
-        district, _ = District.objects.get_or_create(code="229999000000",
-                                                     defaults={"name": "benchmark district"})
+        district, _ = District.objects.get_or_create(
+            code="229999000000", defaults={"name": "benchmark district"}
+        )
         self._clear(district)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "census.csv"
