@@ -1,9 +1,9 @@
 """Reads of the elder registry, always scoped to what the caller may see."""
 
 import phonenumbers
-from phonenumber_field.phonenumber import PhoneNumber
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from phonenumber_field.phonenumber import PhoneNumber
 
 from backend.accounts.models import Role, User
 
