@@ -2,24 +2,25 @@
 
 from datetime import timedelta
 
-# code, English name, Chinese name, default priority, lead time (min), default duration (min)
+# code, English name, Chinese name, default priority, lead time (min), default duration (min),
+# certificates a worker must hold, unexpired, to be offered it
 CATALOGUE = [
-    ("meal", "Meal", "助餐", "routine", 45, 30),
-    ("bathing", "Bathing", "助浴", "routine", 60, 60),
-    ("cleaning", "Cleaning", "助洁", "routine", 60, 120),
-    ("medical", "Medical", "助医", "urgent", 30, 60),
-    ("escort", "Escort", "助行", "routine", 60, 120),
-    ("emergency", "Emergency", "助急", "emergency", 0, 60),
-    ("companionship", "Companionship", "精神慰藉", "routine", 60, 60),
-    ("shopping", "Shopping", "代购", "routine", 60, 60),
-    ("errands", "Errands", "代办", "routine", 60, 60),
-    ("welfare_check", "Welfare check", "巡访", "routine", 60, 30),
+    ("meal", "Meal", "助餐", "routine", 45, 30, ["health"]),
+    ("bathing", "Bathing", "助浴", "routine", 60, 60, ["care_worker", "health"]),
+    ("cleaning", "Cleaning", "助洁", "routine", 60, 120, []),
+    ("medical", "Medical", "助医", "urgent", 30, 60, ["nurse"]),
+    ("escort", "Escort", "助行", "routine", 60, 120, []),
+    ("emergency", "Emergency", "助急", "emergency", 0, 60, ["first_aid"]),
+    ("companionship", "Companionship", "精神慰藉", "routine", 60, 60, []),
+    ("shopping", "Shopping", "代购", "routine", 60, 60, []),
+    ("errands", "Errands", "代办", "routine", 60, 60, []),
+    ("welfare_check", "Welfare check", "巡访", "routine", 60, 30, []),
 ]
 
 
 def catalogue_load(service_type_model) -> None:
     """Create or update the catalogue rows; takes the model so a migration can pass its own."""
-    for code, name, name_zh, priority, lead, duration in CATALOGUE:
+    for code, name, name_zh, priority, lead, duration, certificates in CATALOGUE:
         service_type_model.objects.update_or_create(
             code=code,
             defaults={
@@ -28,5 +29,6 @@ def catalogue_load(service_type_model) -> None:
                 "default_priority": priority,
                 "lead_time": timedelta(minutes=lead),
                 "default_duration": timedelta(minutes=duration),
+                "required_certificates": certificates,
             },
         )

@@ -4,6 +4,7 @@ box around its real centre. No real person's data."""
 
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
@@ -13,7 +14,15 @@ from tqdm import tqdm
 
 from backend.accounts.models import District, Role, User
 from elders.models import Elder, EmergencyContact
-from providers.models import Provider, ShiftState, Worker, WorkerPosition
+from providers.models import (
+    Certificate,
+    Provider,
+    ProviderKind,
+    ProviderService,
+    ShiftState,
+    Worker,
+    WorkerPosition,
+)
 
 from .catalogue import CATALOGUE
 
@@ -36,6 +45,12 @@ GIVEN = [
 ]
 STREETS = ["红旗街", "西安大路", "湖西路", "开运街", "南湖大路", "工农大路", "延安大街", "同志街"]
 SKILL_CODES = [code for code, *_ in CATALOGUE]
+SERVICE_PRICES = [("meal", "15.00", "meal"), ("bathing", "60.00", "visit"),
+                  ("cleaning", "40.00", "hour"), ("medical", "80.00", "visit"),
+                  ("escort", "35.00", "hour"), ("emergency", "0.00", "visit"),
+                  ("companionship", "30.00", "hour"), ("shopping", "20.00", "visit"),
+                  ("errands", "20.00", "visit"), ("welfare_check", "0.00", "visit")]
+
 
 
 @dataclass(frozen=True)
@@ -122,11 +137,30 @@ def demo_district_seed(
         Provider(
             district=district,
             name=f"安心第{i + 1}居家养老服务中心",
+            credit_code=None,
+            contact_name=_name(rng),
+            contact_phone=_phone(rng, "135"),
             base_location=_random_point(rng),
+            service_radius_m=rng.choice([3000, 5000, 8000]),
+            kind=rng.choice([k.value for k in ProviderKind]),
         )
         for i in range(size.providers)
     )
     providers[0].admins.add(staff["provider"])
+    # Every third provider draws its own service area: a box of about 8 x 6 km around its base.
+    for provider in providers[::3]:
+        x, y = provider.base_location.x, provider.base_location.y
+        provider.service_area = MultiPolygon(
+            Polygon.from_bbox((x - 0.05, y - 0.027, x + 0.05, y + 0.027)), srid=4326
+        )
+        provider.save(update_fields=["service_area"])
+    ProviderService.objects.bulk_create(
+        ProviderService(provider=p, service_code=code, price=price, unit=unit,
+                        subsidised=code in ("meal", "bathing", "welfare_check"))
+        for p in providers
+        for code, price, unit in SERVICE_PRICES
+        if code == "emergency" or rng.random() < 0.8
+    )
     bar.update(size.providers)
 
     users = User.objects.bulk_create(
@@ -145,6 +179,14 @@ def demo_district_seed(
             capacity=rng.choice([1, 1, 2]),
         )
         for i, user in enumerate(users)
+    )
+    expires = timezone.localdate() + timedelta(days=365)
+    Certificate.objects.bulk_create(
+        Certificate(worker=w, kind=kind, number=f"DEMO-{w.pk}-{kind}",
+                    expires_on=expires - timedelta(days=rng.randrange(0, 400)))
+        for w in workers
+        for kind in ("health", "care_worker", "first_aid", "nurse")
+        if kind != "nurse" or "medical" in w.skills
     )
     now = timezone.now()
     WorkerPosition.objects.bulk_create(

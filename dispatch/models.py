@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
 
 
 class Priority(models.TextChoices):
@@ -25,6 +26,10 @@ class ServiceType(models.Model):
         help_text="For scheduled work, matching starts this long before the window opens",
     )
     default_duration = models.DurationField(default=timedelta(hours=1))
+    required_certificates = ArrayField(
+        models.CharField(max_length=15), default=list, blank=True,
+        help_text="Certificate kinds a worker must hold, unexpired (providers.CertificateKind)",
+    )
 
     def __str__(self) -> str:
         return f"{self.name} {self.name_zh}"

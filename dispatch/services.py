@@ -23,8 +23,8 @@ from elders.models import Elder
 from elders.selectors import elder_family_user_ids, elder_first_sms_contact
 from elders.services import access_grant_issue, access_grant_revoke
 from providers.models import Worker
-from providers.selectors import workers_nearest
-from providers.services import worker_jobs_adjust
+from providers.selectors import providers_serving, workers_nearest
+from providers.services import credit_event_record, worker_jobs_adjust
 
 from .models import (
     JobOffer,
@@ -239,10 +239,13 @@ def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
     already = frozenset(JobOffer.objects.filter(request=sr).values_list("worker_id", flat=True))
     fanout = knobs["EMERGENCY_FANOUT"] if sr.priority == Priority.EMERGENCY else 1
     home = Elder.objects.values_list("location", flat=True).get(pk=sr.elder_id)
+    serving = providers_serving(point=home, service_code=sr.service_type.code)
     candidates = workers_nearest(
         point=home,
         skill=sr.service_type.code,
         radius_m=knobs["MATCH_RADIUS_M"],
+        provider_ids=serving.values_list("pk", flat=True),
+        required_certificates=sr.service_type.required_certificates,
         exclude_worker_ids=already,
         limit=fanout,
     )
@@ -465,6 +468,8 @@ def visit_check_in(*, request_id: int, user: User, point: Point) -> CheckIn:
             check_in_distance_m=distance,
         )
         _request_move(sr, "check_in", actor=user, data={"visit": visit.pk, "distance_m": distance})
+        if visit.checked_in_at > sr.window_end:
+            _credit(sr, "late_arrival", f"visit:{visit.pk}")
         _notify_family(sr, elder, arrived=True, at=visit.checked_in_at)
         return CheckIn(visit=visit, distance_m=distance)
 
@@ -484,12 +489,26 @@ def visit_check_out(*, request_id: int, user: User, point: Point | None) -> Visi
         _request_move(sr, "check_out", actor=user, data={"visit": visit.pk})
         worker_jobs_adjust(worker_id=sr.assigned_worker_id, delta=-1)
         access_grant_revoke(reference=_grant_reference(sr))
+        _credit(sr, "verified_visit", f"visit:{visit.pk}")
         elder = Elder.objects.get(pk=sr.elder_id)
         _notify_family(sr, elder, arrived=False, at=visit.checked_out_at)
         return visit
 
 
-def _notify_family(sr: ServiceRequest, elder: Elder, *, arrived: bool, at: datetime) -> None:
+def _credit(sr: ServiceRequest, kind: str, reference: str) -> None:
+    provider_id = Worker.objects.values_list("provider_id", flat=True).get(
+        pk=sr.assigned_worker_id
+    )
+    credit_event_record(
+        provider_id=provider_id,
+        worker_id=sr.assigned_worker_id,
+        kind=kind,
+        reference=reference,
+    )
+
+
+def _notify_family(
+sr: ServiceRequest, elder: Elder, *, arrived: bool, at: datetime) -> None:
     contact = elder_first_sms_contact(elder_id=elder.pk)
     if contact is None:
         return

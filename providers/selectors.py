@@ -1,21 +1,60 @@
+"""Reads of the provider registry, scoped to what the caller may see; matching's candidate
+search lives here because it reads only this app's tables."""
+
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.gis.db.models.functions import GeometryDistance
+from django.contrib.gis.db.models.functions import Distance, GeometryDistance
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from .models import ProviderStatus, ShiftState, Worker, WorkerPosition
+from backend.accounts.models import Role, User
+
+from .models import Certificate, Provider, ProviderStatus, ShiftState, Worker, WorkerPosition
 
 
 @dataclass(frozen=True)
 class Candidate:
     worker_id: int
     user_id: int
+    provider_id: int
     distance_m: float
+
+
+def providers_visible_to(user: User) -> QuerySet[Provider]:
+    if user.is_district_staff:
+        return Provider.objects.filter(district_id=user.district_id)
+    if user.role == Role.PROVIDER_ADMIN:
+        return Provider.objects.filter(admins=user)
+    return Provider.objects.none()
+
+
+def workers_visible_to(user: User) -> QuerySet[Worker]:
+    if user.is_district_staff:
+        return Worker.objects.filter(provider__district_id=user.district_id)
+    if user.role == Role.PROVIDER_ADMIN:
+        return Worker.objects.filter(provider__admins=user)
+    if user.role == Role.WORKER:
+        return Worker.objects.filter(user=user)
+    return Worker.objects.none()
+
+
+def providers_serving(*, point: Point, service_code: str | None = None) -> QuerySet[Provider]:
+    """Active providers whose service area covers the point (or, without an area, whose base
+    is within their service radius), offering the service if one is named."""
+    qs = Provider.objects.filter(status=ProviderStatus.ACTIVE).annotate(
+        base_distance=Distance("base_location", point)
+    ).filter(
+        Q(service_area__covers=point)
+        | Q(service_area__isnull=True, base_distance__lte=F("service_radius_m"))
+    )
+    if service_code:
+        qs = qs.filter(services__service_code=service_code)
+    return qs
 
 
 def workers_nearest(
@@ -23,30 +62,40 @@ def workers_nearest(
     point: Point,
     skill: str,
     radius_m: float,
+    provider_ids: Iterable[int] | None = None,
+    required_certificates: Iterable[str] = (),
     exclude_worker_ids: frozenset[int] = frozenset(),
     limit: int = 10,
 ) -> list[Candidate]:
     """Eligible workers nearest first: KNN (`<->`) on the GiST index of the positions table.
 
-    Eligible means on shift, with the skill, spare capacity, an active provider and a position
+    Eligible means on shift, with the skill and an unexpired certificate of each required
+    kind, spare capacity, an active provider (among `provider_ids` when given) and a position
     fresh enough to trust, within `radius_m` metres (geography, so metres are metres).
     """
-    fresh_after = timezone.now() - timedelta(seconds=settings.ANXIN["LOCATION_MAX_AGE_S"])
+    now = timezone.now()
+    fresh_after = now - timedelta(seconds=settings.ANXIN["LOCATION_MAX_AGE_S"])
+    qs = WorkerPosition.objects.filter(
+        point__dwithin=(point, D(m=radius_m)),
+        recorded_at__gte=fresh_after,
+        worker__shift_state=ShiftState.ON,
+        worker__skills__contains=[skill],
+        worker__active_jobs__lt=F("worker__capacity"),
+        worker__provider__status=ProviderStatus.ACTIVE,
+    ).exclude(worker_id__in=exclude_worker_ids)
+    if provider_ids is not None:
+        qs = qs.filter(worker__provider_id__in=list(provider_ids))
+    for kind in set(required_certificates):
+        qs = qs.filter(Exists(Certificate.objects.filter(
+            worker_id=OuterRef("worker_id"), kind=kind, expires_on__gte=timezone.localdate(now)
+        )))
     rows = (
-        WorkerPosition.objects.filter(
-            point__dwithin=(point, D(m=radius_m)),
-            recorded_at__gte=fresh_after,
-            worker__shift_state=ShiftState.ON,
-            worker__skills__contains=[skill],
-            worker__active_jobs__lt=F("worker__capacity"),
-            worker__provider__status=ProviderStatus.ACTIVE,
-        )
-        .exclude(worker_id__in=exclude_worker_ids)
-        .annotate(distance=GeometryDistance("point", point))
+        qs.annotate(distance=GeometryDistance("point", point))
         .order_by("distance")
-        .values_list("worker_id", "worker__user_id", "distance")[:limit]
+        .values_list("worker_id", "worker__user_id", "worker__provider_id", "distance")[:limit]
     )
-    return [Candidate(worker_id=w, user_id=u, distance_m=float(d)) for w, u, d in rows]
+    return [Candidate(worker_id=w, user_id=u, provider_id=p, distance_m=float(d))
+            for w, u, p, d in rows]
 
 
 def worker_for_user(*, user_id: int) -> Worker | None:

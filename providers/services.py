@@ -1,12 +1,222 @@
+"""Writes of the provider registry."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import Point
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
-from backend.accounts.models import User
+from backend.accounts.models import Role, User
+from backend.core.errors import DomainError, StateConflict
 from backend.core.events import event_record
 
-from .models import Worker, WorkerPosition
+from .credit_code import InvalidCreditCode, parse_credit_code
+from .models import (
+    Appeal,
+    AppealState,
+    Certificate,
+    CreditEvent,
+    PositionTrace,
+    Provider,
+    ProviderStatus,
+    Sanction,
+    SanctionKind,
+    ShiftChange,
+    Worker,
+    WorkerPosition,
+)
+from .transitions import CREDIT_DELTAS, CREDIT_MAX, CREDIT_MIN, PROVIDER_TRANSITIONS
+
+
+class ProviderDataError(DomainError):
+    def __init__(self, fields: dict[str, list[str]]):
+        super().__init__("The provider's data has invalid fields.", code="invalid",
+                         fields=fields)
+
+
+def _admin_ids(provider: Provider) -> list[int]:
+    return list(provider.admins.values_list("pk", flat=True))
+
+
+def _record(provider: Provider, kind: str, actor: User | None, **extra: Any) -> None:
+    event_record(kind=kind, subject_type="provider", subject_id=provider.pk, actor=actor,
+                 district_id=provider.district_id, recipients=_admin_ids(provider), **extra)
+
+
+# Organisations -----------------------------------------------------------------------------
+
+def provider_register(*, actor: User, district_id: int, credit_code: str = "",
+                      **fields: Any) -> Provider:
+    """A new organisation waits for a district administrator's review."""
+    provider = Provider(district_id=district_id, status=ProviderStatus.PENDING, **fields)
+    if credit_code:
+        try:
+            provider.credit_code = parse_credit_code(credit_code)
+        except InvalidCreditCode as exc:
+            raise ProviderDataError({"credit_code": [exc.reason]}) from None
+    try:
+        with transaction.atomic():
+            provider.save()
+            if actor.role == Role.PROVIDER_ADMIN:
+                provider.admins.add(actor)
+            _record(provider, "provider.registered", actor, after=provider.status)
+    except IntegrityError:
+        raise ProviderDataError({"credit_code": ["already registered"]}) from None
+    return provider
+
+
+def provider_update(*, provider: Provider, actor: User, **fields: Any) -> Provider:
+    if "credit_code" in fields:
+        try:
+            fields["credit_code"] = parse_credit_code(fields["credit_code"])
+        except InvalidCreditCode as exc:
+            raise ProviderDataError({"credit_code": [exc.reason]}) from None
+    try:
+        with transaction.atomic():
+            provider = Provider.objects.select_for_update().get(pk=provider.pk)
+            for name, value in fields.items():
+                setattr(provider, name, value)
+            provider.save()
+            _record(provider, "provider.updated", actor, data={"fields": sorted(fields)})
+    except IntegrityError:
+        raise ProviderDataError({"credit_code": ["already registered"]}) from None
+    return provider
+
+
+def provider_status_change(*, provider_id: int, event: str, actor: User | None, reason: str,
+                           suspended_until: date | None = None) -> Provider:
+    """The one place a provider's status changes: lock, check the table, save, audit."""
+    if not reason.strip():
+        raise ProviderDataError({"reason": ["a status change needs a reason"]})
+    with transaction.atomic():
+        provider = Provider.objects.select_for_update().get(pk=provider_id)
+        before = provider.status
+        after = PROVIDER_TRANSITIONS.get((before, event))
+        if after is None:
+            raise StateConflict(f"Cannot {event} a provider that is {before}",
+                                current_state=before, code="provider_state_conflict")
+        provider.status, provider.status_reason = after, reason.strip()[:300]
+        provider.suspended_until = suspended_until if after == ProviderStatus.SUSPENDED else None
+        provider.save(update_fields=["status", "status_reason", "suspended_until"])
+        _record(provider, f"provider.{after}", actor, before=before, after=after,
+                data={"event": event, "reason": provider.status_reason})
+    return provider
+
+
+# Sanctions and appeals ---------------------------------------------------------------------
+
+def sanction_impose(*, provider_id: int, kind: str, reason: str, actor: User,
+                    until: date | None = None) -> Sanction:
+    with transaction.atomic():
+        if kind == SanctionKind.SUSPENSION:
+            provider_status_change(provider_id=provider_id, event="suspend", actor=actor,
+                                   reason=reason, suspended_until=until)
+        elif kind == SanctionKind.BLACKLIST:
+            provider_status_change(provider_id=provider_id, event="blacklist", actor=actor,
+                                   reason=reason)
+        sanction = Sanction.objects.create(provider_id=provider_id, kind=kind, reason=reason,
+                                           decided_by=actor, until=until)
+        provider = Provider.objects.get(pk=provider_id)
+        _record(provider, "provider.sanctioned", actor, data={"sanction": sanction.pk,
+                                                              "kind": kind, "reason": reason})
+    return sanction
+
+
+def appeal_file(*, sanction: Sanction, actor: User, grounds: str) -> Appeal:
+    if sanction.lifted_at:
+        raise StateConflict("This sanction was already lifted", current_state="lifted",
+                            code="sanction_lifted")
+    try:
+        with transaction.atomic():
+            appeal = Appeal.objects.create(sanction=sanction, filed_by=actor, grounds=grounds)
+            _record(sanction.provider, "provider.appeal_filed", actor,
+                    data={"appeal": appeal.pk, "sanction": sanction.pk})
+    except IntegrityError:
+        raise StateConflict("An appeal of this sanction is already open", current_state="open",
+                            code="appeal_open") from None
+    return appeal
+
+
+def appeal_decide(*, appeal_id: int, actor: User, grant: bool, note: str) -> Appeal:
+    """A district administrator decides; granting lifts the sanction and restores the
+    provider if the sanction was what took it out of service."""
+    with transaction.atomic():
+        appeal = Appeal.objects.select_for_update().select_related("sanction").get(pk=appeal_id)
+        if appeal.state != AppealState.OPEN:
+            raise StateConflict(f"This appeal is already {appeal.state}",
+                                current_state=appeal.state, code="appeal_decided")
+        appeal.state = AppealState.GRANTED if grant else AppealState.REJECTED
+        appeal.decided_by, appeal.decision_note = actor, note
+        appeal.decided_at = timezone.now()
+        appeal.save()
+        sanction = appeal.sanction
+        if grant:
+            sanction.lifted_at = timezone.now()
+            sanction.save(update_fields=["lifted_at"])
+            if sanction.kind in (SanctionKind.SUSPENSION, SanctionKind.BLACKLIST):
+                provider = Provider.objects.get(pk=sanction.provider_id)
+                if provider.status in (ProviderStatus.SUSPENDED, ProviderStatus.BLACKLISTED):
+                    provider_status_change(provider_id=provider.pk, event="reinstate",
+                                           actor=actor, reason=f"appeal granted: {note}")
+        _record(sanction.provider, f"provider.appeal_{appeal.state}", actor,
+                data={"appeal": appeal.pk, "note": note})
+    return appeal
+
+
+def suspensions_expire(*, today: date | None = None) -> int:
+    """Reinstate providers whose suspension has run its time (daily job)."""
+    today = today or timezone.localdate()
+    ids = Provider.objects.filter(status=ProviderStatus.SUSPENDED,
+                                  suspended_until__lt=today).values_list("pk", flat=True)
+    for provider_id in ids:
+        provider_status_change(provider_id=provider_id, event="reinstate", actor=None,
+                               reason="suspension period ended")
+    return len(ids)
+
+
+# Credit record -----------------------------------------------------------------------------
+
+def credit_event_record(*, provider_id: int, kind: str, reference: str,
+                        worker_id: int | None = None, note: str = "") -> CreditEvent | None:
+    """Record a fact once (by provider, kind and reference) and move the scores.
+
+    Dispatch calls this after a verified visit, a late arrival, a no-show or a decided
+    complaint. Returns None when the same fact was already recorded.
+    """
+    delta = Decimal(str(CREDIT_DELTAS[kind]))
+    try:
+        with transaction.atomic():
+            event = CreditEvent.objects.create(provider_id=provider_id, worker_id=worker_id,
+                                               kind=kind, delta=delta, reference=reference,
+                                               note=note)
+    except IntegrityError:
+        return None
+    bounded = Least(Greatest(F("credit_score") + delta, CREDIT_MIN), CREDIT_MAX)
+    Provider.objects.filter(pk=provider_id).update(credit_score=bounded)
+    if worker_id:
+        Worker.objects.filter(pk=worker_id).update(credit_score=bounded)
+    return event
+
+
+# Workers -----------------------------------------------------------------------------------
+
+def worker_create(*, provider: Provider, actor: User, username: str, password: str,
+                  **fields: Any) -> Worker:
+    try:
+        with transaction.atomic():
+            user = User.objects.create(username=username, role=Role.WORKER,
+                                       password=make_password(password))
+            worker = Worker.objects.create(user=user, provider=provider, **fields)
+            _record(provider, "provider.worker_added", actor, data={"worker": worker.pk})
+    except IntegrityError:
+        raise ProviderDataError({"username": ["already taken"]}) from None
+    return worker
 
 
 def worker_shift_set(*, worker: Worker, state: str, actor: User) -> Worker:
@@ -17,24 +227,45 @@ def worker_shift_set(*, worker: Worker, state: str, actor: User) -> Worker:
             return worker
         worker.shift_state = state
         worker.save(update_fields=["shift_state"])
+        ShiftChange.objects.create(worker=worker, state=state)
         event_record(
-            kind="worker.shift",
-            subject_type="worker",
-            subject_id=worker.pk,
-            actor=actor,
-            before=before,
-            after=state,
-            district_id=worker.provider.district_id,
+            kind="worker.shift", subject_type="worker", subject_id=worker.pk, actor=actor,
+            before=before, after=state, district_id=worker.provider.district_id,
             recipients=[worker.user_id],
         )
     return worker
 
 
-def worker_position_record(*, worker: Worker, point: Point) -> WorkerPosition:
-    position, _ = WorkerPosition.objects.update_or_create(
-        worker=worker, defaults={"point": point, "recorded_at": timezone.now()}
-    )
-    return position
+_POSITION_UPSERT = f"""
+INSERT INTO {WorkerPosition._meta.db_table} (worker_id, point, recorded_at)
+VALUES (%s, ST_GeogFromText(%s), now())
+ON CONFLICT (worker_id) DO UPDATE SET point = EXCLUDED.point, recorded_at = EXCLUDED.recorded_at
+WHERE {WorkerPosition._meta.db_table}.recorded_at <= now() - make_interval(secs => %s)
+RETURNING recorded_at
+"""
+
+
+def worker_position_record(*, worker: Worker, point: Point) -> bool:
+    """Store the position unless one was stored less than LOCATION_MIN_INTERVAL_S ago.
+
+    One statement, no lock held: the phone is always answered, the table gets at most one
+    write per worker per interval. A stored position of a worker on a job also goes into the
+    short trace (electronic visit verification and safety).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_POSITION_UPSERT, [worker.pk, f"SRID=4326;POINT({point.x} {point.y})",
+                                          settings.ANXIN["LOCATION_MIN_INTERVAL_S"]])
+        stored = cursor.fetchone()
+    if stored and worker.active_jobs:
+        PositionTrace.objects.create(worker=worker, point=point, recorded_at=stored[0],
+                                     purpose="on a job: visit verification and safety")
+    return stored is not None
+
+
+def traces_purge() -> int:
+    keep = timedelta(days=settings.ANXIN["TRACE_KEEP_DAYS"])
+    deleted, _ = PositionTrace.objects.filter(recorded_at__lt=timezone.now() - keep).delete()
+    return deleted
 
 
 def worker_jobs_adjust(*, worker_id: int, delta: int) -> None:
@@ -43,3 +274,39 @@ def worker_jobs_adjust(*, worker_id: int, delta: int) -> None:
     Caller holds the lock on the work order, so jobs of one order are counted once.
     """
     Worker.objects.filter(pk=worker_id).update(active_jobs=F("active_jobs") + delta)
+
+
+def certificate_add(*, worker: Worker, actor: User, **fields: Any) -> Certificate:
+    with transaction.atomic():
+        cert = Certificate.objects.create(worker=worker, **fields)
+        _record(worker.provider, "provider.certificate_added", actor,
+                data={"worker": worker.pk, "kind": cert.kind, "expires_on": str(cert.expires_on)})
+    return cert
+
+
+def certificates_expiry_notify(*, today: date | None = None) -> int:
+    """Tell each provider, once per certificate, that a worker's certificate expires soon."""
+    from backend.core.side_effects import enqueue_after_commit
+    from backend.telephony.tasks import sms_send
+
+    today = today or timezone.localdate()
+    horizon = today + timedelta(days=settings.ANXIN["CERT_NOTICE_DAYS"])
+    sent = 0
+    with transaction.atomic():
+        due = (Certificate.objects.select_for_update(skip_locked=True, of=("self",))
+               .select_related("worker__provider")
+               .filter(expires_on__lte=horizon, expires_on__gte=today,
+                       expiry_notice_sent_on__isnull=True))
+        for cert in due:
+            provider = cert.worker.provider
+            text = (f"【安心】{cert.worker.full_name}的{cert.get_kind_display()}将于"
+                    f"{cert.expires_on:%Y-%m-%d}到期，到期后不再派单相关服务。")
+            _record(provider, "provider.certificate_expiring", None,
+                    data={"worker": cert.worker_id, "certificate": cert.pk,
+                          "expires_on": str(cert.expires_on)})
+            if provider.contact_phone:
+                enqueue_after_commit(sms_send, str(provider.contact_phone), text)
+            cert.expiry_notice_sent_on = today
+            cert.save(update_fields=["expiry_notice_sent_on"])
+            sent += 1
+    return sent

@@ -1,14 +1,27 @@
 """Factories for tests. Coordinates are around Changchun's Chaoyang district (WGS-84)."""
 
+from datetime import timedelta
+
 import factory
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.utils import timezone
 
 from backend.accounts.models import District, Role, User
 from elders.models import Elder, EmergencyContact
-from providers.models import Provider, ShiftState, Worker, WorkerPosition
+from providers.models import (
+    Certificate,
+    CertificateKind,
+    Provider,
+    ProviderService,
+    ShiftState,
+    Worker,
+    WorkerPosition,
+)
 
 HOME = (125.3245, 43.8868)
+ALL_SERVICES = ["meal", "bathing", "cleaning", "medical", "escort", "emergency",
+                "companionship", "shopping", "errands", "welfare_check"]
+
 
 
 def point(lng: float, lat: float) -> Point:
@@ -81,16 +94,34 @@ class ContactFactory(factory.django.DjangoModelFactory):
 
 
 class ProviderFactory(factory.django.DjangoModelFactory):
+    """Active, based at HOME, serving 20 km around it, offering every catalogue service."""
+
     class Meta:
         model = Provider
+        skip_postgeneration_save = True
 
     district = factory.SubFactory(DistrictFactory)
     name = factory.Sequence(lambda n: f"Provider {n}")
+    base_location = factory.LazyFunction(lambda: point(*HOME))
+    service_radius_m = 20_000
+
+    @factory.post_generation
+    def services(obj, create, extracted, **kwargs):
+        if not create:
+            return
+        codes = extracted if extracted is not None else ALL_SERVICES
+        ProviderService.objects.bulk_create(
+            ProviderService(provider=obj, service_code=code, price="30.00", unit="visit")
+            for code in codes
+        )
 
 
 class WorkerFactory(factory.django.DjangoModelFactory):
+    """On shift, with meal, emergency and cleaning skills and every certificate, valid a year."""
+
     class Meta:
         model = Worker
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory, role=Role.WORKER)
     provider = factory.SubFactory(ProviderFactory)
@@ -99,6 +130,17 @@ class WorkerFactory(factory.django.DjangoModelFactory):
     skills = factory.LazyFunction(lambda: ["meal", "emergency", "cleaning"])
     shift_state = ShiftState.ON
     capacity = 1
+
+    @factory.post_generation
+    def certificates(obj, create, extracted, **kwargs):
+        if not create:
+            return
+        kinds = extracted if extracted is not None else [k.value for k in CertificateKind]
+        expires = timezone.localdate() + timedelta(days=365)
+        Certificate.objects.bulk_create(
+            Certificate(worker=obj, kind=kind, number=f"C-{obj.pk}-{kind}", expires_on=expires)
+            for kind in kinds
+        )
 
 
 def place_worker(worker: Worker, where: Point) -> WorkerPosition:

@@ -110,6 +110,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
     "dispatch-sweep": {"task": "dispatch.tasks.sweep_deadlines", "schedule": 10.0},
     "housekeeping": {"task": "backend.core.tasks.housekeeping_purge", "schedule": 3600.0},
+    "providers-daily": {"task": "providers.tasks.providers_daily", "schedule": 6 * 3600.0},
 }
 
 LANGUAGE_CODE = "en"
@@ -179,6 +180,9 @@ ANXIN = {
     "EMERGENCY_FANOUT": env.int("ANXIN_EMERGENCY_FANOUT", default=3),
     "GEOFENCE_M": env.int("ANXIN_GEOFENCE_M", default=200),
     "LOCATION_MAX_AGE_S": env.int("ANXIN_LOCATION_MAX_AGE_S", default=900),
+    "LOCATION_MIN_INTERVAL_S": env.float("ANXIN_LOCATION_MIN_INTERVAL_S", default=10),
+    "TRACE_KEEP_DAYS": env.int("ANXIN_TRACE_KEEP_DAYS", default=7),
+    "CERT_NOTICE_DAYS": env.int("ANXIN_CERT_NOTICE_DAYS", default=30),
     "WS_TICKET_TTL_S": env.int("ANXIN_WS_TICKET_TTL_S", default=30),
     "IDEMPOTENCY_TTL_H": env.int("ANXIN_IDEMPOTENCY_TTL_H", default=48),
     "REASSESS_AFTER_DAYS": env.int("ANXIN_REASSESS_AFTER_DAYS", default=365),
