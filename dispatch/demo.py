@@ -45,12 +45,18 @@ GIVEN = [
 ]
 STREETS = ["红旗街", "西安大路", "湖西路", "开运街", "南湖大路", "工农大路", "延安大街", "同志街"]
 SKILL_CODES = [code for code, *_ in CATALOGUE]
-SERVICE_PRICES = [("meal", "15.00", "meal"), ("bathing", "60.00", "visit"),
-                  ("cleaning", "40.00", "hour"), ("medical", "80.00", "visit"),
-                  ("escort", "35.00", "hour"), ("emergency", "0.00", "visit"),
-                  ("companionship", "30.00", "hour"), ("shopping", "20.00", "visit"),
-                  ("errands", "20.00", "visit"), ("welfare_check", "0.00", "visit")]
-
+SERVICE_PRICES = [
+    ("meal", "15.00", "meal"),
+    ("bathing", "60.00", "visit"),
+    ("cleaning", "40.00", "hour"),
+    ("medical", "80.00", "visit"),
+    ("escort", "35.00", "hour"),
+    ("emergency", "0.00", "visit"),
+    ("companionship", "30.00", "hour"),
+    ("shopping", "20.00", "visit"),
+    ("errands", "20.00", "visit"),
+    ("welfare_check", "0.00", "visit"),
+]
 
 
 @dataclass(frozen=True)
@@ -155,8 +161,13 @@ def demo_district_seed(
         )
         provider.save(update_fields=["service_area"])
     ProviderService.objects.bulk_create(
-        ProviderService(provider=p, service_code=code, price=price, unit=unit,
-                        subsidised=code in ("meal", "bathing", "welfare_check"))
+        ProviderService(
+            provider=p,
+            service_code=code,
+            price=price,
+            unit=unit,
+            subsidised=code in ("meal", "bathing", "welfare_check"),
+        )
         for p in providers
         for code, price, unit in SERVICE_PRICES
         if code == "emergency" or rng.random() < 0.8
@@ -182,8 +193,12 @@ def demo_district_seed(
     )
     expires = timezone.localdate() + timedelta(days=365)
     Certificate.objects.bulk_create(
-        Certificate(worker=w, kind=kind, number=f"DEMO-{w.pk}-{kind}",
-                    expires_on=expires - timedelta(days=rng.randrange(0, 400)))
+        Certificate(
+            worker=w,
+            kind=kind,
+            number=f"DEMO-{w.pk}-{kind}",
+            expires_on=expires - timedelta(days=rng.randrange(0, 400)),
+        )
         for w in workers
         for kind in ("health", "care_worker", "first_aid", "nurse")
         if kind != "nurse" or "medical" in w.skills

@@ -27,7 +27,9 @@ class ServiceType(models.Model):
     )
     default_duration = models.DurationField(default=timedelta(hours=1))
     required_certificates = ArrayField(
-        models.CharField(max_length=15), default=list, blank=True,
+        models.CharField(max_length=15),
+        default=list,
+        blank=True,
         help_text="Certificate kinds a worker must hold, unexpired (providers.CertificateKind)",
     )
 

@@ -496,9 +496,7 @@ def visit_check_out(*, request_id: int, user: User, point: Point | None) -> Visi
 
 
 def _credit(sr: ServiceRequest, kind: str, reference: str) -> None:
-    provider_id = Worker.objects.values_list("provider_id", flat=True).get(
-        pk=sr.assigned_worker_id
-    )
+    provider_id = Worker.objects.values_list("provider_id", flat=True).get(pk=sr.assigned_worker_id)
     credit_event_record(
         provider_id=provider_id,
         worker_id=sr.assigned_worker_id,
@@ -507,8 +505,7 @@ def _credit(sr: ServiceRequest, kind: str, reference: str) -> None:
     )
 
 
-def _notify_family(
-sr: ServiceRequest, elder: Elder, *, arrived: bool, at: datetime) -> None:
+def _notify_family(sr: ServiceRequest, elder: Elder, *, arrived: bool, at: datetime) -> None:
     contact = elder_first_sms_contact(elder_id=elder.pk)
     if contact is None:
         return

@@ -26,10 +26,16 @@ class Provider(models.Model):
 
     district = models.ForeignKey("accounts.District", on_delete=models.PROTECT, related_name="+")
     name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=20, choices=ProviderKind.choices,
-                            default=ProviderKind.HOME_CARE)
-    credit_code = models.CharField(max_length=18, unique=True, null=True, blank=True,
-                                   help_text="Unified social credit code (GB 32100)")
+    kind = models.CharField(
+        max_length=20, choices=ProviderKind.choices, default=ProviderKind.HOME_CARE
+    )
+    credit_code = models.CharField(
+        max_length=18,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Unified social credit code (GB 32100)",
+    )
     contact_name = models.CharField(max_length=100, blank=True)
     contact_phone = PhoneNumberField(blank=True)
     status = models.CharField(
@@ -39,7 +45,10 @@ class Provider(models.Model):
     suspended_until = models.DateField(null=True, blank=True)
     base_location = models.PointField(geography=True, srid=4326, null=True, blank=True)
     service_area = models.MultiPolygonField(
-        geography=True, srid=4326, null=True, blank=True,
+        geography=True,
+        srid=4326,
+        null=True,
+        blank=True,
         help_text="Where it serves; without one, `service_radius_m` around the base",
     )
     service_radius_m = models.PositiveIntegerField(default=3000)
@@ -70,8 +79,11 @@ class ProviderService(models.Model):
     subsidised = models.BooleanField(default=False, help_text="The district subsidises it")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["provider", "service_code"],
-                                               name="provider_service_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "service_code"], name="provider_service_once"
+            )
+        ]
 
 
 class ShiftState(models.TextChoices):
@@ -90,12 +102,19 @@ class Worker(models.Model):
     full_name = models.CharField(max_length=100)
     phone = PhoneNumberField()
     alt_phone = PhoneNumberField(blank=True)
-    gender = models.CharField(max_length=10, choices=[("female", "Female"), ("male", "Male")],
-                              blank=True)
-    languages = ArrayField(models.CharField(max_length=30), default=list, blank=True,
-                           help_text="Languages and dialects, e.g. mandarin, northeastern")
+    gender = models.CharField(
+        max_length=10, choices=[("female", "Female"), ("male", "Male")], blank=True
+    )
+    languages = ArrayField(
+        models.CharField(max_length=30),
+        default=list,
+        blank=True,
+        help_text="Languages and dialects, e.g. mandarin, northeastern",
+    )
     skills = ArrayField(
-        models.CharField(max_length=30), default=list, blank=True,
+        models.CharField(max_length=30),
+        default=list,
+        blank=True,
         help_text="Service type codes this worker may do, e.g. meal, bathing, emergency",
     )
     shift_state = models.CharField(
@@ -183,8 +202,9 @@ class CreditEvent(models.Model):
     """One fact in a provider's (and worker's) credit record."""
 
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="credit_events")
-    worker = models.ForeignKey(Worker, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="credit_events")
+    worker = models.ForeignKey(
+        Worker, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_events"
+    )
     kind = models.CharField(max_length=20, choices=CreditEventKind.choices)
     delta = models.DecimalField(max_digits=4, decimal_places=1)
     reference = models.CharField(max_length=60, help_text="What it is about, e.g. request:12")
@@ -192,8 +212,11 @@ class CreditEvent(models.Model):
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["provider", "kind", "reference"],
-                                               name="credit_event_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "kind", "reference"], name="credit_event_once"
+            )
+        ]
 
 
 class SanctionKind(models.TextChoices):
@@ -206,8 +229,9 @@ class Sanction(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="sanctions")
     kind = models.CharField(max_length=12, choices=SanctionKind.choices)
     reason = models.CharField(max_length=300)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     decided_at = models.DateTimeField(auto_now_add=True)
     until = models.DateField(null=True, blank=True)
     lifted_at = models.DateTimeField(null=True, blank=True)
@@ -221,17 +245,21 @@ class AppealState(models.TextChoices):
 
 class Appeal(models.Model):
     sanction = models.ForeignKey(Sanction, on_delete=models.PROTECT, related_name="appeals")
-    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 related_name="+")
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     grounds = models.TextField()
-    state = models.CharField(max_length=10, choices=AppealState.choices,
-                             default=AppealState.OPEN)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=10, choices=AppealState.choices, default=AppealState.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     decision_note = models.CharField(max_length=300, blank=True)
     filed_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(
-            fields=["sanction"], condition=models.Q(state="open"), name="one_open_appeal")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sanction"], condition=models.Q(state="open"), name="one_open_appeal"
+            )
+        ]

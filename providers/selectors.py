@@ -46,11 +46,13 @@ def workers_visible_to(user: User) -> QuerySet[Worker]:
 def providers_serving(*, point: Point, service_code: str | None = None) -> QuerySet[Provider]:
     """Active providers whose service area covers the point (or, without an area, whose base
     is within their service radius), offering the service if one is named."""
-    qs = Provider.objects.filter(status=ProviderStatus.ACTIVE).annotate(
-        base_distance=Distance("base_location", point)
-    ).filter(
-        Q(service_area__covers=point)
-        | Q(service_area__isnull=True, base_distance__lte=F("service_radius_m"))
+    qs = (
+        Provider.objects.filter(status=ProviderStatus.ACTIVE)
+        .annotate(base_distance=Distance("base_location", point))
+        .filter(
+            Q(service_area__covers=point)
+            | Q(service_area__isnull=True, base_distance__lte=F("service_radius_m"))
+        )
     )
     if service_code:
         qs = qs.filter(services__service_code=service_code)
@@ -86,16 +88,23 @@ def workers_nearest(
     if provider_ids is not None:
         qs = qs.filter(worker__provider_id__in=list(provider_ids))
     for kind in set(required_certificates):
-        qs = qs.filter(Exists(Certificate.objects.filter(
-            worker_id=OuterRef("worker_id"), kind=kind, expires_on__gte=timezone.localdate(now)
-        )))
+        qs = qs.filter(
+            Exists(
+                Certificate.objects.filter(
+                    worker_id=OuterRef("worker_id"),
+                    kind=kind,
+                    expires_on__gte=timezone.localdate(now),
+                )
+            )
+        )
     rows = (
         qs.annotate(distance=GeometryDistance("point", point))
         .order_by("distance")
         .values_list("worker_id", "worker__user_id", "worker__provider_id", "distance")[:limit]
     )
-    return [Candidate(worker_id=w, user_id=u, provider_id=p, distance_m=float(d))
-            for w, u, p, d in rows]
+    return [
+        Candidate(worker_id=w, user_id=u, provider_id=p, distance_m=float(d)) for w, u, p, d in rows
+    ]
 
 
 def worker_for_user(*, user_id: int) -> Worker | None:

@@ -29,15 +29,13 @@ from .models import (
     SanctionKind,
     ShiftChange,
     Worker,
-    WorkerPosition,
 )
 from .transitions import CREDIT_DELTAS, CREDIT_MAX, CREDIT_MIN, PROVIDER_TRANSITIONS
 
 
 class ProviderDataError(DomainError):
     def __init__(self, fields: dict[str, list[str]]):
-        super().__init__("The provider's data has invalid fields.", code="invalid",
-                         fields=fields)
+        super().__init__("The provider's data has invalid fields.", code="invalid", fields=fields)
 
 
 def _admin_ids(provider: Provider) -> list[int]:
@@ -45,14 +43,23 @@ def _admin_ids(provider: Provider) -> list[int]:
 
 
 def _record(provider: Provider, kind: str, actor: User | None, **extra: Any) -> None:
-    event_record(kind=kind, subject_type="provider", subject_id=provider.pk, actor=actor,
-                 district_id=provider.district_id, recipients=_admin_ids(provider), **extra)
+    event_record(
+        kind=kind,
+        subject_type="provider",
+        subject_id=provider.pk,
+        actor=actor,
+        district_id=provider.district_id,
+        recipients=_admin_ids(provider),
+        **extra,
+    )
 
 
 # Organisations -----------------------------------------------------------------------------
 
-def provider_register(*, actor: User, district_id: int, credit_code: str = "",
-                      **fields: Any) -> Provider:
+
+def provider_register(
+    *, actor: User, district_id: int, credit_code: str = "", **fields: Any
+) -> Provider:
     """A new organisation waits for a district administrator's review."""
     provider = Provider(district_id=district_id, status=ProviderStatus.PENDING, **fields)
     if credit_code:
@@ -89,8 +96,14 @@ def provider_update(*, provider: Provider, actor: User, **fields: Any) -> Provid
     return provider
 
 
-def provider_status_change(*, provider_id: int, event: str, actor: User | None, reason: str,
-                           suspended_until: date | None = None) -> Provider:
+def provider_status_change(
+    *,
+    provider_id: int,
+    event: str,
+    actor: User | None,
+    reason: str,
+    suspended_until: date | None = None,
+) -> Provider:
     """The one place a provider's status changes: lock, check the table, save, audit."""
     if not reason.strip():
         raise ProviderDataError({"reason": ["a status change needs a reason"]})
@@ -99,47 +112,75 @@ def provider_status_change(*, provider_id: int, event: str, actor: User | None, 
         before = provider.status
         after = PROVIDER_TRANSITIONS.get((before, event))
         if after is None:
-            raise StateConflict(f"Cannot {event} a provider that is {before}",
-                                current_state=before, code="provider_state_conflict")
+            raise StateConflict(
+                f"Cannot {event} a provider that is {before}",
+                current_state=before,
+                code="provider_state_conflict",
+            )
         provider.status, provider.status_reason = after, reason.strip()[:300]
         provider.suspended_until = suspended_until if after == ProviderStatus.SUSPENDED else None
         provider.save(update_fields=["status", "status_reason", "suspended_until"])
-        _record(provider, f"provider.{after}", actor, before=before, after=after,
-                data={"event": event, "reason": provider.status_reason})
+        _record(
+            provider,
+            f"provider.{after}",
+            actor,
+            before=before,
+            after=after,
+            data={"event": event, "reason": provider.status_reason},
+        )
     return provider
 
 
 # Sanctions and appeals ---------------------------------------------------------------------
 
-def sanction_impose(*, provider_id: int, kind: str, reason: str, actor: User,
-                    until: date | None = None) -> Sanction:
+
+def sanction_impose(
+    *, provider_id: int, kind: str, reason: str, actor: User, until: date | None = None
+) -> Sanction:
     with transaction.atomic():
         if kind == SanctionKind.SUSPENSION:
-            provider_status_change(provider_id=provider_id, event="suspend", actor=actor,
-                                   reason=reason, suspended_until=until)
+            provider_status_change(
+                provider_id=provider_id,
+                event="suspend",
+                actor=actor,
+                reason=reason,
+                suspended_until=until,
+            )
         elif kind == SanctionKind.BLACKLIST:
-            provider_status_change(provider_id=provider_id, event="blacklist", actor=actor,
-                                   reason=reason)
-        sanction = Sanction.objects.create(provider_id=provider_id, kind=kind, reason=reason,
-                                           decided_by=actor, until=until)
+            provider_status_change(
+                provider_id=provider_id, event="blacklist", actor=actor, reason=reason
+            )
+        sanction = Sanction.objects.create(
+            provider_id=provider_id, kind=kind, reason=reason, decided_by=actor, until=until
+        )
         provider = Provider.objects.get(pk=provider_id)
-        _record(provider, "provider.sanctioned", actor, data={"sanction": sanction.pk,
-                                                              "kind": kind, "reason": reason})
+        _record(
+            provider,
+            "provider.sanctioned",
+            actor,
+            data={"sanction": sanction.pk, "kind": kind, "reason": reason},
+        )
     return sanction
 
 
 def appeal_file(*, sanction: Sanction, actor: User, grounds: str) -> Appeal:
     if sanction.lifted_at:
-        raise StateConflict("This sanction was already lifted", current_state="lifted",
-                            code="sanction_lifted")
+        raise StateConflict(
+            "This sanction was already lifted", current_state="lifted", code="sanction_lifted"
+        )
     try:
         with transaction.atomic():
             appeal = Appeal.objects.create(sanction=sanction, filed_by=actor, grounds=grounds)
-            _record(sanction.provider, "provider.appeal_filed", actor,
-                    data={"appeal": appeal.pk, "sanction": sanction.pk})
+            _record(
+                sanction.provider,
+                "provider.appeal_filed",
+                actor,
+                data={"appeal": appeal.pk, "sanction": sanction.pk},
+            )
     except IntegrityError:
-        raise StateConflict("An appeal of this sanction is already open", current_state="open",
-                            code="appeal_open") from None
+        raise StateConflict(
+            "An appeal of this sanction is already open", current_state="open", code="appeal_open"
+        ) from None
     return appeal
 
 
@@ -149,8 +190,11 @@ def appeal_decide(*, appeal_id: int, actor: User, grant: bool, note: str) -> App
     with transaction.atomic():
         appeal = Appeal.objects.select_for_update().select_related("sanction").get(pk=appeal_id)
         if appeal.state != AppealState.OPEN:
-            raise StateConflict(f"This appeal is already {appeal.state}",
-                                current_state=appeal.state, code="appeal_decided")
+            raise StateConflict(
+                f"This appeal is already {appeal.state}",
+                current_state=appeal.state,
+                code="appeal_decided",
+            )
         appeal.state = AppealState.GRANTED if grant else AppealState.REJECTED
         appeal.decided_by, appeal.decision_note = actor, note
         appeal.decided_at = timezone.now()
@@ -162,28 +206,40 @@ def appeal_decide(*, appeal_id: int, actor: User, grant: bool, note: str) -> App
             if sanction.kind in (SanctionKind.SUSPENSION, SanctionKind.BLACKLIST):
                 provider = Provider.objects.get(pk=sanction.provider_id)
                 if provider.status in (ProviderStatus.SUSPENDED, ProviderStatus.BLACKLISTED):
-                    provider_status_change(provider_id=provider.pk, event="reinstate",
-                                           actor=actor, reason=f"appeal granted: {note}")
-        _record(sanction.provider, f"provider.appeal_{appeal.state}", actor,
-                data={"appeal": appeal.pk, "note": note})
+                    provider_status_change(
+                        provider_id=provider.pk,
+                        event="reinstate",
+                        actor=actor,
+                        reason=f"appeal granted: {note}",
+                    )
+        _record(
+            sanction.provider,
+            f"provider.appeal_{appeal.state}",
+            actor,
+            data={"appeal": appeal.pk, "note": note},
+        )
     return appeal
 
 
 def suspensions_expire(*, today: date | None = None) -> int:
     """Reinstate providers whose suspension has run its time (daily job)."""
     today = today or timezone.localdate()
-    ids = Provider.objects.filter(status=ProviderStatus.SUSPENDED,
-                                  suspended_until__lt=today).values_list("pk", flat=True)
+    ids = Provider.objects.filter(
+        status=ProviderStatus.SUSPENDED, suspended_until__lt=today
+    ).values_list("pk", flat=True)
     for provider_id in ids:
-        provider_status_change(provider_id=provider_id, event="reinstate", actor=None,
-                               reason="suspension period ended")
+        provider_status_change(
+            provider_id=provider_id, event="reinstate", actor=None, reason="suspension period ended"
+        )
     return len(ids)
 
 
 # Credit record -----------------------------------------------------------------------------
 
-def credit_event_record(*, provider_id: int, kind: str, reference: str,
-                        worker_id: int | None = None, note: str = "") -> CreditEvent | None:
+
+def credit_event_record(
+    *, provider_id: int, kind: str, reference: str, worker_id: int | None = None, note: str = ""
+) -> CreditEvent | None:
     """Record a fact once (by provider, kind and reference) and move the scores.
 
     Dispatch calls this after a verified visit, a late arrival, a no-show or a decided
@@ -192,9 +248,14 @@ def credit_event_record(*, provider_id: int, kind: str, reference: str,
     delta = Decimal(str(CREDIT_DELTAS[kind]))
     try:
         with transaction.atomic():
-            event = CreditEvent.objects.create(provider_id=provider_id, worker_id=worker_id,
-                                               kind=kind, delta=delta, reference=reference,
-                                               note=note)
+            event = CreditEvent.objects.create(
+                provider_id=provider_id,
+                worker_id=worker_id,
+                kind=kind,
+                delta=delta,
+                reference=reference,
+                note=note,
+            )
     except IntegrityError:
         return None
     bounded = Least(Greatest(F("credit_score") + delta, CREDIT_MIN), CREDIT_MAX)
@@ -206,12 +267,15 @@ def credit_event_record(*, provider_id: int, kind: str, reference: str,
 
 # Workers -----------------------------------------------------------------------------------
 
-def worker_create(*, provider: Provider, actor: User, username: str, password: str,
-                  **fields: Any) -> Worker:
+
+def worker_create(
+    *, provider: Provider, actor: User, username: str, password: str, **fields: Any
+) -> Worker:
     try:
         with transaction.atomic():
-            user = User.objects.create(username=username, role=Role.WORKER,
-                                       password=make_password(password))
+            user = User.objects.create(
+                username=username, role=Role.WORKER, password=make_password(password)
+            )
             worker = Worker.objects.create(user=user, provider=provider, **fields)
             _record(provider, "provider.worker_added", actor, data={"worker": worker.pk})
     except IntegrityError:
@@ -229,18 +293,23 @@ def worker_shift_set(*, worker: Worker, state: str, actor: User) -> Worker:
         worker.save(update_fields=["shift_state"])
         ShiftChange.objects.create(worker=worker, state=state)
         event_record(
-            kind="worker.shift", subject_type="worker", subject_id=worker.pk, actor=actor,
-            before=before, after=state, district_id=worker.provider.district_id,
+            kind="worker.shift",
+            subject_type="worker",
+            subject_id=worker.pk,
+            actor=actor,
+            before=before,
+            after=state,
+            district_id=worker.provider.district_id,
             recipients=[worker.user_id],
         )
     return worker
 
 
-_POSITION_UPSERT = f"""
-INSERT INTO {WorkerPosition._meta.db_table} (worker_id, point, recorded_at)
+_POSITION_UPSERT = """
+INSERT INTO providers_workerposition (worker_id, point, recorded_at)
 VALUES (%s, ST_GeogFromText(%s), now())
 ON CONFLICT (worker_id) DO UPDATE SET point = EXCLUDED.point, recorded_at = EXCLUDED.recorded_at
-WHERE {WorkerPosition._meta.db_table}.recorded_at <= now() - make_interval(secs => %s)
+WHERE providers_workerposition.recorded_at <= now() - make_interval(secs => %s)
 RETURNING recorded_at
 """
 
@@ -253,12 +322,22 @@ def worker_position_record(*, worker: Worker, point: Point) -> bool:
     short trace (electronic visit verification and safety).
     """
     with connection.cursor() as cursor:
-        cursor.execute(_POSITION_UPSERT, [worker.pk, f"SRID=4326;POINT({point.x} {point.y})",
-                                          settings.ANXIN["LOCATION_MIN_INTERVAL_S"]])
+        cursor.execute(
+            _POSITION_UPSERT,
+            [
+                worker.pk,
+                f"SRID=4326;POINT({point.x} {point.y})",
+                settings.ANXIN["LOCATION_MIN_INTERVAL_S"],
+            ],
+        )
         stored = cursor.fetchone()
     if stored and worker.active_jobs:
-        PositionTrace.objects.create(worker=worker, point=point, recorded_at=stored[0],
-                                     purpose="on a job: visit verification and safety")
+        PositionTrace.objects.create(
+            worker=worker,
+            point=point,
+            recorded_at=stored[0],
+            purpose="on a job: visit verification and safety",
+        )
     return stored is not None
 
 
@@ -279,8 +358,12 @@ def worker_jobs_adjust(*, worker_id: int, delta: int) -> None:
 def certificate_add(*, worker: Worker, actor: User, **fields: Any) -> Certificate:
     with transaction.atomic():
         cert = Certificate.objects.create(worker=worker, **fields)
-        _record(worker.provider, "provider.certificate_added", actor,
-                data={"worker": worker.pk, "kind": cert.kind, "expires_on": str(cert.expires_on)})
+        _record(
+            worker.provider,
+            "provider.certificate_added",
+            actor,
+            data={"worker": worker.pk, "kind": cert.kind, "expires_on": str(cert.expires_on)},
+        )
     return cert
 
 
@@ -293,17 +376,29 @@ def certificates_expiry_notify(*, today: date | None = None) -> int:
     horizon = today + timedelta(days=settings.ANXIN["CERT_NOTICE_DAYS"])
     sent = 0
     with transaction.atomic():
-        due = (Certificate.objects.select_for_update(skip_locked=True, of=("self",))
-               .select_related("worker__provider")
-               .filter(expires_on__lte=horizon, expires_on__gte=today,
-                       expiry_notice_sent_on__isnull=True))
+        due = (
+            Certificate.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("worker__provider")
+            .filter(
+                expires_on__lte=horizon, expires_on__gte=today, expiry_notice_sent_on__isnull=True
+            )
+        )
         for cert in due:
             provider = cert.worker.provider
-            text = (f"【安心】{cert.worker.full_name}的{cert.get_kind_display()}将于"
-                    f"{cert.expires_on:%Y-%m-%d}到期，到期后不再派单相关服务。")
-            _record(provider, "provider.certificate_expiring", None,
-                    data={"worker": cert.worker_id, "certificate": cert.pk,
-                          "expires_on": str(cert.expires_on)})
+            text = (
+                f"【安心】{cert.worker.full_name}的{cert.get_kind_display()}将于"
+                f"{cert.expires_on:%Y-%m-%d}到期，到期后不再派单相关服务。"
+            )
+            _record(
+                provider,
+                "provider.certificate_expiring",
+                None,
+                data={
+                    "worker": cert.worker_id,
+                    "certificate": cert.pk,
+                    "expires_on": str(cert.expires_on),
+                },
+            )
             if provider.contact_phone:
                 enqueue_after_commit(sms_send, str(provider.contact_phone), text)
             cert.expiry_notice_sent_on = today

@@ -19,9 +19,18 @@ from providers.models import (
 )
 
 HOME = (125.3245, 43.8868)
-ALL_SERVICES = ["meal", "bathing", "cleaning", "medical", "escort", "emergency",
-                "companionship", "shopping", "errands", "welfare_check"]
-
+ALL_SERVICES = [
+    "meal",
+    "bathing",
+    "cleaning",
+    "medical",
+    "escort",
+    "emergency",
+    "companionship",
+    "shopping",
+    "errands",
+    "welfare_check",
+]
 
 
 def point(lng: float, lat: float) -> Point:

@@ -7,6 +7,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from .events import district_group, user_group
+from .realtime import HANDLERS, MessageRefused
 from .tickets import ws_ticket_redeem
 
 UNAUTHORISED = 4401
@@ -20,6 +21,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if user is None:
             await self.close(code=UNAUTHORISED)
             return
+        self.user = user
         self.groups_joined = [user_group(user.pk)]
         if user.is_district_staff and user.district_id:
             self.groups_joined.append(district_group(user.district_id))
@@ -33,8 +35,23 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
-        if content.get("type") == "ping":
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "ping":
             await self.send_json({"type": "pong"})
+            return
+        if kind not in HANDLERS:
+            await self.send_json({"type": "error", "data": {"code": "unknown_type"}})
+            return
+        reply_type, handler = HANDLERS[kind]
+        data = content.get("data") if isinstance(content.get("data"), dict) else {}
+        try:
+            reply = await database_sync_to_async(handler)(self.user, data)
+        except MessageRefused as refused:
+            await self.send_json(
+                {"type": "error", "data": {"code": refused.code, "fields": refused.fields}}
+            )
+            return
+        await self.send_json({"type": reply_type, "data": reply})
 
     async def event_push(self, message: dict) -> None:
         await self.send_json(message["envelope"])

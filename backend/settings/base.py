@@ -159,6 +159,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ProviderKindEnum": "providers.models.ProviderKind.choices",
+        "CertificateKindEnum": "providers.models.CertificateKind.choices",
+        "SanctionKindEnum": "providers.models.SanctionKind.choices",
+        "DeviceKindEnum": "elders.models.DeviceKind.choices",
+    },
 }
 
 PHONENUMBER_DEFAULT_REGION = "CN"

@@ -1,13 +1,367 @@
+import json
+
+from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.geos import Point
+from django.contrib.gis.measure import D
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.accounts.models import District, Role
 from backend.core.geo import PositionSerializer
-from providers.models import ShiftState
-from providers.selectors import worker_for_user
-from providers.services import worker_position_record, worker_shift_set
+from backend.core.idempotency import idempotent
+from providers import services
+from providers.models import Appeal, AppealState, Provider, Sanction
+from providers.selectors import (
+    providers_serving,
+    providers_visible_to,
+    worker_for_user,
+    workers_visible_to,
+)
+
+from . import serializers as s
+
+ADMIN = {Role.DISTRICT_ADMIN}
+
+
+def _require(user, roles, what: str) -> None:
+    if user.role not in roles:
+        raise PermissionDenied(f"Your role may not {what}")
+
+
+def _provider(request, pk: int) -> Provider:
+    return get_object_or_404(providers_visible_to(request.user), pk=pk)
+
+
+def _lng_lat(value: str, name: str, *, with_radius: bool = False):
+    parts = value.split(",")
+    try:
+        numbers = [float(x) for x in parts]
+        if len(numbers) != (3 if with_radius else 2):
+            raise ValueError
+    except ValueError:
+        shape = "lng,lat,radius_m" if with_radius else "lng,lat"
+        raise serializers.ValidationError({name: [f"expected {shape}"]}) from None
+    lng, lat = numbers[0], numbers[1]
+    if not (-180 <= lng <= 180 and -90 <= lat <= 90):
+        raise serializers.ValidationError({name: ["coordinates out of range"]})
+    if with_radius and not 0 < numbers[2] <= 50_000:
+        raise serializers.ValidationError({name: ["radius must be in (0, 50000] metres"]})
+    return Point(lng, lat, srid=4326), (numbers[2] if with_radius else None)
+
+
+class ProviderListView(ListAPIView):
+    """Providers the caller may see. `serving=lng,lat`: whose area covers the point (and who
+    are active); `near=lng,lat,radius_m`; `service=code`; `status`; `kind`."""
+
+    serializer_class = s.ProviderOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Provider.objects.none()
+        params = self.request.query_params
+        qs = providers_visible_to(self.request.user)
+        if params.get("serving"):
+            point, _ = _lng_lat(params["serving"], "serving")
+            qs = qs.filter(pk__in=providers_serving(point=point).values("pk"))
+        if params.get("near"):
+            point, radius = _lng_lat(params["near"], "near", with_radius=True)
+            qs = (
+                qs.filter(base_location__dwithin=(point, D(m=radius)))
+                .annotate(d=Distance("base_location", point))
+                .order_by("d")
+            )
+        if params.get("service"):
+            qs = qs.filter(services__service_code=params["service"])
+        for name in ("status", "kind"):
+            if params.get(name):
+                qs = qs.filter(**{name: params[name]})
+        return qs.order_by(*([] if params.get("near") else ["pk"]))
+
+    @extend_schema(request=s.ProviderInput, responses={201: s.ProviderOutput})
+    @idempotent
+    def post(self, request):
+        _require(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, "register providers")
+        data = s.ProviderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        district_id = request.user.district_id
+        if request.user.role == Role.PROVIDER_ADMIN:
+            code = request.data.get("district", "")
+            district = District.objects.filter(code=code).first()
+            if district is None:
+                raise serializers.ValidationError({"district": ["no district with this code"]})
+            district_id = district.pk
+        provider = services.provider_register(actor=request.user, district_id=district_id, **values)
+        return Response(s.ProviderOutput(provider).data, status=status.HTTP_201_CREATED)
+
+
+class ProviderFeaturesView(ListAPIView):
+    """Providers' service areas (or radius circles' centres) as GeoJSON, for maps."""
+
+    serializer_class = s.ProviderOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Provider.objects.none()
+        return providers_visible_to(self.request.user).order_by("pk")
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        features = [
+            {
+                "type": "Feature",
+                "id": p.pk,
+                "geometry": json.loads((p.service_area or p.base_location).geojson)
+                if (p.service_area or p.base_location)
+                else None,
+                "properties": {
+                    "name": p.name,
+                    "status": p.status,
+                    "kind": p.kind,
+                    "service_radius_m": None if p.service_area else p.service_radius_m,
+                },
+            }
+            for p in page
+        ]
+        return self.get_paginated_response({"type": "FeatureCollection", "features": features})
+
+
+class ProviderDetailView(APIView):
+    @extend_schema(responses=s.ProviderOutput)
+    def get(self, request, pk: int):
+        return Response(s.ProviderOutput(_provider(request, pk)).data)
+
+    @extend_schema(request=s.ProviderInput, responses=s.ProviderOutput)
+    @idempotent
+    def patch(self, request, pk: int):
+        provider = _provider(request, pk)
+        _require(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, "change providers")
+        data = s.ProviderInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        provider = services.provider_update(
+            provider=provider, actor=request.user, **data.validated_data
+        )
+        return Response(s.ProviderOutput(provider).data)
+
+
+class ProviderStatusView(APIView):
+    """Approve, suspend, reinstate or blacklist: district administrators, with a reason."""
+
+    @extend_schema(request=s.StatusChangeInput, responses=s.ProviderOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        provider = _provider(request, pk)
+        _require(request.user, ADMIN, "change a provider's status")
+        data = s.StatusChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        provider = services.provider_status_change(
+            provider_id=provider.pk,
+            event=data.validated_data["event"],
+            actor=request.user,
+            reason=data.validated_data["reason"],
+            suspended_until=data.validated_data.get("suspended_until"),
+        )
+        return Response(s.ProviderOutput(provider).data)
+
+
+class ProviderServicesView(APIView):
+    @extend_schema(responses=s.ServiceSerializer(many=True))
+    def get(self, request, pk: int):
+        provider = _provider(request, pk)
+        return Response(
+            s.ServiceSerializer(provider.services.order_by("service_code"), many=True).data
+        )
+
+    @extend_schema(request=s.ServiceSerializer, responses={201: s.ServiceSerializer})
+    @idempotent
+    def post(self, request, pk: int):
+        provider = _provider(request, pk)
+        _require(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, "set services")
+        data = s.ServiceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        service, _ = provider.services.update_or_create(
+            service_code=data.validated_data["service_code"],
+            defaults={k: v for k, v in data.validated_data.items() if k != "service_code"},
+        )
+        return Response(s.ServiceSerializer(service).data, status=status.HTTP_201_CREATED)
+
+
+class ProviderWorkersView(APIView):
+    @extend_schema(responses=s.WorkerOutput(many=True))
+    def get(self, request, pk: int):
+        provider = _provider(request, pk)
+        workers = workers_visible_to(request.user).filter(provider=provider).order_by("pk")
+        return Response(s.WorkerOutput(workers, many=True).data)
+
+    @extend_schema(request=s.WorkerInput, responses={201: s.WorkerOutput})
+    @idempotent
+    def post(self, request, pk: int):
+        provider = _provider(request, pk)
+        _require(request.user, {Role.PROVIDER_ADMIN}, "add workers")
+        data = s.WorkerInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        worker = services.worker_create(
+            provider=provider, actor=request.user, **data.validated_data
+        )
+        return Response(s.WorkerOutput(worker).data, status=status.HTTP_201_CREATED)
+
+
+class WorkerDetailView(APIView):
+    @extend_schema(responses=s.WorkerOutput)
+    def get(self, request, pk: int):
+        return Response(
+            s.WorkerOutput(get_object_or_404(workers_visible_to(request.user), pk=pk)).data
+        )
+
+    @extend_schema(request=s.WorkerUpdate, responses=s.WorkerOutput)
+    @idempotent
+    def patch(self, request, pk: int):
+        worker = get_object_or_404(workers_visible_to(request.user), pk=pk)
+        _require(request.user, {Role.PROVIDER_ADMIN}, "change workers")
+        data = s.WorkerUpdate(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        for name, value in data.validated_data.items():
+            setattr(worker, name, value)
+        worker.save(update_fields=list(data.validated_data))
+        return Response(s.WorkerOutput(worker).data)
+
+
+class WorkerCertificatesView(APIView):
+    @extend_schema(responses=s.CertificateSerializer(many=True))
+    def get(self, request, pk: int):
+        worker = get_object_or_404(workers_visible_to(request.user), pk=pk)
+        return Response(
+            s.CertificateSerializer(worker.certificates.order_by("kind"), many=True).data
+        )
+
+    @extend_schema(request=s.CertificateSerializer, responses={201: s.CertificateSerializer})
+    @idempotent
+    def post(self, request, pk: int):
+        worker = get_object_or_404(workers_visible_to(request.user), pk=pk)
+        _require(request.user, {Role.PROVIDER_ADMIN}, "add certificates")
+        data = s.CertificateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cert = services.certificate_add(worker=worker, actor=request.user, **data.validated_data)
+        return Response(s.CertificateSerializer(cert).data, status=status.HTTP_201_CREATED)
+
+
+class ProviderCreditView(APIView):
+    """The credit record: score and events. District admins add praise or upheld complaints
+    by hand; dispatch adds verified visits and late arrivals."""
+
+    @extend_schema(responses=s.CreditEventSerializer(many=True))
+    def get(self, request, pk: int):
+        provider = _provider(request, pk)
+        events = provider.credit_events.order_by("-at")[:200]
+        return Response(
+            {
+                "credit_score": provider.credit_score,
+                "events": s.CreditEventSerializer(events, many=True).data,
+            }
+        )
+
+    @extend_schema(request=s.ManualCreditInput, responses={201: s.CreditEventSerializer})
+    @idempotent
+    def post(self, request, pk: int):
+        provider = _provider(request, pk)
+        _require(request.user, ADMIN, "record credit events")
+        data = s.ManualCreditInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        worker_id = data.validated_data.get("worker")
+        if worker_id and not provider.workers.filter(pk=worker_id).exists():
+            raise serializers.ValidationError({"worker": ["not a worker of this provider"]})
+        event = services.credit_event_record(
+            provider_id=provider.pk,
+            worker_id=worker_id,
+            kind=data.validated_data["kind"],
+            reference=data.validated_data["reference"],
+            note=data.validated_data["note"],
+        )
+        if event is None:
+            raise serializers.ValidationError({"reference": ["already recorded"]})
+        return Response(s.CreditEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class ProviderSanctionsView(APIView):
+    @extend_schema(responses=s.SanctionOutput(many=True))
+    def get(self, request, pk: int):
+        provider = _provider(request, pk)
+        return Response(
+            s.SanctionOutput(provider.sanctions.order_by("-decided_at"), many=True).data
+        )
+
+    @extend_schema(request=s.SanctionInput, responses={201: s.SanctionOutput})
+    @idempotent
+    def post(self, request, pk: int):
+        provider = _provider(request, pk)
+        _require(request.user, ADMIN, "sanction providers")
+        data = s.SanctionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        sanction = services.sanction_impose(
+            provider_id=provider.pk, actor=request.user, **data.validated_data
+        )
+        return Response(s.SanctionOutput(sanction).data, status=status.HTTP_201_CREATED)
+
+
+class SanctionAppealView(APIView):
+    """A provider's admin appeals a sanction of their own organisation."""
+
+    @extend_schema(request=s.AppealInput, responses={201: s.AppealOutput})
+    @idempotent
+    def post(self, request, pk: int):
+        _require(request.user, {Role.PROVIDER_ADMIN}, "appeal sanctions")
+        sanction = get_object_or_404(
+            Sanction.objects.select_related("provider"), pk=pk, provider__admins=request.user
+        )
+        data = s.AppealInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        appeal = services.appeal_file(
+            sanction=sanction, actor=request.user, grounds=data.validated_data["grounds"]
+        )
+        return Response(s.AppealOutput(appeal).data, status=status.HTTP_201_CREATED)
+
+
+class AppealListView(ListAPIView):
+    """Appeals of the caller's district (district admins), or of their organisation."""
+
+    serializer_class = s.AppealOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Appeal.objects.none()
+        visible = providers_visible_to(self.request.user)
+        qs = Appeal.objects.filter(sanction__provider__in=visible).order_by("-filed_at")
+        state = self.request.query_params.get("state")
+        if state:
+            if state not in AppealState.values:
+                raise serializers.ValidationError({"state": [f"unknown state {state!r}"]})
+            qs = qs.filter(state=state)
+        return qs
+
+
+class AppealDecideView(APIView):
+    @extend_schema(request=s.AppealDecisionInput, responses=s.AppealOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        _require(request.user, ADMIN, "decide appeals")
+        appeal = get_object_or_404(
+            Appeal, pk=pk, sanction__provider__in=providers_visible_to(request.user)
+        )
+        data = s.AppealDecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        appeal = services.appeal_decide(
+            appeal_id=appeal.pk,
+            actor=request.user,
+            grant=data.validated_data["grant"],
+            note=data.validated_data["note"],
+        )
+        return Response(s.AppealOutput(appeal).data)
 
 
 def _my_worker(request):
@@ -20,30 +374,29 @@ def _my_worker(request):
 class MyShiftView(APIView):
     """The signed-in worker goes on shift, on a break, or off shift."""
 
-    class ShiftInput(serializers.Serializer):
-        state = serializers.ChoiceField(choices=ShiftState.choices)
-
-    @extend_schema(request=ShiftInput, responses=ShiftInput)
+    @extend_schema(request=s.ShiftInput, responses=s.ShiftInput)
     def post(self, request):
         worker = _my_worker(request)
-        data = self.ShiftInput(data=request.data)
+        data = s.ShiftInput(data=request.data)
         data.is_valid(raise_exception=True)
-        worker = worker_shift_set(
+        worker = services.worker_shift_set(
             worker=worker, state=data.validated_data["state"], actor=request.user
         )
         return Response({"state": worker.shift_state})
 
 
 class MyLocationView(APIView):
-    """The worker app reports its position (WGS-84 or GCJ-02, as `crs` says)."""
+    """The worker app reports its position (WGS-84 or GCJ-02, as `crs` says). Always 202;
+    `stored` says whether it was kept (at most one per worker per minimum interval)."""
 
-    class LocationOutput(serializers.Serializer):
-        recorded_at = serializers.DateTimeField()
-
-    @extend_schema(request=PositionSerializer, responses=LocationOutput)
+    @extend_schema(
+        request=PositionSerializer,
+        responses={202: s.LocationOutput},
+        parameters=[OpenApiParameter("crs", str, enum=["wgs84", "gcj02"])],
+    )
     def post(self, request):
         worker = _my_worker(request)
         position = PositionSerializer(data=request.data)
         position.is_valid(raise_exception=True)
-        stored = worker_position_record(worker=worker, point=position.to_point())
-        return Response({"recorded_at": stored.recorded_at})
+        stored = services.worker_position_record(worker=worker, point=position.to_point())
+        return Response({"stored": stored}, status=status.HTTP_202_ACCEPTED)
