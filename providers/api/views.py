@@ -81,7 +81,7 @@ class ProviderListView(ListAPIView):
         for name in ("status", "kind"):
             if params.get(name):
                 qs = qs.filter(**{name: params[name]})
-        return qs.order_by(*([] if params.get("near") else ["pk"]))
+        return qs if params.get("near") else qs.order_by("pk")
 
     @extend_schema(request=s.ProviderInput, responses={201: s.ProviderOutput})
     @idempotent
