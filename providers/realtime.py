@@ -11,7 +11,10 @@ from .services import worker_position_record
 def location_message(user: User, data: dict[str, Any]) -> dict[str, Any]:
     """`{"type": "location", "data": {"location": GeoJSON Point, "crs": "wgs84"|"gcj02"}}`
     from a worker's app; answered with `location.ack` and whether it was stored."""
-    worker = worker_for_user(user_id=user.pk)
+    # The user object lives as long as the socket: look the worker up once per connection.
+    worker = getattr(user, "_socket_worker", None) or worker_for_user(user_id=user.pk)
+    user._socket_worker = worker
+
     if worker is None:
         raise MessageRefused("not_a_worker")
     position = PositionSerializer(data=data)

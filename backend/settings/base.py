@@ -90,7 +90,18 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [f"{REDIS_URL}/{REDIS_DB_CHANNELS}"],
+            # redis-py's pool refuses (rather than waits) past max_connections; a burst of
+            # workers reconnecting at once needs one per concurrent group_add.
+            "hosts": [
+                {
+                    "address": f"{REDIS_URL}/{REDIS_DB_CHANNELS}",
+                    "max_connections": env.int("ANXIN_CHANNELS_MAX_CONNECTIONS", default=1000),
+                    # redis-py 8 reads with a 5 s timeout by default, the same as the layer's
+                    # blocking pop: every idle socket died with 1011 every 5 s. Read longer.
+                    "socket_timeout": 15,
+                    "socket_connect_timeout": 5,
+                }
+            ],
             "prefix": env.str("CHANNELS_PREFIX", default="anxin"),
             "capacity": 500,
         },
