@@ -153,6 +153,17 @@ def demo_district_seed(
         for i in range(size.providers)
     )
     providers[0].admins.add(staff["provider"])
+    # Every other provider gets an admin account too (p0002, p0003, ...), so whole jobs
+    # offered to providers (shopping, errands) have someone to accept them.
+    admins = User.objects.bulk_create(
+        User(username=f"p{i + 1:04d}", role=Role.PROVIDER_ADMIN, password=password)
+        for i in range(1, len(providers))
+    )
+    Provider.admins.through.objects.bulk_create(
+        Provider.admins.through(provider=p, user=u)
+        for p, u in zip(providers[1:], admins, strict=True)
+    )
+
     # Every third provider draws its own service area: a box of about 8 x 6 km around its base.
     for provider in providers[::3]:
         x, y = provider.base_location.x, provider.base_location.y

@@ -26,6 +26,15 @@ class ServiceType(models.Model):
         help_text="For scheduled work, matching starts this long before the window opens",
     )
     default_duration = models.DurationField(default=timedelta(hours=1))
+    dispatch_mode = models.CharField(
+        max_length=10,
+        choices=[
+            ("workers", "Offer to workers directly"),
+            ("provider", "Offer to providers, who assign their own staff"),
+        ],
+        default="workers",
+        help_text="派单给服务商: meal points and many home-care companies assign their own staff",
+    )
     required_certificates = ArrayField(
         models.CharField(max_length=15),
         default=list,
@@ -89,6 +98,9 @@ class ServiceRequest(models.Model):
     notes = models.TextField(blank=True)
     state = models.CharField(max_length=12, choices=RequestState.choices, default=RequestState.NEW)
     match_at = models.DateTimeField(help_text="When matching starts; the sweeper's deadline")
+    assigned_provider = models.ForeignKey(
+        "providers.Provider", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     assigned_worker = models.ForeignKey(
         "providers.Worker", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -125,7 +137,17 @@ class OfferState(models.TextChoices):
 
 class JobOffer(models.Model):
     request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="offers")
-    worker = models.ForeignKey("providers.Worker", on_delete=models.PROTECT, related_name="offers")
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.PROTECT, related_name="offers"
+    )
+    worker = models.ForeignKey(
+        "providers.Worker",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="offers",
+        help_text="Empty when the whole job is offered to the provider",
+    )
     rank = models.PositiveSmallIntegerField()
     distance_m = models.FloatField()
     state = models.CharField(max_length=10, choices=OfferState.choices, default=OfferState.PENDING)
@@ -144,6 +166,11 @@ class JobOffer(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["request", "worker"], name="offer_once_per_worker"),
+            models.UniqueConstraint(
+                fields=["request", "provider"],
+                condition=models.Q(worker__isnull=True),
+                name="offer_once_per_provider",
+            ),
             # Backs "first accept wins" in the database, whatever happens to the lock.
             models.UniqueConstraint(
                 fields=["request"],

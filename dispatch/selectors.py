@@ -14,11 +14,17 @@ def requests_visible_to(user: User) -> QuerySet[ServiceRequest]:
         return qs.filter(elder__contacts__user=user).distinct()
     if user.role == Role.WORKER:
         return qs.filter(assigned_worker__user=user)
+    if user.role == Role.PROVIDER_ADMIN:
+        return qs.filter(assigned_provider__admins=user)
     return qs.none()
 
 
-def offers_for_worker(user: User, *, state: str | None = OfferState.PENDING) -> QuerySet[JobOffer]:
-    qs = JobOffer.objects.select_related("request__service_type").filter(worker__user=user)
+def offers_for_user(user: User, *, state: str | None = OfferState.PENDING) -> QuerySet[JobOffer]:
+    """A worker's own offers; for a provider admin, whole jobs offered to their organisation."""
+    mine = Q(worker__user=user)
+    if user.role == Role.PROVIDER_ADMIN:
+        mine = Q(worker__isnull=True, provider__admins=user)
+    qs = JobOffer.objects.select_related("request__service_type").filter(mine)
     if state:
         qs = qs.filter(state=state)
     return qs.order_by("-sent_at")

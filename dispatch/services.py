@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from backend.accounts.models import User
@@ -23,7 +24,12 @@ from elders.models import Elder
 from elders.selectors import elder_family_user_ids, elder_first_sms_contact
 from elders.services import access_grant_issue, access_grant_revoke
 from providers.models import Worker
-from providers.selectors import providers_serving, workers_nearest
+from providers.selectors import (
+    provider_admin_ids,
+    providers_serving,
+    worker_eligible,
+    workers_nearest,
+)
 from providers.services import credit_event_record, worker_jobs_adjust
 
 from .models import (
@@ -52,6 +58,8 @@ def _request_recipients(sr: ServiceRequest) -> list[int]:
     users = elder_family_user_ids(elder_id=sr.elder_id)
     if sr.assigned_worker_id:
         users.append(Worker.objects.values_list("user_id", flat=True).get(pk=sr.assigned_worker_id))
+    if sr.assigned_provider_id:
+        users.extend(provider_admin_ids(provider_id=sr.assigned_provider_id))
     return users
 
 
@@ -110,9 +118,15 @@ def _offer_move(
         before=before,
         after=after,
         district_id=offer.request.district_id,
-        recipients=[offer.worker.user_id],
+        recipients=_offer_recipients(offer),
         data={"request": offer.request_id, **(data or {})},
     )
+
+
+def _offer_recipients(offer: JobOffer) -> list[int]:
+    if offer.worker_id:
+        return [offer.worker.user_id]
+    return provider_admin_ids(provider_id=offer.provider_id)
 
 
 def _visit_move(visit: Visit, event: str, **fields) -> None:
@@ -236,36 +250,53 @@ def request_match(*, request_id: int, actor: User | None = None) -> ServiceReque
 def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
     """Precondition: `sr` is locked and matching."""
     knobs = _knobs()
-    already = frozenset(JobOffer.objects.filter(request=sr).values_list("worker_id", flat=True))
     fanout = knobs["EMERGENCY_FANOUT"] if sr.priority == Priority.EMERGENCY else 1
     home = Elder.objects.values_list("location", flat=True).get(pk=sr.elder_id)
     serving = providers_serving(point=home, service_code=sr.service_type.code)
-    candidates = workers_nearest(
-        point=home,
-        skill=sr.service_type.code,
-        radius_m=knobs["MATCH_RADIUS_M"],
-        provider_ids=serving.values_list("pk", flat=True),
-        required_certificates=sr.service_type.required_certificates,
-        exclude_worker_ids=already,
-        limit=fanout,
-    )
+    made = JobOffer.objects.filter(request=sr)
+    if sr.service_type.dispatch_mode == "provider":
+        asked = frozenset(made.values_list("provider_id", flat=True))
+        nearest = (
+            serving.exclude(pk__in=asked)
+            .filter(base_location__isnull=False)
+            .order_by("base_distance")[:fanout]
+        )
+        candidates = [
+            OfferTarget(None, p.pk, provider_admin_ids(provider_id=p.pk), p.base_distance.m)
+            for p in nearest
+        ]
+    else:
+        asked = frozenset(made.values_list("worker_id", flat=True))
+        found = workers_nearest(
+            point=home,
+            skill=sr.service_type.code,
+            radius_m=knobs["MATCH_RADIUS_M"],
+            provider_ids=serving.values_list("pk", flat=True),
+            required_certificates=sr.service_type.required_certificates,
+            exclude_worker_ids=asked,
+            limit=fanout,
+        )
+        candidates = [
+            OfferTarget(c.worker_id, c.provider_id, [c.user_id], c.distance_m) for c in found
+        ]
     if not candidates:
         _request_move(
             sr,
             "exhaust",
             actor=actor,
-            data={"reason": "no_candidates", "offers_made": len(already)},
+            data={"reason": "no_candidates", "offers_made": len(asked)},
         )
         return
     timeout = knobs["OFFER_TIMEOUT_S"]
     expires_at = timezone.now() + timedelta(seconds=timeout)
-    rank = len(already)
+    rank = len(asked)
     offers = []
     for candidate in candidates:
         rank += 1
         offer = JobOffer.objects.create(
             request=sr,
             worker_id=candidate.worker_id,
+            provider_id=candidate.provider_id,
             rank=rank,
             distance_m=round(candidate.distance_m, 1),
             expires_at=expires_at,
@@ -278,7 +309,7 @@ def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
             actor=actor,
             after=offer.state,
             district_id=sr.district_id,
-            recipients=[candidate.user_id],
+            recipients=candidate.recipients,
             data=offer_public_view(offer, sr),
         )
     _request_move(sr, "offer", actor=actor, data={"offers": [o.pk for o in offers]})
@@ -286,6 +317,16 @@ def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
 
     for offer in offers:
         enqueue_after_commit(offer_expire, offer.pk, countdown=timeout)
+
+
+@dataclass(frozen=True)
+class OfferTarget:
+    """Who an offer goes to: a worker, or (worker None) a provider's admins."""
+
+    worker_id: int | None
+    provider_id: int
+    recipients: list[int]
+    distance_m: float
 
 
 def offer_public_view(offer: JobOffer, sr: ServiceRequest) -> dict[str, Any]:
@@ -362,24 +403,73 @@ def offer_accept(*, offer_id: int, user: User) -> JobOffer:
             request=sr, state=OfferState.PENDING
         ):
             _offer_move(other, "withdraw", actor=user, data={"reason": "taken_by_another"})
-        try:
-            with transaction.atomic():
-                worker_jobs_adjust(worker_id=offer.worker_id, delta=+1)
-        except IntegrityError:
-            raise StateConflict(
-                "You already hold as many jobs as you can take",
-                current_state=offer.state,
-                code="worker_at_capacity",
-            ) from None
-        _request_move(sr, "accept", actor=user, assigned_worker=offer.worker)
-        access_grant_issue(
-            elder_id=sr.elder_id,
-            user_id=user.pk,
-            reference=_grant_reference(sr),
-            purpose=f"{sr.service_type.name} job {sr.reference}",
-            expires_at=sr.window_end + timedelta(hours=_knobs()["GRANT_SLACK_H"]),
+        if offer.worker_id is None:  # a provider takes the whole job and assigns staff later
+            _request_move(sr, "accept", actor=user, assigned_provider=offer.provider)
+            return offer
+        _take_job(offer.worker, current_state=offer.state)
+        _request_move(
+            sr, "accept", actor=user, assigned_worker=offer.worker, assigned_provider=offer.provider
         )
+        _grant(sr, offer.worker.user_id)
         return offer
+
+
+def _take_job(worker: Worker, *, current_state: str) -> None:
+    try:
+        with transaction.atomic():
+            worker_jobs_adjust(worker_id=worker.pk, delta=+1)
+    except IntegrityError:
+        raise StateConflict(
+            "The worker already holds as many jobs as they can take",
+            current_state=current_state,
+            code="worker_at_capacity",
+        ) from None
+
+
+def _grant(sr: ServiceRequest, user_id: int) -> None:
+    access_grant_issue(
+        elder_id=sr.elder_id,
+        user_id=user_id,
+        reference=_grant_reference(sr),
+        purpose=f"{sr.service_type.name} job {sr.reference}",
+        expires_at=sr.window_end + timedelta(hours=_knobs()["GRANT_SLACK_H"]),
+    )
+
+
+def request_assign_worker(*, request_id: int, user: User, worker_id: int) -> ServiceRequest:
+    """A provider that took the whole job names the worker who will go (派单给服务商)."""
+    from django.http import Http404
+
+    with transaction.atomic():
+        sr = _lock_request(request_id)
+        if sr is None or sr.assigned_provider_id is None:
+            raise Http404
+        if user.pk not in provider_admin_ids(provider_id=sr.assigned_provider_id):
+            raise Http404
+        if sr.state != RequestState.ASSIGNED or sr.assigned_worker_id:
+            raise StateConflict(
+                "A worker can be named only once, for a job your organisation accepted",
+                current_state=sr.state,
+                code="request_state_conflict",
+            )
+        worker = worker_eligible(
+            worker_id=worker_id,
+            provider_id=sr.assigned_provider_id,
+            skill=sr.service_type.code,
+            required_certificates=sr.service_type.required_certificates,
+        )
+        if worker is None:
+            raise RuleViolation(
+                "Not one of your workers with this skill and valid certificates",
+                code="worker_not_eligible",
+                fields={"worker": ["not eligible for this job"]},
+            )
+        _take_job(worker, current_state=sr.state)
+        _request_move(
+            sr, "assign_worker", actor=user, assigned_worker=worker, data={"worker": worker.pk}
+        )
+        _grant(sr, worker.user_id)
+        return sr
 
 
 def _grant_reference(sr: ServiceRequest) -> str:
@@ -390,10 +480,9 @@ def _lock_offer_of(user: User, offer_id: int) -> tuple[JobOffer, ServiceRequest]
     """Lock the work order, then read the offer; 404 unless the offer is this worker's."""
     from django.http import Http404
 
+    mine = Q(worker__user=user) | Q(worker__isnull=True, provider__admins=user)
     request_id = (
-        JobOffer.objects.filter(pk=offer_id, worker__user=user)
-        .values_list("request_id", flat=True)
-        .first()
+        JobOffer.objects.filter(mine, pk=offer_id).values_list("request_id", flat=True).first()
     )
     if request_id is None:
         raise Http404

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.db.models import F
 from django.utils import timezone
 
 from backend.accounts.models import Role, User
@@ -20,7 +21,7 @@ from . import services
 from .models import JobOffer, OfferState, RequestState, ServiceRequest, ServiceType
 from .tasks import sweep_deadlines
 
-ROUTINE_CODES = ["meal", "cleaning", "welfare_check", "companionship", "shopping"]
+ROUTINE_CODES = ["meal", "cleaning", "welfare_check", "companionship", "shopping", "errands"]
 
 
 class Simulation:
@@ -39,6 +40,7 @@ class Simulation:
         if self.rng.random() < self.rate / 60:
             self._new_need()
         self._answer_offers()
+        self._name_workers()
         self._do_visits()
         sweep_deadlines()
 
@@ -63,25 +65,48 @@ class Simulation:
     def _answer_offers(self) -> None:
         waiting = JobOffer.objects.filter(
             state=OfferState.PENDING, sent_at__lte=timezone.now() - timedelta(seconds=3)
-        ).select_related("worker__user")
+        ).select_related("worker__user", "provider")
         for offer in waiting:
             roll = self.rng.random()
+            who = offer.worker.user if offer.worker else offer.provider.admins.first()
+            name = offer.worker.full_name if offer.worker else offer.provider.name
+            if who is None:
+                continue
             try:
                 if roll < 0.6:
-                    services.offer_accept(offer_id=offer.pk, user=offer.worker.user)
-                    self.say(f"offer {offer.pk} accepted by {offer.worker.full_name}")
+                    services.offer_accept(offer_id=offer.pk, user=who)
+                    self.say(f"offer {offer.pk} accepted by {name}")
                 elif roll < 0.75:
-                    services.offer_decline(
-                        offer_id=offer.pk, user=offer.worker.user, reason="busy with another elder"
-                    )
-                    self.say(f"offer {offer.pk} declined by {offer.worker.full_name}")
+                    services.offer_decline(offer_id=offer.pk, user=who, reason="busy")
+                    self.say(f"offer {offer.pk} declined by {name}")
             except DomainError as refused:
                 self.say(f"offer {offer.pk}: {refused.detail}")
+
+    def _name_workers(self) -> None:
+        """Providers that took whole jobs name one of their workers with the skill."""
+        for sr in ServiceRequest.objects.filter(
+            state=RequestState.ASSIGNED,
+            assigned_worker__isnull=True,
+            assigned_provider__isnull=False,
+        ).select_related("service_type", "assigned_provider"):
+            admin = sr.assigned_provider.admins.first()
+            worker = sr.assigned_provider.workers.filter(
+                skills__contains=[sr.service_type.code], active_jobs__lt=F("capacity")
+            ).first()
+            if admin is None or worker is None:
+                continue
+            try:
+                services.request_assign_worker(request_id=sr.pk, user=admin, worker_id=worker.pk)
+                self.say(f"named {sr.reference} -> {worker.full_name}")
+            except DomainError as refused:
+                self.say(f"naming {sr.reference}: {refused.detail}")
 
     def _do_visits(self) -> None:
         now = timezone.now()
         for sr in ServiceRequest.objects.filter(
-            state=RequestState.ASSIGNED, state_changed_at__lte=now - timedelta(seconds=5)
+            state=RequestState.ASSIGNED,
+            state_changed_at__lte=now - timedelta(seconds=5),
+            assigned_worker__isnull=False,
         ).select_related("assigned_worker__user", "elder"):
             WorkerPosition.objects.filter(worker=sr.assigned_worker).update(
                 point=sr.elder.location, recorded_at=now

@@ -15,6 +15,7 @@ REQUEST_TRANSITIONS: dict[tuple[str, str], str] = {
     (R.MATCHING, "exhaust"): R.ESCALATED,
     (R.OFFERED, "rematch"): R.MATCHING,
     (R.OFFERED, "accept"): R.ASSIGNED,
+    (R.ASSIGNED, "assign_worker"): R.ASSIGNED,
     (R.ASSIGNED, "check_in"): R.ON_SITE,
     (R.ON_SITE, "check_out"): R.COMPLETED,
     (R.NEW, "cancel"): R.CANCELLED,

@@ -107,5 +107,33 @@ def workers_nearest(
     ]
 
 
+def provider_admin_ids(*, provider_id: int) -> list[int]:
+    return list(
+        Provider.admins.through.objects.filter(provider_id=provider_id).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def worker_eligible(
+    *, worker_id: int, provider_id: int, skill: str, required_certificates: Iterable[str]
+) -> Worker | None:
+    """A provider's own worker with the skill and an unexpired certificate of each kind
+    (position and shift are the provider's business when it assigns its own staff)."""
+    qs = Worker.objects.select_related("user").filter(
+        pk=worker_id, provider_id=provider_id, skills__contains=[skill]
+    )
+    for kind in set(required_certificates):
+        qs = qs.filter(
+            Exists(
+                Certificate.objects.filter(
+                    worker_id=OuterRef("pk"), kind=kind, expires_on__gte=timezone.localdate()
+                )
+            )
+        )
+    return qs.first()
+
+
 def worker_for_user(*, user_id: int) -> Worker | None:
+
     return Worker.objects.select_related("provider").filter(user_id=user_id).first()

@@ -45,12 +45,14 @@ class RequestOutput(serializers.Serializer):
     match_at = serializers.DateTimeField()
     notes = serializers.CharField()
     assigned_worker = WorkerBrief(allow_null=True)
+    assigned_provider = serializers.IntegerField(source="assigned_provider_id", allow_null=True)
     created_at = serializers.DateTimeField()
 
     @extend_schema_field(ElderBrief)
     def get_elder(self, obj):
         user = self.context.get("user")
-        if user is not None and user.role == "worker" and obj.state not in OPEN_FOR_WORKER:
+        outside_staff = user is not None and user.role in ("worker", "provider_admin")
+        if outside_staff and obj.state not in OPEN_FOR_WORKER:
             return {"id": obj.elder_id}
         return ElderBrief(obj.elder).data
 
@@ -71,6 +73,10 @@ class OfferOutput(serializers.Serializer):
     distance_m = serializers.FloatField()
     sent_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
+
+
+class AssignWorkerInput(serializers.Serializer):
+    worker = serializers.IntegerField(help_text="One of your organisation's workers")
 
 
 class DeclineInput(serializers.Serializer):

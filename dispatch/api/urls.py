@@ -8,6 +8,11 @@ urlpatterns = [
     path("requests/<int:pk>/cancel/", views.RequestCancelView.as_view(), name="request-cancel"),
     path("requests/<int:pk>/check-in/", views.CheckInView.as_view(), name="request-check-in"),
     path("requests/<int:pk>/check-out/", views.CheckOutView.as_view(), name="request-check-out"),
+    path(
+        "requests/<int:pk>/assign-worker/",
+        views.RequestAssignWorkerView.as_view(),
+        name="request-assign-worker",
+    ),
     path("offers/", views.OfferListView.as_view(), name="offer-list"),
     path("offers/<int:pk>/accept/", views.OfferAcceptView.as_view(), name="offer-accept"),
     path("offers/<int:pk>/decline/", views.OfferDeclineView.as_view(), name="offer-decline"),

@@ -12,10 +12,11 @@ from backend.core.geo import PositionSerializer
 from backend.core.idempotency import idempotent
 from dispatch import services
 from dispatch.models import Channel, JobOffer, RequestState, ServiceRequest, ServiceType
-from dispatch.selectors import offers_for_worker, request_visible, requests_visible_to
+from dispatch.selectors import offers_for_user, request_visible, requests_visible_to
 from elders.selectors import elders_visible_to
 
 from .serializers import (
+    AssignWorkerInput,
     CancelInput,
     CheckInOutput,
     CheckOutOutput,
@@ -138,6 +139,21 @@ class CheckOutView(APIView):
         return Response(CheckOutOutput(visit).data)
 
 
+class RequestAssignWorkerView(APIView):
+    """A provider that accepted a whole job names the worker who goes."""
+
+    @extend_schema(request=AssignWorkerInput, responses=RequestOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        data = AssignWorkerInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.request_assign_worker(
+            request_id=pk, user=request.user, worker_id=data.validated_data["worker"]
+        )
+        sr = request_visible(request.user, pk)
+        return Response(RequestOutput(sr, context={"user": request.user}).data)
+
+
 class OfferListView(ListAPIView):
     """The signed-in worker's offers (pending by default; `?state=` for others, `all` for all)."""
 
@@ -147,7 +163,7 @@ class OfferListView(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return JobOffer.objects.none()
         state = self.request.query_params.get("state", "pending")
-        return offers_for_worker(self.request.user, state=None if state == "all" else state)
+        return offers_for_user(self.request.user, state=None if state == "all" else state)
 
 
 class OfferAcceptView(APIView):

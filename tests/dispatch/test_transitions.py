@@ -17,6 +17,7 @@ EXPECTED = {
     ("matching", "exhaust"): "escalated",
     ("offered", "rematch"): "matching",
     ("offered", "accept"): "assigned",
+    ("assigned", "assign_worker"): "assigned",
     ("assigned", "check_in"): "on_site",
     ("on_site", "check_out"): "completed",
     ("new", "cancel"): "cancelled",
