@@ -23,6 +23,7 @@ from providers.models import (
     Worker,
     WorkerPosition,
 )
+from providers.services import positions_sync
 
 from .catalogue import CATALOGUE
 
@@ -218,6 +219,7 @@ def demo_district_seed(
     WorkerPosition.objects.bulk_create(
         WorkerPosition(worker=w, point=_random_point(rng), recorded_at=now) for w in workers
     )
+    positions_sync()
     bar.update(size.workers)
     bar.close()
     return district

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, GistIndex
 from phonenumber_field.modelfields import PhoneNumberField
 
 
@@ -164,17 +164,35 @@ class Certificate(models.Model):
 
 
 class WorkerPosition(models.Model):
-    """The last-known position, one narrow row per worker.
+    """The last-known position, one narrow row per worker, and what matching filters on.
 
     Kept apart from Worker because it changes every few seconds and carries a GiST index:
-    updating an indexed column rules out PostgreSQL's cheap in-place updates.
+    updating an indexed column rules out PostgreSQL's cheap in-place updates. The worker's
+    shift, spare capacity, skills and provider are copied here (`services.positions_sync`) so
+    that matching is one KNN walk of a partial GiST index over matchable workers only, which
+    stops as soon as it has found enough.
     """
 
     worker = models.OneToOneField(
         Worker, on_delete=models.CASCADE, primary_key=True, related_name="position"
     )
-    point = models.PointField(geography=True, srid=4326, help_text="WGS-84")
+    point = models.PointField(geography=True, srid=4326, spatial_index=False, help_text="WGS-84")
     recorded_at = models.DateTimeField()
+    on_shift = models.BooleanField(default=False)
+    has_capacity = models.BooleanField(default=True)
+    skills = ArrayField(models.CharField(max_length=30), default=list)
+    provider = models.ForeignKey(
+        Provider, null=True, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            GistIndex(
+                fields=["point"],
+                name="position_matchable",
+                condition=models.Q(on_shift=True, has_capacity=True),
+            ),
+        ]
 
 
 class PositionTrace(models.Model):

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from backend.accounts.models import Role, User
 
-from .models import Certificate, Provider, ProviderStatus, ShiftState, Worker, WorkerPosition
+from .models import Certificate, Provider, ProviderStatus, Worker, WorkerPosition
 
 
 @dataclass(frozen=True)
@@ -77,16 +77,20 @@ def workers_nearest(
     """
     now = timezone.now()
     fresh_after = now - timedelta(seconds=settings.ANXIN["LOCATION_MAX_AGE_S"])
+    if provider_ids is None:
+        provider_ids = Provider.objects.filter(status=ProviderStatus.ACTIVE).values_list(
+            "pk", flat=True
+        )
+    # One table and one partial GiST index (on shift, spare capacity): the planner walks it
+    # nearest first inside the radius's box and stops at `limit` rows that pass the filters.
     qs = WorkerPosition.objects.filter(
+        on_shift=True,
+        has_capacity=True,
         point__dwithin=(point, D(m=radius_m)),
         recorded_at__gte=fresh_after,
-        worker__shift_state=ShiftState.ON,
-        worker__skills__contains=[skill],
-        worker__active_jobs__lt=F("worker__capacity"),
-        worker__provider__status=ProviderStatus.ACTIVE,
+        skills__contains=[skill],
+        provider_id__in=list(provider_ids),
     ).exclude(worker_id__in=exclude_worker_ids)
-    if provider_ids is not None:
-        qs = qs.filter(worker__provider_id__in=list(provider_ids))
     for kind in set(required_certificates):
         qs = qs.filter(
             Exists(
@@ -97,13 +101,15 @@ def workers_nearest(
                 )
             )
         )
-    rows = (
+    rows = list(
         qs.annotate(distance=GeometryDistance("point", point))
         .order_by("distance")
-        .values_list("worker_id", "worker__user_id", "worker__provider_id", "distance")[:limit]
+        .values_list("worker_id", "provider_id", "distance")[:limit]
     )
+    users = dict(Worker.objects.filter(pk__in=[r[0] for r in rows]).values_list("pk", "user_id"))
     return [
-        Candidate(worker_id=w, user_id=u, provider_id=p, distance_m=float(d)) for w, u, p, d in rows
+        Candidate(worker_id=w, user_id=users[w], provider_id=p, distance_m=float(d))
+        for w, p, d in rows
     ]
 
 

@@ -292,6 +292,8 @@ def worker_shift_set(*, worker: Worker, state: str, actor: User) -> Worker:
         worker.shift_state = state
         worker.save(update_fields=["shift_state"])
         ShiftChange.objects.create(worker=worker, state=state)
+        positions_sync(worker_ids=[worker.pk])
+
         event_record(
             kind="worker.shift",
             subject_type="worker",
@@ -306,12 +308,32 @@ def worker_shift_set(*, worker: Worker, state: str, actor: User) -> Worker:
 
 
 _POSITION_UPSERT = """
-INSERT INTO providers_workerposition (worker_id, point, recorded_at)
-VALUES (%s, ST_GeogFromText(%s), now())
+INSERT INTO providers_workerposition
+    (worker_id, point, recorded_at, on_shift, has_capacity, skills, provider_id)
+SELECT w.id, ST_GeogFromText(%s), now(), w.shift_state = 'on', w.active_jobs < w.capacity,
+       w.skills, w.provider_id
+FROM providers_worker w WHERE w.id = %s
 ON CONFLICT (worker_id) DO UPDATE SET point = EXCLUDED.point, recorded_at = EXCLUDED.recorded_at
 WHERE providers_workerposition.recorded_at <= now() - make_interval(secs => %s)
 RETURNING recorded_at
 """
+
+_POSITIONS_SYNC = """
+UPDATE providers_workerposition p
+SET on_shift = w.shift_state = 'on', has_capacity = w.active_jobs < w.capacity,
+    skills = w.skills, provider_id = w.provider_id
+FROM providers_worker w
+WHERE w.id = p.worker_id
+"""
+
+
+def positions_sync(*, worker_ids: list[int] | None = None) -> None:
+    """Copy what matching filters on from workers to their position rows (all, or these)."""
+    with connection.cursor() as cursor:
+        if worker_ids is None:
+            cursor.execute(_POSITIONS_SYNC)
+        else:
+            cursor.execute(_POSITIONS_SYNC + " AND w.id = ANY(%s)", [list(worker_ids)])
 
 
 def worker_position_record(*, worker: Worker, point: Point) -> bool:
@@ -325,8 +347,8 @@ def worker_position_record(*, worker: Worker, point: Point) -> bool:
         cursor.execute(
             _POSITION_UPSERT,
             [
-                worker.pk,
                 f"SRID=4326;POINT({point.x} {point.y})",
+                worker.pk,
                 settings.ANXIN["LOCATION_MIN_INTERVAL_S"],
             ],
         )
@@ -353,6 +375,7 @@ def worker_jobs_adjust(*, worker_id: int, delta: int) -> None:
     Caller holds the lock on the work order, so jobs of one order are counted once.
     """
     Worker.objects.filter(pk=worker_id).update(active_jobs=F("active_jobs") + delta)
+    positions_sync(worker_ids=[worker_id])
 
 
 def certificate_add(*, worker: Worker, actor: User, **fields: Any) -> Certificate:

@@ -153,7 +153,10 @@ class WorkerFactory(factory.django.DjangoModelFactory):
 
 
 def place_worker(worker: Worker, where: Point) -> WorkerPosition:
+    from providers.services import positions_sync
+
     position, _ = WorkerPosition.objects.update_or_create(
         worker=worker, defaults={"point": where, "recorded_at": timezone.now()}
     )
+    positions_sync(worker_ids=[worker.pk])
     return position

@@ -229,6 +229,8 @@ class WorkerDetailView(APIView):
         for name, value in data.validated_data.items():
             setattr(worker, name, value)
         worker.save(update_fields=list(data.validated_data))
+        services.positions_sync(worker_ids=[worker.pk])
+
         return Response(s.WorkerOutput(worker).data)
 
 

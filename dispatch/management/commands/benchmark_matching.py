@@ -18,7 +18,7 @@ from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from backend.accounts.models import District, Role, User
@@ -32,6 +32,7 @@ from providers.models import (
     WorkerPosition,
 )
 from providers.selectors import providers_serving, workers_nearest
+from providers.services import positions_sync
 
 CODE = "229997000000"
 CENTRE = (125.32, 43.86)
@@ -42,8 +43,11 @@ RADIUS_M = 5000
 
 
 def _point(rng: random.Random) -> Point:
-    return Point(CENTRE[0] + rng.uniform(-HALF_DEG[0], HALF_DEG[0]),
-                 CENTRE[1] + rng.uniform(-HALF_DEG[1], HALF_DEG[1]), srid=4326)
+    return Point(
+        CENTRE[0] + rng.uniform(-HALF_DEG[0], HALF_DEG[0]),
+        CENTRE[1] + rng.uniform(-HALF_DEG[1], HALF_DEG[1]),
+        srid=4326,
+    )
 
 
 @transaction.atomic
@@ -53,14 +57,20 @@ def clear() -> None:
         User.objects.filter(username__startswith=f"bench-{CODE}-").delete()
         return
     with connection.cursor() as cursor:
-        cursor.execute("""
+        cursor.execute(
+            """
             DELETE FROM providers_workerposition WHERE worker_id IN (
               SELECT w.id FROM providers_worker w JOIN providers_provider p
-              ON p.id = w.provider_id WHERE p.district_id = %s)""", [district.pk])
-        cursor.execute("""
+              ON p.id = w.provider_id WHERE p.district_id = %s)""",
+            [district.pk],
+        )
+        cursor.execute(
+            """
             DELETE FROM providers_certificate WHERE worker_id IN (
               SELECT w.id FROM providers_worker w JOIN providers_provider p
-              ON p.id = w.provider_id WHERE p.district_id = %s)""", [district.pk])
+              ON p.id = w.provider_id WHERE p.district_id = %s)""",
+            [district.pk],
+        )
     Worker.objects.filter(provider__district=district).delete()
     User.objects.filter(username__startswith=f"bench-{CODE}-").delete()
 
@@ -72,13 +82,21 @@ def clear() -> None:
 def seed(n: int, rng: random.Random, say) -> None:
     district = District.objects.create(code=CODE, name="matching benchmark")
     providers = Provider.objects.bulk_create(
-        Provider(district=district, name=f"bench provider {i}", base_location=_point(rng),
-                 service_radius_m=rng.choice([6000, 8000, 10000]),
-                 status="suspended" if i % 10 == 9 else "active")
-        for i in range(250))
+        Provider(
+            district=district,
+            name=f"bench provider {i}",
+            base_location=_point(rng),
+            service_radius_m=rng.choice([6000, 8000, 10000]),
+            status="suspended" if i % 10 == 9 else "active",
+        )
+        for i in range(250)
+    )
     ProviderService.objects.bulk_create(
         ProviderService(provider=p, service_code=code, price=20, unit="visit")
-        for p in providers for code in SKILLS if rng.random() < 0.8)
+        for p in providers
+        for code in SKILLS
+        if rng.random() < 0.8
+    )
     password = make_password("benchmark-only")
     today = timezone.localdate()
     batch = 10_000
@@ -86,30 +104,51 @@ def seed(n: int, rng: random.Random, say) -> None:
         size = min(batch, n - start)
         users = User.objects.bulk_create(
             User(username=f"bench-{CODE}-{start + i}", role=Role.WORKER, password=password)
-            for i in range(size))
+            for i in range(size)
+        )
         workers = []
         for user in users:
             capacity = rng.choice([1, 1, 2])
-            workers.append(Worker(
-                user=user, provider=rng.choice(providers), full_name="bench",
-                phone="+8613700000000", skills=rng.sample(SKILLS, rng.randint(3, 6)),
-                shift_state=ShiftState.ON if rng.random() < 0.45 else ShiftState.OFF,
-                capacity=capacity, active_jobs=rng.choice([0, 0, 0, capacity])))
+            workers.append(
+                Worker(
+                    user=user,
+                    provider=rng.choice(providers),
+                    full_name="bench",
+                    phone="+8613700000000",
+                    skills=rng.sample(SKILLS, rng.randint(3, 6)),
+                    shift_state=ShiftState.ON if rng.random() < 0.45 else ShiftState.OFF,
+                    capacity=capacity,
+                    active_jobs=rng.choice([0, 0, 0, capacity]),
+                )
+            )
         Worker.objects.bulk_create(workers)
         certs = []
         for w in workers:
             for kind in {k for s in w.skills for k in CERTS[s]}:
                 if rng.random() < 0.95:
                     expired = rng.random() < 0.05
-                    certs.append(Certificate(worker=w, kind=kind, number="b", expires_on=(
-                        today - timedelta(days=3) if expired else today + timedelta(days=300))))
+                    certs.append(
+                        Certificate(
+                            worker=w,
+                            kind=kind,
+                            number="b",
+                            expires_on=(
+                                today - timedelta(days=3)
+                                if expired
+                                else today + timedelta(days=300)
+                            ),
+                        )
+                    )
         Certificate.objects.bulk_create(certs, batch_size=5000)
         now = timezone.now()
         WorkerPosition.objects.bulk_create(
-            WorkerPosition(worker=w, point=_point(rng),
-                           recorded_at=now - timedelta(seconds=rng.randrange(600)))
-            for w in workers)
+            WorkerPosition(
+                worker=w, point=_point(rng), recorded_at=now - timedelta(seconds=rng.randrange(600))
+            )
+            for w in workers
+        )
         say(f"  seeded {start + size} workers")
+    positions_sync()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
@@ -118,21 +157,36 @@ def naive_match(home: Point, skill: str, certificates, provider_ids) -> list:
     """Same filters and indexes, but sorts every row within the radius by ST_Distance."""
     fresh_after = timezone.now() - timedelta(seconds=900)
     qs = WorkerPosition.objects.filter(
-        point__dwithin=(home, D(m=RADIUS_M)), recorded_at__gte=fresh_after,
-        worker__shift_state=ShiftState.ON, worker__skills__contains=[skill],
-        worker__active_jobs__lt=F("worker__capacity"), worker__provider__status="active",
-        worker__provider_id__in=list(provider_ids))
+        on_shift=True,
+        has_capacity=True,
+        point__dwithin=(home, D(m=RADIUS_M)),
+        recorded_at__gte=fresh_after,
+        skills__contains=[skill],
+        provider_id__in=list(provider_ids),
+    )
+
     for kind in set(certificates):
-        qs = qs.filter(Exists(Certificate.objects.filter(
-            worker_id=OuterRef("worker_id"), kind=kind, expires_on__gte=timezone.localdate())))
-    return list(qs.annotate(d=Distance("point", home)).order_by("d")
-                .values_list("worker_id", "d")[:3])
+        qs = qs.filter(
+            Exists(
+                Certificate.objects.filter(
+                    worker_id=OuterRef("worker_id"), kind=kind, expires_on__gte=timezone.localdate()
+                )
+            )
+        )
+    return list(
+        qs.annotate(d=Distance("point", home)).order_by("d").values_list("worker_id", "d")[:3]
+    )
 
 
 def service_match(home: Point, skill: str, certificates, provider_ids) -> list:
-    return workers_nearest(point=home, skill=skill, radius_m=RADIUS_M,
-                           provider_ids=provider_ids, required_certificates=certificates,
-                           limit=3)
+    return workers_nearest(
+        point=home,
+        skill=skill,
+        radius_m=RADIUS_M,
+        provider_ids=provider_ids,
+        required_certificates=certificates,
+        limit=3,
+    )
 
 
 class Command(BaseCommand):
@@ -151,10 +205,19 @@ class Command(BaseCommand):
             with transaction.atomic():
                 seed(n, rng, self.stdout.write)
             homes = [(_point(rng), rng.choice(SKILLS)) for _ in range(options["elders"])]
-            cases = [(h, s, CERTS[s], list(providers_serving(point=h, service_code=s)
-                                           .values_list("pk", flat=True))) for h, s in homes]
-            for name, fn in (("service (KNN <->)", service_match),
-                             ("naive (ST_Distance sort)", naive_match)):
+            cases = [
+                (
+                    h,
+                    s,
+                    CERTS[s],
+                    list(providers_serving(point=h, service_code=s).values_list("pk", flat=True)),
+                )
+                for h, s in homes
+            ]
+            for name, fn in (
+                ("service (KNN <->)", service_match),
+                ("naive (ST_Distance sort)", naive_match),
+            ):
                 fn(*cases[0])  # warm
                 times, found = [], 0
                 for case in cases:
@@ -162,11 +225,15 @@ class Command(BaseCommand):
                     found += bool(fn(*case))
                     times.append((time.perf_counter() - t0) * 1000)
                 q = statistics.quantiles(times, n=100)
-                self.stdout.write(f"  {name:<26} p50 {q[49]:7.2f} ms  p99 {q[98]:7.2f} ms  "
-                                  f"max {max(times):7.2f} ms  ({found}/{len(cases)} found)")
+                self.stdout.write(
+                    f"  {name:<26} p50 {q[49]:7.2f} ms  p99 {q[98]:7.2f} ms  "
+                    f"max {max(times):7.2f} ms  ({found}/{len(cases)} found)"
+                )
                 setattr(self, f"_p99_{fn.__name__}", q[98])
-            self.stdout.write(f"  naive p99 / service p99 = "
-                              f"{self._p99_naive_match / self._p99_service_match:.1f}x")
+            self.stdout.write(
+                f"  naive p99 / service p99 = "
+                f"{self._p99_naive_match / self._p99_service_match:.1f}x"
+            )
             self._plans(cases[0])
         if not options["keep"]:
             clear()
@@ -174,14 +241,15 @@ class Command(BaseCommand):
     def _plans(self, case) -> None:
         home, skill, certs, provider_ids = case
         for name, fn in (("service", service_match), ("naive", naive_match)):
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL enable_seqscan = on")
-            sql_holder = []
-            with connection.execute_wrapper(
-                    lambda execute, sql, params, many, context: sql_holder.append(
-                        (sql, params)) or execute(sql, params, many, context)):
+            captured: list[tuple] = []
+
+            def capture(execute, sql, params, many, context, captured=captured):
+                captured.append((sql, params))
+                return execute(sql, params, many, context)
+
+            with connection.execute_wrapper(capture):
                 fn(home, skill, certs, provider_ids)
-            sql, params = sql_holder[-1]
+            sql, params = next(c for c in captured if "ORDER BY" in c[0])
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
                 plan = "\n".join("    " + row[0] for row in cursor.fetchall())

@@ -32,7 +32,7 @@ from providers.models import (
     WorkerPosition,
 )
 from providers.selectors import providers_serving, workers_nearest
-from providers.services import worker_position_record
+from providers.services import positions_sync, worker_position_record
 
 BOX = (125.24, 43.80, 125.36, 43.90)
 CODE = "229998000000"
@@ -77,6 +77,7 @@ def _seed(n: int) -> list[Worker]:
     WorkerPosition.objects.bulk_create(
         WorkerPosition(worker=w, point=_point(rng), recorded_at=timezone.now()) for w in workers
     )
+    positions_sync()
     return workers
 
 
