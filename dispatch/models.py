@@ -59,9 +59,12 @@ class RequestState(models.TextChoices):
     MATCHING = "matching", "Matching"
     OFFERED = "offered", "Offered to worker(s)"
     ASSIGNED = "assigned", "Assigned"
+    EN_ROUTE = "en_route", "En route (the worker set out)"
     ON_SITE = "on_site", "On site (checked in)"
     COMPLETED = "completed", "Completed (checked out)"
+    CLOSED = "closed", "Closed (after follow-up, or automatically)"
     ESCALATED = "escalated", "In the operator queue"
+    FAILED = "failed", "Failed (nobody by the end of the window)"
     CANCELLED = "cancelled", "Cancelled"
 
 
@@ -71,6 +74,7 @@ OPEN_REQUEST_STATES = frozenset(
         RequestState.MATCHING,
         RequestState.OFFERED,
         RequestState.ASSIGNED,
+        RequestState.EN_ROUTE,
         RequestState.ON_SITE,
         RequestState.ESCALATED,
     }
@@ -96,7 +100,17 @@ class ServiceRequest(models.Model):
     window_start = models.DateTimeField()
     window_end = models.DateTimeField()
     notes = models.TextField(blank=True)
+    possible_duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="An open request of the same service for the same elder, when this one came in",
+    )
+    outcome = models.CharField(max_length=40, blank=True, help_text="Why it failed or ended")
     state = models.CharField(max_length=12, choices=RequestState.choices, default=RequestState.NEW)
+
     match_at = models.DateTimeField(help_text="When matching starts; the sweeper's deadline")
     assigned_provider = models.ForeignKey(
         "providers.Provider", null=True, blank=True, on_delete=models.PROTECT, related_name="+"

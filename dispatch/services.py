@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from backend.accounts.models import User
-from backend.core.errors import RuleViolation, StateConflict
+from backend.core.errors import DomainError, RuleViolation, StateConflict
 from backend.core.events import event_record
 from backend.core.side_effects import enqueue_after_commit
 from backend.telephony.tasks import sms_send
@@ -41,7 +41,20 @@ from .models import (
     ServiceType,
     Visit,
 )
-from .transitions import OFFER_TRANSITIONS, REQUEST_TRANSITIONS, VISIT_TRANSITIONS, next_state
+from .transitions import (
+    OFFER_TRANSITIONS,
+    REQUEST_TRANSITIONS,
+    SYSTEM,
+    VISIT_TRANSITIONS,
+    actor_kind,
+    next_state,
+)
+
+
+class NotAllowed(DomainError):
+    status_code = 403
+    default_code = "not_allowed"
+
 
 log = structlog.get_logger(__name__)
 
@@ -64,17 +77,30 @@ def _request_recipients(sr: ServiceRequest) -> list[int]:
 
 
 def _request_move(
-    sr: ServiceRequest, event: str, *, actor: User | None, data: dict | None = None, **fields
+    sr: ServiceRequest,
+    event: str,
+    *,
+    actor: User | None,
+    by: str | None = None,
+    data: dict | None = None,
+    **fields,
 ) -> None:
-    """Precondition: the caller holds `select_for_update` on `sr`."""
+    """Precondition: the caller holds `select_for_update` on `sr`.
+
+    `by` names the column of the table when the change is a consequence the system draws
+    from someone's act (a decline moves the work on: the worker declined, the system rematches).
+    """
     before = sr.state
-    after = next_state(REQUEST_TRANSITIONS, before, event)
-    if after is None:
+    found = next_state(REQUEST_TRANSITIONS, before, event)
+    if found is None:
         raise StateConflict(
             f"Cannot {event.replace('_', ' ')} a request that is {before}",
             current_state=before,
             code="request_state_conflict",
         )
+    after, who = found
+    if (by or actor_kind(actor)) not in who:
+        raise NotAllowed(f"Your role may not {event.replace('_', ' ')} a request")
     sr.state = after
     sr.state_changed_at = timezone.now()
     for name, value in fields.items():
@@ -242,7 +268,7 @@ def request_match(*, request_id: int, actor: User | None = None) -> ServiceReque
         if sr.state == RequestState.NEW:
             if sr.match_at > timezone.now():
                 return sr
-            _request_move(sr, "match", actor=actor)
+            _request_move(sr, "match", actor=actor, by=SYSTEM)
         _offer_next(sr, actor=actor)
         return sr
 
@@ -284,6 +310,7 @@ def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
             sr,
             "exhaust",
             actor=actor,
+            by=SYSTEM,
             data={"reason": "no_candidates", "offers_made": len(asked)},
         )
         return
@@ -312,7 +339,7 @@ def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
             recipients=candidate.recipients,
             data=offer_public_view(offer, sr),
         )
-    _request_move(sr, "offer", actor=actor, data={"offers": [o.pk for o in offers]})
+    _request_move(sr, "offer", actor=actor, by=SYSTEM, data={"offers": [o.pk for o in offers]})
     from .tasks import offer_expire
 
     for offer in offers:
@@ -351,7 +378,7 @@ def _after_offer_closed(sr: ServiceRequest, *, actor: User | None) -> None:
         return
     if JobOffer.objects.filter(request=sr, state=OfferState.PENDING).exists():
         return
-    _request_move(sr, "rematch", actor=actor)
+    _request_move(sr, "rematch", actor=actor, by=SYSTEM)
     _offer_next(sr, actor=actor)
 
 

@@ -1,28 +1,35 @@
 """The life of a work order, an offer and a visit: explicit tables, read in one place.
 
-Each entry is (from state, event) -> to state. Who may cause an event is checked by the service
-that causes it (an operator cancels; only the assigned worker checks in); the table answers
-only whether the change is allowed from where the row stands now.
+A work order's table maps (from state, event) to (to state, who may cause it). Who is one of
+`system` (timers, matching), `operator` (district staff), `worker`, `family`, `provider` (a
+provider's admin); `services._request_move` checks both columns.
 """
 
 from .models import OfferState, RequestState, VisitState
 
 R = RequestState
-REQUEST_TRANSITIONS: dict[tuple[str, str], str] = {
-    (R.NEW, "match"): R.MATCHING,
-    (R.ESCALATED, "match"): R.MATCHING,
-    (R.MATCHING, "offer"): R.OFFERED,
-    (R.MATCHING, "exhaust"): R.ESCALATED,
-    (R.OFFERED, "rematch"): R.MATCHING,
-    (R.OFFERED, "accept"): R.ASSIGNED,
-    (R.ASSIGNED, "assign_worker"): R.ASSIGNED,
-    (R.ASSIGNED, "check_in"): R.ON_SITE,
-    (R.ON_SITE, "check_out"): R.COMPLETED,
-    (R.NEW, "cancel"): R.CANCELLED,
-    (R.MATCHING, "cancel"): R.CANCELLED,
-    (R.OFFERED, "cancel"): R.CANCELLED,
-    (R.ASSIGNED, "cancel"): R.CANCELLED,
-    (R.ESCALATED, "cancel"): R.CANCELLED,
+SYSTEM, OPERATOR, WORKER, FAMILY, PROVIDER = "system", "operator", "worker", "family", "provider"
+
+REQUEST_TRANSITIONS: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
+    (R.NEW, "match"): (R.MATCHING, frozenset({SYSTEM})),
+    (R.ESCALATED, "match"): (R.MATCHING, frozenset({SYSTEM, OPERATOR})),
+    (R.MATCHING, "offer"): (R.OFFERED, frozenset({SYSTEM})),
+    (R.MATCHING, "exhaust"): (R.ESCALATED, frozenset({SYSTEM})),
+    (R.OFFERED, "rematch"): (R.MATCHING, frozenset({SYSTEM})),
+    (R.OFFERED, "accept"): (R.ASSIGNED, frozenset({WORKER, PROVIDER})),
+    (R.OFFERED, "override_assign"): (R.ASSIGNED, frozenset({OPERATOR})),
+    (R.ESCALATED, "override_assign"): (R.ASSIGNED, frozenset({OPERATOR})),
+    (R.ASSIGNED, "assign_worker"): (R.ASSIGNED, frozenset({PROVIDER})),
+    (R.ASSIGNED, "set_out"): (R.EN_ROUTE, frozenset({WORKER})),
+    (R.ASSIGNED, "check_in"): (R.ON_SITE, frozenset({WORKER})),
+    (R.EN_ROUTE, "check_in"): (R.ON_SITE, frozenset({WORKER})),
+    (R.ON_SITE, "check_out"): (R.COMPLETED, frozenset({WORKER})),
+    (R.COMPLETED, "close"): (R.CLOSED, frozenset({SYSTEM, OPERATOR})),
+    (R.ESCALATED, "fail"): (R.FAILED, frozenset({SYSTEM, OPERATOR})),
+    **{
+        (state, "cancel"): (R.CANCELLED, frozenset({OPERATOR, FAMILY}))
+        for state in (R.NEW, R.MATCHING, R.OFFERED, R.ASSIGNED, R.EN_ROUTE, R.ESCALATED)
+    },
 }
 
 OS = OfferState
@@ -39,5 +46,19 @@ VISIT_TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 
-def next_state(table: dict[tuple[str, str], str], state: str, event: str) -> str | None:
+def next_state(table: dict, state: str, event: str):
     return table.get((state, event))
+
+
+def actor_kind(user) -> str:
+    """Which column of the table a user acts in."""
+    if user is None:
+        return SYSTEM
+    return {
+        "operator": OPERATOR,
+        "supervisor": OPERATOR,
+        "district_admin": OPERATOR,
+        "worker": WORKER,
+        "family": FAMILY,
+        "provider_admin": PROVIDER,
+    }[user.role]

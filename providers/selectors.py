@@ -81,26 +81,29 @@ def workers_nearest(
         provider_ids = Provider.objects.filter(status=ProviderStatus.ACTIVE).values_list(
             "pk", flat=True
         )
-    eligible = WorkerPosition.objects.filter(
+    # Filters on the positions row itself: the KNN walk applies them as it goes.
+    walk = WorkerPosition.objects.filter(
+        on_shift=True,
+        has_capacity=True,
         point__dwithin=(point, D(m=radius_m)),
-        recorded_at__gte=fresh_after,
         skills__contains=[skill],
         provider_id__in=list(provider_ids),
     ).exclude(worker_id__in=exclude_worker_ids)
-    for kind in set(required_certificates):
-        eligible = eligible.filter(
-            Exists(
-                Certificate.objects.filter(
-                    worker_id=OuterRef("worker_id"),
-                    kind=kind,
-                    expires_on__gte=timezone.localdate(now),
-                )
+    # Filters that need other rows or change by the minute, applied to the few walked.
+    checks = [Q(recorded_at__gte=fresh_after)] + [
+        Exists(
+            Certificate.objects.filter(
+                worker_id=OuterRef("worker_id"),
+                kind=kind,
+                expires_on__gte=timezone.localdate(now),
             )
         )
+        for kind in set(required_certificates)
+    ]
     rows: list = []
     for window in KNN_WINDOWS:
-        rows = _nearest(eligible, point, limit, window)
-        if len(rows) >= limit:
+        rows, walked = _nearest(walk, checks, point, limit, window)
+        if len(rows) >= limit or walked < (window or 0):
             break
     users = dict(Worker.objects.filter(pk__in=[r[0] for r in rows]).values_list("pk", "user_id"))
     return [
@@ -109,31 +112,38 @@ def workers_nearest(
     ]
 
 
-# How many of the nearest matchable positions to look at before filtering: most homes find
-# their candidates among the first 200; a sparse area widens the window, and the last pass
-# (None) has no window and lets PostgreSQL scan the whole radius.
-KNN_WINDOWS = (200, 2000, None)
+# How many of the nearest positions passing the row's own filters to check for freshness and
+# certificates: a few dozen almost always hold enough; the window widens only when they do not,
+# and the last pass (None) checks every one in the radius.
+KNN_WINDOWS = (40, 400, None)
 
 
-def _nearest(eligible: QuerySet, point: Point, limit: int, window: int | None) -> list:
-    """The `limit` nearest eligible rows. With a window, an inner KNN walk (`ORDER BY point <->
-    home LIMIT window`) of the partial GiST index over on-shift workers with spare capacity
-    stops after `window` entries, and only those few are filtered: the planner cannot choose
-    a bitmap scan of every matchable worker in the radius, which costs tens of milliseconds
-    at 100,000 workers."""
-    qs = eligible.filter(on_shift=True, has_capacity=True)
-    if window is not None:
-        nearest = (
-            WorkerPosition.objects.filter(on_shift=True, has_capacity=True)
-            .order_by(GeometryDistance("point", point))
-            .values("worker_id")[:window]
-        )
-        qs = qs.filter(worker_id__in=Subquery(nearest))
-    return list(
-        qs.annotate(distance=GeometryDistance("point", point))
+def _nearest(
+    walk: QuerySet, checks: list, point: Point, limit: int, window: int | None
+) -> tuple[list, int]:
+    """The `limit` nearest rows passing every filter, and how many the walk yielded.
+
+    With a window, the inner `ORDER BY point <-> home LIMIT window` makes PostgreSQL walk the
+    partial GiST index (on shift, spare capacity) nearest first, inside the radius's box, and
+    stop after `window` rows that pass the row's own filters; a bitmap scan of every
+    matchable worker in the radius costs tens of milliseconds at 100,000 workers.
+    """
+    distance = GeometryDistance("point", point)
+    if window is None:
+        qs, walked = walk, 0
+    else:
+        inner = walk.order_by(distance).values("worker_id")[:window]
+        qs = WorkerPosition.objects.filter(worker_id__in=Subquery(inner))
+        walked = -1  # unknown until counted below
+    rows = list(
+        qs.filter(*checks)
+        .annotate(distance=distance)
         .order_by("distance")
         .values_list("worker_id", "provider_id", "distance")[:limit]
     )
+    if window is not None and len(rows) < limit:
+        walked = walk.order_by(distance).values("worker_id")[:window].count()
+    return rows, walked
 
 
 def provider_admin_ids(*, provider_id: int) -> list[int]:

@@ -55,7 +55,6 @@ def test_an_event_that_commits_late_is_not_skipped(district):
         cursor = next_cursor or cursor
         time.sleep(0.1)
 
-
     assert ids["slow"] not in seen_early and ids["fast"] not in seen_early
     assert sorted(seen_early + seen_late) == sorted([ids["slow"], ids["fast"]])
 
