@@ -33,6 +33,7 @@ from providers.selectors import (
 from providers.services import credit_event_record, worker_jobs_adjust
 
 from .models import (
+    OPEN_REQUEST_STATES,
     JobOffer,
     OfferState,
     Priority,
@@ -204,7 +205,15 @@ def service_request_create(
         )
     match_at = max(now, start - service_type.lead_time)
     with transaction.atomic():
+        duplicate = (
+            ServiceRequest.objects.filter(
+                elder=elder, service_type=service_type, state__in=OPEN_REQUEST_STATES
+            )
+            .order_by("-created_at")
+            .first()
+        )
         sr = ServiceRequest.objects.create(
+            possible_duplicate_of=duplicate,
             district_id=elder.district_id,
             elder=elder,
             service_type=service_type,
@@ -518,6 +527,62 @@ def _lock_offer_of(user: User, offer_id: int) -> tuple[JobOffer, ServiceRequest]
     return offer, sr
 
 
+def request_set_out(*, request_id: int, user: User) -> ServiceRequest:
+    """The assigned worker is on the way (the family and operators see it)."""
+    with transaction.atomic():
+        sr = _lock_request(request_id)
+        _assigned_to(sr, user)
+        _request_move(sr, "set_out", actor=user)
+        return sr
+
+
+def request_close(*, request_id: int, actor: User | None) -> ServiceRequest:
+    with transaction.atomic():
+        sr = _lock_request(request_id)
+        _request_move(sr, "close", actor=actor)
+        return sr
+
+
+def request_fail(*, request_id: int, actor: User | None, outcome: str) -> ServiceRequest:
+    """Nobody could be found: the request ends with an outcome code and who decided it."""
+    with transaction.atomic():
+        sr = _lock_request(request_id)
+        _request_move(sr, "fail", actor=actor, outcome=outcome, data={"outcome": outcome})
+        return sr
+
+
+def request_override_assign(
+    *, request_id: int, actor: User, worker_id: int, reason: str
+) -> ServiceRequest:
+    """An operator names the worker, with a reason, past matching: open offers are withdrawn."""
+    from django.http import Http404
+
+    with transaction.atomic():
+        sr = _lock_request(request_id)
+        worker = (
+            Worker.objects.select_related("provider", "user")
+            .filter(pk=worker_id, provider__district_id=sr.district_id)
+            .first()
+        )
+        if worker is None:
+            raise Http404
+        for offer in JobOffer.objects.select_related("worker", "request").filter(
+            request=sr, state=OfferState.PENDING
+        ):
+            _offer_move(offer, "withdraw", actor=actor, data={"reason": "operator_override"})
+        _take_job(worker, current_state=sr.state)
+        _request_move(
+            sr,
+            "override_assign",
+            actor=actor,
+            assigned_worker=worker,
+            assigned_provider=worker.provider,
+            data={"worker": worker.pk, "reason": reason},
+        )
+        _grant(sr, worker.user_id)
+        return sr
+
+
 def request_cancel(*, request_id: int, actor: User, reason: str) -> ServiceRequest:
     """Cancel and withdraw every open offer; the assigned worker is told and freed."""
     with transaction.atomic():
@@ -557,7 +622,7 @@ def visit_check_in(*, request_id: int, user: User, point: Point) -> CheckIn:
     with transaction.atomic():
         sr = _lock_request(request_id)
         _assigned_to(sr, user)
-        if sr.state != RequestState.ASSIGNED:
+        if sr.state not in (RequestState.ASSIGNED, RequestState.EN_ROUTE):
             raise StateConflict(
                 f"Cannot check in: the request is {sr.state}",
                 current_state=sr.state,

@@ -4,6 +4,7 @@ already done. Countdowns are an optimisation; `sweep_deadlines` is the guarantee
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from . import services
@@ -41,8 +42,15 @@ def sweep_deadlines() -> dict[str, int]:
             state=RequestState.MATCHING, state_changed_at__lte=now - STUCK_MATCHING_AFTER
         )
     )
+    closed = 0
+    for request_id in ServiceRequest.objects.filter(
+        state=RequestState.COMPLETED,
+        state_changed_at__lte=now - timedelta(hours=settings.ANXIN["CLOSE_AFTER_H"]),
+    ).values_list("pk", flat=True)[:SWEEP_BATCH]:
+        services.request_close(request_id=request_id, actor=None)
+        closed += 1
     matched = 0
     for request_id in due.values_list("pk", flat=True)[:SWEEP_BATCH]:
         services.request_match(request_id=request_id)
         matched += 1
-    return {"offers_expired": expired, "requests_matched": matched}
+    return {"offers_expired": expired, "requests_matched": matched, "requests_closed": closed}

@@ -208,6 +208,7 @@ ANXIN = {
     "IDEMPOTENCY_TTL_H": env.int("ANXIN_IDEMPOTENCY_TTL_H", default=48),
     "REASSESS_AFTER_DAYS": env.int("ANXIN_REASSESS_AFTER_DAYS", default=365),
     "GRANT_SLACK_H": env.int("ANXIN_GRANT_SLACK_H", default=2),
+    "CLOSE_AFTER_H": env.int("ANXIN_CLOSE_AFTER_H", default=72),
 }
 
 # Structured log lines from services (structlog), rendered as key=value through stdlib logging.

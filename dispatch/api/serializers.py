@@ -46,6 +46,12 @@ class RequestOutput(serializers.Serializer):
     notes = serializers.CharField()
     assigned_worker = WorkerBrief(allow_null=True)
     assigned_provider = serializers.IntegerField(source="assigned_provider_id", allow_null=True)
+    possible_duplicate_of = serializers.IntegerField(
+        source="possible_duplicate_of_id",
+        allow_null=True,
+        help_text="An open request of the same service for the same elder, if there was one",
+    )
+    outcome = serializers.CharField()
     created_at = serializers.DateTimeField()
 
     @extend_schema_field(ElderBrief)
@@ -73,6 +79,17 @@ class OfferOutput(serializers.Serializer):
     distance_m = serializers.FloatField()
     sent_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
+
+
+class OverrideInput(serializers.Serializer):
+    worker = serializers.IntegerField()
+    reason = serializers.CharField(max_length=300)
+
+
+class FailInput(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=["no_worker_available", "elder_unreachable", "elder_declined", "other"]
+    )
 
 
 class AssignWorkerInput(serializers.Serializer):

@@ -21,7 +21,9 @@ from .serializers import (
     CheckInOutput,
     CheckOutOutput,
     DeclineInput,
+    FailInput,
     OfferOutput,
+    OverrideInput,
     RequestCreateInput,
     RequestOutput,
 )
@@ -137,6 +139,72 @@ class CheckOutView(APIView):
             point = position.to_point()
         visit = services.visit_check_out(request_id=pk, user=request.user, point=point)
         return Response(CheckOutOutput(visit).data)
+
+
+STAFF = {Role.OPERATOR, Role.SUPERVISOR, Role.DISTRICT_ADMIN}
+
+
+def _staff_request(request, pk: int):
+    if request.user.role not in STAFF:
+        raise PermissionDenied("Only district staff may do this")
+    if request_visible(request.user, pk) is None:
+        raise Http404
+
+
+class RequestSetOutView(APIView):
+    """The assigned worker is on the way."""
+
+    @extend_schema(request=None, responses=RequestOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        services.request_set_out(request_id=pk, user=request.user)
+        sr = request_visible(request.user, pk)
+        return Response(RequestOutput(sr, context={"user": request.user}).data)
+
+
+class RequestOverrideView(APIView):
+    """An operator assigns a named worker past matching, with a reason."""
+
+    @extend_schema(request=OverrideInput, responses=RequestOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        _staff_request(request, pk)
+        data = OverrideInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.request_override_assign(
+            request_id=pk,
+            actor=request.user,
+            worker_id=data.validated_data["worker"],
+            reason=data.validated_data["reason"],
+        )
+        sr = request_visible(request.user, pk)
+        return Response(RequestOutput(sr, context={"user": request.user}).data)
+
+
+class RequestCloseView(APIView):
+    @extend_schema(request=None, responses=RequestOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        _staff_request(request, pk)
+        services.request_close(request_id=pk, actor=request.user)
+        sr = request_visible(request.user, pk)
+        return Response(RequestOutput(sr, context={"user": request.user}).data)
+
+
+class RequestFailView(APIView):
+    """End a request nobody could take, with an outcome code."""
+
+    @extend_schema(request=FailInput, responses=RequestOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        _staff_request(request, pk)
+        data = FailInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.request_fail(
+            request_id=pk, actor=request.user, outcome=data.validated_data["outcome"]
+        )
+        sr = request_visible(request.user, pk)
+        return Response(RequestOutput(sr, context={"user": request.user}).data)
 
 
 class RequestAssignWorkerView(APIView):

@@ -10,29 +10,29 @@ from dispatch import services
 from dispatch.models import RequestState, ServiceRequest, ServiceType
 from tests import factories as f
 
-S, O, W, F, P = "system", "operator", "worker", "family", "provider"
+S, OP, W, F, P = "system", "operator", "worker", "family", "provider"
 CANCELLABLE = ["new", "matching", "offered", "assigned", "en_route", "escalated"]
 EXPECTED = {
     ("new", "match"): ("matching", {S}),
-    ("escalated", "match"): ("matching", {S, O}),
+    ("escalated", "match"): ("matching", {S, OP}),
     ("matching", "offer"): ("offered", {S}),
     ("matching", "exhaust"): ("escalated", {S}),
     ("offered", "rematch"): ("matching", {S}),
     ("offered", "accept"): ("assigned", {W, P}),
-    ("offered", "override_assign"): ("assigned", {O}),
-    ("escalated", "override_assign"): ("assigned", {O}),
+    ("offered", "override_assign"): ("assigned", {OP}),
+    ("escalated", "override_assign"): ("assigned", {OP}),
     ("assigned", "assign_worker"): ("assigned", {P}),
     ("assigned", "set_out"): ("en_route", {W}),
     ("assigned", "check_in"): ("on_site", {W}),
     ("en_route", "check_in"): ("on_site", {W}),
     ("on_site", "check_out"): ("completed", {W}),
-    ("completed", "close"): ("closed", {S, O}),
-    ("escalated", "fail"): ("failed", {S, O}),
-    **{(state, "cancel"): ("cancelled", {O, F}) for state in CANCELLABLE},
+    ("completed", "close"): ("closed", {S, OP}),
+    ("escalated", "fail"): ("failed", {S, OP}),
+    **{(state, "cancel"): ("cancelled", {OP, F}) for state in CANCELLABLE},
 }
 STATES = [s.value for s in RequestState]
 EVENTS = sorted({event for _, event in EXPECTED})
-ACTORS = [S, O, W, F, P]
+ACTORS = [S, OP, W, F, P]
 
 
 def test_the_code_has_exactly_this_table():
@@ -46,8 +46,10 @@ def test_the_code_has_exactly_this_table():
 @pytest.mark.parametrize(("state", "event"), list(itertools.product(STATES, EVENTS)))
 def test_every_change_is_allowed_or_refused_as_the_table_says(state, event):
     sr = services.service_request_create(
-        elder=f.ElderFactory(), service_type=ServiceType.objects.get(code="meal"),
-        channel="operator", caller=None,
+        elder=f.ElderFactory(),
+        service_type=ServiceType.objects.get(code="meal"),
+        channel="operator",
+        caller=None,
     )
     expected = EXPECTED.get((state, event))
     for actor in ACTORS:

@@ -1,7 +1,8 @@
 """Matching at scale: the service's KNN query against a naive `ORDER BY ST_Distance` with the
 same filters and indexes, at several worker counts, in one run, with both query plans.
 
-Seeds a benchmark district (code 229997000000) of N workers over a 30 x 30 km city: 45 % on
+Seeds a benchmark district (code 229997000000) of N workers over a 30 x 30 km city, each within
+its provider's patch (the provider's service radius around its base): 45 % on
 shift, 3-6 skills each, most with the certificates their skills need (5 % expired), capacity
 1-2 with some already busy, 250 providers (a tenth suspended) serving 6-10 km around their
 base, every position fresh. Then times matching for `--elders` random homes.
@@ -42,7 +43,21 @@ CERTS = {row[0]: row[6] for row in CATALOGUE}
 RADIUS_M = 5000
 
 
+def _near(base: Point, radius_m: float, rng: random.Random) -> Point:
+    """Somewhere in the provider's own patch: workers work near where they are based."""
+    import math
+
+    r = radius_m * math.sqrt(rng.random()) / 111_320
+    a = rng.uniform(0, 2 * math.pi)
+    return Point(
+        base.x + r * math.cos(a) / math.cos(math.radians(base.y)),
+        base.y + r * math.sin(a),
+        srid=4326,
+    )
+
+
 def _point(rng: random.Random) -> Point:
+
     return Point(
         CENTRE[0] + rng.uniform(-HALF_DEG[0], HALF_DEG[0]),
         CENTRE[1] + rng.uniform(-HALF_DEG[1], HALF_DEG[1]),
@@ -143,7 +158,9 @@ def seed(n: int, rng: random.Random, say) -> None:
         now = timezone.now()
         WorkerPosition.objects.bulk_create(
             WorkerPosition(
-                worker=w, point=_point(rng), recorded_at=now - timedelta(seconds=rng.randrange(600))
+                worker=w,
+                point=_near(w.provider.base_location, w.provider.service_radius_m, rng),
+                recorded_at=now - timedelta(seconds=rng.randrange(600)),
             )
             for w in workers
         )
