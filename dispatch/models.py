@@ -212,3 +212,17 @@ class Visit(models.Model):
     check_in_distance_m = models.FloatField()
     checked_out_at = models.DateTimeField(null=True, blank=True)
     check_out_point = models.PointField(geography=True, srid=4326, null=True, blank=True)
+
+
+class ElderPreference(models.Model):
+    """What an elder has asked of dispatch: a worker's gender, workers they refuse. Kept in
+    dispatch, since only matching reads it."""
+
+    elder = models.OneToOneField(
+        "elders.Elder", on_delete=models.CASCADE, related_name="dispatch_preference"
+    )
+    preferred_gender = models.CharField(
+        max_length=10, blank=True, choices=[("female", "Female"), ("male", "Male")]
+    )
+    refused_workers = models.ManyToManyField("providers.Worker", blank=True, related_name="+")
+    notes = models.CharField(max_length=300, blank=True)

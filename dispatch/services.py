@@ -42,6 +42,7 @@ from .models import (
     ServiceType,
     Visit,
 )
+from .ranking import Ranked, preferences_apply, rank
 from .transitions import (
     OFFER_TRANSITIONS,
     REQUEST_TRANSITIONS,
@@ -302,17 +303,15 @@ def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
         ]
     else:
         asked = frozenset(made.values_list("worker_id", flat=True))
-        found = workers_nearest(
-            point=home,
-            skill=sr.service_type.code,
-            radius_m=knobs["MATCH_RADIUS_M"],
-            provider_ids=serving.values_list("pk", flat=True),
-            required_certificates=sr.service_type.required_certificates,
-            exclude_worker_ids=asked,
-            limit=fanout,
-        )
+        ranked = ranked_candidates(sr, home=home, exclude_worker_ids=asked, at_least=fanout)
         candidates = [
-            OfferTarget(c.worker_id, c.provider_id, [c.user_id], c.distance_m) for c in found
+            OfferTarget(
+                r.candidate.worker_id,
+                r.candidate.provider_id,
+                [r.candidate.user_id],
+                r.candidate.distance_m,
+            )
+            for r in ranked[:fanout]
         ]
     if not candidates:
         _request_move(
@@ -363,6 +362,32 @@ class OfferTarget:
     provider_id: int
     recipients: list[int]
     distance_m: float
+
+
+def ranked_candidates(
+    sr: ServiceRequest,
+    *,
+    home=None,
+    exclude_worker_ids: frozenset[int] = frozenset(),
+    at_least: int = 1,
+) -> list[Ranked]:
+    """The nearest eligible workers (a pool of CANDIDATE_POOL), minus those the elder's
+    preferences rule out, ranked by the weighted terms in dispatch/ranking.py."""
+    knobs = _knobs()
+    if home is None:
+        home = Elder.objects.values_list("location", flat=True).get(pk=sr.elder_id)
+    serving = providers_serving(point=home, service_code=sr.service_type.code)
+    found = workers_nearest(
+        point=home,
+        skill=sr.service_type.code,
+        radius_m=knobs["MATCH_RADIUS_M"],
+        provider_ids=serving.values_list("pk", flat=True),
+        required_certificates=sr.service_type.required_certificates,
+        exclude_worker_ids=exclude_worker_ids,
+        limit=max(knobs["CANDIDATE_POOL"], at_least),
+    )
+    allowed = preferences_apply(sr.elder_id, found)
+    return rank(elder_id=sr.elder_id, candidates=allowed, radius_m=knobs["MATCH_RADIUS_M"])
 
 
 def offer_public_view(offer: JobOffer, sr: ServiceRequest) -> dict[str, Any]:

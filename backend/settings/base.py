@@ -209,6 +209,14 @@ ANXIN = {
     "REASSESS_AFTER_DAYS": env.int("ANXIN_REASSESS_AFTER_DAYS", default=365),
     "GRANT_SLACK_H": env.int("ANXIN_GRANT_SLACK_H", default=2),
     "CLOSE_AFTER_H": env.int("ANXIN_CLOSE_AFTER_H", default=72),
+    # Matching looks at this many nearest eligible workers, then ranks them (dispatch/ranking.py)
+    "CANDIDATE_POOL": env.int("ANXIN_CANDIDATE_POOL", default=10),
+    "RANK_WEIGHTS": {
+        "distance": env.float("ANXIN_RANK_W_DISTANCE", default=1.0),
+        "continuity": env.float("ANXIN_RANK_W_CONTINUITY", default=0.3),
+        "rating": env.float("ANXIN_RANK_W_RATING", default=0.1),
+        "fairness": env.float("ANXIN_RANK_W_FAIRNESS", default=0.1),
+    },
 }
 
 # Structured log lines from services (structlog), rendered as key=value through stdlib logging.

@@ -81,6 +81,12 @@ class OfferOutput(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+class ExplainOutput(serializers.Serializer):
+    request = serializers.IntegerField()
+    weights = serializers.DictField(child=serializers.FloatField())
+    candidates = serializers.ListField(child=serializers.DictField())
+
+
 class OverrideInput(serializers.Serializer):
     worker = serializers.IntegerField()
     reason = serializers.CharField(max_length=300)

@@ -15,6 +15,7 @@ urlpatterns = [
     ),
     path("requests/<int:pk>/set-out/", views.RequestSetOutView.as_view(), name="request-set-out"),
     path("requests/<int:pk>/assign/", views.RequestOverrideView.as_view(), name="request-assign"),
+    path("requests/<int:pk>/explain/", views.RequestExplainView.as_view(), name="request-explain"),
     path("requests/<int:pk>/close/", views.RequestCloseView.as_view(), name="request-close"),
     path("requests/<int:pk>/fail/", views.RequestFailView.as_view(), name="request-fail"),
     path("offers/", views.OfferListView.as_view(), name="offer-list"),

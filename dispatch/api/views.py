@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -21,6 +22,7 @@ from .serializers import (
     CheckInOutput,
     CheckOutOutput,
     DeclineInput,
+    ExplainOutput,
     FailInput,
     OfferOutput,
     OverrideInput,
@@ -205,6 +207,24 @@ class RequestFailView(APIView):
         )
         sr = request_visible(request.user, pk)
         return Response(RequestOutput(sr, context={"user": request.user}).data)
+
+
+class RequestExplainView(APIView):
+    """Why each candidate ranks where it does, now: every term, its weight and contribution.
+    District staff only."""
+
+    @extend_schema(request=None, responses=ExplainOutput)
+    def get(self, request, pk: int):
+        _staff_request(request, pk)
+        sr = request_visible(request.user, pk)
+        ranked = services.ranked_candidates(sr)
+        return Response(
+            {
+                "request": sr.pk,
+                "weights": settings.ANXIN["RANK_WEIGHTS"],
+                "candidates": [r.as_dict() for r in ranked],
+            }
+        )
 
 
 class RequestAssignWorkerView(APIView):
