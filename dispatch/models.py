@@ -109,6 +109,15 @@ class ServiceRequest(models.Model):
         help_text="An open request of the same service for the same elder, when this one came in",
     )
     outcome = models.CharField(max_length=40, blank=True, help_text="Why it failed or ended")
+    care_need = models.ForeignKey(
+        "elders.CareNeed",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The care-plan entry that generated it (channel scheduled)",
+    )
+    occurrence = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=12, choices=RequestState.choices, default=RequestState.NEW)
 
     match_at = models.DateTimeField(help_text="When matching starts; the sweeper's deadline")
@@ -131,6 +140,11 @@ class ServiceRequest(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["care_need", "occurrence"],
+                name="request_once_per_occurrence",
+                condition=models.Q(care_need__isnull=False),
+            ),
             models.CheckConstraint(
                 name="request_window_ordered",
                 condition=models.Q(window_end__gt=models.F("window_start")),

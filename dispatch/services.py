@@ -193,6 +193,8 @@ def service_request_create(
     window_start: datetime | None = None,
     window_end: datetime | None = None,
     notes: str = "",
+    care_need_id: int | None = None,
+    occurrence: datetime | None = None,
 ) -> ServiceRequest:
     """Log a need. Matching starts now, or `lead_time` before a future window opens."""
     now = timezone.now()
@@ -225,6 +227,8 @@ def service_request_create(
             window_end=end,
             notes=notes,
             match_at=match_at,
+            care_need_id=care_need_id,
+            occurrence=occurrence,
         )
         local_day = timezone.localtime(now, timezone=_display_tz()).strftime("%y%m%d")
         sr.reference = f"{local_day}-{sr.pk:06d}"

@@ -25,6 +25,13 @@ def offer_expire(offer_id: int) -> None:
 
 
 @shared_task(acks_late=True)
+def care_plans_generate() -> int:
+    from .care_plans import care_plans_generate as generate
+
+    return generate()
+
+
+@shared_task(acks_late=True)
 def sweep_deadlines() -> dict[str, int]:
     """Find every deadline whose timer was lost (worker killed, broker restarted) and act on it.
 

@@ -125,6 +125,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
     "dispatch-sweep": {"task": "dispatch.tasks.sweep_deadlines", "schedule": 10.0},
     "housekeeping": {"task": "backend.core.tasks.housekeeping_purge", "schedule": 3600.0},
+    "care-plans": {"task": "dispatch.tasks.care_plans_generate", "schedule": 900.0},
     "providers-daily": {"task": "providers.tasks.providers_daily", "schedule": 6 * 3600.0},
 }
 
