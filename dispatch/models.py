@@ -240,3 +240,47 @@ class ElderPreference(models.Model):
     )
     refused_workers = models.ManyToManyField("providers.Worker", blank=True, related_name="+")
     notes = models.CharField(max_length=300, blank=True)
+
+
+class Feedback(models.Model):
+    """Follow-up (回访): how the visit went, from the elder, the family or an operator's call."""
+
+    request = models.OneToOneField(
+        ServiceRequest, on_delete=models.CASCADE, related_name="feedback"
+    )
+    rating = models.PositiveSmallIntegerField(help_text="1 (bad) to 5 (very good)")
+    comment = models.TextField(blank=True)
+    given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="feedback_rating_1_to_5", condition=models.Q(rating__gte=1, rating__lte=5)
+            )
+        ]
+
+
+class ComplaintState(models.TextChoices):
+    OPEN = "open", "Open"
+    UPHELD = "upheld", "Upheld"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class Complaint(models.Model):
+    request = models.ForeignKey(ServiceRequest, on_delete=models.PROTECT, related_name="complaints")
+    feedback = models.OneToOneField(
+        Feedback, null=True, blank=True, on_delete=models.SET_NULL, related_name="complaint"
+    )
+    text = models.TextField()
+    state = models.CharField(
+        max_length=10, choices=ComplaintState.choices, default=ComplaintState.OPEN
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_note = models.CharField(max_length=300, blank=True)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)

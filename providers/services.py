@@ -378,6 +378,13 @@ def worker_jobs_adjust(*, worker_id: int, delta: int) -> None:
     positions_sync(worker_ids=[worker_id])
 
 
+def worker_rating_set(*, worker_id: int, rating: float | None) -> None:
+    """Dispatch keeps the ratings; the registry shows their average on the worker."""
+    Worker.objects.filter(pk=worker_id).update(
+        rating=None if rating is None else Decimal(str(round(rating, 2)))
+    )
+
+
 def certificate_add(*, worker: Worker, actor: User, **fields: Any) -> Certificate:
     with transaction.atomic():
         cert = Certificate.objects.create(worker=worker, **fields)

@@ -87,6 +87,39 @@ class ExplainOutput(serializers.Serializer):
     candidates = serializers.ListField(child=serializers.DictField())
 
 
+class FeedbackInput(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class FeedbackOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    request = serializers.IntegerField(source="request_id")
+    rating = serializers.IntegerField()
+    comment = serializers.CharField()
+    at = serializers.DateTimeField()
+    complaint = serializers.SerializerMethodField()
+
+    def get_complaint(self, obj) -> int | None:
+        complaint = getattr(obj, "complaint", None)
+        return complaint.pk if complaint else None
+
+
+class ComplaintOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    request = serializers.IntegerField(source="request_id")
+    text = serializers.CharField()
+    state = serializers.CharField()
+    decision_note = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField()
+
+
+class ComplaintDecisionInput(serializers.Serializer):
+    uphold = serializers.BooleanField()
+    note = serializers.CharField(max_length=300)
+
+
 class OverrideInput(serializers.Serializer):
     worker = serializers.IntegerField()
     reason = serializers.CharField(max_length=300)

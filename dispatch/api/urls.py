@@ -18,6 +18,13 @@ urlpatterns = [
     path("requests/<int:pk>/explain/", views.RequestExplainView.as_view(), name="request-explain"),
     path("requests/<int:pk>/close/", views.RequestCloseView.as_view(), name="request-close"),
     path("requests/<int:pk>/fail/", views.RequestFailView.as_view(), name="request-fail"),
+    path(
+        "requests/<int:pk>/feedback/", views.RequestFeedbackView.as_view(), name="request-feedback"
+    ),
+    path("complaints/", views.ComplaintListView.as_view(), name="complaint-list"),
+    path(
+        "complaints/<int:pk>/decide/", views.ComplaintDecideView.as_view(), name="complaint-decide"
+    ),
     path("offers/", views.OfferListView.as_view(), name="offer-list"),
     path("offers/<int:pk>/accept/", views.OfferAcceptView.as_view(), name="offer-accept"),
     path("offers/<int:pk>/decline/", views.OfferDeclineView.as_view(), name="offer-decline"),

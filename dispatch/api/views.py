@@ -11,8 +11,15 @@ from rest_framework.views import APIView
 from backend.accounts.models import Role
 from backend.core.geo import PositionSerializer
 from backend.core.idempotency import idempotent
-from dispatch import services
-from dispatch.models import Channel, JobOffer, RequestState, ServiceRequest, ServiceType
+from dispatch import follow_up, services
+from dispatch.models import (
+    Channel,
+    Complaint,
+    JobOffer,
+    RequestState,
+    ServiceRequest,
+    ServiceType,
+)
 from dispatch.selectors import offers_for_user, request_visible, requests_visible_to
 from elders.selectors import elders_visible_to
 
@@ -21,9 +28,13 @@ from .serializers import (
     CancelInput,
     CheckInOutput,
     CheckOutOutput,
+    ComplaintDecisionInput,
+    ComplaintOutput,
     DeclineInput,
     ExplainOutput,
     FailInput,
+    FeedbackInput,
+    FeedbackOutput,
     OfferOutput,
     OverrideInput,
     RequestCreateInput,
@@ -225,6 +236,62 @@ class RequestExplainView(APIView):
                 "candidates": [r.as_dict() for r in ranked],
             }
         )
+
+
+class RequestFeedbackView(APIView):
+    """Follow-up (回访) after the visit: the family, or an operator who called, records a
+    rating. 2 or less opens a complaint; the request closes."""
+
+    @extend_schema(request=FeedbackInput, responses={201: FeedbackOutput})
+    @idempotent
+    def post(self, request, pk: int):
+        if request_visible(request.user, pk) is None:
+            raise Http404
+        data = FeedbackInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        feedback = follow_up.feedback_record(
+            request_id=pk, user=request.user, **data.validated_data
+        )
+        return Response(FeedbackOutput(feedback).data, status=status.HTTP_201_CREATED)
+
+
+class ComplaintListView(ListAPIView):
+    """Complaints of the caller's district (district staff); `?state=open` is the queue."""
+
+    serializer_class = ComplaintOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Complaint.objects.none()
+        if self.request.user.role not in STAFF:
+            raise PermissionDenied("Only district staff see complaints")
+        qs = Complaint.objects.filter(request__district_id=self.request.user.district_id)
+        state = self.request.query_params.get("state")
+        if state:
+            qs = qs.filter(state=state)
+        return qs.order_by("-opened_at")
+
+
+class ComplaintDecideView(APIView):
+    """A district administrator upholds (credit record: upheld complaint) or dismisses."""
+
+    @extend_schema(request=ComplaintDecisionInput, responses=ComplaintOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        if request.user.role != Role.DISTRICT_ADMIN:
+            raise PermissionDenied("Only district administrators decide complaints")
+        complaint = get_object_or_404(
+            Complaint, pk=pk, request__district_id=request.user.district_id
+        )
+        data = ComplaintDecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        complaint = follow_up.complaint_decide(
+            complaint_id=complaint.pk,
+            actor=request.user,
+            uphold=data.validated_data["uphold"],
+            note=data.validated_data["note"],
+        )
+        return Response(ComplaintOutput(complaint).data)
 
 
 class RequestAssignWorkerView(APIView):

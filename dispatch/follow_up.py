@@ -1,0 +1,115 @@
+"""Follow-up (回访): ratings after a visit, complaints from low ratings, and what they do to the
+provider's credit record (through the providers app's service)."""
+
+from django.db import IntegrityError, transaction
+from django.db.models import Avg
+from django.http import Http404
+from django.utils import timezone
+
+from backend.accounts.models import STAFF_ROLES, Role, User
+from backend.core.errors import StateConflict
+from backend.core.events import event_record
+from elders.selectors import elder_family_user_ids
+from providers.services import credit_event_record, worker_rating_set
+
+from . import services
+from .models import Complaint, ComplaintState, Feedback, RequestState
+from .transitions import SYSTEM
+
+LOW_RATING = 2
+PRAISE_RATING = 5
+
+
+def feedback_record(*, request_id: int, user: User, rating: int, comment: str) -> Feedback:
+    """Record the rating once; a low one opens a complaint for a district administrator, a
+    top one is praise on the credit record; the request closes."""
+    with transaction.atomic():
+        sr = services._lock_request(request_id)
+        allowed = user.role in STAFF_ROLES or (
+            user.role == Role.FAMILY and user.pk in elder_family_user_ids(elder_id=sr.elder_id)
+        )
+        if not allowed:
+            raise Http404
+        if sr.state not in (RequestState.COMPLETED, RequestState.CLOSED):
+            raise StateConflict(
+                "Feedback comes after the visit",
+                current_state=sr.state,
+                code="request_state_conflict",
+            )
+        try:
+            with transaction.atomic():
+                feedback = Feedback.objects.create(
+                    request=sr, rating=rating, comment=comment, given_by=user
+                )
+        except IntegrityError:
+            raise StateConflict(
+                "This visit already has feedback", current_state=sr.state, code="feedback_exists"
+            ) from None
+        worker = sr.assigned_worker
+        average = Feedback.objects.filter(request__assigned_worker=worker).aggregate(
+            a=Avg("rating")
+        )["a"]
+        worker_rating_set(worker_id=worker.pk, rating=average)
+        if rating >= PRAISE_RATING:
+            credit_event_record(
+                provider_id=worker.provider_id,
+                worker_id=worker.pk,
+                kind="praise",
+                reference=f"feedback:{feedback.pk}",
+            )
+        if rating <= LOW_RATING:
+            complaint = Complaint.objects.create(
+                request=sr, feedback=feedback, text=comment or f"rated {rating} of 5"
+            )
+            event_record(
+                kind="complaint.opened",
+                subject_type="complaint",
+                subject_id=complaint.pk,
+                actor=user,
+                after=complaint.state,
+                district_id=sr.district_id,
+                data={"request": sr.pk, "rating": rating},
+            )
+        if sr.state == RequestState.COMPLETED:
+            services._request_move(sr, "close", actor=user, by=SYSTEM, data={"rating": rating})
+    return feedback
+
+
+def complaint_decide(*, complaint_id: int, actor: User, uphold: bool, note: str) -> Complaint:
+    with transaction.atomic():
+        complaint = (
+            Complaint.objects.select_for_update(of=("self",))
+            .select_related("request__assigned_worker")
+            .get(pk=complaint_id)
+        )
+        if complaint.state != ComplaintState.OPEN:
+            raise StateConflict(
+                f"This complaint is already {complaint.state}",
+                current_state=complaint.state,
+                code="complaint_decided",
+            )
+        before = complaint.state
+        complaint.state = ComplaintState.UPHELD if uphold else ComplaintState.DISMISSED
+        complaint.decided_by, complaint.decision_note = actor, note
+        complaint.decided_at = timezone.now()
+        complaint.save()
+        worker = complaint.request.assigned_worker
+        if uphold and worker is not None:
+            credit_event_record(
+                provider_id=worker.provider_id,
+                worker_id=worker.pk,
+                kind="upheld_complaint",
+                reference=f"complaint:{complaint.pk}",
+                note=note,
+            )
+        event_record(
+            kind=f"complaint.{complaint.state}",
+            subject_type="complaint",
+            subject_id=complaint.pk,
+            actor=actor,
+            before=before,
+            after=complaint.state,
+            district_id=complaint.request.district_id,
+            data={"note": note},
+        )
+    return complaint
