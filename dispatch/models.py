@@ -284,3 +284,40 @@ class Complaint(models.Model):
     decision_note = models.CharField(max_length=300, blank=True)
     opened_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+
+
+class AlertKind(models.TextChoices):
+    NO_WORKER = "no_worker", "Nobody took the job: the operator queue"
+    NON_ARRIVAL = "non_arrival", "No check-in by the end of the window"
+    MISSING_CHECK_OUT = "missing_check_out", "On site far longer than the service takes"
+
+
+class OperatorAlert(models.Model):
+    """Something a named operator must take responsibility for. Unacknowledged alerts are
+    re-sent to every operator and the supervisors until someone acknowledges."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    resend_at = models.DateTimeField(help_text="When to re-send if nobody acknowledged")
+    resent = models.PositiveSmallIntegerField(default=0)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "kind"],
+                condition=models.Q(acknowledged_at__isnull=True),
+                name="one_open_alert_per_kind",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["resend_at"],
+                name="alert_resend_due",
+                condition=models.Q(acknowledged_at__isnull=True),
+            )
+        ]

@@ -32,6 +32,7 @@ from providers.selectors import (
 )
 from providers.services import credit_event_record, worker_jobs_adjust
 
+from .escalation import alert_raise
 from .models import (
     OPEN_REQUEST_STATES,
     JobOffer,
@@ -325,6 +326,7 @@ def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
             by=SYSTEM,
             data={"reason": "no_candidates", "offers_made": len(asked)},
         )
+        alert_raise(sr, "no_worker", data={"offers_made": len(asked)})
         return
     timeout = knobs["OFFER_TIMEOUT_S"]
     expires_at = timezone.now() + timedelta(seconds=timeout)
@@ -554,6 +556,32 @@ def _lock_offer_of(user: User, offer_id: int) -> tuple[JobOffer, ServiceRequest]
     sr = _lock_request(request_id)
     offer = JobOffer.objects.select_related("worker", "request").get(pk=offer_id)
     return offer, sr
+
+
+def request_no_show(*, request_id: int) -> ServiceRequest | None:
+    """Nobody checked in by the end of the window: free the worker, put it on the credit
+    record, alert the operators, and offer the job again. Does nothing if they arrived."""
+    with transaction.atomic():
+        sr = _lock_request(request_id, skip_locked=True)
+        if sr is None or sr.state not in (RequestState.ASSIGNED, RequestState.EN_ROUTE):
+            return sr
+        if sr.window_end > timezone.now() or sr.assigned_worker_id is None:
+            return sr
+        worker_id = sr.assigned_worker_id
+        _credit(sr, "no_show", f"request:{sr.pk}")
+        worker_jobs_adjust(worker_id=worker_id, delta=-1)
+        access_grant_revoke(reference=_grant_reference(sr))
+        _request_move(
+            sr,
+            "no_show",
+            actor=None,
+            assigned_worker=None,
+            assigned_provider=None,
+            data={"worker": worker_id},
+        )
+        alert_raise(sr, "non_arrival", data={"worker": worker_id})
+        _offer_next(sr, actor=None)
+        return sr
 
 
 def request_set_out(*, request_id: int, user: User) -> ServiceRequest:

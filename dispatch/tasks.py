@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import services
+from . import escalation, services
 from .models import JobOffer, OfferState, RequestState, ServiceRequest
 
 STUCK_MATCHING_AFTER = timedelta(seconds=30)
@@ -49,6 +49,23 @@ def sweep_deadlines() -> dict[str, int]:
             state=RequestState.MATCHING, state_changed_at__lte=now - STUCK_MATCHING_AFTER
         )
     )
+    no_shows = 0
+    for request_id in ServiceRequest.objects.filter(
+        state__in=[RequestState.ASSIGNED, RequestState.EN_ROUTE],
+        window_end__lte=now,
+        assigned_worker__isnull=False,
+    ).values_list("pk", flat=True)[:SWEEP_BATCH]:
+        services.request_no_show(request_id=request_id)
+        no_shows += 1
+    missing = 0
+    grace = timedelta(minutes=settings.ANXIN["MISSING_CHECK_OUT_GRACE_M"])
+    for sr in ServiceRequest.objects.filter(
+        state=RequestState.ON_SITE,
+        visit__checked_in_at__lte=now - grace,
+    ).select_related("service_type", "visit")[:SWEEP_BATCH]:
+        if sr.visit.checked_in_at + sr.service_type.default_duration + grace <= now:
+            missing += bool(escalation.alert_raise(sr, "missing_check_out"))
+    resent = escalation.alerts_resend()
     closed = 0
     for request_id in ServiceRequest.objects.filter(
         state=RequestState.COMPLETED,
@@ -60,4 +77,11 @@ def sweep_deadlines() -> dict[str, int]:
     for request_id in due.values_list("pk", flat=True)[:SWEEP_BATCH]:
         services.request_match(request_id=request_id)
         matched += 1
-    return {"offers_expired": expired, "requests_matched": matched, "requests_closed": closed}
+    return {
+        "offers_expired": expired,
+        "requests_matched": matched,
+        "requests_closed": closed,
+        "no_shows": no_shows,
+        "missing_check_outs": missing,
+        "alerts_resent": resent,
+    }

@@ -23,6 +23,8 @@ REQUEST_TRANSITIONS: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
     (R.ASSIGNED, "set_out"): (R.EN_ROUTE, frozenset({WORKER})),
     (R.ASSIGNED, "check_in"): (R.ON_SITE, frozenset({WORKER})),
     (R.EN_ROUTE, "check_in"): (R.ON_SITE, frozenset({WORKER})),
+    (R.ASSIGNED, "no_show"): (R.MATCHING, frozenset({SYSTEM})),
+    (R.EN_ROUTE, "no_show"): (R.MATCHING, frozenset({SYSTEM})),
     (R.ON_SITE, "check_out"): (R.COMPLETED, frozenset({WORKER})),
     (R.COMPLETED, "close"): (R.CLOSED, frozenset({SYSTEM, OPERATOR})),
     (R.ESCALATED, "fail"): (R.FAILED, frozenset({SYSTEM, OPERATOR})),

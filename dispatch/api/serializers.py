@@ -120,6 +120,18 @@ class ComplaintDecisionInput(serializers.Serializer):
     note = serializers.CharField(max_length=300)
 
 
+class AlertOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    request = serializers.IntegerField(source="request_id")
+    kind = serializers.CharField()
+    raised_at = serializers.DateTimeField()
+    resent = serializers.IntegerField()
+    acknowledged_by = serializers.CharField(
+        source="acknowledged_by.username", allow_null=True, default=None
+    )
+    acknowledged_at = serializers.DateTimeField()
+
+
 class OverrideInput(serializers.Serializer):
     worker = serializers.IntegerField()
     reason = serializers.CharField(max_length=300)

@@ -21,6 +21,12 @@ urlpatterns = [
     path(
         "requests/<int:pk>/feedback/", views.RequestFeedbackView.as_view(), name="request-feedback"
     ),
+    path("alerts/", views.AlertListView.as_view(), name="alert-list"),
+    path(
+        "alerts/<int:pk>/acknowledge/",
+        views.AlertAcknowledgeView.as_view(),
+        name="alert-acknowledge",
+    ),
     path("complaints/", views.ComplaintListView.as_view(), name="complaint-list"),
     path(
         "complaints/<int:pk>/decide/", views.ComplaintDecideView.as_view(), name="complaint-decide"

@@ -11,11 +11,12 @@ from rest_framework.views import APIView
 from backend.accounts.models import Role
 from backend.core.geo import PositionSerializer
 from backend.core.idempotency import idempotent
-from dispatch import follow_up, services
+from dispatch import escalation, follow_up, services
 from dispatch.models import (
     Channel,
     Complaint,
     JobOffer,
+    OperatorAlert,
     RequestState,
     ServiceRequest,
     ServiceType,
@@ -24,6 +25,7 @@ from dispatch.selectors import offers_for_user, request_visible, requests_visibl
 from elders.selectors import elders_visible_to
 
 from .serializers import (
+    AlertOutput,
     AssignWorkerInput,
     CancelInput,
     CheckInOutput,
@@ -292,6 +294,39 @@ class ComplaintDecideView(APIView):
             note=data.validated_data["note"],
         )
         return Response(ComplaintOutput(complaint).data)
+
+
+class AlertListView(ListAPIView):
+    """Alerts of the caller's district; `?open=true` for those nobody has taken yet."""
+
+    serializer_class = AlertOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return OperatorAlert.objects.none()
+        if self.request.user.role not in STAFF:
+            raise PermissionDenied("Only district staff see alerts")
+        qs = OperatorAlert.objects.filter(
+            request__district_id=self.request.user.district_id
+        ).select_related("acknowledged_by")
+        if self.request.query_params.get("open") == "true":
+            qs = qs.filter(acknowledged_at__isnull=True)
+        return qs.order_by("-raised_at")
+
+
+class AlertAcknowledgeView(APIView):
+    """The operator who acknowledges takes responsibility for the alert's request."""
+
+    @extend_schema(request=None, responses=AlertOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        if request.user.role not in STAFF:
+            raise PermissionDenied("Only district staff acknowledge alerts")
+        alert = get_object_or_404(
+            OperatorAlert, pk=pk, request__district_id=request.user.district_id
+        )
+        alert = escalation.alert_acknowledge(alert_id=alert.pk, user=request.user)
+        return Response(AlertOutput(alert).data)
 
 
 class RequestAssignWorkerView(APIView):

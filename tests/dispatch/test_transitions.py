@@ -25,6 +25,8 @@ EXPECTED = {
     ("assigned", "set_out"): ("en_route", {W}),
     ("assigned", "check_in"): ("on_site", {W}),
     ("en_route", "check_in"): ("on_site", {W}),
+    ("assigned", "no_show"): ("matching", {S}),
+    ("en_route", "no_show"): ("matching", {S}),
     ("on_site", "check_out"): ("completed", {W}),
     ("completed", "close"): ("closed", {S, OP}),
     ("escalated", "fail"): ("failed", {S, OP}),

@@ -1,0 +1,132 @@
+"""The escalation ladder: when the next candidate is nobody, the operator queue with an alert
+that a named operator must acknowledge (re-sent to every operator and the supervisors while
+nobody does), and for emergencies the elder's emergency contacts by SMS and a voice call with
+the instruction to call 120. Every alert ends with the operator who took it."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from backend.accounts.models import Role, User
+from backend.core.errors import StateConflict
+from backend.core.events import event_record
+from backend.core.side_effects import enqueue_after_commit
+from backend.telephony.tasks import call_place, sms_send
+from elders.models import EmergencyContact
+
+from .models import OperatorAlert, Priority, ServiceRequest
+
+CALL_120 = "如有生命危险，请立即拨打120急救电话。"
+
+
+def alert_raise(sr: ServiceRequest, kind: str, *, data: dict | None = None) -> OperatorAlert | None:
+    """Precondition: the caller holds the work order's lock. One open alert per kind."""
+    wait = timedelta(seconds=settings.ANXIN["ALERT_ACK_S"])
+    try:
+        with transaction.atomic():
+            alert = OperatorAlert.objects.create(
+                request=sr, kind=kind, resend_at=timezone.now() + wait
+            )
+    except IntegrityError:
+        return None
+    emergency = sr.priority == Priority.EMERGENCY
+    event_record(
+        kind="alert.raised",
+        subject_type="alert",
+        subject_id=alert.pk,
+        after="open",
+        district_id=sr.district_id,
+        data={
+            "request": sr.pk,
+            "reference": sr.reference,
+            "alert_kind": kind,
+            "priority": sr.priority,
+            "instruction": CALL_120 if emergency else "",
+            **(data or {}),
+        },
+    )
+    if emergency and kind != "missing_check_out":
+        _tell_emergency_contacts(sr)
+    return alert
+
+
+def _tell_emergency_contacts(sr: ServiceRequest) -> None:
+    contacts = EmergencyContact.objects.filter(elder_id=sr.elder_id).order_by("priority")
+    text = (
+        f"【安心】{sr.elder.full_name}的紧急求助(工单{sr.reference})暂无服务人员接单，"
+        f"坐席正在处理。{CALL_120}"
+    )
+    for i, contact in enumerate(contacts):
+        enqueue_after_commit(sms_send, str(contact.phone), text)
+        if i == 0:
+            enqueue_after_commit(call_place, str(contact.phone), text)
+
+
+def alert_acknowledge(*, alert_id: int, user: User) -> OperatorAlert:
+    with transaction.atomic():
+        alert = (
+            OperatorAlert.objects.select_for_update(of=("self",))
+            .select_related("request")
+            .get(pk=alert_id)
+        )
+        if alert.acknowledged_at:
+            raise StateConflict(
+                f"Already acknowledged by {alert.acknowledged_by.username}",
+                current_state="acknowledged",
+                code="alert_acknowledged",
+            )
+        alert.acknowledged_by, alert.acknowledged_at = user, timezone.now()
+        alert.save(update_fields=["acknowledged_by", "acknowledged_at"])
+        event_record(
+            kind="alert.acknowledged",
+            subject_type="alert",
+            subject_id=alert.pk,
+            actor=user,
+            before="open",
+            after="acknowledged",
+            district_id=alert.request.district_id,
+            data={"request": alert.request_id, "responsible": user.username},
+        )
+    return alert
+
+
+def alerts_resend() -> int:
+    """Re-send every alert nobody acknowledged in time, to all operators and supervisors."""
+    now = timezone.now()
+    wait = timedelta(seconds=settings.ANXIN["ALERT_ACK_S"])
+    sent = 0
+    with transaction.atomic():
+        due = (
+            OperatorAlert.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("request")
+            .filter(acknowledged_at__isnull=True, resend_at__lte=now)
+        )
+        for alert in due:
+            district_id = alert.request.district_id
+            supervisors = list(
+                User.objects.filter(
+                    district_id=district_id,
+                    role__in=[Role.SUPERVISOR, Role.DISTRICT_ADMIN],
+                    is_active=True,
+                ).values_list("pk", flat=True)
+            )
+            alert.resent += 1
+            alert.resend_at = now + wait
+            alert.save(update_fields=["resent", "resend_at"])
+            event_record(
+                kind="alert.resent",
+                subject_type="alert",
+                subject_id=alert.pk,
+                after="open",
+                district_id=district_id,
+                recipients=supervisors,
+                data={
+                    "request": alert.request_id,
+                    "alert_kind": alert.kind,
+                    "resent": alert.resent,
+                },
+            )
+            sent += 1
+    return sent
