@@ -226,6 +226,31 @@ class Visit(models.Model):
     check_in_distance_m = models.FloatField()
     checked_out_at = models.DateTimeField(null=True, blank=True)
     check_out_point = models.PointField(geography=True, srid=4326, null=True, blank=True)
+    # Settlement snapshot, taken at check-in from the provider's price list.
+    price = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    price_unit = models.CharField(max_length=10, blank=True)
+    subsidy_share = models.DecimalField(
+        max_digits=3, decimal_places=2, default=0, help_text="Share of the price the district pays"
+    )
+    # A check-in outside the geofence the worker explained, for a supervisor to decide.
+    exception_reason = models.CharField(max_length=30, blank=True)
+    exception_state = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[("pending", "Pending"), ("approved", "Approved"), ("rejected", "Rejected")],
+    )
+    exception_resolution = models.CharField(max_length=300, blank=True)
+    welfare_outcome = models.CharField(
+        max_length=12,
+        blank=True,
+        choices=[
+            ("seen_well", "Seen and well"),
+            ("needs_help", "Needs help"),
+            ("not_home", "Not at home"),
+            ("no_answer", "No answer"),
+        ],
+        help_text="巡访: what the welfare check found",
+    )
 
 
 class ElderPreference(models.Model):
@@ -290,6 +315,8 @@ class AlertKind(models.TextChoices):
     NO_WORKER = "no_worker", "Nobody took the job: the operator queue"
     NON_ARRIVAL = "non_arrival", "No check-in by the end of the window"
     MISSING_CHECK_OUT = "missing_check_out", "On site far longer than the service takes"
+    WELFARE_NO_ANSWER = "welfare_no_answer", "A welfare check found nobody answering"
+    WELFARE_NEEDS_HELP = "welfare_needs_help", "A welfare check found the elder needs help"
 
 
 class OperatorAlert(models.Model):

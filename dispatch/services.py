@@ -5,6 +5,7 @@ event written, and side effects leave after commit."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -26,6 +27,7 @@ from elders.services import access_grant_issue, access_grant_revoke
 from providers.models import Worker
 from providers.selectors import (
     provider_admin_ids,
+    provider_price,
     providers_serving,
     worker_eligible,
     workers_nearest,
@@ -674,8 +676,15 @@ def _assigned_to(sr: ServiceRequest, user: User) -> None:
         raise Http404
 
 
-def visit_check_in(*, request_id: int, user: User, point: Point) -> CheckIn:
-    """Start the visit record at the door: refused outside the geofence of the home."""
+GEOFENCE_EXCEPTION_REASONS = ["gps_drift", "elder_not_at_home", "wrong_address_on_file", "other"]
+
+
+def visit_check_in(
+    *, request_id: int, user: User, point: Point, exception_reason: str = ""
+) -> CheckIn:
+    """Start the visit record at the door. Outside the geofence it is refused with the
+    distance, unless the worker gives a reason code: then it is recorded as an exception for a
+    supervisor to approve or reject."""
     with transaction.atomic():
         sr = _lock_request(request_id)
         _assigned_to(sr, user)
@@ -688,15 +697,31 @@ def visit_check_in(*, request_id: int, user: User, point: Point) -> CheckIn:
         elder = Elder.objects.annotate(d=Distance("location", point)).get(pk=sr.elder_id)
         distance = round(elder.d.m, 1)
         limit = _knobs()["GEOFENCE_M"]
-        if distance > limit:
+        outside = distance > limit
+        if outside and not exception_reason:
             log.info("check_in_refused", request=sr.pk, distance_m=distance, geofence_m=limit)
             raise RuleViolation(
-                f"You are {distance:.0f} m from the home; check in within {limit} m",
+                f"You are {distance:.0f} m from the home; check in within {limit} m, or give "
+                f"an exception_reason",
                 code="outside_geofence",
                 distance_m=distance,
                 geofence_m=limit,
+                exception_reasons=GEOFENCE_EXCEPTION_REASONS,
             )
+        price = provider_price(
+            provider_id=Worker.objects.values_list("provider_id", flat=True).get(
+                pk=sr.assigned_worker_id
+            ),
+            service_code=sr.service_type.code,
+        )
         visit = Visit.objects.create(
+            price=price.price if price else None,
+            price_unit=price.unit if price else "",
+            subsidy_share=Decimal(str(_knobs()["SUBSIDY_SHARE"]))
+            if price and price.subsidised
+            else Decimal(0),
+            exception_reason=exception_reason if outside else "",
+            exception_state="pending" if outside else "",
             request=sr,
             worker_id=sr.assigned_worker_id,
             elder_id=sr.elder_id,
@@ -705,14 +730,51 @@ def visit_check_in(*, request_id: int, user: User, point: Point) -> CheckIn:
             check_in_point=point,
             check_in_distance_m=distance,
         )
-        _request_move(sr, "check_in", actor=user, data={"visit": visit.pk, "distance_m": distance})
+        _request_move(
+            sr,
+            "check_in",
+            actor=user,
+            data={
+                "visit": visit.pk,
+                "distance_m": distance,
+                "exception_reason": visit.exception_reason,
+            },
+        )
         if visit.checked_in_at > sr.window_end:
             _credit(sr, "late_arrival", f"visit:{visit.pk}")
         _notify_family(sr, elder, arrived=True, at=visit.checked_in_at)
         return CheckIn(visit=visit, distance_m=distance)
 
 
-def visit_check_out(*, request_id: int, user: User, point: Point | None) -> Visit:
+def visit_exception_decide(*, visit_id: int, user: User, approve: bool, resolution: str) -> Visit:
+    """A supervisor decides a check-in recorded outside the geofence."""
+    with transaction.atomic():
+        visit = Visit.objects.select_for_update().select_related("request").get(pk=visit_id)
+        if visit.exception_state != "pending":
+            raise StateConflict(
+                "No pending exception on this visit",
+                current_state=visit.exception_state or "none",
+                code="no_pending_exception",
+            )
+        visit.exception_state = "approved" if approve else "rejected"
+        visit.exception_resolution = resolution
+        visit.save(update_fields=["exception_state", "exception_resolution"])
+        event_record(
+            kind=f"visit.exception_{visit.exception_state}",
+            subject_type="visit",
+            subject_id=visit.pk,
+            actor=user,
+            before="pending",
+            after=visit.exception_state,
+            district_id=visit.request.district_id,
+            data={"request": visit.request_id, "resolution": resolution},
+        )
+    return visit
+
+
+def visit_check_out(
+    *, request_id: int, user: User, point: Point | None, welfare_outcome: str = ""
+) -> Visit:
     with transaction.atomic():
         sr = _lock_request(request_id)
         _assigned_to(sr, user)
@@ -723,7 +785,22 @@ def visit_check_out(*, request_id: int, user: User, point: Point | None) -> Visi
                 code="request_state_conflict",
             )
         visit = Visit.objects.get(request=sr)
-        _visit_move(visit, "check_out", checked_out_at=timezone.now(), check_out_point=point)
+        is_welfare = sr.service_type.code == "welfare_check"
+        if is_welfare and not welfare_outcome:
+            raise RuleViolation(
+                "A welfare check (巡访) records what it found",
+                code="welfare_outcome_required",
+                fields={"welfare_outcome": ["seen_well, needs_help, not_home or no_answer"]},
+            )
+        _visit_move(
+            visit,
+            "check_out",
+            checked_out_at=timezone.now(),
+            check_out_point=point,
+            welfare_outcome=welfare_outcome if is_welfare else "",
+        )
+        if welfare_outcome in ("no_answer", "needs_help"):
+            alert_raise(sr, f"welfare_{welfare_outcome}", data={"visit": visit.pk})
         _request_move(sr, "check_out", actor=user, data={"visit": visit.pk})
         worker_jobs_adjust(worker_id=sr.assigned_worker_id, delta=-1)
         access_grant_revoke(reference=_grant_reference(sr))

@@ -14,7 +14,14 @@ from django.utils import timezone
 
 from backend.accounts.models import Role, User
 
-from .models import Certificate, Provider, ProviderStatus, Worker, WorkerPosition
+from .models import (
+    Certificate,
+    Provider,
+    ProviderService,
+    ProviderStatus,
+    Worker,
+    WorkerPosition,
+)
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,12 @@ def _nearest(
     if window is not None and len(rows) < limit:
         walked = walk.order_by(distance).values("worker_id")[:window].count()
     return rows, walked
+
+
+def provider_price(*, provider_id: int, service_code: str) -> ProviderService | None:
+    return ProviderService.objects.filter(
+        provider_id=provider_id, service_code=service_code
+    ).first()
 
 
 def provider_admin_ids(*, provider_id: int) -> list[int]:

@@ -211,6 +211,8 @@ ANXIN = {
     "GRANT_SLACK_H": env.int("ANXIN_GRANT_SLACK_H", default=2),
     "CLOSE_AFTER_H": env.int("ANXIN_CLOSE_AFTER_H", default=72),
     "ALERT_ACK_S": env.int("ANXIN_ALERT_ACK_S", default=60),
+    # District share of a subsidised service's price, until per-elder entitlements exist.
+    "SUBSIDY_SHARE": env.float("ANXIN_SUBSIDY_SHARE", default=0.5),
     "MISSING_CHECK_OUT_GRACE_M": env.int("ANXIN_MISSING_CHECK_OUT_GRACE_M", default=30),
     # Matching looks at this many nearest eligible workers, then ranks them (dispatch/ranking.py)
     "CANDIDATE_POOL": env.int("ANXIN_CANDIDATE_POOL", default=10),

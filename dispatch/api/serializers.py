@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from backend.core.geo import PointOutputField
+from backend.core.geo import GeoJSONPointInput, PointOutputField, PositionSerializer
 from dispatch.models import Priority
 
 
@@ -155,6 +155,40 @@ class CancelInput(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
+class CheckInInput(PositionSerializer):
+    exception_reason = serializers.ChoiceField(
+        choices=["gps_drift", "elder_not_at_home", "wrong_address_on_file", "other"],
+        required=False,
+        help_text="Outside the geofence: record the check-in as an exception for a supervisor",
+    )
+
+
+class CheckOutInput(PositionSerializer):
+    location = GeoJSONPointInput(required=False)
+    welfare_outcome = serializers.ChoiceField(
+        choices=["seen_well", "needs_help", "not_home", "no_answer"], required=False
+    )
+
+    def validate_location(self, value):
+        return PositionSerializer().validate_location(value)
+
+
+class VisitExceptionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    request = serializers.IntegerField(source="request_id")
+    worker = serializers.IntegerField(source="worker_id")
+    checked_in_at = serializers.DateTimeField()
+    check_in_distance_m = serializers.FloatField()
+    exception_reason = serializers.CharField()
+    exception_state = serializers.CharField()
+    exception_resolution = serializers.CharField()
+
+
+class ExceptionDecisionInput(serializers.Serializer):
+    approve = serializers.BooleanField()
+    resolution = serializers.CharField(max_length=300)
+
+
 class CheckInOutput(serializers.Serializer):
     visit = serializers.IntegerField(source="visit.pk")
     checked_in_at = serializers.DateTimeField(source="visit.checked_in_at")
@@ -165,3 +199,7 @@ class CheckOutOutput(serializers.Serializer):
     visit = serializers.IntegerField(source="pk")
     checked_in_at = serializers.DateTimeField()
     checked_out_at = serializers.DateTimeField()
+    price = serializers.DecimalField(max_digits=8, decimal_places=2, allow_null=True)
+    price_unit = serializers.CharField()
+    subsidy_share = serializers.DecimalField(max_digits=3, decimal_places=2)
+    welfare_outcome = serializers.CharField()

@@ -21,6 +21,12 @@ urlpatterns = [
     path(
         "requests/<int:pk>/feedback/", views.RequestFeedbackView.as_view(), name="request-feedback"
     ),
+    path("visits/exceptions/", views.VisitExceptionListView.as_view(), name="visit-exception-list"),
+    path(
+        "visits/<int:pk>/exception/",
+        views.VisitExceptionDecideView.as_view(),
+        name="visit-exception-decide",
+    ),
     path("alerts/", views.AlertListView.as_view(), name="alert-list"),
     path(
         "alerts/<int:pk>/acknowledge/",

@@ -9,7 +9,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import Role
-from backend.core.geo import PositionSerializer
 from backend.core.idempotency import idempotent
 from dispatch import escalation, follow_up, services
 from dispatch.models import (
@@ -20,6 +19,7 @@ from dispatch.models import (
     RequestState,
     ServiceRequest,
     ServiceType,
+    Visit,
 )
 from dispatch.selectors import offers_for_user, request_visible, requests_visible_to
 from elders.selectors import elders_visible_to
@@ -28,11 +28,14 @@ from .serializers import (
     AlertOutput,
     AssignWorkerInput,
     CancelInput,
+    CheckInInput,
     CheckInOutput,
+    CheckOutInput,
     CheckOutOutput,
     ComplaintDecisionInput,
     ComplaintOutput,
     DeclineInput,
+    ExceptionDecisionInput,
     ExplainOutput,
     FailInput,
     FeedbackInput,
@@ -41,6 +44,7 @@ from .serializers import (
     OverrideInput,
     RequestCreateInput,
     RequestOutput,
+    VisitExceptionOutput,
 )
 
 CHANNEL_BY_ROLE = {
@@ -130,30 +134,72 @@ class RequestCancelView(APIView):
 
 class CheckInView(APIView):
     """The assigned worker at the door. `crs` says whether `location` is WGS-84 or GCJ-02.
-    Outside the geofence: 422 with code `outside_geofence` and `distance_m`."""
+    Outside the geofence: 422 with code `outside_geofence` and `distance_m`, unless an
+    `exception_reason` is given, which records the check-in for a supervisor to decide."""
 
-    @extend_schema(request=PositionSerializer, responses={201: CheckInOutput})
+    @extend_schema(request=CheckInInput, responses={201: CheckInOutput})
     @idempotent
     def post(self, request, pk: int):
-        position = PositionSerializer(data=request.data)
+        position = CheckInInput(data=request.data)
         position.is_valid(raise_exception=True)
         result = services.visit_check_in(
-            request_id=pk, user=request.user, point=position.to_point()
+            request_id=pk,
+            user=request.user,
+            point=position.to_point(),
+            exception_reason=position.validated_data.get("exception_reason", ""),
         )
         return Response(CheckInOutput(result).data, status=status.HTTP_201_CREATED)
 
 
 class CheckOutView(APIView):
-    @extend_schema(request=PositionSerializer, responses=CheckOutOutput)
+    """Closes the visit. A welfare check (巡访) says what it found in `welfare_outcome`;
+    `no_answer` and `needs_help` alert the operators."""
+
+    @extend_schema(request=CheckOutInput, responses=CheckOutOutput)
     @idempotent
     def post(self, request, pk: int):
-        point = None
-        if request.data:
-            position = PositionSerializer(data=request.data)
-            position.is_valid(raise_exception=True)
-            point = position.to_point()
-        visit = services.visit_check_out(request_id=pk, user=request.user, point=point)
+        data = CheckOutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        point = data.to_point() if "location" in data.validated_data else None
+        visit = services.visit_check_out(
+            request_id=pk,
+            user=request.user,
+            point=point,
+            welfare_outcome=data.validated_data.get("welfare_outcome", ""),
+        )
         return Response(CheckOutOutput(visit).data)
+
+
+class VisitExceptionListView(ListAPIView):
+    """Check-ins recorded outside the geofence; `?state=pending` is the supervisors' queue."""
+
+    serializer_class = VisitExceptionOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Visit.objects.none()
+        if self.request.user.role not in STAFF:
+            raise PermissionDenied("Only district staff see visit exceptions")
+        qs = Visit.objects.filter(request__district_id=self.request.user.district_id).exclude(
+            exception_state=""
+        )
+        state = self.request.query_params.get("state")
+        return (qs.filter(exception_state=state) if state else qs).order_by("-checked_in_at")
+
+
+class VisitExceptionDecideView(APIView):
+    @extend_schema(request=ExceptionDecisionInput, responses=VisitExceptionOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        if request.user.role not in (Role.SUPERVISOR, Role.DISTRICT_ADMIN):
+            raise PermissionDenied("Only supervisors decide visit exceptions")
+        visit = get_object_or_404(Visit, pk=pk, request__district_id=request.user.district_id)
+        data = ExceptionDecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        visit = services.visit_exception_decide(
+            visit_id=visit.pk, user=request.user, **data.validated_data
+        )
+        return Response(VisitExceptionOutput(visit).data)
 
 
 STAFF = {Role.OPERATOR, Role.SUPERVISOR, Role.DISTRICT_ADMIN}
