@@ -10,11 +10,28 @@ from backend.core.tickets import ws_ticket_issue
 class EventFeedView(APIView):
     """The catch-up feed behind /ws/ pushes: pass the last id you got from this feed as `after`.
 
-    Envelope: {"type", "id", "at", "data"}. Types: request.created, request.matching,
-    request.offered, request.assigned, request.on_site, request.completed, request.cancelled,
-    request.escalated, offer.created, offer.accepted, offer.declined, offer.expired,
-    offer.withdrawn, visit.checked_in, visit.checked_out, visit.check_in_refused.
+    Envelope: `{"type", "id", "at", "data"}`; `data.subject` names the row, `data.before` and
+    `data.after` its states. Types:
+
+    - work orders: `request.created`, then `request.<state>` on every change (`matching`,
+      `offered`, `assigned`, `en_route`, `on_site`, `completed`, `closed`, `escalated`,
+      `failed`, `cancelled`), with `data.event` naming what moved it;
+    - offers (to the worker, or a provider's admins): `offer.created` (service, time,
+      distance; no name or address), `offer.accepted`, `offer.declined`, `offer.expired`,
+      `offer.withdrawn`;
+    - alerts (district staff): `alert.raised` (with `instruction` to call 120 for emergencies),
+      `alert.resent` (also to supervisors), `alert.acknowledged` (with `responsible`);
+    - visits: `visit.exception_approved`, `visit.exception_rejected`;
+    - follow-up: `complaint.opened`, `complaint.upheld`, `complaint.dismissed`;
+    - registries: `worker.shift`, `provider.<status>`, `provider.sanctioned`,
+      `provider.appeal_*`, `provider.certificate_expiring`, `elder.created`, `elder.updated`,
+      `elder.assessed`, `elder.imported`, ...
+
+    District staff see their district's events; workers, families and provider admins the
+    events naming them. Pushes on /ws/ carry the same envelope; after a reconnect, read from
+    here with the last `next_after` you had.
     """
+
 
     class QuerySerializer(serializers.Serializer):
         after = serializers.IntegerField(required=False, min_value=0)
