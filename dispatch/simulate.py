@@ -117,11 +117,17 @@ class Simulation:
             self.say(f"in    {sr.reference} {sr.assigned_worker.full_name} at the door")
         for sr in ServiceRequest.objects.filter(
             state=RequestState.ON_SITE, state_changed_at__lte=now - timedelta(seconds=10)
-        ).select_related("assigned_worker__user", "elder"):
+        ).select_related("assigned_worker__user", "elder", "service_type"):
+            outcome = ""
+            if sr.service_type.code == "welfare_check":
+                outcome = "seen_well" if self.rng.random() < 0.9 else "no_answer"
             services.visit_check_out(
-                request_id=sr.pk, user=sr.assigned_worker.user, point=sr.elder.location
+                request_id=sr.pk,
+                user=sr.assigned_worker.user,
+                point=sr.elder.location,
+                welfare_outcome=outcome,
             )
-            self.say(f"out   {sr.reference} done")
+            self.say(f"out   {sr.reference} done {outcome}")
 
 
 def simulate_run(

@@ -32,7 +32,6 @@ class EventFeedView(APIView):
     here with the last `next_after` you had.
     """
 
-
     class QuerySerializer(serializers.Serializer):
         after = serializers.IntegerField(required=False, min_value=0)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
