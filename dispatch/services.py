@@ -546,7 +546,8 @@ def _grant_reference(sr: ServiceRequest) -> str:
 
 
 def _lock_offer_of(user: User, offer_id: int) -> tuple[JobOffer, ServiceRequest]:
-    """Lock the work order, then read the offer; 404 unless the offer is this worker's."""
+    """Lock the work order, then read the offer; 404 unless the offer is this worker's, or
+    (a whole job offered to a provider) this provider admin's."""
     from django.http import Http404
 
     mine = Q(worker__user=user) | Q(worker__isnull=True, provider__admins=user)
