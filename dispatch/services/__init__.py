@@ -1,0 +1,44 @@
+"""Writes of the dispatch app, by part: `_core` (the one place states change), `intake`
+(requests, matching, offers), `actions` (after intake), `visits` (check-in and check-out)."""
+
+from ._core import NotAllowed, _lock_request, _request_move
+from .actions import (
+    request_cancel,
+    request_close,
+    request_fail,
+    request_no_show,
+    request_override_assign,
+    request_set_out,
+)
+from .intake import (
+    offer_accept,
+    offer_decline,
+    offer_expire,
+    ranked_candidates,
+    request_assign_worker,
+    request_match,
+    service_request_create,
+)
+from .visits import visit_check_in, visit_check_out, visit_exception_decide
+
+__all__ = [
+    "NotAllowed",
+    "_lock_request",
+    "_request_move",
+    "offer_accept",
+    "offer_decline",
+    "offer_expire",
+    "ranked_candidates",
+    "request_assign_worker",
+    "request_cancel",
+    "request_close",
+    "request_fail",
+    "request_match",
+    "request_no_show",
+    "request_override_assign",
+    "request_set_out",
+    "service_request_create",
+    "visit_check_in",
+    "visit_check_out",
+    "visit_exception_decide",
+]

@@ -1,0 +1,219 @@
+"""The one place work orders, offers and visits change state, and the helpers every
+write shares. The caller holds the work order's row lock (always taken first, then offers,
+then the worker); the table is checked, the row saved, the event written, and side effects
+leave after commit."""
+
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from backend.accounts.models import User
+from backend.core.errors import DomainError, StateConflict
+from backend.core.events import event_record
+from elders.selectors import elder_family_user_ids
+from elders.services import access_grant_issue
+from providers.models import Worker
+from providers.selectors import (
+    provider_admin_ids,
+)
+from providers.services import credit_event_record, worker_jobs_adjust
+
+from ..models import (
+    JobOffer,
+    ServiceRequest,
+    Visit,
+)
+from ..transitions import (
+    OFFER_TRANSITIONS,
+    REQUEST_TRANSITIONS,
+    VISIT_TRANSITIONS,
+    actor_kind,
+    next_state,
+)
+
+
+class NotAllowed(DomainError):
+    status_code = 403
+    default_code = "not_allowed"
+
+
+log = structlog.get_logger(__name__)
+
+# A countdown longer than this would outlive the broker's visibility timeout; the sweeper
+# starts such work instead.
+
+
+MAX_COUNTDOWN_S = 3000
+
+
+def _knobs() -> dict[str, Any]:
+    return settings.ANXIN
+
+
+def _request_recipients(sr: ServiceRequest) -> list[int]:
+    users = elder_family_user_ids(elder_id=sr.elder_id)
+    if sr.assigned_worker_id:
+        users.append(Worker.objects.values_list("user_id", flat=True).get(pk=sr.assigned_worker_id))
+    if sr.assigned_provider_id:
+        users.extend(provider_admin_ids(provider_id=sr.assigned_provider_id))
+    return users
+
+
+def _request_move(
+    sr: ServiceRequest,
+    event: str,
+    *,
+    actor: User | None,
+    by: str | None = None,
+    data: dict | None = None,
+    **fields,
+) -> None:
+    """Precondition: the caller holds `select_for_update` on `sr`.
+
+    `by` names the column of the table when the change is a consequence the system draws
+    from someone's act (a decline moves the work on: the worker declined, the system rematches).
+    """
+    before = sr.state
+    found = next_state(REQUEST_TRANSITIONS, before, event)
+    if found is None:
+        raise StateConflict(
+            f"Cannot {event.replace('_', ' ')} a request that is {before}",
+            current_state=before,
+            code="request_state_conflict",
+        )
+    after, who = found
+    if (by or actor_kind(actor)) not in who:
+        raise NotAllowed(f"Your role may not {event.replace('_', ' ')} a request")
+    sr.state = after
+    sr.state_changed_at = timezone.now()
+    for name, value in fields.items():
+        setattr(sr, name, value)
+    sr.save(update_fields=["state", "state_changed_at", *fields])
+    event_record(
+        kind=f"request.{after}",
+        subject_type="request",
+        subject_id=sr.pk,
+        actor=actor,
+        before=before,
+        after=after,
+        district_id=sr.district_id,
+        recipients=_request_recipients(sr),
+        data={"reference": sr.reference, "event": event, **(data or {})},
+    )
+
+
+def _offer_move(
+    offer: JobOffer, event: str, *, actor: User | None, data: dict | None = None, **fields
+) -> None:
+    """Precondition: the caller holds the lock on the offer's work order."""
+    before = offer.state
+    after = next_state(OFFER_TRANSITIONS, before, event)
+    if after is None:
+        raise StateConflict(
+            f"Cannot {event} an offer that is {before}",
+            current_state=before,
+            code="offer_state_conflict",
+        )
+    offer.state = after
+    offer.responded_at = timezone.now()
+    for name, value in fields.items():
+        setattr(offer, name, value)
+    offer.save(update_fields=["state", "responded_at", *fields])
+    event_record(
+        kind=f"offer.{after}",
+        subject_type="offer",
+        subject_id=offer.pk,
+        actor=actor,
+        before=before,
+        after=after,
+        district_id=offer.request.district_id,
+        recipients=_offer_recipients(offer),
+        data={"request": offer.request_id, **(data or {})},
+    )
+
+
+def _offer_recipients(offer: JobOffer) -> list[int]:
+    if offer.worker_id:
+        return [offer.worker.user_id]
+    return provider_admin_ids(provider_id=offer.provider_id)
+
+
+def _visit_move(visit: Visit, event: str, **fields) -> None:
+    after = next_state(VISIT_TRANSITIONS, visit.state, event)
+    if after is None:
+        raise StateConflict(
+            f"Cannot {event} a visit that is {visit.state}",
+            current_state=visit.state,
+            code="visit_state_conflict",
+        )
+    visit.state = after
+    for name, value in fields.items():
+        setattr(visit, name, value)
+    visit.save(update_fields=["state", *fields])
+
+
+def _lock_request(request_id: int, *, skip_locked: bool = False) -> ServiceRequest | None:
+    return (
+        ServiceRequest.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+        .select_related("service_type")
+        .filter(pk=request_id)
+        .first()
+    )
+
+
+# Intake ---------------------------------------------------------------------------------------
+
+
+def _display_tz():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(settings.DISPLAY_TIME_ZONE)
+
+
+def _take_job(worker: Worker, *, current_state: str) -> None:
+    try:
+        with transaction.atomic():
+            worker_jobs_adjust(worker_id=worker.pk, delta=+1)
+    except IntegrityError:
+        raise StateConflict(
+            "The worker already holds as many jobs as they can take",
+            current_state=current_state,
+            code="worker_at_capacity",
+        ) from None
+
+
+def _grant(sr: ServiceRequest, user_id: int) -> None:
+    access_grant_issue(
+        elder_id=sr.elder_id,
+        user_id=user_id,
+        reference=_grant_reference(sr),
+        purpose=f"{sr.service_type.name} job {sr.reference}",
+        expires_at=sr.window_end + timedelta(hours=_knobs()["GRANT_SLACK_H"]),
+    )
+
+
+def _grant_reference(sr: ServiceRequest) -> str:
+    return f"request:{sr.pk}"
+
+
+def _assigned_to(sr: ServiceRequest, user: User) -> None:
+    from django.http import Http404
+
+    if sr is None or sr.assigned_worker_id is None:
+        raise Http404
+    if not Worker.objects.filter(pk=sr.assigned_worker_id, user=user).exists():
+        raise Http404
+
+
+def _credit(sr: ServiceRequest, kind: str, reference: str) -> None:
+    provider_id = Worker.objects.values_list("provider_id", flat=True).get(pk=sr.assigned_worker_id)
+    credit_event_record(
+        provider_id=provider_id,
+        worker_id=sr.assigned_worker_id,
+        kind=kind,
+        reference=reference,
+    )

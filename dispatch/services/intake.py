@@ -1,0 +1,391 @@
+"""Intake, matching and offers: a need comes in, the best candidates get offers, the first
+accept wins."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from backend.accounts.models import User
+from backend.core.errors import RuleViolation, StateConflict
+from backend.core.events import event_record
+from backend.core.side_effects import enqueue_after_commit
+from elders.models import Elder
+from providers.selectors import (
+    provider_admin_ids,
+    providers_serving,
+    worker_eligible,
+    workers_nearest,
+)
+
+from ..escalation import alert_raise
+from ..models import (
+    OPEN_REQUEST_STATES,
+    JobOffer,
+    OfferState,
+    Priority,
+    RequestState,
+    ServiceRequest,
+    ServiceType,
+)
+from ..ranking import Ranked, preferences_apply, rank
+from ..transitions import (
+    SYSTEM,
+)
+from ._core import (
+    MAX_COUNTDOWN_S,
+    _display_tz,
+    _grant,
+    _knobs,
+    _lock_request,
+    _offer_move,
+    _request_move,
+    _request_recipients,
+    _take_job,
+)
+
+
+def service_request_create(
+    *,
+    elder: Elder,
+    service_type: ServiceType,
+    channel: str,
+    caller: User | None,
+    priority: str | None = None,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    notes: str = "",
+    care_need_id: int | None = None,
+    occurrence: datetime | None = None,
+) -> ServiceRequest:
+    """Log a need. Matching starts now, or `lead_time` before a future window opens."""
+    now = timezone.now()
+    start = window_start or now
+    end = window_end or start + service_type.default_duration
+    if end <= start:
+        raise RuleViolation(
+            "The window must end after it starts",
+            code="invalid_window",
+            fields={"window_end": ["must be after window_start"]},
+        )
+    match_at = max(now, start - service_type.lead_time)
+    with transaction.atomic():
+        duplicate = (
+            ServiceRequest.objects.filter(
+                elder=elder, service_type=service_type, state__in=OPEN_REQUEST_STATES
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        sr = ServiceRequest.objects.create(
+            possible_duplicate_of=duplicate,
+            district_id=elder.district_id,
+            elder=elder,
+            service_type=service_type,
+            channel=channel,
+            caller=caller,
+            priority=priority or service_type.default_priority,
+            window_start=start,
+            window_end=end,
+            notes=notes,
+            match_at=match_at,
+            care_need_id=care_need_id,
+            occurrence=occurrence,
+        )
+        local_day = timezone.localtime(now, timezone=_display_tz()).strftime("%y%m%d")
+        sr.reference = f"{local_day}-{sr.pk:06d}"
+        sr.save(update_fields=["reference"])
+        event_record(
+            kind="request.created",
+            subject_type="request",
+            subject_id=sr.pk,
+            actor=caller,
+            after=sr.state,
+            district_id=sr.district_id,
+            recipients=_request_recipients(sr),
+            data={
+                "reference": sr.reference,
+                "service": service_type.code,
+                "priority": sr.priority,
+                "channel": channel,
+                "match_at": match_at.isoformat(),
+            },
+        )
+        _schedule_matching(sr)
+    return sr
+
+
+def _schedule_matching(sr: ServiceRequest) -> None:
+    from ..tasks import request_match
+
+    delay = (sr.match_at - timezone.now()).total_seconds()
+    if delay <= MAX_COUNTDOWN_S:
+        enqueue_after_commit(request_match, sr.pk, countdown=max(0.0, delay) or None)
+
+
+# Matching and offers --------------------------------------------------------------------------
+
+
+def request_match(*, request_id: int, actor: User | None = None) -> ServiceRequest | None:
+    """Offer the work to the next candidate(s), or put it in the operator queue.
+
+    Safe to run twice: a request that is not waiting for matching is left alone.
+    """
+    with transaction.atomic():
+        sr = _lock_request(request_id)
+        if sr is None or sr.state not in (RequestState.NEW, RequestState.MATCHING):
+            return sr
+        if sr.state == RequestState.NEW:
+            if sr.match_at > timezone.now():
+                return sr
+            _request_move(sr, "match", actor=actor, by=SYSTEM)
+        _offer_next(sr, actor=actor)
+        return sr
+
+
+def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
+    """Precondition: `sr` is locked and matching."""
+    knobs = _knobs()
+    fanout = knobs["EMERGENCY_FANOUT"] if sr.priority == Priority.EMERGENCY else 1
+    home = Elder.objects.values_list("location", flat=True).get(pk=sr.elder_id)
+    serving = providers_serving(point=home, service_code=sr.service_type.code)
+    made = JobOffer.objects.filter(request=sr)
+    if sr.service_type.dispatch_mode == "provider":
+        asked = frozenset(made.values_list("provider_id", flat=True))
+        nearest = (
+            serving.exclude(pk__in=asked)
+            .filter(base_location__isnull=False)
+            .order_by("base_distance")[:fanout]
+        )
+        candidates = [
+            OfferTarget(None, p.pk, provider_admin_ids(provider_id=p.pk), p.base_distance.m)
+            for p in nearest
+        ]
+    else:
+        asked = frozenset(made.values_list("worker_id", flat=True))
+        ranked = ranked_candidates(sr, home=home, exclude_worker_ids=asked, at_least=fanout)
+        candidates = [
+            OfferTarget(
+                r.candidate.worker_id,
+                r.candidate.provider_id,
+                [r.candidate.user_id],
+                r.candidate.distance_m,
+            )
+            for r in ranked[:fanout]
+        ]
+    if not candidates:
+        _request_move(
+            sr,
+            "exhaust",
+            actor=actor,
+            by=SYSTEM,
+            data={"reason": "no_candidates", "offers_made": len(asked)},
+        )
+        alert_raise(sr, "no_worker", data={"offers_made": len(asked)})
+        return
+    timeout = knobs["OFFER_TIMEOUT_S"]
+    expires_at = timezone.now() + timedelta(seconds=timeout)
+    rank = len(asked)
+    offers = []
+    for candidate in candidates:
+        rank += 1
+        offer = JobOffer.objects.create(
+            request=sr,
+            worker_id=candidate.worker_id,
+            provider_id=candidate.provider_id,
+            rank=rank,
+            distance_m=round(candidate.distance_m, 1),
+            expires_at=expires_at,
+        )
+        offers.append(offer)
+        event_record(
+            kind="offer.created",
+            subject_type="offer",
+            subject_id=offer.pk,
+            actor=actor,
+            after=offer.state,
+            district_id=sr.district_id,
+            recipients=candidate.recipients,
+            data=offer_public_view(offer, sr),
+        )
+    _request_move(sr, "offer", actor=actor, by=SYSTEM, data={"offers": [o.pk for o in offers]})
+    from ..tasks import offer_expire
+
+    for offer in offers:
+        enqueue_after_commit(offer_expire, offer.pk, countdown=timeout)
+
+
+@dataclass(frozen=True)
+class OfferTarget:
+    """Who an offer goes to: a worker, or (worker None) a provider's admins."""
+
+    worker_id: int | None
+    provider_id: int
+    recipients: list[int]
+    distance_m: float
+
+
+def ranked_candidates(
+    sr: ServiceRequest,
+    *,
+    home=None,
+    exclude_worker_ids: frozenset[int] = frozenset(),
+    at_least: int = 1,
+) -> list[Ranked]:
+    """The nearest eligible workers (a pool of CANDIDATE_POOL), minus those the elder's
+    preferences rule out, ranked by the weighted terms in dispatch/ranking.py."""
+    knobs = _knobs()
+    if home is None:
+        home = Elder.objects.values_list("location", flat=True).get(pk=sr.elder_id)
+    serving = providers_serving(point=home, service_code=sr.service_type.code)
+    found = workers_nearest(
+        point=home,
+        skill=sr.service_type.code,
+        radius_m=knobs["MATCH_RADIUS_M"],
+        provider_ids=serving.values_list("pk", flat=True),
+        required_certificates=sr.service_type.required_certificates,
+        exclude_worker_ids=exclude_worker_ids,
+        limit=max(knobs["CANDIDATE_POOL"], at_least),
+    )
+    allowed = preferences_apply(sr.elder_id, found)
+    return rank(elder_id=sr.elder_id, candidates=allowed, radius_m=knobs["MATCH_RADIUS_M"])
+
+
+def offer_public_view(offer: JobOffer, sr: ServiceRequest) -> dict[str, Any]:
+    """What a worker sees before accepting: the service, the time and the distance. No name or
+    address: those are shared only once the job is theirs."""
+    return {
+        "offer": offer.pk,
+        "request": sr.pk,
+        "service": sr.service_type.code,
+        "service_name": f"{sr.service_type.name} {sr.service_type.name_zh}",
+        "priority": sr.priority,
+        "window_start": sr.window_start.isoformat(),
+        "window_end": sr.window_end.isoformat(),
+        "distance_m": offer.distance_m,
+        "expires_at": offer.expires_at.isoformat(),
+    }
+
+
+def _after_offer_closed(sr: ServiceRequest, *, actor: User | None) -> None:
+    """An offer ended without an accept: move on once no other offer is still open."""
+    if sr.state != RequestState.OFFERED:
+        return
+    if JobOffer.objects.filter(request=sr, state=OfferState.PENDING).exists():
+        return
+    _request_move(sr, "rematch", actor=actor, by=SYSTEM)
+    _offer_next(sr, actor=actor)
+
+
+def offer_expire(*, offer_id: int, skip_locked: bool = False) -> JobOffer | None:
+    """Close an unanswered offer whose deadline passed. Does nothing if it was answered."""
+    request_id = JobOffer.objects.filter(pk=offer_id).values_list("request_id", flat=True).first()
+    if request_id is None:
+        return None
+    with transaction.atomic():
+        sr = _lock_request(request_id, skip_locked=skip_locked)
+        if sr is None:
+            return None
+        offer = JobOffer.objects.select_related("worker", "request").get(pk=offer_id)
+        if offer.state != OfferState.PENDING or offer.expires_at > timezone.now():
+            return offer
+        _offer_move(offer, "expire", actor=None)
+        _after_offer_closed(sr, actor=None)
+        return offer
+
+
+def offer_decline(*, offer_id: int, user: User, reason: str) -> JobOffer:
+    with transaction.atomic():
+        offer, sr = _lock_offer_of(user, offer_id)
+        _offer_move(offer, "decline", actor=user, data={"reason": reason}, decline_reason=reason)
+        _after_offer_closed(sr, actor=user)
+        return offer
+
+
+def offer_accept(*, offer_id: int, user: User) -> JobOffer:
+    """First accept wins, exactly once: the work order's row lock serialises racing accepts,
+    and a partial unique constraint backs it."""
+    with transaction.atomic():
+        offer, sr = _lock_offer_of(user, offer_id)
+        if offer.state != OfferState.PENDING:
+            raise StateConflict(
+                f"This offer is {offer.state}; the request is {sr.state}",
+                current_state=offer.state,
+                request_state=sr.state,
+                code="offer_state_conflict",
+            )
+        if sr.state != RequestState.OFFERED:
+            raise StateConflict(
+                f"This job is no longer open: the request is {sr.state}",
+                current_state=sr.state,
+                code="request_state_conflict",
+            )
+        _offer_move(offer, "accept", actor=user)
+        for other in JobOffer.objects.select_related("worker", "request").filter(
+            request=sr, state=OfferState.PENDING
+        ):
+            _offer_move(other, "withdraw", actor=user, data={"reason": "taken_by_another"})
+        if offer.worker_id is None:  # a provider takes the whole job and assigns staff later
+            _request_move(sr, "accept", actor=user, assigned_provider=offer.provider)
+            return offer
+        _take_job(offer.worker, current_state=offer.state)
+        _request_move(
+            sr, "accept", actor=user, assigned_worker=offer.worker, assigned_provider=offer.provider
+        )
+        _grant(sr, offer.worker.user_id)
+        return offer
+
+
+def request_assign_worker(*, request_id: int, user: User, worker_id: int) -> ServiceRequest:
+    """A provider that took the whole job names the worker who will go (派单给服务商)."""
+    from django.http import Http404
+
+    with transaction.atomic():
+        sr = _lock_request(request_id)
+        if sr is None or sr.assigned_provider_id is None:
+            raise Http404
+        if user.pk not in provider_admin_ids(provider_id=sr.assigned_provider_id):
+            raise Http404
+        if sr.state != RequestState.ASSIGNED or sr.assigned_worker_id:
+            raise StateConflict(
+                "A worker can be named only once, for a job your organisation accepted",
+                current_state=sr.state,
+                code="request_state_conflict",
+            )
+        worker = worker_eligible(
+            worker_id=worker_id,
+            provider_id=sr.assigned_provider_id,
+            skill=sr.service_type.code,
+            required_certificates=sr.service_type.required_certificates,
+        )
+        if worker is None:
+            raise RuleViolation(
+                "Not one of your workers with this skill and valid certificates",
+                code="worker_not_eligible",
+                fields={"worker": ["not eligible for this job"]},
+            )
+        _take_job(worker, current_state=sr.state)
+        _request_move(
+            sr, "assign_worker", actor=user, assigned_worker=worker, data={"worker": worker.pk}
+        )
+        _grant(sr, worker.user_id)
+        return sr
+
+
+def _lock_offer_of(user: User, offer_id: int) -> tuple[JobOffer, ServiceRequest]:
+    """Lock the work order, then read the offer; 404 unless the offer is this worker's, or
+    (a whole job offered to a provider) this provider admin's."""
+    from django.http import Http404
+
+    mine = Q(worker__user=user) | Q(worker__isnull=True, provider__admins=user)
+    request_id = (
+        JobOffer.objects.filter(mine, pk=offer_id).values_list("request_id", flat=True).first()
+    )
+    if request_id is None:
+        raise Http404
+    sr = _lock_request(request_id)
+    offer = JobOffer.objects.select_related("worker", "request").get(pk=offer_id)
+    return offer, sr

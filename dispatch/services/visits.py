@@ -1,0 +1,195 @@
+"""Visits as electronic visit verification: check-in at the door, check-out, exceptions."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.geos import Point
+from django.db import transaction
+from django.utils import timezone
+
+from backend.accounts.models import User
+from backend.core.errors import RuleViolation, StateConflict
+from backend.core.events import event_record
+from backend.core.side_effects import enqueue_after_commit
+from backend.telephony.tasks import sms_send
+from elders.models import Elder
+from elders.selectors import elder_first_sms_contact
+from elders.services import access_grant_revoke
+from providers.models import Worker
+from providers.selectors import (
+    provider_price,
+)
+from providers.services import worker_jobs_adjust
+
+from ..escalation import alert_raise
+from ..models import (
+    RequestState,
+    ServiceRequest,
+    Visit,
+)
+from ._core import (
+    _assigned_to,
+    _credit,
+    _display_tz,
+    _grant_reference,
+    _knobs,
+    _lock_request,
+    _request_move,
+    _visit_move,
+    log,
+)
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    visit: Visit
+    distance_m: float
+
+
+GEOFENCE_EXCEPTION_REASONS = ["gps_drift", "elder_not_at_home", "wrong_address_on_file", "other"]
+
+
+def visit_check_in(
+    *, request_id: int, user: User, point: Point, exception_reason: str = ""
+) -> CheckIn:
+    """Start the visit record at the door. Outside the geofence it is refused with the
+    distance, unless the worker gives a reason code: then it is recorded as an exception for a
+    supervisor to approve or reject."""
+    with transaction.atomic():
+        sr = _lock_request(request_id)
+        _assigned_to(sr, user)
+        if sr.state not in (RequestState.ASSIGNED, RequestState.EN_ROUTE):
+            raise StateConflict(
+                f"Cannot check in: the request is {sr.state}",
+                current_state=sr.state,
+                code="request_state_conflict",
+            )
+        elder = Elder.objects.annotate(d=Distance("location", point)).get(pk=sr.elder_id)
+        distance = round(elder.d.m, 1)
+        limit = _knobs()["GEOFENCE_M"]
+        outside = distance > limit
+        if outside and not exception_reason:
+            log.info("check_in_refused", request=sr.pk, distance_m=distance, geofence_m=limit)
+            raise RuleViolation(
+                f"You are {distance:.0f} m from the home; check in within {limit} m, or give "
+                f"an exception_reason",
+                code="outside_geofence",
+                distance_m=distance,
+                geofence_m=limit,
+                exception_reasons=GEOFENCE_EXCEPTION_REASONS,
+            )
+        price = provider_price(
+            provider_id=Worker.objects.values_list("provider_id", flat=True).get(
+                pk=sr.assigned_worker_id
+            ),
+            service_code=sr.service_type.code,
+        )
+        visit = Visit.objects.create(
+            price=price.price if price else None,
+            price_unit=price.unit if price else "",
+            subsidy_share=Decimal(str(_knobs()["SUBSIDY_SHARE"]))
+            if price and price.subsidised
+            else Decimal(0),
+            exception_reason=exception_reason if outside else "",
+            exception_state="pending" if outside else "",
+            request=sr,
+            worker_id=sr.assigned_worker_id,
+            elder_id=sr.elder_id,
+            service_type_id=sr.service_type_id,
+            checked_in_at=timezone.now(),
+            check_in_point=point,
+            check_in_distance_m=distance,
+        )
+        _request_move(
+            sr,
+            "check_in",
+            actor=user,
+            data={
+                "visit": visit.pk,
+                "distance_m": distance,
+                "exception_reason": visit.exception_reason,
+            },
+        )
+        if visit.checked_in_at > sr.window_end:
+            _credit(sr, "late_arrival", f"visit:{visit.pk}")
+        _notify_family(sr, elder, arrived=True, at=visit.checked_in_at)
+        return CheckIn(visit=visit, distance_m=distance)
+
+
+def visit_exception_decide(*, visit_id: int, user: User, approve: bool, resolution: str) -> Visit:
+    """A supervisor decides a check-in recorded outside the geofence."""
+    with transaction.atomic():
+        visit = Visit.objects.select_for_update().select_related("request").get(pk=visit_id)
+        if visit.exception_state != "pending":
+            raise StateConflict(
+                "No pending exception on this visit",
+                current_state=visit.exception_state or "none",
+                code="no_pending_exception",
+            )
+        visit.exception_state = "approved" if approve else "rejected"
+        visit.exception_resolution = resolution
+        visit.save(update_fields=["exception_state", "exception_resolution"])
+        event_record(
+            kind=f"visit.exception_{visit.exception_state}",
+            subject_type="visit",
+            subject_id=visit.pk,
+            actor=user,
+            before="pending",
+            after=visit.exception_state,
+            district_id=visit.request.district_id,
+            data={"request": visit.request_id, "resolution": resolution},
+        )
+    return visit
+
+
+def visit_check_out(
+    *, request_id: int, user: User, point: Point | None, welfare_outcome: str = ""
+) -> Visit:
+    with transaction.atomic():
+        sr = _lock_request(request_id)
+        _assigned_to(sr, user)
+        if sr.state != RequestState.ON_SITE:
+            raise StateConflict(
+                f"Cannot check out: the request is {sr.state}",
+                current_state=sr.state,
+                code="request_state_conflict",
+            )
+        visit = Visit.objects.get(request=sr)
+        is_welfare = sr.service_type.code == "welfare_check"
+        if is_welfare and not welfare_outcome:
+            raise RuleViolation(
+                "A welfare check (巡访) records what it found",
+                code="welfare_outcome_required",
+                fields={"welfare_outcome": ["seen_well, needs_help, not_home or no_answer"]},
+            )
+        _visit_move(
+            visit,
+            "check_out",
+            checked_out_at=timezone.now(),
+            check_out_point=point,
+            welfare_outcome=welfare_outcome if is_welfare else "",
+        )
+        if welfare_outcome in ("no_answer", "needs_help"):
+            alert_raise(sr, f"welfare_{welfare_outcome}", data={"visit": visit.pk})
+        _request_move(sr, "check_out", actor=user, data={"visit": visit.pk})
+        worker_jobs_adjust(worker_id=sr.assigned_worker_id, delta=-1)
+        access_grant_revoke(reference=_grant_reference(sr))
+        _credit(sr, "verified_visit", f"visit:{visit.pk}")
+        elder = Elder.objects.get(pk=sr.elder_id)
+        _notify_family(sr, elder, arrived=False, at=visit.checked_out_at)
+        return visit
+
+
+def _notify_family(sr: ServiceRequest, elder: Elder, *, arrived: bool, at: datetime) -> None:
+    contact = elder_first_sms_contact(elder_id=elder.pk)
+    if contact is None:
+        return
+    local = timezone.localtime(at, timezone=_display_tz()).strftime("%H:%M")
+    what = f"{sr.service_type.name_zh}({sr.service_type.name})"
+    if arrived:
+        body = f"【安心】{elder.full_name}的{what}服务人员已于{local}到达。工单{sr.reference}"
+    else:
+        body = f"【安心】{elder.full_name}的{what}服务已于{local}完成。工单{sr.reference}"
+    enqueue_after_commit(sms_send, str(contact.phone), body)
