@@ -5,9 +5,10 @@ give it). The forward offset is a published closed-form function; the inverse ha
 form, so it is solved by fixed-point iteration to well under a centimetre.
 """
 
+import json
 import math
 
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import GEOSException, MultiPolygon, Point, Polygon
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -132,3 +133,18 @@ class PositionSerializer(serializers.Serializer):
     def to_point(self) -> Point:
         lng, lat = self.validated_data["location"]
         return point_wgs84(lng, lat, self.validated_data["crs"])
+
+
+def polygon_from_geojson(text: str) -> Polygon | MultiPolygon | None:
+    """Built from coordinates by GEOS: no GDAL parsing, and no `crs` member, from outside."""
+    try:
+        data = json.loads(text)
+        if data.get("type") == "Polygon":
+            area = Polygon(*data["coordinates"], srid=4326)
+        elif data.get("type") == "MultiPolygon":
+            area = MultiPolygon(*(Polygon(*rings) for rings in data["coordinates"]), srid=4326)
+        else:
+            return None
+    except (ValueError, TypeError, KeyError, AttributeError, GEOSException):
+        return None
+    return area if area.valid else None

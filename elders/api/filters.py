@@ -1,30 +1,14 @@
-import json
-
 import django_filters
-from django.contrib.gis.geos import GEOSException, MultiPolygon, Point, Polygon
+from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
+from backend.core.geo import polygon_from_geojson
 from elders.models import CareLevel, Category, Elder, ElderStatus, LivingArrangement
 from elders.selectors import phone_to_e164
 
 MAX_RADIUS_M = 50_000
-
-
-def polygon_from_geojson(text: str) -> Polygon | MultiPolygon | None:
-    """Built from coordinates by GEOS: no GDAL parsing, and no `crs` member, from outside."""
-    try:
-        data = json.loads(text)
-        if data.get("type") == "Polygon":
-            area = Polygon(*data["coordinates"], srid=4326)
-        elif data.get("type") == "MultiPolygon":
-            area = MultiPolygon(*(Polygon(*rings) for rings in data["coordinates"]), srid=4326)
-        else:
-            return None
-    except (ValueError, TypeError, KeyError, AttributeError, GEOSException):
-        return None
-    return area if area.valid else None
 
 
 class ElderFilter(django_filters.FilterSet):

@@ -2,13 +2,13 @@ from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import STAFF_ROLES, Role
 from backend.core.idempotency import idempotent
+from backend.core.permissions import require_role
 from elders import services
 from elders.models import AccessLog, AlarmDevice, CareNeed, Consent, Elder, EmergencyContact
 from elders.selectors import elder_active_grant, elders_by_phone, elders_visible_to
@@ -17,11 +17,6 @@ from . import serializers as s
 from .filters import ElderFilter
 
 REVEAL_ROLES = {Role.SUPERVISOR, Role.DISTRICT_ADMIN}
-
-
-def _require(user, roles, what: str) -> None:
-    if user.role not in roles:
-        raise PermissionDenied(f"Your role may not {what}")
 
 
 def _visible_elder(request, pk: int) -> Elder:
@@ -68,7 +63,7 @@ class ElderListView(ListAPIView):
     @extend_schema(request=s.ElderInput, responses={201: s.ElderOutput})
     @idempotent
     def post(self, request):
-        _require(request.user, STAFF_ROLES, "register elders")
+        require_role(request.user, STAFF_ROLES, "register elders")
         data = s.ElderInput(data=request.data)
         data.is_valid(raise_exception=True)
         elder = services.elder_create(
@@ -83,7 +78,7 @@ class ElderFeaturesView(ElderListView):
     """The same list and filters as GeoJSON features, for maps (district staff only)."""
 
     def list(self, request, *args, **kwargs):
-        _require(request.user, STAFF_ROLES, "map elders")
+        require_role(request.user, STAFF_ROLES, "map elders")
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         features = [
             {
@@ -118,7 +113,7 @@ class ElderDetailView(APIView):
     @idempotent
     def patch(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        _require(request.user, STAFF_ROLES, "change an elder's file")
+        require_role(request.user, STAFF_ROLES, "change an elder's file")
         data = s.ElderInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         services.elder_update(elder=elder, actor=request.user, **data.validated_data)
@@ -133,7 +128,7 @@ class ElderLookupView(APIView):
         responses=s.LookupOutput(many=True),
     )
     def get(self, request):
-        _require(request.user, STAFF_ROLES, "look up callers")
+        require_role(request.user, STAFF_ROLES, "look up callers")
         phone = request.query_params.get("phone", "")
         if not phone.strip():
             raise serializers.ValidationError({"phone": ["required"]})
@@ -163,7 +158,7 @@ class IdNumberRevealView(APIView):
     @extend_schema(request=s.PurposeInput, responses=RevealOutput)
     def post(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        _require(request.user, REVEAL_ROLES, "see full ID numbers")
+        require_role(request.user, REVEAL_ROLES, "see full ID numbers")
         data = s.PurposeInput(data=request.data)
         data.is_valid(raise_exception=True)
         revealed = services.elder_id_number_reveal(
@@ -194,7 +189,7 @@ class HealthView(APIView):
     @idempotent
     def put(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        _require(request.user, STAFF_ROLES, "change health notes")
+        require_role(request.user, STAFF_ROLES, "change health notes")
         data = s.HealthSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         profile = services.health_profile_write(
@@ -207,14 +202,14 @@ class AssessmentsView(APIView):
     @extend_schema(responses=s.AssessmentOutput(many=True))
     def get(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        _require(request.user, STAFF_ROLES | {Role.FAMILY}, "see assessments")
+        require_role(request.user, STAFF_ROLES | {Role.FAMILY}, "see assessments")
         return Response(s.AssessmentOutput(elder.assessments.all(), many=True).data)
 
     @extend_schema(request=s.AssessmentInput, responses={201: s.AssessmentOutput})
     @idempotent
     def post(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        _require(request.user, STAFF_ROLES, "record assessments")
+        require_role(request.user, STAFF_ROLES, "record assessments")
         data = s.AssessmentInput(data=request.data)
         data.is_valid(raise_exception=True)
         assessment = services.assessment_record(
@@ -234,14 +229,14 @@ class _ElderChildren(APIView):
 
     def get(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        _require(request.user, self.read_roles, "see this")
+        require_role(request.user, self.read_roles, "see this")
         rows = self.model.objects.filter(elder=elder).order_by(*self.ordering)
         return Response(self.output_class(rows, many=True).data)
 
     @idempotent
     def post(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        _require(request.user, STAFF_ROLES, "change an elder's file")
+        require_role(request.user, STAFF_ROLES, "change an elder's file")
         data = self.input_class(data=request.data)
         data.is_valid(raise_exception=True)
         row = services.elder_child_add(
@@ -281,5 +276,5 @@ class AccessLogView(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return AccessLog.objects.none()
         elder = _visible_elder(self.request, self.kwargs["pk"])
-        _require(self.request.user, REVEAL_ROLES, "read the access log")
+        require_role(self.request.user, REVEAL_ROLES, "read the access log")
         return AccessLog.objects.filter(elder=elder).select_related("user").order_by("-at")

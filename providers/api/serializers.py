@@ -3,7 +3,12 @@ import json
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from backend.core.geo import GeoJSONPointInput, PointOutputField, point_wgs84
+from backend.core.geo import (
+    GeoJSONPointInput,
+    PointOutputField,
+    point_wgs84,
+    polygon_from_geojson,
+)
 from providers.models import (
     Certificate,
     CertificateKind,
@@ -41,8 +46,6 @@ class ProviderInput(serializers.Serializer):
 
     def validate_service_area(self, value):
         from django.contrib.gis.geos import MultiPolygon, Polygon
-
-        from elders.api.filters import polygon_from_geojson
 
         if value is None:
             return None

@@ -7,7 +7,6 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 from backend.accounts.models import District, Role
 from backend.core.geo import PositionSerializer
 from backend.core.idempotency import idempotent
+from backend.core.permissions import require_role
 from providers import services
 from providers.models import Appeal, AppealState, Provider, Sanction
 from providers.selectors import (
@@ -27,11 +27,6 @@ from providers.selectors import (
 from . import serializers as s
 
 ADMIN = {Role.DISTRICT_ADMIN}
-
-
-def _require(user, roles, what: str) -> None:
-    if user.role not in roles:
-        raise PermissionDenied(f"Your role may not {what}")
 
 
 def _provider(request, pk: int) -> Provider:
@@ -86,7 +81,7 @@ class ProviderListView(ListAPIView):
     @extend_schema(request=s.ProviderInput, responses={201: s.ProviderOutput})
     @idempotent
     def post(self, request):
-        _require(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, "register providers")
+        require_role(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, "register providers")
         data = s.ProviderInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -141,7 +136,7 @@ class ProviderDetailView(APIView):
     @idempotent
     def patch(self, request, pk: int):
         provider = _provider(request, pk)
-        _require(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, "change providers")
+        require_role(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, "change providers")
         data = s.ProviderInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         provider = services.provider_update(
@@ -157,7 +152,7 @@ class ProviderStatusView(APIView):
     @idempotent
     def post(self, request, pk: int):
         provider = _provider(request, pk)
-        _require(request.user, ADMIN, "change a provider's status")
+        require_role(request.user, ADMIN, "change a provider's status")
         data = s.StatusChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
         provider = services.provider_status_change(
@@ -182,7 +177,7 @@ class ProviderServicesView(APIView):
     @idempotent
     def post(self, request, pk: int):
         provider = _provider(request, pk)
-        _require(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, "set services")
+        require_role(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, "set services")
         data = s.ServiceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         service, _ = provider.services.update_or_create(
@@ -203,7 +198,7 @@ class ProviderWorkersView(APIView):
     @idempotent
     def post(self, request, pk: int):
         provider = _provider(request, pk)
-        _require(request.user, {Role.PROVIDER_ADMIN}, "add workers")
+        require_role(request.user, {Role.PROVIDER_ADMIN}, "add workers")
         data = s.WorkerInput(data=request.data)
         data.is_valid(raise_exception=True)
         worker = services.worker_create(
@@ -223,7 +218,7 @@ class WorkerDetailView(APIView):
     @idempotent
     def patch(self, request, pk: int):
         worker = get_object_or_404(workers_visible_to(request.user), pk=pk)
-        _require(request.user, {Role.PROVIDER_ADMIN}, "change workers")
+        require_role(request.user, {Role.PROVIDER_ADMIN}, "change workers")
         data = s.WorkerUpdate(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         for name, value in data.validated_data.items():
@@ -246,7 +241,7 @@ class WorkerCertificatesView(APIView):
     @idempotent
     def post(self, request, pk: int):
         worker = get_object_or_404(workers_visible_to(request.user), pk=pk)
-        _require(request.user, {Role.PROVIDER_ADMIN}, "add certificates")
+        require_role(request.user, {Role.PROVIDER_ADMIN}, "add certificates")
         data = s.CertificateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cert = services.certificate_add(worker=worker, actor=request.user, **data.validated_data)
@@ -272,7 +267,7 @@ class ProviderCreditView(APIView):
     @idempotent
     def post(self, request, pk: int):
         provider = _provider(request, pk)
-        _require(request.user, ADMIN, "record credit events")
+        require_role(request.user, ADMIN, "record credit events")
         data = s.ManualCreditInput(data=request.data)
         data.is_valid(raise_exception=True)
         worker_id = data.validated_data.get("worker")
@@ -302,7 +297,7 @@ class ProviderSanctionsView(APIView):
     @idempotent
     def post(self, request, pk: int):
         provider = _provider(request, pk)
-        _require(request.user, ADMIN, "sanction providers")
+        require_role(request.user, ADMIN, "sanction providers")
         data = s.SanctionInput(data=request.data)
         data.is_valid(raise_exception=True)
         sanction = services.sanction_impose(
@@ -317,7 +312,7 @@ class SanctionAppealView(APIView):
     @extend_schema(request=s.AppealInput, responses={201: s.AppealOutput})
     @idempotent
     def post(self, request, pk: int):
-        _require(request.user, {Role.PROVIDER_ADMIN}, "appeal sanctions")
+        require_role(request.user, {Role.PROVIDER_ADMIN}, "appeal sanctions")
         sanction = get_object_or_404(
             Sanction.objects.select_related("provider"), pk=pk, provider__admins=request.user
         )
@@ -351,7 +346,7 @@ class AppealDecideView(APIView):
     @extend_schema(request=s.AppealDecisionInput, responses=s.AppealOutput)
     @idempotent
     def post(self, request, pk: int):
-        _require(request.user, ADMIN, "decide appeals")
+        require_role(request.user, ADMIN, "decide appeals")
         appeal = get_object_or_404(
             Appeal, pk=pk, sanction__provider__in=providers_visible_to(request.user)
         )
