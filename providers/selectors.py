@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.gis.db.models.functions import Distance, GeometryDistance
+from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
-from django.contrib.gis.measure import D
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import Role, User
@@ -20,7 +20,6 @@ from .models import (
     ProviderService,
     ProviderStatus,
     Worker,
-    WorkerPosition,
 )
 
 
@@ -82,75 +81,83 @@ def workers_nearest(
     kind, spare capacity, an active provider (among `provider_ids` when given) and a position
     fresh enough to trust, within `radius_m` metres (geography, so metres are metres).
     """
-    now = timezone.now()
-    fresh_after = now - timedelta(seconds=settings.ANXIN["LOCATION_MAX_AGE_S"])
     if provider_ids is None:
         provider_ids = Provider.objects.filter(status=ProviderStatus.ACTIVE).values_list(
             "pk", flat=True
         )
-    # Filters on the positions row itself: the KNN walk applies them as it goes.
-    walk = WorkerPosition.objects.filter(
-        on_shift=True,
-        has_capacity=True,
-        point__dwithin=(point, D(m=radius_m)),
-        skills__contains=[skill],
-        provider_id__in=list(provider_ids),
-    ).exclude(worker_id__in=exclude_worker_ids)
-    # Filters that need other rows or change by the minute, applied to the few walked.
-    checks = [Q(recorded_at__gte=fresh_after)] + [
-        Exists(
-            Certificate.objects.filter(
-                worker_id=OuterRef("worker_id"),
-                kind=kind,
-                expires_on__gte=timezone.localdate(now),
-            )
-        )
-        for kind in set(required_certificates)
-    ]
+    provider_ids = list(provider_ids)
+    if not provider_ids or limit <= 0:
+        return []
+    now = timezone.now()
+    params = {
+        "home": point.ewkt,
+        "radius": radius_m,
+        "skills": [skill],
+        "providers": provider_ids,
+        "exclude": sorted(exclude_worker_ids),
+        "fresh_after": now - timedelta(seconds=settings.ANXIN["LOCATION_MAX_AGE_S"]),
+        "certificates": sorted(set(required_certificates)),
+        "today": timezone.localdate(now),
+        "limit": limit,
+    }
     rows: list = []
-    for window in KNN_WINDOWS:
-        rows, walked = _nearest(walk, checks, point, limit, window)
-        if len(rows) >= limit or walked < (window or 0):
-            break
-    users = dict(Worker.objects.filter(pk__in=[r[0] for r in rows]).values_list("pk", "user_id"))
+    with connection.cursor() as cursor:
+        for window in KNN_WINDOWS:
+            cursor.execute(NEAREST_SQL, {**params, "window": window})
+            rows = cursor.fetchall()
+            walked = rows[0][4] if rows else 0
+            if len([r for r in rows if r[0] is not None]) >= limit or walked < (window or 0):
+                break
     return [
-        Candidate(worker_id=w, user_id=users[w], provider_id=p, distance_m=float(d))
-        for w, p, d in rows
+        Candidate(worker_id=w, user_id=u, provider_id=p, distance_m=float(d))
+        for w, u, p, d, _ in rows
+        if w is not None
     ]
 
 
 # How many of the nearest positions passing the row's own filters to check for freshness and
 # certificates: a few dozen almost always hold enough; the window widens only when they do not,
-# and the last pass (None) checks every one in the radius.
+# and the last pass (None: no LIMIT) checks every one in the radius.
 KNN_WINDOWS = (40, 400, None)
 
-
-def _nearest(
-    walk: QuerySet, checks: list, point: Point, limit: int, window: int | None
-) -> tuple[list, int]:
-    """The `limit` nearest rows passing every filter, and how many the walk yielded.
-
-    With a window, the inner `ORDER BY point <-> home LIMIT window` makes PostgreSQL walk the
-    partial GiST index (on shift, spare capacity) nearest first, inside the radius's box, and
-    stop after `window` rows that pass the row's own filters; a bitmap scan of every
-    matchable worker in the radius costs tens of milliseconds at 100,000 workers.
-    """
-    distance = GeometryDistance("point", point)
-    if window is None:
-        qs, walked = walk, 0
-    else:
-        inner = walk.order_by(distance).values("worker_id")[:window]
-        qs = WorkerPosition.objects.filter(worker_id__in=Subquery(inner))
-        walked = -1  # unknown until counted below
-    rows = list(
-        qs.filter(*checks)
-        .annotate(distance=distance)
-        .order_by("distance")
-        .values_list("worker_id", "provider_id", "distance")[:limit]
-    )
-    if window is not None and len(rows) < limit:
-        walked = walk.order_by(distance).values("worker_id")[:window].count()
-    return rows, walked
+# One statement, so that matching costs one round trip. `walk` is the KNN walk of the partial
+# GiST index `position_matchable` (on shift, spare capacity), nearest first inside the radius,
+# applying the row's own filters as it goes and stopping after `window` rows; the outer query
+# checks freshness and certificates on those few and joins the user to notify. The LEFT JOIN
+# from the count keeps one row even when nobody qualifies, so the caller learns how many were
+# walked (fewer than the window: the radius holds no more, widening would find nothing).
+# Parameters are bound client-side (Django's default), so the planner sees the constants and
+# can match the partial index.
+NEAREST_SQL = """
+WITH walk AS MATERIALIZED (
+    SELECT p.worker_id, p.provider_id, p.recorded_at, p.point <-> %(home)s::geography AS d
+    FROM providers_workerposition p
+    WHERE p.on_shift AND p.has_capacity
+      AND ST_DWithin(p.point, %(home)s::geography, %(radius)s)
+      AND p.skills @> %(skills)s::varchar(30)[]
+      AND p.provider_id = ANY(%(providers)s::bigint[])
+      AND NOT (p.worker_id = ANY(%(exclude)s::bigint[]))
+    ORDER BY p.point <-> %(home)s::geography
+    LIMIT %(window)s
+)
+SELECT ok.worker_id, ok.user_id, ok.provider_id, ok.d, n.walked
+FROM (SELECT count(*) AS walked FROM walk) n
+LEFT JOIN LATERAL (
+    SELECT w.worker_id, wk.user_id, w.provider_id, w.d
+    FROM walk w JOIN providers_worker wk ON wk.id = w.worker_id
+    WHERE w.recorded_at >= %(fresh_after)s
+      AND NOT EXISTS (
+        SELECT 1 FROM unnest(%(certificates)s::varchar[]) AS need(kind)
+        WHERE NOT EXISTS (
+            SELECT 1 FROM providers_certificate c
+            WHERE c.worker_id = w.worker_id AND c.kind = need.kind
+              AND c.expires_on >= %(today)s
+        )
+      )
+    ORDER BY w.d
+    LIMIT %(limit)s
+) ok ON true
+"""
 
 
 def provider_price(*, provider_id: int, service_code: str) -> ProviderService | None:

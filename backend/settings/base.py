@@ -77,9 +77,18 @@ DATABASES = {
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 # Under ASGI each request may run in a different thread: a pool beats long CONN_MAX_AGE.
 DATABASES["default"].setdefault("OPTIONS", {})["pool"] = env.bool("DATABASE_POOL", default=True)
-# Short OLTP queries: starting parallel workers cost more than the queries (35 ms of 40 in the
-# matching benchmark's plans). Reports that want parallel plans can SET it locally.
-DATABASES["default"]["OPTIONS"]["options"] = "-c max_parallel_workers_per_gather=0"
+# Short OLTP queries, on a working set held in memory. Measured in the matching benchmark's
+# plans at 100,000 workers (docs/dispatch.md):
+# - parallel workers cost more to start than the queries take (35 ms of 40);
+# - PostGIS declares its functions expensive, so a 2 ms query crosses jit_above_cost and spends
+#   7 ms compiling itself;
+# - the default random_page_cost (4, for spinning disks) makes the planner read every matchable
+#   worker in the radius's box (a bitmap scan, ~15 ms) instead of walking the GiST index nearest
+#   first and stopping (~1 ms); 1.1 is the usual figure for SSD or cached data.
+# Reports that want parallel plans or JIT can SET them locally.
+DATABASES["default"]["OPTIONS"]["options"] = (
+    "-c max_parallel_workers_per_gather=0 -c jit=off -c random_page_cost=1.1"
+)
 
 if env.str("DATABASE_NAME", default=""):
     # Test subprocesses (ASGI server, Celery worker) are pointed at the test database by name.
