@@ -1,11 +1,10 @@
-"""The escalation ladder: when the next candidate is nobody, the operator queue with an alert
-that a named operator must acknowledge (re-sent to every operator and the supervisors while
-nobody does), and for emergencies the elder's emergency contacts by SMS and a voice call with
-the instruction to call 120. Every alert ends with the operator who took it."""
+"""The top of the escalation ladder (the rounds of offers below it are in services.intake):
+the operator queue with an alert that a named operator must acknowledge (re-sent to every
+operator and the supervisors while nobody does, at the service type's `alert_ack_within`),
+and, where the service type says so or the request is an emergency, the elder's emergency
+contacts by SMS and a voice call with the instruction to call 120. Every alert ends with the
+operator who took it."""
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -19,11 +18,13 @@ from elders.models import EmergencyContact
 from .models import OperatorAlert, Priority, ServiceRequest
 
 CALL_120 = "如有生命危险，请立即拨打120急救电话。"
+# Alerts that mean nobody is (yet) at the door: the family hears of these.
+CONTACTS_TOLD_OF = frozenset({"no_worker", "non_arrival"})
 
 
 def alert_raise(sr: ServiceRequest, kind: str, *, data: dict | None = None) -> OperatorAlert | None:
     """Precondition: the caller holds the work order's lock. One open alert per kind."""
-    wait = timedelta(seconds=settings.ANXIN["ALERT_ACK_S"])
+    wait = sr.service_type.alert_ack_within
     try:
         with transaction.atomic():
             alert = OperatorAlert.objects.create(
@@ -32,6 +33,7 @@ def alert_raise(sr: ServiceRequest, kind: str, *, data: dict | None = None) -> O
     except IntegrityError:
         return None
     emergency = sr.priority == Priority.EMERGENCY
+    tell_contacts = emergency or sr.service_type.notify_contacts
     event_record(
         kind="alert.raised",
         subject_type="alert",
@@ -47,7 +49,7 @@ def alert_raise(sr: ServiceRequest, kind: str, *, data: dict | None = None) -> O
             **(data or {}),
         },
     )
-    if emergency and kind != "missing_check_out":
+    if tell_contacts and kind in CONTACTS_TOLD_OF:
         _tell_emergency_contacts(sr)
     return alert
 
@@ -95,12 +97,11 @@ def alert_acknowledge(*, alert_id: int, user: User) -> OperatorAlert:
 def alerts_resend() -> int:
     """Re-send every alert nobody acknowledged in time, to all operators and supervisors."""
     now = timezone.now()
-    wait = timedelta(seconds=settings.ANXIN["ALERT_ACK_S"])
     sent = 0
     with transaction.atomic():
         due = (
             OperatorAlert.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("request")
+            .select_related("request__service_type")
             .filter(acknowledged_at__isnull=True, resend_at__lte=now)
         )
         for alert in due:
@@ -113,7 +114,7 @@ def alerts_resend() -> int:
                 ).values_list("pk", flat=True)
             )
             alert.resent += 1
-            alert.resend_at = now + wait
+            alert.resend_at = now + alert.request.service_type.alert_ack_within
             alert.save(update_fields=["resent", "resend_at"])
             event_record(
                 kind="alert.resent",

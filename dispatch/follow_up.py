@@ -13,7 +13,7 @@ from elders.selectors import elder_family_user_ids
 from providers.services import credit_event_record, worker_rating_set
 
 from . import services
-from .models import Complaint, ComplaintState, Feedback, RequestState
+from .models import Complaint, ComplaintState, Feedback, Priority, RequestState
 from .transitions import SYSTEM
 
 LOW_RATING = 2
@@ -70,7 +70,8 @@ def feedback_record(*, request_id: int, user: User, rating: int, comment: str) -
                 district_id=sr.district_id,
                 data={"request": sr.pk, "rating": rating},
             )
-        if sr.state == RequestState.COMPLETED:
+        # An emergency stays open for the operator who records its outcome.
+        if sr.state == RequestState.COMPLETED and sr.priority != Priority.EMERGENCY:
             services._request_move(sr, "close", actor=user, by=SYSTEM, data={"rating": rating})
     return feedback
 

@@ -41,6 +41,53 @@ class ServiceType(models.Model):
         blank=True,
         help_text="Certificate kinds a worker must hold, unexpired (providers.CertificateKind)",
     )
+    # Service-level targets. Missing one is recorded on the work order (accept: it goes to the
+    # operator queue; arrival: the operators are alerted and the check-in counts as late).
+    accept_within = models.DurationField(
+        default=timedelta(minutes=30),
+        help_text="SLA: a worker or provider accepts within this long after matching starts",
+    )
+    arrive_within = models.DurationField(
+        null=True,
+        blank=True,
+        help_text="SLA: on site within this long after the window opens; empty: by its end",
+    )
+    # The escalation ladder: rounds of offers, then the operator queue (an alert a named
+    # operator must acknowledge), and the elder's emergency contacts where it says so.
+    offer_fanout = models.PositiveSmallIntegerField(
+        default=1, help_text="Offers sent at once in each round; the first accept wins"
+    )
+    offer_timeout = models.DurationField(
+        default=timedelta(minutes=5), help_text="How long each round's offers wait for an answer"
+    )
+    offer_rounds = models.PositiveSmallIntegerField(
+        default=5, help_text="Rounds of offers before the work goes to the operator queue"
+    )
+    alert_ack_within = models.DurationField(
+        default=timedelta(minutes=5),
+        help_text="An operator alert nobody acknowledged by then is re-sent to every operator "
+        "and the supervisors, and again after each such interval",
+    )
+    notify_contacts = models.BooleanField(
+        default=False,
+        help_text="At the operator queue, tell the elder's emergency contacts by SMS and call, "
+        "with the instruction to call 120 (always so for emergency priority)",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="service_type_ladder_sane",
+                condition=models.Q(
+                    offer_fanout__gte=1,
+                    offer_rounds__gte=1,
+                    offer_timeout__gte=timedelta(seconds=5),
+                    accept_within__gt=timedelta(0),
+                    alert_ack_within__gte=timedelta(seconds=10),
+                )
+                & (models.Q(arrive_within__isnull=True) | models.Q(arrive_within__gt=timedelta(0))),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.name_zh}"
@@ -67,6 +114,51 @@ class RequestState(models.TextChoices):
     FAILED = "failed", "Failed (nobody by the end of the window)"
     CANCELLED = "cancelled", "Cancelled"
 
+
+class Outcome(models.TextChoices):
+    """How a work order ended. An emergency's end always names one, and the person who
+    recorded it (`ServiceRequest.responsible`)."""
+
+    SERVED = "served", "Served: the visit happened"
+    RESOLVED_ON_SITE = "resolved_on_site", "Emergency resolved on site"
+    AMBULANCE = "ambulance", "Handed to 120 / taken to hospital"
+    FAMILY_HANDLED = "family_handled", "The family took care of it"
+    FALSE_ALARM = "false_alarm", "False alarm"
+    ELDER_UNREACHABLE = "elder_unreachable", "Elder unreachable (police or community told)"
+    ELDER_DECLINED = "elder_declined", "Elder declined the service"
+    NO_WORKER_AVAILABLE = "no_worker_available", "No worker available"
+    NO_WORKER_IN_WINDOW = "no_worker_in_window", "Nobody by the end of the window"
+    DUPLICATE = "duplicate", "Duplicate of another request"
+    OTHER = "other", "Other (see the note)"
+
+
+# Which outcomes each way of ending may record. The system records only the last of `fail`.
+OUTCOMES_BY_EVENT = {
+    "close": {
+        Outcome.SERVED,
+        Outcome.RESOLVED_ON_SITE,
+        Outcome.AMBULANCE,
+        Outcome.FAMILY_HANDLED,
+        Outcome.OTHER,
+    },
+    "fail": {
+        Outcome.NO_WORKER_AVAILABLE,
+        Outcome.AMBULANCE,
+        Outcome.FAMILY_HANDLED,
+        Outcome.ELDER_UNREACHABLE,
+        Outcome.ELDER_DECLINED,
+        Outcome.NO_WORKER_IN_WINDOW,
+        Outcome.OTHER,
+    },
+    "cancel": {
+        Outcome.FALSE_ALARM,
+        Outcome.FAMILY_HANDLED,
+        Outcome.AMBULANCE,
+        Outcome.ELDER_DECLINED,
+        Outcome.DUPLICATE,
+        Outcome.OTHER,
+    },
+}
 
 OPEN_REQUEST_STATES = frozenset(
     {
@@ -108,7 +200,18 @@ class ServiceRequest(models.Model):
         related_name="+",
         help_text="An open request of the same service for the same elder, when this one came in",
     )
-    outcome = models.CharField(max_length=40, blank=True, help_text="Why it failed or ended")
+    outcome = models.CharField(
+        max_length=40, blank=True, choices=Outcome.choices, help_text="How it ended"
+    )
+    outcome_note = models.CharField(max_length=300, blank=True)
+    responsible = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The person who ended it and answers for the outcome (every emergency has one)",
+    )
     care_need = models.ForeignKey(
         "elders.CareNeed",
         null=True,
@@ -127,12 +230,38 @@ class ServiceRequest(models.Model):
     assigned_worker = models.ForeignKey(
         "providers.Worker", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    offer_rounds = models.PositiveSmallIntegerField(
+        default=0, help_text="Rounds of offers made since matching (re)started"
+    )
+    # SLA deadlines, from the service type at intake, and when each was missed (once).
+    accept_due_at = models.DateTimeField()
+    arrive_due_at = models.DateTimeField()
+    accept_missed_at = models.DateTimeField(null=True, blank=True)
+    arrive_missed_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    arrived_at = models.DateTimeField(null=True, blank=True)
     state_changed_at = models.DateTimeField(auto_now_add=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["district", "state"], name="request_district_state"),
+            models.Index(
+                fields=["accept_due_at"],
+                name="request_accept_due",
+                condition=models.Q(
+                    accept_missed_at__isnull=True,
+                    state__in=["new", "matching", "offered", "escalated"],
+                ),
+            ),
+            models.Index(
+                fields=["arrive_due_at"],
+                name="request_arrive_due",
+                condition=models.Q(
+                    arrive_missed_at__isnull=True,
+                    state__in=["new", "matching", "offered", "escalated", "assigned", "en_route"],
+                ),
+            ),
             models.Index(
                 fields=["match_at"],
                 name="request_due_matching",
@@ -148,6 +277,14 @@ class ServiceRequest(models.Model):
             models.CheckConstraint(
                 name="request_window_ordered",
                 condition=models.Q(window_end__gt=models.F("window_start")),
+            ),
+            # Every emergency ends with a person who answers for it and an outcome code.
+            models.CheckConstraint(
+                name="emergency_ends_with_a_person_and_outcome",
+                condition=~models.Q(
+                    priority="emergency", state__in=["closed", "failed", "cancelled"]
+                )
+                | (models.Q(responsible__isnull=False) & ~models.Q(outcome="")),
             ),
         ]
 
@@ -317,6 +454,8 @@ class AlertKind(models.TextChoices):
     MISSING_CHECK_OUT = "missing_check_out", "On site far longer than the service takes"
     WELFARE_NO_ANSWER = "welfare_no_answer", "A welfare check found nobody answering"
     WELFARE_NEEDS_HELP = "welfare_needs_help", "A welfare check found the elder needs help"
+    LATE_ARRIVAL = "late_arrival", "Nobody on site by the arrival target"
+    EMERGENCY_OUTCOME = "emergency_outcome", "An emergency visit ended: record its outcome"
 
 
 class OperatorAlert(models.Model):

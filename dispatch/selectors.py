@@ -7,7 +7,9 @@ from .models import JobOffer, OfferState, ServiceRequest
 
 def requests_visible_to(user: User) -> QuerySet[ServiceRequest]:
     """Staff: their district. Family: their elders. Worker: jobs assigned to them."""
-    qs = ServiceRequest.objects.select_related("service_type", "elder", "assigned_worker")
+    qs = ServiceRequest.objects.select_related(
+        "service_type", "elder", "assigned_worker", "responsible"
+    )
     if user.is_district_staff:
         return qs.filter(district_id=user.district_id)
     if user.role == Role.FAMILY:

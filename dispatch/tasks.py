@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import escalation, services
-from .models import JobOffer, OfferState, RequestState, ServiceRequest
+from .models import JobOffer, OfferState, Priority, RequestState, ServiceRequest
 
 STUCK_MATCHING_AFTER = timedelta(seconds=30)
 SWEEP_BATCH = 200
@@ -65,12 +65,41 @@ def sweep_deadlines() -> dict[str, int]:
     ).select_related("service_type", "visit")[:SWEEP_BATCH]:
         if sr.visit.checked_in_at + sr.service_type.default_duration + grace <= now:
             missing += bool(escalation.alert_raise(sr, "missing_check_out"))
+    accept_missed = sum(
+        services.request_accept_missed(request_id=request_id)
+        for request_id in ServiceRequest.objects.filter(
+            accept_missed_at__isnull=True,
+            state__in=services.UNACCEPTED_STATES,
+            accept_due_at__lte=now,
+        ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    arrive_missed = sum(
+        services.request_arrive_missed(request_id=request_id)
+        for request_id in ServiceRequest.objects.filter(
+            arrive_missed_at__isnull=True,
+            state__in=services.UNACCEPTED_STATES | {RequestState.ASSIGNED, RequestState.EN_ROUTE},
+            arrive_due_at__lte=now,
+        ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    failed = 0
+    for request_id in (
+        ServiceRequest.objects.filter(state=RequestState.ESCALATED, window_end__lte=now)
+        .exclude(priority=Priority.EMERGENCY)
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    ):
+        sr = services.request_give_up(request_id=request_id)
+        failed += int(sr is not None and sr.state == RequestState.FAILED)
     resent = escalation.alerts_resend()
     closed = 0
-    for request_id in ServiceRequest.objects.filter(
-        state=RequestState.COMPLETED,
-        state_changed_at__lte=now - timedelta(hours=settings.ANXIN["CLOSE_AFTER_H"]),
-    ).values_list("pk", flat=True)[:SWEEP_BATCH]:
+    # Emergencies are closed by the operator who records their outcome, never by time.
+    for request_id in (
+        ServiceRequest.objects.filter(
+            state=RequestState.COMPLETED,
+            state_changed_at__lte=now - timedelta(hours=settings.ANXIN["CLOSE_AFTER_H"]),
+        )
+        .exclude(priority=Priority.EMERGENCY)
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    ):
         services.request_close(request_id=request_id, actor=None)
         closed += 1
     matched = 0
@@ -84,4 +113,7 @@ def sweep_deadlines() -> dict[str, int]:
         "no_shows": no_shows,
         "missing_check_outs": missing,
         "alerts_resent": resent,
+        "accept_targets_missed": accept_missed,
+        "arrive_targets_missed": arrive_missed,
+        "requests_failed": failed,
     }

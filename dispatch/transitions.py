@@ -16,6 +16,7 @@ REQUEST_TRANSITIONS: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
     (R.MATCHING, "offer"): (R.OFFERED, frozenset({SYSTEM})),
     (R.MATCHING, "exhaust"): (R.ESCALATED, frozenset({SYSTEM})),
     (R.OFFERED, "rematch"): (R.MATCHING, frozenset({SYSTEM})),
+    (R.OFFERED, "escalate"): (R.ESCALATED, frozenset({SYSTEM})),
     (R.OFFERED, "accept"): (R.ASSIGNED, frozenset({WORKER, PROVIDER})),
     (R.OFFERED, "override_assign"): (R.ASSIGNED, frozenset({OPERATOR})),
     (R.ESCALATED, "override_assign"): (R.ASSIGNED, frozenset({OPERATOR})),

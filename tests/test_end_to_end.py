@@ -21,7 +21,7 @@ from tests import factories as f
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
-OFFER_TIMEOUT_S = 3
+OFFER_TIMEOUT_S = 5  # the shortest a service type allows (meals wait 5 minutes in the catalogue)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -45,7 +45,6 @@ class Stack:
             "DJANGO_SETTINGS_MODULE": "backend.settings.test",
             "DATABASE_NAME": connection.settings_dict["NAME"],
             "CELERY_TASK_ALWAYS_EAGER": "false",
-            "ANXIN_OFFER_TIMEOUT_S": str(OFFER_TIMEOUT_S),
             "ANXIN_NOTIFICATION_BACKEND": "backend.telephony.backends.FileBackend",
             "ANXIN_NOTIFICATION_FILE": str(self.outbox),
         }
@@ -98,8 +97,12 @@ class Stack:
 
 @pytest.fixture
 def stack(catalogue, tmp_path):
-    from backend.celery import app
+    from datetime import timedelta
 
+    from backend.celery import app
+    from dispatch.models import ServiceType
+
+    ServiceType.objects.filter(code="meal").update(offer_timeout=timedelta(seconds=OFFER_TIMEOUT_S))
     app.control.purge()
     s = Stack(tmp_path)
     s.start("daphne", "daphne", "-b", "127.0.0.1", "-p", str(s.port), "backend.asgi:application")

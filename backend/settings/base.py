@@ -205,10 +205,10 @@ NOTIFICATION_BACKEND = env.str(
 NOTIFICATION_FILE = Path(env.str("ANXIN_NOTIFICATION_FILE", default=str(VAR_DIR / "outbox.jsonl")))
 
 # Dispatch knobs: every one can be changed per deployment.
+# Offer timeouts, fan-out, rounds, SLA targets and alert re-send intervals are per service type
+# (dispatch.ServiceType, edited in the admin; defaults in dispatch/catalogue.py).
 ANXIN = {
     "MATCH_RADIUS_M": env.int("ANXIN_MATCH_RADIUS_M", default=5000),
-    "OFFER_TIMEOUT_S": env.int("ANXIN_OFFER_TIMEOUT_S", default=60),
-    "EMERGENCY_FANOUT": env.int("ANXIN_EMERGENCY_FANOUT", default=3),
     "GEOFENCE_M": env.int("ANXIN_GEOFENCE_M", default=200),
     "LOCATION_MAX_AGE_S": env.int("ANXIN_LOCATION_MAX_AGE_S", default=900),
     "LOCATION_MIN_INTERVAL_S": env.float("ANXIN_LOCATION_MIN_INTERVAL_S", default=10),
@@ -219,7 +219,6 @@ ANXIN = {
     "REASSESS_AFTER_DAYS": env.int("ANXIN_REASSESS_AFTER_DAYS", default=365),
     "GRANT_SLACK_H": env.int("ANXIN_GRANT_SLACK_H", default=2),
     "CLOSE_AFTER_H": env.int("ANXIN_CLOSE_AFTER_H", default=72),
-    "ALERT_ACK_S": env.int("ANXIN_ALERT_ACK_S", default=60),
     # District share of a subsidised service's price, until per-elder entitlements exist.
     "SUBSIDY_SHARE": env.float("ANXIN_SUBSIDY_SHARE", default=0.5),
     "MISSING_CHECK_OUT_GRACE_M": env.int("ANXIN_MISSING_CHECK_OUT_GRACE_M", default=30),

@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from backend.core.geo import GeoJSONPointInput, PointOutputField, PositionSerializer
-from dispatch.models import Priority
+from dispatch.models import OUTCOMES_BY_EVENT, Outcome, Priority
 
 
 class RequestCreateInput(serializers.Serializer):
@@ -51,7 +51,21 @@ class RequestOutput(serializers.Serializer):
         allow_null=True,
         help_text="An open request of the same service for the same elder, if there was one",
     )
-    outcome = serializers.CharField()
+    outcome = serializers.CharField(help_text="How it ended (dispatch.models.Outcome)")
+    outcome_note = serializers.CharField()
+    responsible = serializers.CharField(
+        source="responsible.username",
+        allow_null=True,
+        default=None,
+        help_text="Who ended it and answers for the outcome; every emergency has one",
+    )
+    accept_due_at = serializers.DateTimeField(help_text="SLA: accepted by")
+    arrive_due_at = serializers.DateTimeField(help_text="SLA: on site by")
+    accept_missed_at = serializers.DateTimeField(help_text="When the accept target was missed")
+    arrive_missed_at = serializers.DateTimeField(help_text="When the arrival target was missed")
+    accepted_at = serializers.DateTimeField()
+    arrived_at = serializers.DateTimeField()
+    offer_rounds = serializers.IntegerField(help_text="Rounds of offers since matching began")
     created_at = serializers.DateTimeField()
 
     @extend_schema_field(ElderBrief)
@@ -137,10 +151,64 @@ class OverrideInput(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
+def _outcomes(event: str, *, people_only: bool = True) -> list[str]:
+    codes = OUTCOMES_BY_EVENT[event] - ({Outcome.NO_WORKER_IN_WINDOW} if people_only else set())
+    return sorted(codes)
+
+
 class FailInput(serializers.Serializer):
-    outcome = serializers.ChoiceField(
-        choices=["no_worker_available", "elder_unreachable", "elder_declined", "other"]
+    outcome = serializers.ChoiceField(choices=_outcomes("fail"))
+    note = serializers.CharField(max_length=300, required=False, default="")
+
+
+class CloseInput(serializers.Serializer):
+    """An emergency closes only so: the operator who records the outcome answers for it."""
+
+    outcome = serializers.ChoiceField(choices=_outcomes("close"), required=False, default="")
+    note = serializers.CharField(max_length=300, required=False, default="")
+
+
+class ServiceTypeOutput(serializers.Serializer):
+    """The catalogue: what each service needs, its SLA targets and its escalation ladder."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    name_zh = serializers.CharField()
+    default_priority = serializers.CharField()
+    dispatch_mode = serializers.CharField()
+    required_certificates = serializers.ListField(child=serializers.CharField())
+    lead_time_s = serializers.SerializerMethodField()
+    default_duration_s = serializers.SerializerMethodField()
+    accept_within_s = serializers.SerializerMethodField()
+    arrive_within_s = serializers.SerializerMethodField(
+        help_text="Null: on site within the requested window"
     )
+    offer_fanout = serializers.IntegerField()
+    offer_timeout_s = serializers.SerializerMethodField()
+    offer_rounds = serializers.IntegerField()
+    alert_ack_within_s = serializers.SerializerMethodField()
+    notify_contacts = serializers.BooleanField()
+
+    def _seconds(self, value) -> int | None:
+        return None if value is None else int(value.total_seconds())
+
+    def get_lead_time_s(self, obj) -> int:
+        return self._seconds(obj.lead_time)
+
+    def get_default_duration_s(self, obj) -> int:
+        return self._seconds(obj.default_duration)
+
+    def get_accept_within_s(self, obj) -> int:
+        return self._seconds(obj.accept_within)
+
+    def get_arrive_within_s(self, obj) -> int | None:
+        return self._seconds(obj.arrive_within)
+
+    def get_offer_timeout_s(self, obj) -> int:
+        return self._seconds(obj.offer_timeout)
+
+    def get_alert_ack_within_s(self, obj) -> int:
+        return self._seconds(obj.alert_ack_within)
 
 
 class AssignWorkerInput(serializers.Serializer):
@@ -153,6 +221,12 @@ class DeclineInput(serializers.Serializer):
 
 class CancelInput(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
+    outcome = serializers.ChoiceField(
+        choices=_outcomes("cancel"),
+        required=False,
+        default="",
+        help_text="Required to cancel an emergency",
+    )
 
 
 class CheckInInput(PositionSerializer):

@@ -18,6 +18,8 @@ urlpatterns = [
     path("requests/<int:pk>/explain/", views.RequestExplainView.as_view(), name="request-explain"),
     path("requests/<int:pk>/close/", views.RequestCloseView.as_view(), name="request-close"),
     path("requests/<int:pk>/fail/", views.RequestFailView.as_view(), name="request-fail"),
+    path("requests/<int:pk>/retry/", views.RequestRetryView.as_view(), name="request-retry"),
+    path("service-types/", views.ServiceTypeListView.as_view(), name="service-type-list"),
     path(
         "requests/<int:pk>/feedback/", views.RequestFeedbackView.as_view(), name="request-feedback"
     ),

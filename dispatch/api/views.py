@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -32,6 +33,7 @@ from .serializers import (
     CheckInOutput,
     CheckOutInput,
     CheckOutOutput,
+    CloseInput,
     ComplaintDecisionInput,
     ComplaintOutput,
     DeclineInput,
@@ -44,6 +46,7 @@ from .serializers import (
     OverrideInput,
     RequestCreateInput,
     RequestOutput,
+    ServiceTypeOutput,
     VisitExceptionOutput,
 )
 
@@ -56,7 +59,8 @@ CHANNEL_BY_ROLE = {
 
 
 class RequestListCreateView(ListAPIView):
-    """Work orders the caller may see; `?state=escalated` is the operator queue."""
+    """Work orders the caller may see; `?state=escalated` is the operator queue,
+    `?sla_missed=true` those that missed an accept or arrival target."""
 
     serializer_class = RequestOutput
 
@@ -72,6 +76,8 @@ class RequestListCreateView(ListAPIView):
             if state not in RequestState.values:
                 raise serializers.ValidationError({"state": [f"unknown state {state!r}"]})
             qs = qs.filter(state=state)
+        if self.request.query_params.get("sla_missed") == "true":
+            qs = qs.filter(Q(accept_missed_at__isnull=False) | Q(arrive_missed_at__isnull=False))
         return qs
 
     @extend_schema(request=RequestCreateInput, responses={201: RequestOutput})
@@ -124,9 +130,7 @@ class RequestCancelView(APIView):
             raise Http404
         data = CancelInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.request_cancel(
-            request_id=pk, actor=request.user, reason=data.validated_data["reason"]
-        )
+        services.request_cancel(request_id=pk, actor=request.user, **data.validated_data)
         return Response(
             RequestOutput(request_visible(request.user, pk), context={"user": request.user}).data
         )
@@ -243,13 +247,38 @@ class RequestOverrideView(APIView):
 
 
 class RequestCloseView(APIView):
+    """Close after the visit, with an outcome (default `served`). An emergency closes only
+    here: the operator who records its outcome answers for it."""
+
+    @extend_schema(request=CloseInput, responses=RequestOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        _staff_request(request, pk)
+        data = CloseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.request_close(request_id=pk, actor=request.user, **data.validated_data)
+        sr = request_visible(request.user, pk)
+        return Response(RequestOutput(sr, context={"user": request.user}).data)
+
+
+class RequestRetryView(APIView):
+    """Send queued work (escalated) back to matching, from the ladder's first round."""
+
     @extend_schema(request=None, responses=RequestOutput)
     @idempotent
     def post(self, request, pk: int):
         _staff_request(request, pk)
-        services.request_close(request_id=pk, actor=request.user)
+        services.request_retry(request_id=pk, actor=request.user)
         sr = request_visible(request.user, pk)
         return Response(RequestOutput(sr, context={"user": request.user}).data)
+
+
+class ServiceTypeListView(ListAPIView):
+    """The service catalogue with each service's SLA targets and escalation ladder."""
+
+    serializer_class = ServiceTypeOutput
+    pagination_class = None
+    queryset = ServiceType.objects.order_by("pk")
 
 
 class RequestFailView(APIView):
@@ -261,9 +290,7 @@ class RequestFailView(APIView):
         _staff_request(request, pk)
         data = FailInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.request_fail(
-            request_id=pk, actor=request.user, outcome=data.validated_data["outcome"]
-        )
+        services.request_fail(request_id=pk, actor=request.user, **data.validated_data)
         sr = request_visible(request.user, pk)
         return Response(RequestOutput(sr, context={"user": request.user}).data)
 

@@ -4,7 +4,7 @@ from dispatch.catalogue import catalogue_load
 
 
 def load(apps, schema_editor):
-    catalogue_load(apps.get_model("dispatch", "ServiceType"))
+    catalogue_load(apps.get_model("dispatch", "ServiceType"), with_ladder=False)
 
 
 class Migration(migrations.Migration):

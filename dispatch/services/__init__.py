@@ -3,11 +3,16 @@
 
 from ._core import NotAllowed, _lock_request, _request_move
 from .actions import (
+    UNACCEPTED_STATES,
+    request_accept_missed,
+    request_arrive_missed,
     request_cancel,
     request_close,
     request_fail,
+    request_give_up,
     request_no_show,
     request_override_assign,
+    request_retry,
     request_set_out,
 )
 from .intake import (
@@ -22,6 +27,7 @@ from .intake import (
 from .visits import visit_check_in, visit_check_out, visit_exception_decide
 
 __all__ = [
+    "UNACCEPTED_STATES",
     "NotAllowed",
     "_lock_request",
     "_request_move",
@@ -29,13 +35,17 @@ __all__ = [
     "offer_decline",
     "offer_expire",
     "ranked_candidates",
+    "request_accept_missed",
+    "request_arrive_missed",
     "request_assign_worker",
     "request_cancel",
     "request_close",
     "request_fail",
+    "request_give_up",
     "request_match",
     "request_no_show",
     "request_override_assign",
+    "request_retry",
     "request_set_out",
     "service_request_create",
     "visit_check_in",

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backend.accounts.models import User
-from backend.core.errors import DomainError, StateConflict
+from backend.core.errors import DomainError, RuleViolation, StateConflict
 from backend.core.events import event_record
 from elders.selectors import elder_family_user_ids
 from elders.services import access_grant_issue
@@ -23,7 +23,11 @@ from providers.selectors import (
 from providers.services import credit_event_record, worker_jobs_adjust
 
 from ..models import (
+    OUTCOMES_BY_EVENT,
     JobOffer,
+    Outcome,
+    Priority,
+    RequestState,
     ServiceRequest,
     Visit,
 )
@@ -88,6 +92,8 @@ def _request_move(
     after, who = found
     if (by or actor_kind(actor)) not in who:
         raise NotAllowed(f"Your role may not {event.replace('_', ' ')} a request")
+    if after in ENDED_STATES:
+        fields.update(_ending(sr, event, actor, fields))
     sr.state = after
     sr.state_changed_at = timezone.now()
     for name, value in fields.items():
@@ -104,6 +110,32 @@ def _request_move(
         recipients=_request_recipients(sr),
         data={"reference": sr.reference, "event": event, **(data or {})},
     )
+
+
+ENDED_STATES = frozenset({RequestState.CLOSED, RequestState.FAILED, RequestState.CANCELLED})
+
+
+def _ending(sr: ServiceRequest, event: str, actor: User | None, fields: dict) -> dict:
+    """How a work order ends: the outcome code must suit the way it ends, and the person who
+    ended it answers for it. An emergency cannot end without both (the database refuses too)."""
+    outcome = fields.get("outcome") or sr.outcome
+    if outcome and outcome not in OUTCOMES_BY_EVENT[event]:
+        allowed = ", ".join(sorted(OUTCOMES_BY_EVENT[event]))
+        raise RuleViolation(
+            f"A request cannot {event} with the outcome {outcome}",
+            code="outcome_not_allowed",
+            fields={"outcome": [f"one of {allowed}"]},
+        )
+    if sr.priority == Priority.EMERGENCY and (actor is None or not outcome):
+        raise RuleViolation(
+            "An emergency ends only with the person who answers for it and an outcome code",
+            code="emergency_outcome_required",
+            current_state=sr.state,
+            fields={"outcome": ["required to end an emergency"]},
+        )
+    if event == "close" and not outcome:
+        outcome = Outcome.SERVED
+    return {"outcome": outcome, "responsible": actor}
 
 
 def _offer_move(

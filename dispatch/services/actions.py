@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.accounts.models import User
+from backend.core.events import event_record
 from elders.services import access_grant_revoke
 from providers.models import Worker
 from providers.services import worker_jobs_adjust
@@ -13,6 +14,8 @@ from ..escalation import alert_raise
 from ..models import (
     JobOffer,
     OfferState,
+    Outcome,
+    Priority,
     RequestState,
     ServiceRequest,
 )
@@ -26,7 +29,7 @@ from ._core import (
     _request_move,
     _take_job,
 )
-from .intake import _offer_next
+from .intake import _escalate, _offer_next
 
 
 def request_no_show(*, request_id: int) -> ServiceRequest | None:
@@ -48,6 +51,7 @@ def request_no_show(*, request_id: int) -> ServiceRequest | None:
             actor=None,
             assigned_worker=None,
             assigned_provider=None,
+            offer_rounds=0,
             data={"worker": worker_id},
         )
         alert_raise(sr, "non_arrival", data={"worker": worker_id})
@@ -64,18 +68,128 @@ def request_set_out(*, request_id: int, user: User) -> ServiceRequest:
         return sr
 
 
-def request_close(*, request_id: int, actor: User | None) -> ServiceRequest:
+def request_close(
+    *, request_id: int, actor: User | None, outcome: str = "", note: str = ""
+) -> ServiceRequest:
+    """After the visit: by follow-up, by the sweeper after CLOSE_AFTER_H, or by an operator
+    (an emergency only so, with its outcome)."""
     with transaction.atomic():
         sr = _lock_request(request_id)
-        _request_move(sr, "close", actor=actor)
+        _request_move(
+            sr,
+            "close",
+            actor=actor,
+            outcome=outcome,
+            outcome_note=note,
+            data={"outcome": outcome, "note": note},
+        )
         return sr
 
 
-def request_fail(*, request_id: int, actor: User | None, outcome: str) -> ServiceRequest:
+def request_fail(
+    *, request_id: int, actor: User | None, outcome: str, note: str = ""
+) -> ServiceRequest:
     """Nobody could be found: the request ends with an outcome code and who decided it."""
     with transaction.atomic():
         sr = _lock_request(request_id)
-        _request_move(sr, "fail", actor=actor, outcome=outcome, data={"outcome": outcome})
+        _request_move(
+            sr,
+            "fail",
+            actor=actor,
+            outcome=outcome,
+            outcome_note=note,
+            data={"outcome": outcome, "note": note},
+        )
+        return sr
+
+
+def request_retry(*, request_id: int, actor: User) -> ServiceRequest:
+    """An operator sends queued work back to matching (say, workers have come on shift): the
+    ladder starts again from its first round."""
+    with transaction.atomic():
+        sr = _lock_request(request_id)
+        _request_move(sr, "match", actor=actor, offer_rounds=0)
+        _offer_next(sr, actor=actor)
+        return sr
+
+
+# Service-level targets: each miss is recorded once, on the row and as an event.
+
+
+def request_accept_missed(*, request_id: int) -> bool:
+    """Nobody accepted by the target: what is still offered is withdrawn and the work goes to
+    the operator queue (already there: the miss is recorded). False if it was accepted."""
+    with transaction.atomic():
+        sr = _lock_request(request_id, skip_locked=True)
+        now = timezone.now()
+        if sr is None or sr.accept_missed_at or sr.accept_due_at > now:
+            return False
+        if sr.state not in UNACCEPTED_STATES:
+            return False
+        _sla_missed(sr, "accept", now)
+        if sr.state in (RequestState.OFFERED, RequestState.MATCHING):
+            event = "escalate" if sr.state == RequestState.OFFERED else "exhaust"
+            _escalate(sr, actor=None, reason="accept_target_missed", event=event)
+        return True
+
+
+def request_arrive_missed(*, request_id: int) -> bool:
+    """Nobody on site by the target: recorded, and with a worker assigned the operators are
+    alerted (they call the worker; the check-in will count as late)."""
+    with transaction.atomic():
+        sr = _lock_request(request_id, skip_locked=True)
+        now = timezone.now()
+        if sr is None or sr.arrive_missed_at or sr.arrive_due_at > now:
+            return False
+        if sr.state not in UNACCEPTED_STATES | {RequestState.ASSIGNED, RequestState.EN_ROUTE}:
+            return False
+        _sla_missed(sr, "arrive", now)
+        if sr.assigned_worker_id:
+            alert_raise(sr, "late_arrival", data={"worker": sr.assigned_worker_id})
+        return True
+
+
+UNACCEPTED_STATES = frozenset(
+    {RequestState.NEW, RequestState.MATCHING, RequestState.OFFERED, RequestState.ESCALATED}
+)
+
+
+def _sla_missed(sr: ServiceRequest, target: str, now) -> None:
+    due = getattr(sr, f"{target}_due_at")
+    setattr(sr, f"{target}_missed_at", now)
+    sr.save(update_fields=[f"{target}_missed_at"])
+    event_record(
+        kind="request.sla_missed",
+        subject_type="request",
+        subject_id=sr.pk,
+        before=sr.state,
+        after=sr.state,
+        district_id=sr.district_id,
+        data={
+            "reference": sr.reference,
+            "target": target,
+            "due_at": due.isoformat(),
+            "priority": sr.priority,
+        },
+    )
+
+
+def request_give_up(*, request_id: int) -> ServiceRequest | None:
+    """Queued work whose window ended with nobody: it fails with `no_worker_in_window`. Not an
+    emergency: that ends only with a person and an outcome, so it stays in the queue."""
+    with transaction.atomic():
+        sr = _lock_request(request_id, skip_locked=True)
+        if sr is None or sr.state != RequestState.ESCALATED or sr.window_end > timezone.now():
+            return sr
+        if sr.priority == Priority.EMERGENCY:
+            return sr
+        _request_move(
+            sr,
+            "fail",
+            actor=None,
+            outcome=Outcome.NO_WORKER_IN_WINDOW,
+            data={"outcome": Outcome.NO_WORKER_IN_WINDOW},
+        )
         return sr
 
 
@@ -105,14 +219,18 @@ def request_override_assign(
             actor=actor,
             assigned_worker=worker,
             assigned_provider=worker.provider,
+            accepted_at=timezone.now(),
             data={"worker": worker.pk, "reason": reason},
         )
         _grant(sr, worker.user_id)
         return sr
 
 
-def request_cancel(*, request_id: int, actor: User, reason: str) -> ServiceRequest:
-    """Cancel and withdraw every open offer; the assigned worker is told and freed."""
+def request_cancel(
+    *, request_id: int, actor: User, reason: str, outcome: str = ""
+) -> ServiceRequest:
+    """Cancel and withdraw every open offer; the assigned worker is told and freed. An
+    emergency needs an outcome (a false alarm, the family has it in hand, 120 took over)."""
     with transaction.atomic():
         sr = _lock_request(request_id)
         worker_id = sr.assigned_worker_id
@@ -120,7 +238,14 @@ def request_cancel(*, request_id: int, actor: User, reason: str) -> ServiceReque
             request=sr, state=OfferState.PENDING
         ):
             _offer_move(offer, "withdraw", actor=actor, data={"reason": "request_cancelled"})
-        _request_move(sr, "cancel", actor=actor, data={"reason": reason})
+        _request_move(
+            sr,
+            "cancel",
+            actor=actor,
+            outcome=outcome,
+            outcome_note=reason,
+            data={"reason": reason, "outcome": outcome},
+        )
         if worker_id:
             worker_jobs_adjust(worker_id=worker_id, delta=-1)
             access_grant_revoke(reference=_grant_reference(sr))

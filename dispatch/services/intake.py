@@ -2,7 +2,7 @@
 accept wins."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -26,7 +26,6 @@ from ..models import (
     OPEN_REQUEST_STATES,
     JobOffer,
     OfferState,
-    Priority,
     RequestState,
     ServiceRequest,
     ServiceType,
@@ -72,6 +71,7 @@ def service_request_create(
             fields={"window_end": ["must be after window_start"]},
         )
     match_at = max(now, start - service_type.lead_time)
+    arrive_due_at = start + service_type.arrive_within if service_type.arrive_within else end
     with transaction.atomic():
         duplicate = (
             ServiceRequest.objects.filter(
@@ -92,6 +92,8 @@ def service_request_create(
             window_end=end,
             notes=notes,
             match_at=match_at,
+            accept_due_at=match_at + service_type.accept_within,
+            arrive_due_at=arrive_due_at,
             care_need_id=care_need_id,
             occurrence=occurrence,
         )
@@ -112,6 +114,8 @@ def service_request_create(
                 "priority": sr.priority,
                 "channel": channel,
                 "match_at": match_at.isoformat(),
+                "accept_due_at": sr.accept_due_at.isoformat(),
+                "arrive_due_at": sr.arrive_due_at.isoformat(),
             },
         )
         _schedule_matching(sr)
@@ -147,9 +151,17 @@ def request_match(*, request_id: int, actor: User | None = None) -> ServiceReque
 
 
 def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
-    """Precondition: `sr` is locked and matching."""
-    knobs = _knobs()
-    fanout = knobs["EMERGENCY_FANOUT"] if sr.priority == Priority.EMERGENCY else 1
+    """The next rung of the service type's escalation ladder. Precondition: `sr` is locked
+    and matching.
+
+    Another round of `offer_fanout` offers while rounds remain and somebody is left;
+    otherwise the operator queue, with an alert a named operator must acknowledge.
+    """
+    ladder = sr.service_type
+    if sr.offer_rounds >= ladder.offer_rounds:
+        _escalate(sr, actor=actor, reason="rounds_exhausted", event="exhaust")
+        return
+    fanout = ladder.offer_fanout
     home = Elder.objects.values_list("location", flat=True).get(pk=sr.elder_id)
     serving = providers_serving(point=home, service_code=sr.service_type.code)
     made = JobOffer.objects.filter(request=sr)
@@ -177,17 +189,10 @@ def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
             for r in ranked[:fanout]
         ]
     if not candidates:
-        _request_move(
-            sr,
-            "exhaust",
-            actor=actor,
-            by=SYSTEM,
-            data={"reason": "no_candidates", "offers_made": len(asked)},
-        )
-        alert_raise(sr, "no_worker", data={"offers_made": len(asked)})
+        _escalate(sr, actor=actor, reason="no_candidates", event="exhaust")
         return
-    timeout = knobs["OFFER_TIMEOUT_S"]
-    expires_at = timezone.now() + timedelta(seconds=timeout)
+    timeout = ladder.offer_timeout.total_seconds()
+    expires_at = timezone.now() + ladder.offer_timeout
     rank = len(asked)
     offers = []
     for candidate in candidates:
@@ -211,11 +216,35 @@ def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
             recipients=candidate.recipients,
             data=offer_public_view(offer, sr),
         )
-    _request_move(sr, "offer", actor=actor, by=SYSTEM, data={"offers": [o.pk for o in offers]})
+    _request_move(
+        sr,
+        "offer",
+        actor=actor,
+        by=SYSTEM,
+        offer_rounds=sr.offer_rounds + 1,
+        data={"offers": [o.pk for o in offers], "round": sr.offer_rounds + 1},
+    )
     from ..tasks import offer_expire
 
     for offer in offers:
         enqueue_after_commit(offer_expire, offer.pk, countdown=timeout)
+
+
+def _escalate(sr: ServiceRequest, *, actor: User | None, reason: str, event: str) -> None:
+    """To the operator queue: withdraw what is still offered, raise the alert."""
+    for offer in JobOffer.objects.select_related("worker", "request").filter(
+        request=sr, state=OfferState.PENDING
+    ):
+        _offer_move(offer, "withdraw", actor=actor, data={"reason": "escalated"})
+    offers_made = JobOffer.objects.filter(request=sr).count()
+    _request_move(
+        sr,
+        event,
+        actor=actor,
+        by=SYSTEM,
+        data={"reason": reason, "offers_made": offers_made, "rounds": sr.offer_rounds},
+    )
+    alert_raise(sr, "no_worker", data={"reason": reason, "offers_made": offers_made})
 
 
 @dataclass(frozen=True)
@@ -328,12 +357,20 @@ def offer_accept(*, offer_id: int, user: User) -> JobOffer:
             request=sr, state=OfferState.PENDING
         ):
             _offer_move(other, "withdraw", actor=user, data={"reason": "taken_by_another"})
+        now = timezone.now()
         if offer.worker_id is None:  # a provider takes the whole job and assigns staff later
-            _request_move(sr, "accept", actor=user, assigned_provider=offer.provider)
+            _request_move(
+                sr, "accept", actor=user, assigned_provider=offer.provider, accepted_at=now
+            )
             return offer
         _take_job(offer.worker, current_state=offer.state)
         _request_move(
-            sr, "accept", actor=user, assigned_worker=offer.worker, assigned_provider=offer.provider
+            sr,
+            "accept",
+            actor=user,
+            assigned_worker=offer.worker,
+            assigned_provider=offer.provider,
+            accepted_at=now,
         )
         _grant(sr, offer.worker.user_id)
         return offer

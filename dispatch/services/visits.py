@@ -25,6 +25,7 @@ from providers.services import worker_jobs_adjust
 
 from ..escalation import alert_raise
 from ..models import (
+    Priority,
     RequestState,
     ServiceRequest,
     Visit,
@@ -106,13 +107,14 @@ def visit_check_in(
             sr,
             "check_in",
             actor=user,
+            arrived_at=visit.checked_in_at,
             data={
                 "visit": visit.pk,
                 "distance_m": distance,
                 "exception_reason": visit.exception_reason,
             },
         )
-        if visit.checked_in_at > sr.window_end:
+        if visit.checked_in_at > sr.arrive_due_at:  # the service's arrival target
             _credit(sr, "late_arrival", f"visit:{visit.pk}")
         _notify_family(sr, elder, arrived=True, at=visit.checked_in_at)
         return CheckIn(visit=visit, distance_m=distance)
@@ -174,6 +176,8 @@ def visit_check_out(
         if welfare_outcome in ("no_answer", "needs_help"):
             alert_raise(sr, f"welfare_{welfare_outcome}", data={"visit": visit.pk})
         _request_move(sr, "check_out", actor=user, data={"visit": visit.pk})
+        if sr.priority == Priority.EMERGENCY:  # a named operator records how it ended
+            alert_raise(sr, "emergency_outcome", data={"visit": visit.pk})
         worker_jobs_adjust(worker_id=sr.assigned_worker_id, delta=-1)
         access_grant_revoke(reference=_grant_reference(sr))
         _credit(sr, "verified_visit", f"visit:{visit.pk}")

@@ -17,8 +17,8 @@ RACERS = 20
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(120)
-def test_twenty_racing_accepts_one_200_nineteen_409_one_visit(live_server, catalogue, settings):
-    settings.ANXIN = {**settings.ANXIN, "EMERGENCY_FANOUT": RACERS}
+def test_twenty_racing_accepts_one_200_nineteen_409_one_visit(live_server, catalogue):
+    ServiceType.objects.filter(code="emergency").update(offer_fanout=RACERS)
     district = f.DistrictFactory()
     elder = f.ElderFactory(district=district)
     provider = f.ProviderFactory(district=district)

@@ -76,7 +76,7 @@ def test_the_database_refuses_a_second_request_for_one_occurrence(elder):
     care_plans_generate(horizon=timedelta(hours=24))
     existing = ServiceRequest.objects.filter(care_need=need).first()
 
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError, match="request_once_per_occurrence"):
         ServiceRequest.objects.create(
             district=elder.district,
             elder=elder,
@@ -86,6 +86,8 @@ def test_the_database_refuses_a_second_request_for_one_occurrence(elder):
             window_start=existing.window_start,
             window_end=existing.window_end,
             match_at=existing.match_at,
+            accept_due_at=existing.accept_due_at,
+            arrive_due_at=existing.arrive_due_at,
             care_need=need,
             occurrence=existing.occurrence,
         )

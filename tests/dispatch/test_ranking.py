@@ -30,6 +30,8 @@ def served_before(worker, elder):
         window_start=then,
         window_end=then + timedelta(hours=1),
         match_at=then,
+        accept_due_at=then,
+        arrive_due_at=then + timedelta(hours=1),
         state="closed",
         assigned_worker=worker,
         reference=f"old-{worker.pk}",

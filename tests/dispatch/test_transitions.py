@@ -18,6 +18,7 @@ EXPECTED = {
     ("matching", "offer"): ("offered", {S}),
     ("matching", "exhaust"): ("escalated", {S}),
     ("offered", "rematch"): ("matching", {S}),
+    ("offered", "escalate"): ("escalated", {S}),
     ("offered", "accept"): ("assigned", {W, P}),
     ("offered", "override_assign"): ("assigned", {OP}),
     ("escalated", "override_assign"): ("assigned", {OP}),
