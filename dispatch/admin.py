@@ -5,7 +5,38 @@ from .models import JobOffer, ServiceRequest, ServiceType, Visit
 
 @admin.register(ServiceType)
 class ServiceTypeAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "name_zh", "default_priority", "lead_time")
+    """Where a district tunes each service's targets and escalation ladder."""
+
+    list_display = (
+        "code",
+        "name_zh",
+        "default_priority",
+        "accept_within",
+        "arrive_within",
+        "offer_fanout",
+        "offer_timeout",
+        "offer_rounds",
+        "alert_ack_within",
+        "notify_contacts",
+    )
+    readonly_fields = ("code",)
+    fieldsets = (
+        (None, {"fields": ("code", "name", "name_zh", "default_priority", "dispatch_mode")}),
+        ("Work", {"fields": ("lead_time", "default_duration", "required_certificates")}),
+        ("Service-level targets", {"fields": ("accept_within", "arrive_within")}),
+        (
+            "Escalation ladder",
+            {
+                "fields": (
+                    "offer_fanout",
+                    "offer_timeout",
+                    "offer_rounds",
+                    "alert_ack_within",
+                    "notify_contacts",
+                )
+            },
+        ),
+    )
 
 
 @admin.register(ServiceRequest)
@@ -14,7 +45,7 @@ class ServiceRequestAdmin(admin.ModelAdmin):
     list_filter = ("state", "priority", "channel", "service_type")
     search_fields = ("reference",)
     raw_id_fields = ("elder", "assigned_worker", "caller")
-    readonly_fields = ("state",)
+    readonly_fields = ("state", "outcome", "responsible", "accept_missed_at", "arrive_missed_at")
 
 
 @admin.register(JobOffer)

@@ -233,3 +233,41 @@ def test_an_operator_sends_queued_work_back_through_the_ladder(
     assert JobOffer.objects.filter(request_id=sr, worker=worker, state="pending").exists()
     again = api(operator).post(f"/api/v1/requests/{sr}/retry/")
     assert again.status_code == 409 and again.json()["error"]["current_state"] == "offered"
+
+
+def test_a_district_tunes_the_ladder_in_the_admin_and_nonsense_is_refused(district):
+    from django.test import Client
+
+    admin = f.UserFactory(
+        role="district_admin", district=district, is_staff=True, is_superuser=True
+    )
+    client = Client()
+    client.force_login(admin)
+    meal = ServiceType.objects.get(code="meal")
+    url = f"/admin/dispatch/servicetype/{meal.pk}/change/"
+    form = {
+        "name": meal.name,
+        "name_zh": meal.name_zh,
+        "default_priority": meal.default_priority,
+        "dispatch_mode": meal.dispatch_mode,
+        "lead_time": "00:45:00",
+        "default_duration": "00:30:00",
+        "required_certificates": "health",
+        "accept_within": "00:20:00",
+        "arrive_within": "",
+        "offer_fanout": "2",
+        "offer_timeout": "00:02:00",
+        "offer_rounds": "4",
+        "alert_ack_within": "00:03:00",
+        "notify_contacts": "",
+    }
+
+    refused = client.post(url, {**form, "offer_fanout": "0"})
+    saved = client.post(url, form)
+
+    assert refused.status_code == 200  # the form again, with the error
+    assert refused.context["adminform"].form.errors, "a fan-out of 0 must not save"
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    meal.refresh_from_db()
+    assert (meal.offer_fanout, meal.offer_rounds) == (2, 4)
+    assert meal.accept_within == timedelta(minutes=20)

@@ -15,11 +15,15 @@ class EventFeedView(APIView):
 
     - work orders: `request.created`, then `request.<state>` on every change (`matching`,
       `offered`, `assigned`, `en_route`, `on_site`, `completed`, `closed`, `escalated`,
-      `failed`, `cancelled`), with `data.event` naming what moved it;
+      `failed`, `cancelled`), with `data.event` naming what moved it (an end also carries
+      `data.outcome`); `request.sla_missed` when an accept or arrival target passes
+      (`data.target`, `data.due_at`);
     - offers (to the worker, or a provider's admins): `offer.created` (service, time,
       distance; no name or address), `offer.accepted`, `offer.declined`, `offer.expired`,
       `offer.withdrawn`;
-    - alerts (district staff): `alert.raised` (with `instruction` to call 120 for emergencies),
+    - alerts (district staff): `alert.raised` (`data.alert_kind`: `no_worker`, `non_arrival`,
+      `late_arrival`, `missing_check_out`, `welfare_no_answer`, `welfare_needs_help`,
+      `emergency_outcome`; with `instruction` to call 120 for emergencies),
       `alert.resent` (also to supervisors), `alert.acknowledged` (with `responsible`);
     - visits: `visit.exception_approved`, `visit.exception_rejected`;
     - follow-up: `complaint.opened`, `complaint.upheld`, `complaint.dismissed`;
