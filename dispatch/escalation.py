@@ -9,13 +9,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backend.accounts.models import Role, User
-from backend.core.errors import StateConflict
+from backend.core.errors import RuleViolation, StateConflict
 from backend.core.events import event_record
 from backend.core.side_effects import enqueue_after_commit
 from backend.telephony.tasks import call_place, sms_send
 from elders.models import EmergencyContact
 
-from .models import OperatorAlert, Priority, ServiceRequest
+from .models import ALERT_RESOLUTIONS, OperatorAlert, Priority, ServiceRequest
 
 CALL_120 = "如有生命危险，请立即拨打120急救电话。"
 # Alerts that mean nobody is (yet) at the door: the family hears of these.
@@ -94,6 +94,79 @@ def alert_acknowledge(*, alert_id: int, user: User) -> OperatorAlert:
     return alert
 
 
+def alert_resolve(*, alert_id: int, user: User, resolution: str, note: str = "") -> OperatorAlert:
+    """Close an alert with a resolution code that fits its kind. Whoever resolves an alert
+    nobody acknowledged takes responsibility for it too. An emergency's `emergency_outcome`
+    is resolved by closing the request with its outcome, not here."""
+    with transaction.atomic():
+        alert = (
+            OperatorAlert.objects.select_for_update(of=("self",))
+            .select_related("request", "resolved_by")
+            .get(pk=alert_id)
+        )
+        if alert.resolved_at:
+            raise StateConflict(
+                f"Already resolved ({alert.resolution}) by "
+                f"{alert.resolved_by.username if alert.resolved_by else 'the system'}",
+                current_state="resolved",
+                code="alert_resolved",
+            )
+        allowed = ALERT_RESOLUTIONS[alert.kind] - {"outcome_recorded"}
+        if resolution not in allowed:
+            hint = ", ".join(sorted(allowed)) or "close the request with its outcome"
+            raise RuleViolation(
+                f"{resolution} does not resolve a {alert.kind} alert",
+                code="resolution_not_allowed",
+                fields={"resolution": [hint]},
+            )
+        _resolve(alert, user, resolution, note)
+    return alert
+
+
+def alerts_end_with_request(sr: ServiceRequest, *, actor: User | None) -> None:
+    """The work order ended: its open alerts end with it, resolved by whoever ended it (an
+    emergency's outcome alert as `outcome_recorded`). Precondition: `sr` is locked."""
+    for alert in OperatorAlert.objects.select_for_update(of=("self",)).filter(
+        request=sr, resolved_at__isnull=True
+    ):
+        code = "outcome_recorded" if alert.kind == "emergency_outcome" else "request_ended"
+        _resolve(alert, actor, code, f"request {sr.state}")
+
+
+def _resolve(alert: OperatorAlert, user: User | None, resolution: str, note: str) -> None:
+    now = timezone.now()
+    acknowledged = alert.acknowledged_at is not None
+    if not acknowledged:
+        alert.acknowledged_by, alert.acknowledged_at = user, now
+    alert.resolution, alert.resolution_note = resolution, note
+    alert.resolved_by, alert.resolved_at = user, now
+    alert.save(
+        update_fields=[
+            "acknowledged_by",
+            "acknowledged_at",
+            "resolution",
+            "resolution_note",
+            "resolved_by",
+            "resolved_at",
+        ]
+    )
+    event_record(
+        kind="alert.resolved",
+        subject_type="alert",
+        subject_id=alert.pk,
+        actor=user,
+        before="acknowledged" if acknowledged else "open",
+        after="resolved",
+        district_id=alert.request.district_id,
+        data={
+            "request": alert.request_id,
+            "alert_kind": alert.kind,
+            "resolution": resolution,
+            "note": note,
+        },
+    )
+
+
 def alerts_resend() -> int:
     """Re-send every alert nobody acknowledged in time, to all operators and supervisors."""
     now = timezone.now()
@@ -102,7 +175,7 @@ def alerts_resend() -> int:
         due = (
             OperatorAlert.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("request__service_type")
-            .filter(acknowledged_at__isnull=True, resend_at__lte=now)
+            .filter(acknowledged_at__isnull=True, resolved_at__isnull=True, resend_at__lte=now)
         )
         for alert in due:
             district_id = alert.request.district_id

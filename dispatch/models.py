@@ -376,7 +376,13 @@ class Visit(models.Model):
         blank=True,
         choices=[("pending", "Pending"), ("approved", "Approved"), ("rejected", "Rejected")],
     )
-    exception_resolution = models.CharField(max_length=300, blank=True)
+    exception_resolution = models.CharField(
+        max_length=30, blank=True, help_text="The supervisor's resolution code"
+    )
+    exception_note = models.CharField(max_length=300, blank=True)
+    exception_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     welfare_outcome = models.CharField(
         max_length=12,
         blank=True,
@@ -388,6 +394,15 @@ class Visit(models.Model):
         ],
         help_text="巡访: what the welfare check found",
     )
+
+
+# Reason codes a worker gives for a check-in outside the geofence, and the codes a supervisor
+# resolves it with (approving or rejecting the visit).
+GEOFENCE_EXCEPTION_REASONS = ["gps_drift", "elder_not_at_home", "wrong_address_on_file", "other"]
+VISIT_EXCEPTION_RESOLUTIONS = {
+    "approved": {"position_error_confirmed", "address_corrected", "met_elsewhere", "other"},
+    "rejected": {"visit_not_verified", "wrong_elder", "other"},
+}
 
 
 class ElderPreference(models.Model):
@@ -458,9 +473,41 @@ class AlertKind(models.TextChoices):
     EMERGENCY_OUTCOME = "emergency_outcome", "An emergency visit ended: record its outcome"
 
 
+# How an operator may resolve each kind of alert. `request_ended` is recorded when the work
+# order ends with the alert still open (by whoever ended it); an emergency's
+# `emergency_outcome` is resolved by closing the request with its outcome.
+ALERT_RESOLUTIONS = {
+    "no_worker": {
+        "operator_assigned",
+        "sent_back_to_matching",
+        "handled_by_phone",
+        "handed_to_120",
+        "other",
+    },
+    "non_arrival": {"operator_assigned", "sent_back_to_matching", "worker_arrived_late", "other"},
+    "late_arrival": {"worker_on_the_way", "operator_assigned", "worker_arrived_late", "other"},
+    "missing_check_out": {
+        "worker_forgot_check_out",
+        "visit_extended",
+        "worker_unreachable",
+        "other",
+    },
+    "welfare_no_answer": {
+        "elder_found_well",
+        "family_confirmed_well",
+        "door_opened_with_police",
+        "elder_in_hospital",
+        "other",
+    },
+    "welfare_needs_help": {"service_arranged", "family_informed", "handed_to_120", "other"},
+    "emergency_outcome": {"outcome_recorded"},
+}
+
+
 class OperatorAlert(models.Model):
-    """Something a named operator must take responsibility for. Unacknowledged alerts are
-    re-sent to every operator and the supervisors until someone acknowledges."""
+    """Something a named operator must take responsibility for (acknowledge), then resolve with
+    a code. Unacknowledged alerts are re-sent to every operator and the supervisors until
+    someone acknowledges; `?unresolved=true` is the operators' exception queue."""
 
     request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=20, choices=AlertKind.choices)
@@ -471,6 +518,12 @@ class OperatorAlert(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=30, blank=True)
+    resolution_note = models.CharField(max_length=300, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -485,5 +538,10 @@ class OperatorAlert(models.Model):
                 fields=["resend_at"],
                 name="alert_resend_due",
                 condition=models.Q(acknowledged_at__isnull=True),
-            )
+            ),
+            models.Index(
+                fields=["request"],
+                name="alert_unresolved",
+                condition=models.Q(resolved_at__isnull=True),
+            ),
         ]

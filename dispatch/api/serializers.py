@@ -2,7 +2,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from backend.core.geo import GeoJSONPointInput, PointOutputField, PositionSerializer
-from dispatch.models import OUTCOMES_BY_EVENT, Outcome, Priority
+from dispatch.models import (
+    ALERT_RESOLUTIONS,
+    GEOFENCE_EXCEPTION_REASONS,
+    OUTCOMES_BY_EVENT,
+    VISIT_EXCEPTION_RESOLUTIONS,
+    Outcome,
+    Priority,
+)
 
 
 class RequestCreateInput(serializers.Serializer):
@@ -137,13 +144,33 @@ class ComplaintDecisionInput(serializers.Serializer):
 class AlertOutput(serializers.Serializer):
     id = serializers.IntegerField()
     request = serializers.IntegerField(source="request_id")
-    kind = serializers.CharField()
+    kind = serializers.CharField(help_text="The reason code")
     raised_at = serializers.DateTimeField()
     resent = serializers.IntegerField()
     acknowledged_by = serializers.CharField(
         source="acknowledged_by.username", allow_null=True, default=None
     )
     acknowledged_at = serializers.DateTimeField()
+    resolution = serializers.CharField()
+    resolution_note = serializers.CharField()
+    resolved_by = serializers.CharField(
+        source="resolved_by.username", allow_null=True, default=None
+    )
+    resolved_at = serializers.DateTimeField()
+    resolutions = serializers.SerializerMethodField(
+        help_text="The resolution codes this kind of alert takes"
+    )
+
+    def get_resolutions(self, obj) -> list[str]:
+        return sorted(ALERT_RESOLUTIONS[obj.kind])
+
+
+class AlertResolveInput(serializers.Serializer):
+    resolution = serializers.ChoiceField(
+        choices=sorted(set().union(*ALERT_RESOLUTIONS.values())),
+        help_text="One of the alert's `resolutions`",
+    )
+    note = serializers.CharField(max_length=300, required=False, default="")
 
 
 class OverrideInput(serializers.Serializer):
@@ -231,7 +258,7 @@ class CancelInput(serializers.Serializer):
 
 class CheckInInput(PositionSerializer):
     exception_reason = serializers.ChoiceField(
-        choices=["gps_drift", "elder_not_at_home", "wrong_address_on_file", "other"],
+        choices=GEOFENCE_EXCEPTION_REASONS,
         required=False,
         help_text="Outside the geofence: record the check-in as an exception for a supervisor",
     )
@@ -256,11 +283,20 @@ class VisitExceptionOutput(serializers.Serializer):
     exception_reason = serializers.CharField()
     exception_state = serializers.CharField()
     exception_resolution = serializers.CharField()
+    exception_note = serializers.CharField()
+    exception_decided_by = serializers.CharField(
+        source="exception_decided_by.username", allow_null=True, default=None
+    )
 
 
 class ExceptionDecisionInput(serializers.Serializer):
     approve = serializers.BooleanField()
-    resolution = serializers.CharField(max_length=300)
+    resolution = serializers.ChoiceField(
+        choices=sorted(set().union(*VISIT_EXCEPTION_RESOLUTIONS.values())),
+        help_text="Approving: position_error_confirmed, address_corrected, met_elsewhere, "
+        "other. Rejecting: visit_not_verified, wrong_elder, other.",
+    )
+    note = serializers.CharField(max_length=300, required=False, default="")
 
 
 class CheckInOutput(serializers.Serializer):

@@ -35,6 +35,7 @@ urlpatterns = [
         views.AlertAcknowledgeView.as_view(),
         name="alert-acknowledge",
     ),
+    path("alerts/<int:pk>/resolve/", views.AlertResolveView.as_view(), name="alert-resolve"),
     path("complaints/", views.ComplaintListView.as_view(), name="complaint-list"),
     path(
         "complaints/<int:pk>/decide/", views.ComplaintDecideView.as_view(), name="complaint-decide"

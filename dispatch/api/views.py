@@ -13,6 +13,7 @@ from backend.accounts.models import Role
 from backend.core.idempotency import idempotent
 from dispatch import escalation, follow_up, services
 from dispatch.models import (
+    AlertKind,
     Channel,
     Complaint,
     JobOffer,
@@ -27,6 +28,7 @@ from elders.selectors import elders_visible_to
 
 from .serializers import (
     AlertOutput,
+    AlertResolveInput,
     AssignWorkerInput,
     CancelInput,
     CheckInInput,
@@ -370,7 +372,8 @@ class ComplaintDecideView(APIView):
 
 
 class AlertListView(ListAPIView):
-    """Alerts of the caller's district; `?open=true` for those nobody has taken yet."""
+    """Alerts of the caller's district: `?open=true` for those nobody has taken yet,
+    `?unresolved=true` for the exception queue (taken or not, not yet resolved), `?kind=`."""
 
     serializer_class = AlertOutput
 
@@ -381,9 +384,17 @@ class AlertListView(ListAPIView):
             raise PermissionDenied("Only district staff see alerts")
         qs = OperatorAlert.objects.filter(
             request__district_id=self.request.user.district_id
-        ).select_related("acknowledged_by")
-        if self.request.query_params.get("open") == "true":
-            qs = qs.filter(acknowledged_at__isnull=True)
+        ).select_related("acknowledged_by", "resolved_by")
+        params = self.request.query_params
+        if params.get("open") == "true":
+            qs = qs.filter(acknowledged_at__isnull=True, resolved_at__isnull=True)
+        if params.get("unresolved") == "true":
+            qs = qs.filter(resolved_at__isnull=True)
+        kind = params.get("kind")
+        if kind:
+            if kind not in AlertKind.values:
+                raise serializers.ValidationError({"kind": [f"unknown alert kind {kind!r}"]})
+            qs = qs.filter(kind=kind)
         return qs.order_by("-raised_at")
 
 
@@ -399,6 +410,26 @@ class AlertAcknowledgeView(APIView):
             OperatorAlert, pk=pk, request__district_id=request.user.district_id
         )
         alert = escalation.alert_acknowledge(alert_id=alert.pk, user=request.user)
+        return Response(AlertOutput(alert).data)
+
+
+class AlertResolveView(APIView):
+    """Close an alert with one of its `resolutions` codes (and a note). Resolving an alert
+    nobody acknowledged acknowledges it too."""
+
+    @extend_schema(request=AlertResolveInput, responses=AlertOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        if request.user.role not in STAFF:
+            raise PermissionDenied("Only district staff resolve alerts")
+        alert = get_object_or_404(
+            OperatorAlert, pk=pk, request__district_id=request.user.district_id
+        )
+        data = AlertResolveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = escalation.alert_resolve(
+            alert_id=alert.pk, user=request.user, **data.validated_data
+        )
         return Response(AlertOutput(alert).data)
 
 

@@ -22,6 +22,7 @@ from providers.selectors import (
 )
 from providers.services import credit_event_record, worker_jobs_adjust
 
+from ..escalation import alerts_end_with_request
 from ..models import (
     OUTCOMES_BY_EVENT,
     JobOffer,
@@ -110,6 +111,8 @@ def _request_move(
         recipients=_request_recipients(sr),
         data={"reference": sr.reference, "event": event, **(data or {})},
     )
+    if after in ENDED_STATES:
+        alerts_end_with_request(sr, actor=actor)
 
 
 ENDED_STATES = frozenset({RequestState.CLOSED, RequestState.FAILED, RequestState.CANCELLED})

@@ -25,6 +25,8 @@ from providers.services import worker_jobs_adjust
 
 from ..escalation import alert_raise
 from ..models import (
+    GEOFENCE_EXCEPTION_REASONS,
+    VISIT_EXCEPTION_RESOLUTIONS,
     Priority,
     RequestState,
     ServiceRequest,
@@ -47,9 +49,6 @@ from ._core import (
 class CheckIn:
     visit: Visit
     distance_m: float
-
-
-GEOFENCE_EXCEPTION_REASONS = ["gps_drift", "elder_not_at_home", "wrong_address_on_file", "other"]
 
 
 def visit_check_in(
@@ -120,8 +119,19 @@ def visit_check_in(
         return CheckIn(visit=visit, distance_m=distance)
 
 
-def visit_exception_decide(*, visit_id: int, user: User, approve: bool, resolution: str) -> Visit:
-    """A supervisor decides a check-in recorded outside the geofence."""
+def visit_exception_decide(
+    *, visit_id: int, user: User, approve: bool, resolution: str, note: str = ""
+) -> Visit:
+    """A supervisor decides a check-in recorded outside the geofence, with a resolution code
+    that fits the decision."""
+    decision = "approved" if approve else "rejected"
+    if resolution not in VISIT_EXCEPTION_RESOLUTIONS[decision]:
+        allowed = ", ".join(sorted(VISIT_EXCEPTION_RESOLUTIONS[decision]))
+        raise RuleViolation(
+            f"{resolution} does not resolve an exception as {decision}",
+            code="resolution_not_allowed",
+            fields={"resolution": [f"one of {allowed}"]},
+        )
     with transaction.atomic():
         visit = Visit.objects.select_for_update().select_related("request").get(pk=visit_id)
         if visit.exception_state != "pending":
@@ -130,9 +140,17 @@ def visit_exception_decide(*, visit_id: int, user: User, approve: bool, resoluti
                 current_state=visit.exception_state or "none",
                 code="no_pending_exception",
             )
-        visit.exception_state = "approved" if approve else "rejected"
-        visit.exception_resolution = resolution
-        visit.save(update_fields=["exception_state", "exception_resolution"])
+        visit.exception_state = decision
+        visit.exception_resolution, visit.exception_note = resolution, note
+        visit.exception_decided_by = user
+        visit.save(
+            update_fields=[
+                "exception_state",
+                "exception_resolution",
+                "exception_note",
+                "exception_decided_by",
+            ]
+        )
         event_record(
             kind=f"visit.exception_{visit.exception_state}",
             subject_type="visit",
@@ -141,7 +159,7 @@ def visit_exception_decide(*, visit_id: int, user: User, approve: bool, resoluti
             before="pending",
             after=visit.exception_state,
             district_id=visit.request.district_id,
-            data={"request": visit.request_id, "resolution": resolution},
+            data={"request": visit.request_id, "resolution": resolution, "note": note},
         )
     return visit
 

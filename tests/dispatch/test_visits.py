@@ -69,12 +69,21 @@ def test_outside_the_geofence_with_a_reason_is_recorded_for_a_supervisor(
     queue = api(supervisor).get("/api/v1/visits/exceptions/?state=pending").json()["results"]
     by_operator = api(operator).post(
         f"/api/v1/visits/{queue[0]['id']}/exception/",
-        {"approve": True, "resolution": "x"},
+        {"approve": True, "resolution": "other"},
+        format="json",
+    )
+    mismatched = api(supervisor).post(
+        f"/api/v1/visits/{queue[0]['id']}/exception/",
+        {"approve": True, "resolution": "visit_not_verified"},
         format="json",
     )
     decided = api(supervisor).post(
         f"/api/v1/visits/{queue[0]['id']}/exception/",
-        {"approve": True, "resolution": "daughter confirmed she was at the clinic"},
+        {
+            "approve": True,
+            "resolution": "met_elsewhere",
+            "note": "daughter confirmed she was at the clinic",
+        },
         format="json",
     )
 
@@ -83,7 +92,13 @@ def test_outside_the_geofence_with_a_reason_is_recorded_for_a_supervisor(
     assert recorded.status_code == 201
     assert queue[0]["check_in_distance_m"] == pytest.approx(450, abs=10)
     assert by_operator.status_code == 403
-    assert decided.json()["exception_state"] == "approved"
+    assert mismatched.status_code == 422
+    assert mismatched.json()["error"]["code"] == "resolution_not_allowed"
+    body = decided.json()
+    assert (body["exception_state"], body["exception_resolution"]) == ("approved", "met_elsewhere")
+    assert body["exception_decided_by"] == supervisor.username
+    assert body["exception_note"] == "daughter confirmed she was at the clinic"
+    assert api(supervisor).get("/api/v1/visits/exceptions/?state=pending").json()["results"] == []
 
 
 def test_a_welfare_check_must_say_what_it_found_and_no_answer_alerts_operators(

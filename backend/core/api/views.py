@@ -24,7 +24,8 @@ class EventFeedView(APIView):
     - alerts (district staff): `alert.raised` (`data.alert_kind`: `no_worker`, `non_arrival`,
       `late_arrival`, `missing_check_out`, `welfare_no_answer`, `welfare_needs_help`,
       `emergency_outcome`; with `instruction` to call 120 for emergencies),
-      `alert.resent` (also to supervisors), `alert.acknowledged` (with `responsible`);
+      `alert.resent` (also to supervisors), `alert.acknowledged` (with `responsible`),
+      `alert.resolved` (with `resolution`);
     - visits: `visit.exception_approved`, `visit.exception_rejected`;
     - follow-up: `complaint.opened`, `complaint.upheld`, `complaint.dismissed`;
     - registries: `worker.shift`, `provider.<status>`, `provider.sanctioned`,
