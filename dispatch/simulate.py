@@ -42,6 +42,7 @@ class Simulation:
         self._answer_offers()
         self._name_workers()
         self._do_visits()
+        self._record_emergency_outcomes()
         sweep_deadlines()
 
     def _keep_positions_fresh(self) -> None:
@@ -128,6 +129,17 @@ class Simulation:
                 welfare_outcome=outcome,
             )
             self.say(f"out   {sr.reference} done {outcome}")
+
+    def _record_emergency_outcomes(self) -> None:
+        """The operator closes finished emergencies with what happened, answering for it."""
+        for sr in ServiceRequest.objects.filter(
+            state=RequestState.COMPLETED,
+            priority="emergency",
+            state_changed_at__lte=timezone.now() - timedelta(seconds=5),
+        ):
+            outcome = "resolved_on_site" if self.rng.random() < 0.8 else "ambulance"
+            services.request_close(request_id=sr.pk, actor=self.operator, outcome=outcome)
+            self.say(f"close {sr.reference} emergency: {outcome} ({self.operator.username})")
 
 
 def simulate_run(
