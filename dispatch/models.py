@@ -485,7 +485,14 @@ ALERT_RESOLUTIONS = {
         "other",
     },
     "non_arrival": {"operator_assigned", "sent_back_to_matching", "worker_arrived_late", "other"},
-    "late_arrival": {"worker_on_the_way", "operator_assigned", "worker_arrived_late", "other"},
+    "late_arrival": {
+        "worker_on_the_way",
+        "operator_assigned",
+        "worker_arrived_late",
+        "handled_by_phone",
+        "handed_to_120",
+        "other",
+    },
     "missing_check_out": {
         "worker_forgot_check_out",
         "visit_extended",

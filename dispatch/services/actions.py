@@ -134,8 +134,9 @@ def request_accept_missed(*, request_id: int) -> bool:
 
 
 def request_arrive_missed(*, request_id: int) -> bool:
-    """Nobody on site by the target: recorded, and with a worker assigned the operators are
-    alerted (they call the worker; the check-in will count as late)."""
+    """Nobody on site by the target: recorded, and the operators are alerted when a worker is
+    assigned (they call the worker; the check-in will count as late) or when it is an
+    emergency (still nobody on the way: a second alert beside the queue's, re-sent until taken)."""
     with transaction.atomic():
         sr = _lock_request(request_id, skip_locked=True)
         now = timezone.now()
@@ -144,7 +145,7 @@ def request_arrive_missed(*, request_id: int) -> bool:
         if sr.state not in UNACCEPTED_STATES | {RequestState.ASSIGNED, RequestState.EN_ROUTE}:
             return False
         _sla_missed(sr, "arrive", now)
-        if sr.assigned_worker_id:
+        if sr.assigned_worker_id or sr.priority == Priority.EMERGENCY:
             alert_raise(sr, "late_arrival", data={"worker": sr.assigned_worker_id})
         return True
 

@@ -271,3 +271,16 @@ def test_a_district_tunes_the_ladder_in_the_admin_and_nonsense_is_refused(distri
     meal.refresh_from_db()
     assert (meal.offer_fanout, meal.offer_rounds) == (2, 4)
     assert meal.accept_within == timedelta(minutes=20)
+
+
+def test_an_emergency_with_nobody_on_the_way_at_its_arrival_target_alerts_again(
+    operator, elder, django_capture_on_commit_callbacks
+):
+    sr = create(operator, elder, django_capture_on_commit_callbacks, "emergency")["id"]
+    api(operator).post(f"/api/v1/alerts/{OperatorAlert.objects.get(request_id=sr).pk}/acknowledge/")
+    ServiceRequest.objects.filter(pk=sr).update(arrive_due_at=timezone.now() - timedelta(seconds=1))
+
+    sweep_deadlines()
+
+    late = OperatorAlert.objects.get(request_id=sr, kind="late_arrival")
+    assert late.acknowledged_by is None  # someone must take this one too
