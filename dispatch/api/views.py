@@ -218,6 +218,20 @@ def _staff_request(request, pk: int):
         raise Http404
 
 
+def _staff_act(request, pk: int, act, input_serializer=None) -> Response:
+    """A district staff action on a work order: check the caller may, validate the body, call
+    the service as `act(request_id=, actor=, **fields)`, answer with the work order."""
+    _staff_request(request, pk)
+    values = {}
+    if input_serializer is not None:
+        data = input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+    act(request_id=pk, actor=request.user, **values)
+    sr = request_visible(request.user, pk)
+    return Response(RequestOutput(sr, context={"user": request.user}).data)
+
+
 class RequestSetOutView(APIView):
     """The assigned worker is on the way."""
 
@@ -235,17 +249,10 @@ class RequestOverrideView(APIView):
     @extend_schema(request=OverrideInput, responses=RequestOutput)
     @idempotent
     def post(self, request, pk: int):
-        _staff_request(request, pk)
-        data = OverrideInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.request_override_assign(
-            request_id=pk,
-            actor=request.user,
-            worker_id=data.validated_data["worker"],
-            reason=data.validated_data["reason"],
-        )
-        sr = request_visible(request.user, pk)
-        return Response(RequestOutput(sr, context={"user": request.user}).data)
+        def assign(*, worker, **values):
+            services.request_override_assign(worker_id=worker, **values)
+
+        return _staff_act(request, pk, assign, OverrideInput)
 
 
 class RequestCloseView(APIView):
@@ -255,12 +262,7 @@ class RequestCloseView(APIView):
     @extend_schema(request=CloseInput, responses=RequestOutput)
     @idempotent
     def post(self, request, pk: int):
-        _staff_request(request, pk)
-        data = CloseInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.request_close(request_id=pk, actor=request.user, **data.validated_data)
-        sr = request_visible(request.user, pk)
-        return Response(RequestOutput(sr, context={"user": request.user}).data)
+        return _staff_act(request, pk, services.request_close, CloseInput)
 
 
 class RequestRetryView(APIView):
@@ -269,10 +271,7 @@ class RequestRetryView(APIView):
     @extend_schema(request=None, responses=RequestOutput)
     @idempotent
     def post(self, request, pk: int):
-        _staff_request(request, pk)
-        services.request_retry(request_id=pk, actor=request.user)
-        sr = request_visible(request.user, pk)
-        return Response(RequestOutput(sr, context={"user": request.user}).data)
+        return _staff_act(request, pk, services.request_retry)
 
 
 class ServiceTypeListView(ListAPIView):
@@ -289,12 +288,7 @@ class RequestFailView(APIView):
     @extend_schema(request=FailInput, responses=RequestOutput)
     @idempotent
     def post(self, request, pk: int):
-        _staff_request(request, pk)
-        data = FailInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.request_fail(request_id=pk, actor=request.user, **data.validated_data)
-        sr = request_visible(request.user, pk)
-        return Response(RequestOutput(sr, context={"user": request.user}).data)
+        return _staff_act(request, pk, services.request_fail, FailInput)
 
 
 class RequestExplainView(APIView):
@@ -398,18 +392,20 @@ class AlertListView(ListAPIView):
         return qs.order_by("-raised_at")
 
 
+def _staff_alert(request, pk: int) -> int:
+    """The alert's id if it is one of the caller's district and the caller is district staff."""
+    if request.user.role not in STAFF:
+        raise PermissionDenied("Only district staff act on alerts")
+    return get_object_or_404(OperatorAlert, pk=pk, request__district_id=request.user.district_id).pk
+
+
 class AlertAcknowledgeView(APIView):
     """The operator who acknowledges takes responsibility for the alert's request."""
 
     @extend_schema(request=None, responses=AlertOutput)
     @idempotent
     def post(self, request, pk: int):
-        if request.user.role not in STAFF:
-            raise PermissionDenied("Only district staff acknowledge alerts")
-        alert = get_object_or_404(
-            OperatorAlert, pk=pk, request__district_id=request.user.district_id
-        )
-        alert = escalation.alert_acknowledge(alert_id=alert.pk, user=request.user)
+        alert = escalation.alert_acknowledge(alert_id=_staff_alert(request, pk), user=request.user)
         return Response(AlertOutput(alert).data)
 
 
@@ -420,15 +416,11 @@ class AlertResolveView(APIView):
     @extend_schema(request=AlertResolveInput, responses=AlertOutput)
     @idempotent
     def post(self, request, pk: int):
-        if request.user.role not in STAFF:
-            raise PermissionDenied("Only district staff resolve alerts")
-        alert = get_object_or_404(
-            OperatorAlert, pk=pk, request__district_id=request.user.district_id
-        )
+        alert_id = _staff_alert(request, pk)
         data = AlertResolveInput(data=request.data)
         data.is_valid(raise_exception=True)
         alert = escalation.alert_resolve(
-            alert_id=alert.pk, user=request.user, **data.validated_data
+            alert_id=alert_id, user=request.user, **data.validated_data
         )
         return Response(AlertOutput(alert).data)
 

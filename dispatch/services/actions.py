@@ -73,28 +73,22 @@ def request_close(
 ) -> ServiceRequest:
     """After the visit: by follow-up, by the sweeper after CLOSE_AFTER_H, or by an operator
     (an emergency only so, with its outcome)."""
-    with transaction.atomic():
-        sr = _lock_request(request_id)
-        _request_move(
-            sr,
-            "close",
-            actor=actor,
-            outcome=outcome,
-            outcome_note=note,
-            data={"outcome": outcome, "note": note},
-        )
-        return sr
+    return _end(request_id, "close", actor=actor, outcome=outcome, note=note)
 
 
 def request_fail(
     *, request_id: int, actor: User | None, outcome: str, note: str = ""
 ) -> ServiceRequest:
     """Nobody could be found: the request ends with an outcome code and who decided it."""
+    return _end(request_id, "fail", actor=actor, outcome=outcome, note=note)
+
+
+def _end(request_id: int, event: str, *, actor: User | None, outcome: str, note: str):
     with transaction.atomic():
         sr = _lock_request(request_id)
         _request_move(
             sr,
-            "fail",
+            event,
             actor=actor,
             outcome=outcome,
             outcome_note=note,

@@ -19,12 +19,11 @@ pytestmark = pytest.mark.django_db
 ON_THE_DOORSTEP = {"location": {"type": "Point", "coordinates": list(f.HOME)}}
 
 
-@pytest.fixture
-def completed_emergency(operator, elder, make_worker, django_capture_on_commit_callbacks):
-    worker = make_worker(east_m=100)
-    with django_capture_on_commit_callbacks(execute=True):
+def visited(operator, elder, worker, capture, service) -> int:
+    """A request of `service` that `worker` took, checked in to and checked out of."""
+    with capture(execute=True):
         sr = api(operator).post(
-            "/api/v1/requests/", {"elder": elder.pk, "service_type": "emergency"}, format="json"
+            "/api/v1/requests/", {"elder": elder.pk, "service_type": service}, format="json"
         )
     sr = sr.json()["id"]
     client = api(worker.user)
@@ -33,6 +32,12 @@ def completed_emergency(operator, elder, make_worker, django_capture_on_commit_c
     out = client.post(f"/api/v1/requests/{sr}/check-out/", ON_THE_DOORSTEP, format="json")
     assert out.status_code == 200, out.json()
     return sr
+
+
+@pytest.fixture
+def completed_emergency(operator, elder, make_worker, django_capture_on_commit_callbacks):
+    worker = make_worker(east_m=100)
+    return visited(operator, elder, worker, django_capture_on_commit_callbacks, "emergency")
 
 
 def test_the_end_of_an_emergency_visit_asks_a_named_operator_for_its_outcome(
@@ -85,15 +90,7 @@ def test_routine_work_still_closes_by_itself(
     operator, elder, make_worker, settings, django_capture_on_commit_callbacks
 ):
     worker = make_worker(east_m=100)
-    with django_capture_on_commit_callbacks(execute=True):
-        sr = api(operator).post(
-            "/api/v1/requests/", {"elder": elder.pk, "service_type": "meal"}, format="json"
-        )
-    sr = sr.json()["id"]
-    client = api(worker.user)
-    client.post(f"/api/v1/offers/{JobOffer.objects.get(worker=worker).pk}/accept/")
-    client.post(f"/api/v1/requests/{sr}/check-in/", ON_THE_DOORSTEP, format="json")
-    client.post(f"/api/v1/requests/{sr}/check-out/", ON_THE_DOORSTEP, format="json")
+    sr = visited(operator, elder, worker, django_capture_on_commit_callbacks, "meal")
     ServiceRequest.objects.filter(pk=sr).update(
         state_changed_at=timezone.now() - timedelta(hours=settings.ANXIN["CLOSE_AFTER_H"] + 1)
     )

@@ -27,6 +27,19 @@ def create(user, elder, capture, service="meal", **extra):
     return response.json()
 
 
+def accept(worker):
+    offer = JobOffer.objects.get(worker=worker)
+    assert api(worker.user).post(f"/api/v1/offers/{offer.pk}/accept/").status_code == 200
+
+
+def check_in(worker, request_id):
+    at_home = {"location": {"type": "Point", "coordinates": list(f.HOME)}}
+    response = api(worker.user).post(
+        f"/api/v1/requests/{request_id}/check-in/", at_home, format="json"
+    )
+    assert response.status_code == 201, response.json()
+
+
 def expire_offers(request_id, capture):
     JobOffer.objects.filter(request_id=request_id, state="pending").update(
         expires_at=timezone.now() - timedelta(seconds=1)
@@ -139,7 +152,7 @@ def test_an_accepted_job_never_misses_its_accept_target(
 ):
     worker = make_worker(east_m=100)
     sr = create(operator, elder, django_capture_on_commit_callbacks)["id"]
-    api(worker.user).post(f"/api/v1/offers/{JobOffer.objects.get(worker=worker).pk}/accept/")
+    accept(worker)
     ServiceRequest.objects.filter(pk=sr).update(accept_due_at=timezone.now() - timedelta(seconds=1))
 
     assert sweep_deadlines()["accept_targets_missed"] == 0
@@ -152,16 +165,11 @@ def test_a_missed_arrival_target_alerts_operators_and_the_arrival_counts_as_late
 ):
     worker = make_worker(east_m=100)
     sr = create(operator, elder, django_capture_on_commit_callbacks, "emergency")["id"]
-    client = api(worker.user)
-    client.post(f"/api/v1/offers/{JobOffer.objects.get(worker=worker).pk}/accept/")
+    accept(worker)
     ServiceRequest.objects.filter(pk=sr).update(arrive_due_at=timezone.now() - timedelta(seconds=1))
 
     swept = sweep_deadlines()
-    client.post(
-        f"/api/v1/requests/{sr}/check-in/",
-        {"location": {"type": "Point", "coordinates": list(f.HOME)}},
-        format="json",
-    )
+    check_in(worker, sr)
 
     request = ServiceRequest.objects.get(pk=sr)
     assert swept["arrive_targets_missed"] == 1 and request.arrive_missed_at
@@ -175,13 +183,8 @@ def test_an_arrival_inside_the_target_is_not_late(
 ):
     worker = make_worker(east_m=100)
     sr = create(operator, elder, django_capture_on_commit_callbacks, "emergency")["id"]
-    client = api(worker.user)
-    client.post(f"/api/v1/offers/{JobOffer.objects.get(worker=worker).pk}/accept/")
-    client.post(
-        f"/api/v1/requests/{sr}/check-in/",
-        {"location": {"type": "Point", "coordinates": list(f.HOME)}},
-        format="json",
-    )
+    accept(worker)
+    check_in(worker, sr)
 
     assert sweep_deadlines()["arrive_targets_missed"] == 0
     assert not CreditEvent.objects.filter(worker=worker, kind="late_arrival").exists()
