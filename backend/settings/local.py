@@ -2,7 +2,7 @@
 
 import os
 
-os.environ.setdefault("DJANGO_SECRET_KEY", "dev-only-not-secret")
+os.environ.setdefault("DJANGO_SECRET_KEY", "dev-only-not-secret-long-enough-for-hmac-sha256")
 # Fixed, public keys for development and tests only; production refuses them.
 os.environ.setdefault("ANXIN_FIELD_KEYS", "Vf0OeB7VLUTNcI3-Q1-lSwF8B_hHzoseF3P-LUrv8yc=")
 os.environ.setdefault("ANXIN_LOOKUP_HASH_KEY", "dev-lookup-hash-key-not-secret")

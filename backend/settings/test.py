@@ -3,7 +3,7 @@ development worker never takes a test's tasks."""
 
 import os
 
-os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret-long-enough-for-hmac-sha256")
 # Fixed, public keys for development and tests only; production refuses them.
 os.environ.setdefault("ANXIN_FIELD_KEYS", "1dK0hwwWBj3g0X_qKjnpS0IrXVl5XSHQ3S_ZoaxB-O4=")
 os.environ.setdefault("ANXIN_LOOKUP_HASH_KEY", "test-lookup-hash-key-not-secret")
