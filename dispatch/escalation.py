@@ -70,13 +70,14 @@ def alert_acknowledge(*, alert_id: int, user: User) -> OperatorAlert:
     with transaction.atomic():
         alert = (
             OperatorAlert.objects.select_for_update(of=("self",))
-            .select_related("request")
+            .select_related("request", "acknowledged_by")
             .get(pk=alert_id)
         )
         if alert.acknowledged_at:
             raise StateConflict(
-                f"Already acknowledged by {alert.acknowledged_by.username}",
-                current_state="acknowledged",
+                f"Already {'resolved' if alert.resolved_at else 'acknowledged'} by "
+                f"{_name(alert.acknowledged_by)}",
+                current_state="resolved" if alert.resolved_at else "acknowledged",
                 code="alert_acknowledged",
             )
         alert.acknowledged_by, alert.acknowledged_at = user, timezone.now()
@@ -106,8 +107,7 @@ def alert_resolve(*, alert_id: int, user: User, resolution: str, note: str = "")
         )
         if alert.resolved_at:
             raise StateConflict(
-                f"Already resolved ({alert.resolution}) by "
-                f"{alert.resolved_by.username if alert.resolved_by else 'the system'}",
+                f"Already resolved ({alert.resolution}) by {_name(alert.resolved_by)}",
                 current_state="resolved",
                 code="alert_resolved",
             )
@@ -131,6 +131,10 @@ def alerts_end_with_request(sr: ServiceRequest, *, actor: User | None) -> None:
     ):
         code = "outcome_recorded" if alert.kind == "emergency_outcome" else "request_ended"
         _resolve(alert, actor, code, f"request {sr.state}")
+
+
+def _name(user: User | None) -> str:
+    return user.username if user else "the system"
 
 
 def _resolve(alert: OperatorAlert, user: User | None, resolution: str, note: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from backend.core.models import Event
-from dispatch.models import JobOffer, OperatorAlert, Visit
+from dispatch.models import JobOffer, OperatorAlert, ServiceRequest, Visit
 from dispatch.tasks import sweep_deadlines
 from tests import factories as f
 from tests.conftest import api
@@ -128,3 +128,25 @@ def test_an_emergencys_outcome_alert_is_resolved_by_closing_it_with_the_outcome(
     assert direct.status_code == 422
     alert.refresh_from_db()
     assert (alert.resolution, alert.resolved_by) == ("outcome_recorded", operator)
+
+
+def test_an_alert_the_system_closed_with_its_work_order_cannot_be_taken(
+    operator, elder, django_capture_on_commit_callbacks
+):
+    """Queued routine work fails by itself at the end of its window; its alert goes with it."""
+    sr = create(operator, elder, django_capture_on_commit_callbacks)
+    alert = OperatorAlert.objects.get(request_id=sr, kind="no_worker")
+    ServiceRequest.objects.filter(pk=sr).update(
+        window_start=timezone.now() - timedelta(hours=2),
+        window_end=timezone.now() - timedelta(minutes=1),
+    )
+    sweep_deadlines()
+
+    taken = api(operator).post(f"/api/v1/alerts/{alert.pk}/acknowledge/")
+    resolved = api(operator).post(
+        f"/api/v1/alerts/{alert.pk}/resolve/", {"resolution": "other"}, format="json"
+    )
+
+    assert taken.status_code == 409 and "the system" in taken.json()["error"]["message"]
+    assert resolved.status_code == 409
+    assert taken.json()["error"]["current_state"] == "resolved"
