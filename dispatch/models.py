@@ -246,6 +246,15 @@ class ServiceRequest(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["district", "state"], name="request_district_state"),
+            # The sweeper looks for no-shows, overdue queued work and completed work to close
+            # every 10 s; without this it would read the whole (ever-growing) table.
+            models.Index(
+                fields=["state", "window_end"],
+                name="request_in_progress",
+                condition=models.Q(
+                    state__in=["assigned", "en_route", "on_site", "escalated", "completed"]
+                ),
+            ),
             models.Index(
                 fields=["accept_due_at"],
                 name="request_accept_due",

@@ -38,6 +38,14 @@ class RuleViolation(DomainError):
     default_code = "rule_violation"
 
 
+def require_code(value: str, allowed, *, field: str, message: str, code: str) -> None:
+    """422 naming the field and the codes it takes here, unless `value` is one of them."""
+    if value not in allowed:
+        raise RuleViolation(
+            message, code=code, fields={field: [f"one of {', '.join(sorted(allowed))}"]}
+        )
+
+
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         out: dict[str, list[str]] = {}

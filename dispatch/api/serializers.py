@@ -1,3 +1,4 @@
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -195,6 +196,17 @@ class CloseInput(serializers.Serializer):
     note = serializers.CharField(max_length=300, required=False, default="")
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class Seconds(serializers.Field):
+    """A duration as whole seconds (null stays null)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value) -> int:
+        return int(value.total_seconds())
+
+
 class ServiceTypeOutput(serializers.Serializer):
     """The catalogue: what each service needs, its SLA targets and its escalation ladder."""
 
@@ -204,38 +216,19 @@ class ServiceTypeOutput(serializers.Serializer):
     default_priority = serializers.CharField()
     dispatch_mode = serializers.CharField()
     required_certificates = serializers.ListField(child=serializers.CharField())
-    lead_time_s = serializers.SerializerMethodField()
-    default_duration_s = serializers.SerializerMethodField()
-    accept_within_s = serializers.SerializerMethodField()
-    arrive_within_s = serializers.SerializerMethodField(
-        help_text="Null: on site within the requested window"
+    lead_time_s = Seconds(source="lead_time")
+    default_duration_s = Seconds(source="default_duration")
+    accept_within_s = Seconds(source="accept_within")
+    arrive_within_s = Seconds(
+        source="arrive_within",
+        allow_null=True,
+        help_text="Null: on site within the requested window",
     )
     offer_fanout = serializers.IntegerField()
-    offer_timeout_s = serializers.SerializerMethodField()
+    offer_timeout_s = Seconds(source="offer_timeout")
     offer_rounds = serializers.IntegerField()
-    alert_ack_within_s = serializers.SerializerMethodField()
+    alert_ack_within_s = Seconds(source="alert_ack_within")
     notify_contacts = serializers.BooleanField()
-
-    def _seconds(self, value) -> int | None:
-        return None if value is None else int(value.total_seconds())
-
-    def get_lead_time_s(self, obj) -> int:
-        return self._seconds(obj.lead_time)
-
-    def get_default_duration_s(self, obj) -> int:
-        return self._seconds(obj.default_duration)
-
-    def get_accept_within_s(self, obj) -> int:
-        return self._seconds(obj.accept_within)
-
-    def get_arrive_within_s(self, obj) -> int | None:
-        return self._seconds(obj.arrive_within)
-
-    def get_offer_timeout_s(self, obj) -> int:
-        return self._seconds(obj.offer_timeout)
-
-    def get_alert_ack_within_s(self, obj) -> int:
-        return self._seconds(obj.alert_ack_within)
 
 
 class AssignWorkerInput(serializers.Serializer):

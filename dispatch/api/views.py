@@ -4,13 +4,13 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.models import Role
+from backend.accounts.models import STAFF_ROLES, Role
 from backend.core.idempotency import idempotent
+from backend.core.permissions import require_role
 from dispatch import escalation, follow_up, services
 from dispatch.models import (
     AlertKind,
@@ -85,9 +85,8 @@ class RequestListCreateView(ListAPIView):
     @extend_schema(request=RequestCreateInput, responses={201: RequestOutput})
     @idempotent
     def post(self, request):
-        channel = CHANNEL_BY_ROLE.get(request.user.role)
-        if channel is None:
-            raise PermissionDenied("Only operators and family members create requests")
+        require_role(request.user, CHANNEL_BY_ROLE, "create requests")
+        channel = CHANNEL_BY_ROLE[request.user.role]
         data = RequestCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -126,8 +125,7 @@ class RequestCancelView(APIView):
     @extend_schema(request=CancelInput, responses=RequestOutput)
     @idempotent
     def post(self, request, pk: int):
-        if request.user.role not in CHANNEL_BY_ROLE:
-            raise PermissionDenied("Only operators and family members cancel requests")
+        require_role(request.user, CHANNEL_BY_ROLE, "cancel requests")
         if request_visible(request.user, pk) is None:
             raise Http404
         data = CancelInput(data=request.data)
@@ -184,8 +182,7 @@ class VisitExceptionListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Visit.objects.none()
-        if self.request.user.role not in STAFF:
-            raise PermissionDenied("Only district staff see visit exceptions")
+        require_role(self.request.user, STAFF_ROLES, "see visit exceptions")
         qs = Visit.objects.filter(request__district_id=self.request.user.district_id).exclude(
             exception_state=""
         )
@@ -197,8 +194,9 @@ class VisitExceptionDecideView(APIView):
     @extend_schema(request=ExceptionDecisionInput, responses=VisitExceptionOutput)
     @idempotent
     def post(self, request, pk: int):
-        if request.user.role not in (Role.SUPERVISOR, Role.DISTRICT_ADMIN):
-            raise PermissionDenied("Only supervisors decide visit exceptions")
+        require_role(
+            request.user, {Role.SUPERVISOR, Role.DISTRICT_ADMIN}, "decide visit exceptions"
+        )
         visit = get_object_or_404(Visit, pk=pk, request__district_id=request.user.district_id)
         data = ExceptionDecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -208,12 +206,8 @@ class VisitExceptionDecideView(APIView):
         return Response(VisitExceptionOutput(visit).data)
 
 
-STAFF = {Role.OPERATOR, Role.SUPERVISOR, Role.DISTRICT_ADMIN}
-
-
 def _staff_request(request, pk: int):
-    if request.user.role not in STAFF:
-        raise PermissionDenied("Only district staff may do this")
+    require_role(request.user, STAFF_ROLES, "do this")
     if request_visible(request.user, pk) is None:
         raise Http404
 
@@ -334,8 +328,7 @@ class ComplaintListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Complaint.objects.none()
-        if self.request.user.role not in STAFF:
-            raise PermissionDenied("Only district staff see complaints")
+        require_role(self.request.user, STAFF_ROLES, "see complaints")
         qs = Complaint.objects.filter(request__district_id=self.request.user.district_id)
         state = self.request.query_params.get("state")
         if state:
@@ -349,8 +342,7 @@ class ComplaintDecideView(APIView):
     @extend_schema(request=ComplaintDecisionInput, responses=ComplaintOutput)
     @idempotent
     def post(self, request, pk: int):
-        if request.user.role != Role.DISTRICT_ADMIN:
-            raise PermissionDenied("Only district administrators decide complaints")
+        require_role(request.user, {Role.DISTRICT_ADMIN}, "decide complaints")
         complaint = get_object_or_404(
             Complaint, pk=pk, request__district_id=request.user.district_id
         )
@@ -374,8 +366,7 @@ class AlertListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return OperatorAlert.objects.none()
-        if self.request.user.role not in STAFF:
-            raise PermissionDenied("Only district staff see alerts")
+        require_role(self.request.user, STAFF_ROLES, "see alerts")
         qs = OperatorAlert.objects.filter(
             request__district_id=self.request.user.district_id
         ).select_related("acknowledged_by", "resolved_by")
@@ -394,8 +385,7 @@ class AlertListView(ListAPIView):
 
 def _staff_alert(request, pk: int) -> int:
     """The alert's id if it is one of the caller's district and the caller is district staff."""
-    if request.user.role not in STAFF:
-        raise PermissionDenied("Only district staff act on alerts")
+    require_role(request.user, STAFF_ROLES, "act on alerts")
     return get_object_or_404(OperatorAlert, pk=pk, request__district_id=request.user.district_id).pk
 
 

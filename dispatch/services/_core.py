@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backend.accounts.models import User
-from backend.core.errors import DomainError, RuleViolation, StateConflict
+from backend.core.errors import DomainError, RuleViolation, StateConflict, require_code
 from backend.core.events import event_record
 from elders.selectors import elder_family_user_ids
 from elders.services import access_grant_issue
@@ -122,12 +122,13 @@ def _ending(sr: ServiceRequest, event: str, actor: User | None, fields: dict) ->
     """How a work order ends: the outcome code must suit the way it ends, and the person who
     ended it answers for it. An emergency cannot end without both (the database refuses too)."""
     outcome = fields.get("outcome") or sr.outcome
-    if outcome and outcome not in OUTCOMES_BY_EVENT[event]:
-        allowed = ", ".join(sorted(OUTCOMES_BY_EVENT[event]))
-        raise RuleViolation(
-            f"A request cannot {event} with the outcome {outcome}",
+    if outcome:
+        require_code(
+            outcome,
+            OUTCOMES_BY_EVENT[event],
+            field="outcome",
+            message=f"A request cannot {event} with the outcome {outcome}",
             code="outcome_not_allowed",
-            fields={"outcome": [f"one of {allowed}"]},
         )
     if sr.priority == Priority.EMERGENCY and (actor is None or not outcome):
         raise RuleViolation(

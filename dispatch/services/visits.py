@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.accounts.models import User
-from backend.core.errors import RuleViolation, StateConflict
+from backend.core.errors import RuleViolation, StateConflict, require_code
 from backend.core.events import event_record
 from backend.core.side_effects import enqueue_after_commit
 from backend.telephony.tasks import sms_send
@@ -125,13 +125,13 @@ def visit_exception_decide(
     """A supervisor decides a check-in recorded outside the geofence, with a resolution code
     that fits the decision."""
     decision = "approved" if approve else "rejected"
-    if resolution not in VISIT_EXCEPTION_RESOLUTIONS[decision]:
-        allowed = ", ".join(sorted(VISIT_EXCEPTION_RESOLUTIONS[decision]))
-        raise RuleViolation(
-            f"{resolution} does not resolve an exception as {decision}",
-            code="resolution_not_allowed",
-            fields={"resolution": [f"one of {allowed}"]},
-        )
+    require_code(
+        resolution,
+        VISIT_EXCEPTION_RESOLUTIONS[decision],
+        field="resolution",
+        message=f"{resolution} does not resolve an exception as {decision}",
+        code="resolution_not_allowed",
+    )
     with transaction.atomic():
         visit = Visit.objects.select_for_update().select_related("request").get(pk=visit_id)
         if visit.exception_state != "pending":
