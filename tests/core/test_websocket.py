@@ -41,3 +41,41 @@ def test_a_socket_without_a_valid_ticket_is_refused():
 
     assert asyncio.run(attempt("")) == (False, 4401)
     assert asyncio.run(attempt("?ticket=forged")) == (False, 4401)
+
+
+def _connect_with(headers):
+    user = f.UserFactory(role="worker")
+    ticket = ws_ticket_issue(user=user)
+
+    async def attempt():
+        socket = WebsocketCommunicator(application, f"/ws/?ticket={ticket.token}", headers=headers)
+        connected, code = await socket.connect()
+        if connected:
+            hello = await socket.receive_json_from()
+            await socket.disconnect()
+            return connected, hello["type"]
+        return connected, code
+
+    return asyncio.run(attempt())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_native_app_without_an_origin_header_connects_with_its_ticket():
+    """Android and iOS WebSocket clients send no Origin; the ticket is the credential."""
+    assert _connect_with([(b"host", b"localhost")]) == (True, "hello")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_app_webview_sending_origin_null_connects_with_its_ticket():
+    assert _connect_with([(b"origin", b"null"), (b"host", b"localhost")]) == (True, "hello")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_foreign_web_origin_is_refused_even_with_a_valid_ticket():
+    connected, _ = _connect_with([(b"origin", b"https://evil.example"), (b"host", b"localhost")])
+    assert connected is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_browser_on_an_allowed_host_connects():
+    assert _connect_with(HEADERS) == (True, "hello")
