@@ -8,16 +8,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from backend.core.consumers import EventsConsumer  # noqa: E402
+from backend.core.origins import ticket_origin_validator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            URLRouter([path("ws/", EventsConsumer.as_asgi())])
-        ),
+        "websocket": ticket_origin_validator(URLRouter([path("ws/", EventsConsumer.as_asgi())])),
     }
 )
