@@ -2,6 +2,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
@@ -111,3 +112,42 @@ def test_a_worker_can_send_positions_over_the_websocket(catalogue):
     assert good == {"type": "location.ack", "data": {"stored": True}}
     assert bad["type"] == "error" and "location" in bad["data"]["fields"]
     assert WorkerPosition.objects.filter(worker=worker).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_socket_decides_the_trace_from_the_workers_state_at_each_message(catalogue):
+    """A job taken after connecting starts the trace; a job ended stops it (privacy limit)."""
+    worker = f.WorkerFactory()
+    ticket = ws_ticket_issue(user=worker.user)
+    here = {"type": "location", "data": {"location": {"type": "Point", "coordinates": [*f.HOME]}}}
+
+    def allow_next_store():
+        WorkerPosition.objects.filter(worker=worker).update(
+            recorded_at=timezone.now() - timedelta(minutes=1)
+        )
+
+    def set_jobs(n):
+        type(worker).objects.filter(pk=worker.pk).update(active_jobs=n)
+        allow_next_store()
+
+    async def talk():
+        socket = WebsocketCommunicator(application, f"/ws/?ticket={ticket.token}")
+        assert (await socket.connect())[0]
+        await socket.receive_json_from()
+        acks = []
+        for jobs in (0, 1, 0):
+            await database_sync_to_async(set_jobs)(jobs)
+            await socket.send_json_to(here)
+            acks.append((await socket.receive_json_from(timeout=5))["data"]["stored"])
+            traces.append(await database_sync_to_async(trace_count)())
+        await socket.disconnect()
+        return acks
+
+    def trace_count():
+        return PositionTrace.objects.filter(worker=worker).count()
+
+    traces: list[int] = []
+    acks = asyncio.run(talk())
+
+    assert acks == [True, True, True]
+    assert traces == [0, 1, 1]
