@@ -308,14 +308,18 @@ def worker_shift_set(*, worker: Worker, state: str, actor: User) -> Worker:
 
 
 _POSITION_UPSERT = """
+WITH w AS (
+    SELECT id, shift_state, active_jobs, capacity, skills, provider_id
+    FROM providers_worker WHERE id = %s
+)
 INSERT INTO providers_workerposition
     (worker_id, point, recorded_at, on_shift, has_capacity, skills, provider_id)
 SELECT w.id, ST_GeogFromText(%s), now(), w.shift_state = 'on', w.active_jobs < w.capacity,
        w.skills, w.provider_id
-FROM providers_worker w WHERE w.id = %s
+FROM w
 ON CONFLICT (worker_id) DO UPDATE SET point = EXCLUDED.point, recorded_at = EXCLUDED.recorded_at
 WHERE providers_workerposition.recorded_at <= now() - make_interval(secs => %s)
-RETURNING recorded_at
+RETURNING recorded_at, (SELECT active_jobs > 0 FROM w)
 """
 
 _POSITIONS_SYNC = """
@@ -336,26 +340,27 @@ def positions_sync(*, worker_ids: list[int] | None = None) -> None:
             cursor.execute(_POSITIONS_SYNC + " AND w.id = ANY(%s)", [list(worker_ids)])
 
 
-def worker_position_record(*, worker: Worker, point: Point) -> bool:
+def worker_position_record(*, worker_id: int, point: Point) -> bool:
     """Store the position unless one was stored less than LOCATION_MIN_INTERVAL_S ago.
 
     One statement, no lock held: the phone is always answered, the table gets at most one
     write per worker per interval. A stored position of a worker on a job also goes into the
-    short trace (electronic visit verification and safety).
+    short trace (electronic visit verification and safety); whether they are on a job is read
+    in the same statement, never from a Worker object the caller may have held for a while.
     """
     with connection.cursor() as cursor:
         cursor.execute(
             _POSITION_UPSERT,
             [
+                worker_id,
                 f"SRID=4326;POINT({point.x} {point.y})",
-                worker.pk,
                 settings.ANXIN["LOCATION_MIN_INTERVAL_S"],
             ],
         )
         stored = cursor.fetchone()
-    if stored and worker.active_jobs:
+    if stored and stored[1]:
         PositionTrace.objects.create(
-            worker=worker,
+            worker_id=worker_id,
             point=point,
             recorded_at=stored[0],
             purpose="on a job: visit verification and safety",

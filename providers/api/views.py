@@ -395,5 +395,5 @@ class MyLocationView(APIView):
         worker = _my_worker(request)
         position = PositionSerializer(data=request.data)
         position.is_valid(raise_exception=True)
-        stored = services.worker_position_record(worker=worker, point=position.to_point())
+        stored = services.worker_position_record(worker_id=worker.pk, point=position.to_point())
         return Response({"stored": stored}, status=status.HTTP_202_ACCEPTED)

@@ -172,7 +172,7 @@ class Command(BaseCommand):
                 while time.monotonic() < deadline:
                     worker = rng.choice(mine)
                     counts[i][0] += 1
-                    counts[i][1] += worker_position_record(worker=worker, point=_point(rng))
+                    counts[i][1] += worker_position_record(worker_id=worker.pk, point=_point(rng))
             finally:
                 connection.close()
 
