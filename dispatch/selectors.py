@@ -1,15 +1,36 @@
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, CharField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 
 from backend.accounts.models import Role, User
+from elders.selectors import grants_live
 
 from .models import JobOffer, OfferState, ServiceRequest
 
 
+GRANT_PREFIX = "request:"
+
+
+def grant_reference(request_id: int) -> str:
+    """What the access grant that a job gives its worker is filed under."""
+    return f"{GRANT_PREFIX}{request_id}"
+
+
+def _elder_shown(user: User):
+    """Whether the order shows its elder (name, phone, address) and its notes: to family and
+    district staff always; to a worker or a provider admin exactly while the job's access grant
+    is live for them (issued at accept or assignment, revoked when the job ends)."""
+    if user.role not in (Role.WORKER, Role.PROVIDER_ADMIN):
+        return Value(True, output_field=BooleanField())
+    reference = Concat(Value(GRANT_PREFIX), Cast(OuterRef("pk"), CharField()))
+    return Exists(grants_live(user=user).filter(elder=OuterRef("elder_id"), reference=reference))
+
+
 def requests_visible_to(user: User) -> QuerySet[ServiceRequest]:
-    """Staff: their district. Family: their elders. Worker: jobs assigned to them."""
+    """Staff: their district. Family: their elders. Worker: jobs assigned to them. Each row
+    carries `elder_shown` (see `_elder_shown`)."""
     qs = ServiceRequest.objects.select_related(
         "service_type", "elder", "assigned_worker", "responsible"
-    )
+    ).annotate(elder_shown=_elder_shown(user))
     if user.is_district_staff:
         return qs.filter(district_id=user.district_id)
     if user.role == Role.FAMILY:

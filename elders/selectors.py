@@ -10,10 +10,17 @@ from backend.accounts.models import Role, User
 from .models import AccessGrant, Elder, EmergencyContact
 
 
-def _active_grants(user: User) -> QuerySet[AccessGrant]:
-    return AccessGrant.objects.filter(
-        user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
-    )
+def _grants_held(user: User) -> QuerySet[AccessGrant]:
+    """Grants through which a user sees elders for work, live or not: a worker's own; for a
+    provider admin, their own (a whole job their organisation took) and their workers'."""
+    if user.role == Role.PROVIDER_ADMIN:
+        return AccessGrant.objects.filter(Q(user=user) | Q(user__worker__provider__admins=user))
+    return AccessGrant.objects.filter(user=user)
+
+
+def grants_live(*, user: User) -> QuerySet[AccessGrant]:
+    """The grants that let a user see an elder's file now (see `_grants_held`)."""
+    return _grants_held(user).filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 
 def elders_visible_to(user: User) -> QuerySet[Elder]:
@@ -26,17 +33,14 @@ def elders_visible_to(user: User) -> QuerySet[Elder]:
             Exists(EmergencyContact.objects.filter(elder=OuterRef("pk"), user=user))
         )
     if user.role == Role.WORKER:
-        return Elder.objects.filter(Exists(_active_grants(user).filter(elder=OuterRef("pk"))))
+        return Elder.objects.filter(Exists(grants_live(user=user).filter(elder=OuterRef("pk"))))
     if user.role == Role.PROVIDER_ADMIN:
-        provider_users = user.administered_providers.values("workers__user")
-        return Elder.objects.filter(
-            Exists(AccessGrant.objects.filter(elder=OuterRef("pk"), user__in=provider_users))
-        )
+        return Elder.objects.filter(Exists(_grants_held(user).filter(elder=OuterRef("pk"))))
     return Elder.objects.none()
 
 
 def elder_active_grant(*, user: User, elder_id: int) -> AccessGrant | None:
-    return _active_grants(user).filter(elder_id=elder_id).order_by("-granted_at").first()
+    return grants_live(user=user).filter(elder_id=elder_id).order_by("-granted_at").first()
 
 
 def elder_family_user_ids(*, elder_id: int) -> list[int]:

@@ -38,8 +38,9 @@ class WorkerBrief(serializers.Serializer):
 
 
 class RequestOutput(serializers.Serializer):
-    """A work order. A worker sees the elder's name, phone and address only while the job is
-    theirs and open (the same rule as the elder registry's access grant)."""
+    """A work order. A worker or a provider admin sees the elder's name, phone and address,
+    and the notes, only while the job's access grant is live for them (`elder_shown`, from
+    `dispatch.selectors.requests_visible_to`)."""
 
     id = serializers.IntegerField()
     reference = serializers.CharField()
@@ -51,7 +52,7 @@ class RequestOutput(serializers.Serializer):
     window_start = serializers.DateTimeField()
     window_end = serializers.DateTimeField()
     match_at = serializers.DateTimeField()
-    notes = serializers.CharField()
+    notes = serializers.SerializerMethodField()
     assigned_worker = WorkerBrief(allow_null=True)
     assigned_provider = serializers.IntegerField(source="assigned_provider_id", allow_null=True)
     possible_duplicate_of = serializers.IntegerField(
@@ -78,14 +79,12 @@ class RequestOutput(serializers.Serializer):
 
     @extend_schema_field(ElderBrief)
     def get_elder(self, obj):
-        user = self.context.get("user")
-        outside_staff = user is not None and user.role in ("worker", "provider_admin")
-        if outside_staff and obj.state not in OPEN_FOR_WORKER:
+        if not obj.elder_shown:
             return {"id": obj.elder_id}
         return ElderBrief(obj.elder).data
 
-
-OPEN_FOR_WORKER = {"assigned", "on_site"}
+    def get_notes(self, obj) -> str:
+        return obj.notes if obj.elder_shown else ""
 
 
 class OfferOutput(serializers.Serializer):

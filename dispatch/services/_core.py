@@ -32,6 +32,7 @@ from ..models import (
     ServiceRequest,
     Visit,
 )
+from ..selectors import grant_reference
 from ..transitions import (
     OFFER_TRANSITIONS,
     REQUEST_TRANSITIONS,
@@ -233,7 +234,7 @@ def _grant(sr: ServiceRequest, user_id: int) -> None:
 
 
 def _grant_reference(sr: ServiceRequest) -> str:
-    return f"request:{sr.pk}"
+    return grant_reference(sr.pk)
 
 
 def _assigned_to(sr: ServiceRequest, user: User) -> None:

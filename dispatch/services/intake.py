@@ -362,6 +362,8 @@ def offer_accept(*, offer_id: int, user: User) -> JobOffer:
             _request_move(
                 sr, "accept", actor=user, assigned_provider=offer.provider, accepted_at=now
             )
+            for admin_id in provider_admin_ids(provider_id=offer.provider_id):
+                _grant(sr, admin_id)  # to choose who goes, they need to know where
             return offer
         _take_job(offer.worker, current_state=offer.state)
         _request_move(
