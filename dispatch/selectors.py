@@ -6,7 +6,6 @@ from elders.selectors import grants_live
 
 from .models import JobOffer, OfferState, ServiceRequest
 
-
 GRANT_PREFIX = "request:"
 
 
