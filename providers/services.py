@@ -13,7 +13,7 @@ from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from backend.accounts.models import Role, User
-from backend.core.errors import DomainError, StateConflict
+from backend.core.errors import DomainError, RuleViolation, StateConflict
 from backend.core.events import event_record
 
 from .credit_code import InvalidCreditCode, parse_credit_code
@@ -280,6 +280,35 @@ def worker_create(
             _record(provider, "provider.worker_added", actor, data={"worker": worker.pk})
     except IntegrityError:
         raise ProviderDataError({"username": ["already taken"]}) from None
+    return worker
+
+
+def worker_update(*, worker_id: int, actor: User | None, **fields: Any) -> Worker:
+    """Change a worker's details; what matching filters on (skills, capacity, provider) is
+    copied to the position row in the same transaction. Capacity never goes below the jobs the
+    worker holds now (the check constraint backs it)."""
+    with transaction.atomic():
+        worker = Worker.objects.select_for_update().select_related("provider").get(pk=worker_id)
+        capacity = fields.get("capacity", worker.capacity)
+        if capacity < worker.active_jobs:
+            raise RuleViolation(
+                f"The worker holds {worker.active_jobs} jobs now; capacity cannot be lower",
+                code="capacity_below_jobs_held",
+                fields={"capacity": [f"at least {worker.active_jobs}, the jobs held now"]},
+            )
+        changed = sorted(name for name, value in fields.items() if getattr(worker, name) != value)
+        for name in changed:
+            setattr(worker, name, fields[name])
+        if not changed:
+            return worker
+        worker.save(update_fields=changed)
+        positions_sync(worker_ids=[worker.pk])
+        _record(
+            worker.provider,
+            "provider.worker_updated",
+            actor,
+            data={"worker": worker.pk, "fields": changed},
+        )
     return worker
 
 

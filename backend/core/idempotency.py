@@ -4,6 +4,10 @@ The key is claimed with an INSERT inside the request's transaction: a concurrent
 same key waits on the unique index until the first commits, then replays the first answer. The
 same key with another body is refused. Only successful answers are kept: a refused request
 changed nothing, so the client may correct it and retry under the same key.
+
+One kind of refusal is itself a fact to keep: a `DomainError` with `keeps_changes = True`
+(an accept refused because the offer's deadline passed expires the offer and moves the work
+on). Its changes commit and its answer is given, but it is not kept for the key.
 """
 
 import functools
@@ -43,7 +47,13 @@ def idempotent(view_method: Callable) -> Callable:
         key = request.headers.get(HEADER, "").strip()
         if not key:
             with transaction.atomic():
-                return view_method(self, request, *args, **kwargs)
+                try:
+                    return view_method(self, request, *args, **kwargs)
+                except DomainError as exc:
+                    if not getattr(exc, "keeps_changes", False):
+                        raise
+                    refusal = exc
+            raise refusal
         if len(key) > 200:
             raise DomainError(
                 "Idempotency-Key is longer than 200 characters",
@@ -70,13 +80,21 @@ def idempotent(view_method: Callable) -> Callable:
                 replay = Response(first.response_body, status=first.status_code)
                 replay["Idempotent-Replayed"] = "true"
                 return replay
-            response = view_method(self, request, *args, **kwargs)
-            if status.is_success(response.status_code):
-                IdempotencyRecord.objects.filter(pk=claimed[0]).update(
-                    status_code=response.status_code, response_body=response.data
-                )
+            try:
+                response = view_method(self, request, *args, **kwargs)
+            except DomainError as exc:
+                if not getattr(exc, "keeps_changes", False):
+                    raise
+                IdempotencyRecord.objects.filter(pk=claimed[0]).delete()
+                refusal = exc
             else:
-                transaction.set_rollback(True)
-            return response
+                if status.is_success(response.status_code):
+                    IdempotencyRecord.objects.filter(pk=claimed[0]).update(
+                        status_code=response.status_code, response_body=response.data
+                    )
+                else:
+                    transaction.set_rollback(True)
+                return response
+        raise refusal
 
     return wrapper

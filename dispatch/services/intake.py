@@ -321,9 +321,14 @@ def offer_expire(*, offer_id: int, skip_locked: bool = False) -> JobOffer | None
         offer = JobOffer.objects.select_related("worker", "request").get(pk=offer_id)
         if offer.state != OfferState.PENDING or offer.expires_at > timezone.now():
             return offer
-        _offer_move(offer, "expire", actor=None)
-        _after_offer_closed(sr, actor=None)
+        _expire(offer, sr)
         return offer
+
+
+def _expire(offer: JobOffer, sr: ServiceRequest) -> None:
+    """Precondition: `sr` is locked and `offer` pending past its deadline."""
+    _offer_move(offer, "expire", actor=None)
+    _after_offer_closed(sr, actor=None)
 
 
 def offer_decline(*, offer_id: int, user: User, reason: str) -> JobOffer:
@@ -336,7 +341,9 @@ def offer_decline(*, offer_id: int, user: User, reason: str) -> JobOffer:
 
 def offer_accept(*, offer_id: int, user: User) -> JobOffer:
     """First accept wins, exactly once: the work order's row lock serialises racing accepts,
-    and a partial unique constraint backs it."""
+    and a partial unique constraint backs it. An offer past its deadline is refused whatever
+    the sweeper's timing, and the refusal expires it and moves the ladder on, as the sweeper
+    would have."""
     with transaction.atomic():
         offer, sr = _lock_offer_of(user, offer_id)
         if offer.state != OfferState.PENDING:
@@ -352,30 +359,48 @@ def offer_accept(*, offer_id: int, user: User) -> JobOffer:
                 current_state=sr.state,
                 code="request_state_conflict",
             )
-        _offer_move(offer, "accept", actor=user)
-        for other in JobOffer.objects.select_related("worker", "request").filter(
-            request=sr, state=OfferState.PENDING
-        ):
-            _offer_move(other, "withdraw", actor=user, data={"reason": "taken_by_another"})
-        now = timezone.now()
-        if offer.worker_id is None:  # a provider takes the whole job and assigns staff later
-            _request_move(
-                sr, "accept", actor=user, assigned_provider=offer.provider, accepted_at=now
-            )
-            for admin_id in provider_admin_ids(provider_id=offer.provider_id):
-                _grant(sr, admin_id)  # to choose who goes, they need to know where
+        if offer.expires_at > timezone.now():
+            _accept(offer, sr, user)
             return offer
+        _expire(offer, sr)
+    raise OfferExpired(
+        f"This offer expired at {offer.expires_at.isoformat()}",
+        current_state=OfferState.EXPIRED,
+        code="offer_expired",
+    )
+
+
+class OfferExpired(StateConflict):
+    """409 for an accept that came too late; the expiry it caused is kept."""
+
+    keeps_changes = True
+
+
+def _accept(offer: JobOffer, sr: ServiceRequest, user: User) -> None:
+    """Precondition: `sr` is locked, offered, and `offer` is pending and in time. The worker's
+    capacity is taken first, so a worker at capacity is refused with the offer left open."""
+    if offer.worker_id is not None:
         _take_job(offer.worker, current_state=offer.state)
-        _request_move(
-            sr,
-            "accept",
-            actor=user,
-            assigned_worker=offer.worker,
-            assigned_provider=offer.provider,
-            accepted_at=now,
-        )
-        _grant(sr, offer.worker.user_id)
-        return offer
+    _offer_move(offer, "accept", actor=user)
+    for other in JobOffer.objects.select_related("worker", "request").filter(
+        request=sr, state=OfferState.PENDING
+    ):
+        _offer_move(other, "withdraw", actor=user, data={"reason": "taken_by_another"})
+    now = timezone.now()
+    if offer.worker_id is None:  # a provider takes the whole job and assigns staff later
+        _request_move(sr, "accept", actor=user, assigned_provider=offer.provider, accepted_at=now)
+        for admin_id in provider_admin_ids(provider_id=offer.provider_id):
+            _grant(sr, admin_id)  # to choose who goes, they need to know where
+        return
+    _request_move(
+        sr,
+        "accept",
+        actor=user,
+        assigned_worker=offer.worker,
+        assigned_provider=offer.provider,
+        accepted_at=now,
+    )
+    _grant(sr, offer.worker.user_id)
 
 
 def request_assign_worker(*, request_id: int, user: User, worker_id: int) -> ServiceRequest:

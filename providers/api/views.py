@@ -221,11 +221,9 @@ class WorkerDetailView(APIView):
         require_role(request.user, {Role.PROVIDER_ADMIN}, "change workers")
         data = s.WorkerUpdate(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        for name, value in data.validated_data.items():
-            setattr(worker, name, value)
-        worker.save(update_fields=list(data.validated_data))
-        services.positions_sync(worker_ids=[worker.pk])
-
+        worker = services.worker_update(
+            worker_id=worker.pk, actor=request.user, **data.validated_data
+        )
         return Response(s.WorkerOutput(worker).data)
 
 

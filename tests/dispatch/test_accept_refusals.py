@@ -75,3 +75,19 @@ def test_capacity_below_the_jobs_held_is_422_naming_the_field(
     assert response.status_code == 422
     assert "capacity" in response.json()["error"]["fields"]
     assert Worker.objects.get(pk=worker.pk).capacity == 2
+
+
+def test_a_late_accept_under_an_idempotency_key_keeps_the_expiry_and_is_refused_again(
+    operator, elder, make_worker, django_capture_on_commit_callbacks
+):
+    worker = make_worker(east_m=30)
+    sr, offer = offered(operator, elder, django_capture_on_commit_callbacks)
+    JobOffer.objects.filter(pk=offer.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    client = api(worker.user)
+
+    first = client.post(f"/api/v1/offers/{offer.pk}/accept/", HTTP_IDEMPOTENCY_KEY="k1")
+    again = client.post(f"/api/v1/offers/{offer.pk}/accept/", HTTP_IDEMPOTENCY_KEY="k1")
+
+    assert first.status_code == 409 and first.json()["error"]["code"] == "offer_expired"
+    assert again.status_code == 409 and again.json()["error"]["code"] == "offer_state_conflict"
+    assert JobOffer.objects.get(pk=offer.pk).state == OfferState.EXPIRED
