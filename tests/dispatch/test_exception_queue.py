@@ -8,34 +8,12 @@ import pytest
 from django.utils import timezone
 
 from backend.core.models import Event
-from dispatch.models import JobOffer, OperatorAlert, ServiceRequest, Visit
+from dispatch.models import JobOffer, OperatorAlert, ServiceRequest
 from dispatch.tasks import sweep_deadlines
-from tests import factories as f
 from tests.conftest import api
+from tests.dispatch.conftest import ON_THE_DOORSTEP, create
 
 pytestmark = pytest.mark.django_db
-
-ON_THE_DOORSTEP = {"location": {"type": "Point", "coordinates": list(f.HOME)}}
-
-
-def create(user, elder, capture, service="meal"):
-    with capture(execute=True):
-        response = api(user).post(
-            "/api/v1/requests/", {"elder": elder.pk, "service_type": service}, format="json"
-        )
-    return response.json()["id"]
-
-
-@pytest.fixture
-def missing_check_out(operator, elder, make_worker, django_capture_on_commit_callbacks):
-    worker = make_worker(east_m=30)
-    sr = create(operator, elder, django_capture_on_commit_callbacks)
-    client = api(worker.user)
-    client.post(f"/api/v1/offers/{JobOffer.objects.get(worker=worker).pk}/accept/")
-    client.post(f"/api/v1/requests/{sr}/check-in/", ON_THE_DOORSTEP, format="json")
-    Visit.objects.filter(request_id=sr).update(checked_in_at=timezone.now() - timedelta(hours=3))
-    sweep_deadlines()
-    return OperatorAlert.objects.get(request_id=sr, kind="missing_check_out")
 
 
 def test_an_alert_is_resolved_with_a_code_of_its_kind(operator, missing_check_out):
