@@ -9,8 +9,12 @@ import json
 import math
 
 from django.contrib.gis.geos import GEOSException, MultiPolygon, Point, Polygon
+from drf_spectacular.contrib.rest_framework_gis import GeoFeatureModelSerializerExtension
+from drf_spectacular.plumbing import build_object_type
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 _A = 6378245.0  # semi-major axis of the Krasovsky 1940 ellipsoid used by GCJ-02
 _EE = 0.00669342162296594323  # its first eccentricity squared
@@ -85,20 +89,75 @@ GEOJSON_POINT_SCHEMA = {
 
 
 @extend_schema_field(GEOJSON_POINT_SCHEMA)
-class PointOutputField(serializers.Field):
-    """A stored WGS-84 point as GeoJSON."""
+class PointOutputField(GeometryField):
+    """A stored WGS-84 point as GeoJSON [longitude, latitude], to 7 decimals (about 1 cm)."""
 
     def __init__(self, **kwargs):
         kwargs["read_only"] = True
+        kwargs.setdefault("precision", 7)
         super().__init__(**kwargs)
 
-    def to_representation(self, value: Point) -> dict:
-        return {"type": "Point", "coordinates": [round(value.x, 7), round(value.y, 7)]}
+
+class GeoFeatureSerializer(GeoFeatureModelSerializer):
+    """A GeoJSON Feature (a FeatureCollection with many=True) whose geometry may be any
+    serializer field, not only a model column: the schema documents the field itself."""
+
+
+class GeoFeatureSchema(GeoFeatureModelSerializerExtension):
+    """rest_framework_gis's schema reads the geometry's type from the model column, which a
+    computed geometry (an area, or else a point) does not have; this one reads the field."""
+
+    target_class = GeoFeatureSerializer
+    match_subclasses = True
+    priority = 1
+
+    def map_geo_feature_model_serializer(self, serializer, base_schema):
+        meta = serializer.Meta
+        properties = base_schema["properties"]
+        feature = {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": properties.pop(meta.id_field),
+            "geometry": properties.pop(meta.geo_field),
+        }
+        base_schema.pop("required", None)
+        description = base_schema.pop("description", None)
+        return build_object_type(
+            properties={**feature, "properties": base_schema},
+            required=["type", "id", "geometry", "properties"],
+            description=description,
+        )
 
 
 @extend_schema_field(GEOJSON_POINT_SCHEMA)
-class GeoJSONPointInput(serializers.JSONField):
-    pass
+class GeoJSONPointInput(serializers.Field):
+    """A GeoJSON Point from outside, validated to (longitude, latitude) numbers; the system they
+    are in is for a `crs` field to say. Read by hand rather than by GDAL, so no `crs` member
+    or other geometry type can slip in."""
+
+    default_error_messages = {
+        "not_a_point": 'Must be a GeoJSON object with "type": "Point".',
+        "coordinates": "coordinates must be [longitude, latitude].",
+        "range": "longitude must be in [-180, 180], latitude in [-90, 90].",
+    }
+
+    def to_internal_value(self, data) -> tuple[float, float]:
+        if not isinstance(data, dict) or data.get("type") != "Point":
+            self.fail("not_a_point")
+        coords = data.get("coordinates")
+        if (
+            not isinstance(coords, list)
+            or len(coords) != 2
+            or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords)
+        ):
+            self.fail("coordinates")
+        lng, lat = coords  # compared before float(): a huge integer would overflow it
+        if not (-180 <= lng <= 180 and -90 <= lat <= 90):
+            self.fail("range")
+        return (float(lng), float(lat))
+
+    def to_representation(self, value) -> dict:
+        lng, lat = (value.x, value.y) if isinstance(value, Point) else value
+        return {"type": "Point", "coordinates": [lng, lat]}
 
 
 class PositionSerializer(serializers.Serializer):
@@ -112,23 +171,6 @@ class PositionSerializer(serializers.Serializer):
         default=WGS84,
         help_text="Coordinate system of `location`: wgs84 (GPS) or gcj02 (Chinese map SDKs)",
     )
-
-    def validate_location(self, value):
-        if not isinstance(value, dict) or value.get("type") != "Point":
-            raise serializers.ValidationError('Must be a GeoJSON object with "type": "Point".')
-        coords = value.get("coordinates")
-        if (
-            not isinstance(coords, list)
-            or len(coords) != 2
-            or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords)
-        ):
-            raise serializers.ValidationError("coordinates must be [longitude, latitude].")
-        lng, lat = float(coords[0]), float(coords[1])
-        if not (-180 <= lng <= 180 and -90 <= lat <= 90):
-            raise serializers.ValidationError(
-                "longitude must be in [-180, 180], latitude in [-90, 90]."
-            )
-        return (lng, lat)
 
     def to_point(self) -> Point:
         lng, lat = self.validated_data["location"]

@@ -262,9 +262,6 @@ class CheckOutInput(PositionSerializer):
         choices=["seen_well", "needs_help", "not_home", "no_answer"], required=False
     )
 
-    def validate_location(self, value):
-        return PositionSerializer().validate_location(value)
-
 
 class VisitExceptionOutput(serializers.Serializer):
     id = serializers.IntegerField()

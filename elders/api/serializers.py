@@ -3,7 +3,14 @@ from datetime import date
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from backend.core.geo import CRS_CHOICES, WGS84, GeoJSONPointInput, PointOutputField, point_wgs84
+from backend.core.geo import (
+    CRS_CHOICES,
+    WGS84,
+    GeoFeatureSerializer,
+    GeoJSONPointInput,
+    PointOutputField,
+    point_wgs84,
+)
 from elders.assessment import BARTHEL_ITEMS
 from elders.models import (
     AlarmDevice,
@@ -11,6 +18,7 @@ from elders.models import (
     Category,
     Consent,
     DeviceKind,
+    Elder,
     ElderStatus,
     EmergencyContact,
     Gender,
@@ -56,11 +64,6 @@ class ElderInput(serializers.Serializer):
         write_only=True,
         help_text="18-character resident ID; stored encrypted",
     )
-
-    def validate_location(self, value):
-        from backend.core.geo import PositionSerializer
-
-        return PositionSerializer().validate_location(value)
 
     def validate(self, attrs):
         if "location" in attrs:
@@ -189,6 +192,20 @@ class ElderListOutput(serializers.Serializer):
 
     def get_age(self, obj) -> int | None:
         return _age(obj.birth_date)
+
+
+class ElderFeature(GeoFeatureSerializer):
+    """An elder's home on the district's map: a GeoJSON Feature, WGS-84."""
+
+    location = PointOutputField()
+    care_level = serializers.IntegerField(allow_null=True)
+    living_arrangement = serializers.CharField()
+    categories = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = Elder
+        geo_field = "location"
+        fields = ["id", "full_name", "care_level", "living_arrangement", "categories"]
 
 
 class LookupOutput(serializers.Serializer):

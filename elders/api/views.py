@@ -1,5 +1,4 @@
 from django.http import Http404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -39,18 +38,22 @@ def _output_class(user):
     return s.ElderBriefOutput
 
 
-class ElderListView(ListAPIView):
-    """Elders the caller may see, with filters. Staff and family get the list fields; workers
-    and provider admins see only what their grants allow."""
+class _ElderList(ListAPIView):
+    """Elders the caller may see, filtered by ElderFilter."""
 
-    serializer_class = s.ElderListOutput
-    filter_backends = [DjangoFilterBackend]
     filterset_class = ElderFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Elder.objects.none()
         return elders_visible_to(self.request.user).order_by("id")
+
+
+class ElderListView(_ElderList):
+    """Elders the caller may see, with filters. Staff and family get the list fields; workers
+    and provider admins see only what their grants allow."""
+
+    serializer_class = s.ElderListOutput
 
     def get_serializer_class(self):
         if getattr(self, "swagger_fake_view", False):
@@ -74,33 +77,15 @@ class ElderListView(ListAPIView):
         )
 
 
-class ElderFeaturesView(ElderListView):
-    """The same list and filters as GeoJSON features, for maps (district staff only)."""
+class ElderFeaturesView(_ElderList):
+    """The same list and filters as a GeoJSON FeatureCollection (in `results`), for maps
+    (district staff only)."""
+
+    serializer_class = s.ElderFeature
 
     def list(self, request, *args, **kwargs):
         require_role(request.user, STAFF_ROLES, "map elders")
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        features = [
-            {
-                "type": "Feature",
-                "id": e.pk,
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [round(e.location.x, 7), round(e.location.y, 7)],
-                },
-                "properties": {
-                    "full_name": e.full_name,
-                    "care_level": e.care_level,
-                    "living_arrangement": e.living_arrangement,
-                    "categories": e.categories,
-                },
-            }
-            for e in page
-        ]
-        return self.get_paginated_response({"type": "FeatureCollection", "features": features})
-
-    def post(self, request):
-        raise Http404
+        return super().list(request, *args, **kwargs)
 
 
 class ElderDetailView(APIView):

@@ -1,9 +1,13 @@
 import json
 
+from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
 
 from backend.core.geo import (
+    GEOJSON_POINT_SCHEMA,
+    GeoFeatureSerializer,
     GeoJSONPointInput,
     PointOutputField,
     point_wgs84,
@@ -14,6 +18,7 @@ from providers.models import (
     CertificateKind,
     CreditEvent,
     PriceUnit,
+    Provider,
     ProviderKind,
     ProviderService,
     Sanction,
@@ -39,10 +44,7 @@ class ProviderInput(serializers.Serializer):
     insurance_expires_on = serializers.DateField(required=False, allow_null=True)
 
     def validate_base_location(self, value):
-        from backend.core.geo import PositionSerializer
-
-        lng, lat = PositionSerializer().validate_location(value)
-        return point_wgs84(lng, lat)
+        return point_wgs84(*value)
 
     def validate_service_area(self, value):
         from django.contrib.gis.geos import MultiPolygon, Polygon
@@ -74,6 +76,57 @@ class ProviderOutput(serializers.Serializer):
 
     def get_service_area(self, obj) -> dict | None:
         return json.loads(obj.service_area.geojson) if obj.service_area else None
+
+
+GEOJSON_MULTIPOLYGON_SCHEMA = {
+    "type": "object",
+    "description": "GeoJSON MultiPolygon: rings of [longitude, latitude]",
+    "properties": {
+        "type": {"type": "string", "enum": ["MultiPolygon"]},
+        "coordinates": {
+            "type": "array",
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "array",
+                    "items": GEOJSON_POINT_SCHEMA["properties"]["coordinates"],
+                },
+            },
+        },
+    },
+    "required": ["type", "coordinates"],
+}
+
+
+@extend_schema_field(
+    {
+        "oneOf": [GEOJSON_MULTIPOLYGON_SCHEMA, GEOJSON_POINT_SCHEMA],
+        "nullable": True,
+        "description": "The service area, or the base when the provider serves a radius",
+    }
+)
+class ServedGeometryField(GeometryField):
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, precision=7, **kwargs)
+
+    def to_representation(self, provider):
+        geometry = provider.service_area or provider.base_location
+        return None if geometry is None else super().to_representation(geometry)
+
+
+class ProviderFeature(GeoFeatureSerializer):
+    """A provider on the map: its service area, or its base and `service_radius_m`."""
+
+    geometry = ServedGeometryField()
+    service_radius_m = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Provider
+        geo_field = "geometry"
+        fields = ["id", "name", "status", "kind", "service_radius_m"]
+
+    def get_service_radius_m(self, obj) -> int | None:
+        return None if obj.service_area else obj.service_radius_m
 
 
 class ServiceSerializer(serializers.ModelSerializer):

@@ -1,5 +1,3 @@
-import json
-
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
@@ -97,34 +95,15 @@ class ProviderListView(ListAPIView):
 
 
 class ProviderFeaturesView(ListAPIView):
-    """Providers' service areas (or radius circles' centres) as GeoJSON, for maps."""
+    """Providers' service areas (or their bases, with `service_radius_m`) as a GeoJSON
+    FeatureCollection (in `results`), for maps."""
 
-    serializer_class = s.ProviderOutput
+    serializer_class = s.ProviderFeature
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Provider.objects.none()
         return providers_visible_to(self.request.user).order_by("pk")
-
-    def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
-        features = [
-            {
-                "type": "Feature",
-                "id": p.pk,
-                "geometry": json.loads((p.service_area or p.base_location).geojson)
-                if (p.service_area or p.base_location)
-                else None,
-                "properties": {
-                    "name": p.name,
-                    "status": p.status,
-                    "kind": p.kind,
-                    "service_radius_m": None if p.service_area else p.service_radius_m,
-                },
-            }
-            for p in page
-        ]
-        return self.get_paginated_response({"type": "FeatureCollection", "features": features})
 
 
 class ProviderDetailView(APIView):

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from backend.core.geo import gcj02_to_wgs84, wgs84_to_gcj02
+from backend.core.geo import PositionSerializer, gcj02_to_wgs84, wgs84_to_gcj02
 
 
 def metres(a, b):
@@ -20,3 +20,32 @@ def test_gcj02_is_shifted_hundreds_of_metres_and_converts_back(place):
 
 def test_outside_china_nothing_is_shifted():
     assert wgs84_to_gcj02(-0.1276, 51.5072) == (-0.1276, 51.5072)
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        {"type": "Point", "coordinates": [10**400, 43.9]},
+        {"type": "Point", "coordinates": [125.3, -(10**400)]},
+        {"type": "Point", "coordinates": [125.3, 43.9, 10]},
+        {"type": "Point", "coordinates": [True, 43.9]},
+        {"type": "Polygon", "coordinates": [[[125.3, 43.9]]]},
+        "125.3,43.9",
+    ],
+)
+def test_a_position_that_is_not_a_geojson_point_in_range_is_refused(location):
+    position = PositionSerializer(data={"location": location})
+
+    assert not position.is_valid()
+    assert list(position.errors) == ["location"]
+
+
+def test_a_gcj02_position_becomes_wgs84_once():
+    lng, lat = wgs84_to_gcj02(125.3245, 43.8868)
+    position = PositionSerializer(
+        data={"location": {"type": "Point", "coordinates": [lng, lat]}, "crs": "gcj02"}
+    )
+
+    assert position.is_valid(), position.errors
+    point = position.to_point()
+    assert (point.srid, round(point.x, 6), round(point.y, 6)) == (4326, 125.3245, 43.8868)

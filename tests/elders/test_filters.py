@@ -1,7 +1,11 @@
 import json
 
 import pytest
+from rest_framework_gis.fields import GeometryField
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from elders.api.serializers import ElderListOutput
+from elders.api.views import ElderFeaturesView
 from tests import factories as f
 from tests.conftest import api
 
@@ -143,3 +147,47 @@ def test_the_detail_has_a_fixed_query_budget(registered, operator, django_assert
         body = api(operator).get(f"/api/v1/elders/{registered.pk}/").json()
 
     assert len(body["contacts"]) == 5
+
+
+def test_the_map_is_a_feature_collection_from_rest_framework_gis(town, operator):
+    elder = town["alone_old"]
+
+    body = api(operator).get("/api/v1/elders/features/", {"division": "220104002003"}).json()
+
+    assert issubclass(ElderFeaturesView.serializer_class, GeoFeatureModelSerializer)
+    assert body == {
+        "count": 1,
+        "next": None,
+        "previous": None,
+        "results": {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "id": elder.pk,
+                    "geometry": {
+                        "type": "Point",
+                        "coordinates": [round(elder.location.x, 7), round(elder.location.y, 7)],
+                    },
+                    "properties": {
+                        "full_name": "王秀英",
+                        "care_level": 3,
+                        "living_arrangement": "alone",
+                        "categories": ["advanced_age", "low_income"],
+                    },
+                }
+            ],
+        },
+    }
+
+
+def test_points_go_out_through_rest_framework_gis_as_lng_lat(town, operator):
+    elder = town["alone_old"]
+
+    listed = api(operator).get("/api/v1/elders/", {"division": "220104002003"}).json()
+
+    assert isinstance(ElderListOutput().fields["location"], GeometryField)
+    assert listed["results"][0]["location"] == {
+        "type": "Point",
+        "coordinates": [round(elder.location.x, 7), round(elder.location.y, 7)],
+    }
