@@ -5,7 +5,11 @@ and, where the service type says so or the request is an emergency, the elder's 
 contacts by SMS and a voice call with the instruction to call 120. Every alert ends with the
 operator who took it."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import Role, User
@@ -15,20 +19,44 @@ from backend.core.side_effects import enqueue_after_commit
 from backend.telephony.tasks import call_place, sms_send
 from elders.models import EmergencyContact
 
-from .models import ALERT_RESOLUTIONS, OperatorAlert, Priority, ServiceRequest
+from .models import (
+    ALERT_FOLLOW_UP,
+    ALERT_RESOLUTIONS,
+    ALERT_SILENCE_AFTER_GRACE,
+    OperatorAlert,
+    Priority,
+    RequestState,
+    ServiceRequest,
+    Visit,
+)
 
 CALL_120 = "如有生命危险，请立即拨打120急救电话。"
 # Alerts that mean nobody is (yet) at the door: the family hears of these.
 CONTACTS_TOLD_OF = frozenset({"no_worker", "non_arrival"})
 
 
-def alert_raise(sr: ServiceRequest, kind: str, *, data: dict | None = None) -> OperatorAlert | None:
-    """Precondition: the caller holds the work order's lock. One open alert per kind."""
+def alert_raise(
+    sr: ServiceRequest, kind: str, *, visit: Visit | None = None, data: dict | None = None
+) -> OperatorAlert | None:
+    """Precondition: the caller holds the work order's lock.
+
+    One unresolved alert per request, visit and kind; once resolved, `ALERT_FOLLOW_UP` says
+    whether and when the same condition may raise the next episode. None when nothing is
+    raised. The database backs both rules (`one_alert_per_episode`,
+    `one_unresolved_alert_per_kind`)."""
+    same = OperatorAlert.objects.filter(request=sr, visit=visit, kind=kind)
+    last = same.order_by("-episode").first()
+    if last is not None and not _may_follow(last):
+        return None
     wait = sr.service_type.alert_ack_within
     try:
         with transaction.atomic():
             alert = OperatorAlert.objects.create(
-                request=sr, kind=kind, resend_at=timezone.now() + wait
+                request=sr,
+                visit=visit,
+                kind=kind,
+                episode=last.episode + 1 if last else 1,
+                resend_at=timezone.now() + wait,
             )
     except IntegrityError:
         return None
@@ -44,14 +72,47 @@ def alert_raise(sr: ServiceRequest, kind: str, *, data: dict | None = None) -> O
             "request": sr.pk,
             "reference": sr.reference,
             "alert_kind": kind,
+            "episode": alert.episode,
             "priority": sr.priority,
             "instruction": CALL_120 if emergency else "",
+            **({"visit": visit.pk} if visit else {}),
             **(data or {}),
         },
     )
     if tell_contacts and kind in CONTACTS_TOLD_OF:
         _tell_emergency_contacts(sr)
     return alert
+
+
+def _may_follow(last: OperatorAlert) -> bool:
+    """Whether the condition behind `last` may raise its next episode now."""
+    if last.resolved_at is None:
+        return False
+    follow_up = ALERT_FOLLOW_UP.get((last.kind, last.resolution), "again")
+    if follow_up is None:
+        return False
+    if follow_up == ALERT_SILENCE_AFTER_GRACE:
+        grace = timedelta(minutes=settings.ANXIN["MISSING_CHECK_OUT_GRACE_M"])
+        return timezone.now() >= last.resolved_at + grace
+    return True
+
+
+def missing_check_out_alert(*, request_id: int) -> bool:
+    """The sweeper found a visit on site far longer than its service takes (plus the grace):
+    alert under the work order's lock, after checking again. True if an alert was raised."""
+    with transaction.atomic():
+        sr = (
+            ServiceRequest.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("service_type", "visit", "elder")
+            .filter(pk=request_id, state=RequestState.ON_SITE)
+            .first()
+        )
+        if sr is None:
+            return False
+        grace = timedelta(minutes=settings.ANXIN["MISSING_CHECK_OUT_GRACE_M"])
+        if sr.visit.checked_in_at + sr.service_type.default_duration + grace > timezone.now():
+            return False
+        return alert_raise(sr, "missing_check_out", visit=sr.visit) is not None
 
 
 def _tell_emergency_contacts(sr: ServiceRequest) -> None:
@@ -171,40 +232,43 @@ def _resolve(alert: OperatorAlert, user: User | None, resolution: str, note: str
     )
 
 
-def alerts_resend() -> int:
-    """Re-send every alert nobody acknowledged in time, to all operators and supervisors."""
-    now = timezone.now()
-    sent = 0
+def alerts_due_for_resend() -> QuerySet[OperatorAlert]:
+    return OperatorAlert.objects.filter(
+        acknowledged_at__isnull=True, resolved_at__isnull=True, resend_at__lte=timezone.now()
+    )
+
+
+def alert_resend(*, alert_id: int) -> bool:
+    """Re-send an alert nobody acknowledged in time to all operators and the district's
+    supervisors. False if someone took it meanwhile, or holds it now."""
     with transaction.atomic():
-        due = (
-            OperatorAlert.objects.select_for_update(skip_locked=True, of=("self",))
+        alert = (
+            alerts_due_for_resend()
+            .select_for_update(skip_locked=True, of=("self",))
             .select_related("request__service_type")
-            .filter(acknowledged_at__isnull=True, resolved_at__isnull=True, resend_at__lte=now)
+            .filter(pk=alert_id)
+            .first()
         )
-        for alert in due:
-            district_id = alert.request.district_id
-            supervisors = list(
-                User.objects.filter(
-                    district_id=district_id,
-                    role__in=[Role.SUPERVISOR, Role.DISTRICT_ADMIN],
-                    is_active=True,
-                ).values_list("pk", flat=True)
-            )
-            alert.resent += 1
-            alert.resend_at = now + alert.request.service_type.alert_ack_within
-            alert.save(update_fields=["resent", "resend_at"])
-            event_record(
-                kind="alert.resent",
-                subject_type="alert",
-                subject_id=alert.pk,
-                after="open",
+        if alert is None:
+            return False
+        district_id = alert.request.district_id
+        supervisors = list(
+            User.objects.filter(
                 district_id=district_id,
-                recipients=supervisors,
-                data={
-                    "request": alert.request_id,
-                    "alert_kind": alert.kind,
-                    "resent": alert.resent,
-                },
-            )
-            sent += 1
-    return sent
+                role__in=[Role.SUPERVISOR, Role.DISTRICT_ADMIN],
+                is_active=True,
+            ).values_list("pk", flat=True)
+        )
+        alert.resent += 1
+        alert.resend_at = timezone.now() + alert.request.service_type.alert_ack_within
+        alert.save(update_fields=["resent", "resend_at"])
+        event_record(
+            kind="alert.resent",
+            subject_type="alert",
+            subject_id=alert.pk,
+            after="open",
+            district_id=district_id,
+            recipients=supervisors,
+            data={"request": alert.request_id, "alert_kind": alert.kind, "resent": alert.resent},
+        )
+        return True

@@ -519,6 +519,20 @@ ALERT_RESOLUTIONS = {
     "emergency_outcome": {"outcome_recorded"},
 }
 
+# What follows a resolved alert when the condition that raised it is found again, by (kind,
+# resolution); anything not listed may be raised again at once, as a new episode (a request
+# escalated a second time after a no-show is a new matter). `None`: never again for that
+# request and visit (the operator took the matter in hand). ALERT_SILENCE_AFTER_GRACE: not
+# before one more grace period (ANXIN["MISSING_CHECK_OUT_GRACE_M"]) has passed since the
+# resolution.
+ALERT_SILENCE_AFTER_GRACE = "grace"
+ALERT_FOLLOW_UP = {
+    ("missing_check_out", "visit_extended"): ALERT_SILENCE_AFTER_GRACE,
+    ("missing_check_out", "worker_unreachable"): ALERT_SILENCE_AFTER_GRACE,
+    ("missing_check_out", "worker_forgot_check_out"): None,
+    ("missing_check_out", "other"): None,
+}
+
 
 class OperatorAlert(models.Model):
     """Something a named operator must take responsibility for (acknowledge), then resolve with
@@ -526,7 +540,18 @@ class OperatorAlert(models.Model):
     someone acknowledges; `?unresolved=true` is the operators' exception queue."""
 
     request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="alerts")
+    visit = models.ForeignKey(
+        Visit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The visit it is about, for alerts raised by a visit",
+    )
     kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    episode = models.PositiveSmallIntegerField(
+        default=1, help_text="1 for the first alert of its kind on this request and visit"
+    )
     raised_at = models.DateTimeField(auto_now_add=True)
     resend_at = models.DateTimeField(help_text="When to re-send if nobody acknowledged")
     resent = models.PositiveSmallIntegerField(default=0)
@@ -543,11 +568,19 @@ class OperatorAlert(models.Model):
 
     class Meta:
         constraints = [
+            # Resolved alerts count: a sweep that finds the condition again cannot raise a
+            # second alert of the same episode, whatever its timing.
             models.UniqueConstraint(
-                fields=["request", "kind"],
-                condition=models.Q(acknowledged_at__isnull=True),
-                name="one_open_alert_per_kind",
-            )
+                fields=["request", "visit", "kind", "episode"],
+                nulls_distinct=False,
+                name="one_alert_per_episode",
+            ),
+            models.UniqueConstraint(
+                fields=["request", "visit", "kind"],
+                condition=models.Q(resolved_at__isnull=True),
+                nulls_distinct=False,
+                name="one_unresolved_alert_per_kind",
+            ),
         ]
         indexes = [
             models.Index(

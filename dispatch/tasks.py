@@ -1,17 +1,25 @@
 """Thin tasks: take ids, call a service that locks and re-checks, and do nothing if the work is
 already done. Countdowns are an optimisation; `sweep_deadlines` is the guarantee."""
 
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
+import structlog
 from celery import shared_task
 from django.conf import settings
+from django.db import connection
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from . import escalation, services
 from .models import JobOffer, OfferState, Priority, RequestState, ServiceRequest
 
+log = structlog.get_logger(__name__)
+
 STUCK_MATCHING_AFTER = timedelta(seconds=30)
 SWEEP_BATCH = 200
+# The key of the PostgreSQL advisory lock one sweep holds while it runs ("anxin sweep").
+SWEEP_LOCK = 0x616E78696E_5357
 
 
 @shared_task(acks_late=True)
@@ -32,88 +40,157 @@ def care_plans_generate() -> int:
 
 
 @shared_task(acks_late=True)
-def sweep_deadlines() -> dict[str, int]:
+def sweep_deadlines() -> dict[str, int] | dict[str, str]:
     """Find every deadline whose timer was lost (worker killed, broker restarted) and act on it.
 
-    Rows locked by someone else are skipped this round and picked up on the next.
+    One sweep at a time (an advisory lock; a sweep that finds one running returns at once).
+    The most time-critical work goes first, emergencies first within each step. Each item is
+    its own transaction: one that fails is logged and counted, and the rest go on. Rows
+    locked by someone else are skipped this round and picked up on the next. The figures
+    count what was done, not what was looked at.
     """
-    now = timezone.now()
-    expired = 0
-    for offer_id in JobOffer.objects.filter(
-        state=OfferState.PENDING, expires_at__lte=now
-    ).values_list("pk", flat=True)[:SWEEP_BATCH]:
-        offer = services.offer_expire(offer_id=offer_id, skip_locked=True)
-        expired += int(offer is not None and offer.state == OfferState.EXPIRED)
-    due = ServiceRequest.objects.filter(state=RequestState.NEW, match_at__lte=now) | (
-        ServiceRequest.objects.filter(
-            state=RequestState.MATCHING, state_changed_at__lte=now - STUCK_MATCHING_AFTER
-        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SWEEP_LOCK])
+        if not cursor.fetchone()[0]:
+            return {"skipped": "another sweep is running"}
+    try:
+        return _sweep(timezone.now())
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])
+
+
+def _emergency_first(priority: str = "priority") -> Case:
+    return Case(
+        When(**{priority: Priority.EMERGENCY}, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
     )
-    no_shows = 0
-    for request_id in ServiceRequest.objects.filter(
-        state__in=[RequestState.ASSIGNED, RequestState.EN_ROUTE],
-        window_end__lte=now,
-        assigned_worker__isnull=False,
-    ).values_list("pk", flat=True)[:SWEEP_BATCH]:
-        services.request_no_show(request_id=request_id)
-        no_shows += 1
-    missing = 0
+
+
+def _ids(qs: QuerySet, *deadline: str, priority: str = "priority") -> list[int]:
+    ordered = qs.order_by(_emergency_first(priority), *deadline)
+    return list(ordered.values_list("pk", flat=True)[:SWEEP_BATCH])
+
+
+def _steps(now) -> Iterable[tuple[str, Callable[[], list[int]], Callable[[int], bool]]]:
+    """(what is counted, the ids due, the action on one id: True if it acted), in order."""
+    requests = ServiceRequest.objects
     grace = timedelta(minutes=settings.ANXIN["MISSING_CHECK_OUT_GRACE_M"])
-    for sr in ServiceRequest.objects.filter(
-        state=RequestState.ON_SITE,
-        visit__checked_in_at__lte=now - grace,
-    ).select_related("service_type", "visit")[:SWEEP_BATCH]:
-        if sr.visit.checked_in_at + sr.service_type.default_duration + grace <= now:
-            missing += bool(escalation.alert_raise(sr, "missing_check_out"))
-    accept_missed = sum(
-        services.request_accept_missed(request_id=request_id)
-        for request_id in ServiceRequest.objects.filter(
-            accept_missed_at__isnull=True,
-            state__in=services.UNACCEPTED_STATES,
-            accept_due_at__lte=now,
-        ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    yield (
+        "offers_expired",
+        lambda: _ids(
+            JobOffer.objects.filter(state=OfferState.PENDING, expires_at__lte=now),
+            "expires_at",
+            priority="request__priority",
+        ),
+        _expire,
     )
-    arrive_missed = sum(
-        services.request_arrive_missed(request_id=request_id)
-        for request_id in ServiceRequest.objects.filter(
-            arrive_missed_at__isnull=True,
-            state__in=services.UNACCEPTED_STATES | {RequestState.ASSIGNED, RequestState.EN_ROUTE},
-            arrive_due_at__lte=now,
-        ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    yield (
+        "requests_matched",
+        lambda: _ids(
+            requests.filter(state=RequestState.NEW, match_at__lte=now)
+            | requests.filter(
+                state=RequestState.MATCHING, state_changed_at__lte=now - STUCK_MATCHING_AFTER
+            ),
+            "match_at",
+        ),
+        _match,
     )
-    failed = 0
-    for request_id in (
-        ServiceRequest.objects.filter(state=RequestState.ESCALATED, window_end__lte=now)
-        .exclude(priority=Priority.EMERGENCY)
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    ):
-        sr = services.request_give_up(request_id=request_id)
-        failed += int(sr is not None and sr.state == RequestState.FAILED)
-    resent = escalation.alerts_resend()
-    closed = 0
+    yield (
+        "accept_targets_missed",
+        lambda: _ids(
+            requests.filter(
+                accept_missed_at__isnull=True,
+                state__in=services.UNACCEPTED_STATES,
+                accept_due_at__lte=now,
+            ),
+            "accept_due_at",
+        ),
+        lambda pk: services.request_accept_missed(request_id=pk),
+    )
+    yield (
+        "arrive_targets_missed",
+        lambda: _ids(
+            requests.filter(
+                arrive_missed_at__isnull=True,
+                state__in=services.UNACCEPTED_STATES
+                | {RequestState.ASSIGNED, RequestState.EN_ROUTE},
+                arrive_due_at__lte=now,
+            ),
+            "arrive_due_at",
+        ),
+        lambda pk: services.request_arrive_missed(request_id=pk),
+    )
+    yield (
+        "alerts_resent",
+        lambda: _ids(escalation.alerts_due_for_resend(), "resend_at", priority="request__priority"),
+        lambda pk: escalation.alert_resend(alert_id=pk),
+    )
+    yield (
+        "no_shows",
+        lambda: _ids(
+            requests.filter(
+                state__in=[RequestState.ASSIGNED, RequestState.EN_ROUTE],
+                window_end__lte=now,
+                assigned_worker__isnull=False,
+            ),
+            "window_end",
+        ),
+        lambda pk: services.request_no_show(request_id=pk),
+    )
+    yield (
+        "missing_check_outs",
+        lambda: _ids(
+            requests.filter(state=RequestState.ON_SITE, visit__checked_in_at__lte=now - grace),
+            "visit__checked_in_at",
+        ),
+        lambda pk: escalation.missing_check_out_alert(request_id=pk),
+    )
+    yield (
+        "requests_failed",
+        lambda: _ids(
+            requests.filter(state=RequestState.ESCALATED, window_end__lte=now).exclude(
+                priority=Priority.EMERGENCY
+            ),
+            "window_end",
+        ),
+        lambda pk: services.request_give_up(request_id=pk),
+    )
     # Emergencies are closed by the operator who records their outcome, never by time.
-    for request_id in (
-        ServiceRequest.objects.filter(
-            state=RequestState.COMPLETED,
-            state_changed_at__lte=now - timedelta(hours=settings.ANXIN["CLOSE_AFTER_H"]),
-        )
-        .exclude(priority=Priority.EMERGENCY)
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    ):
-        services.request_close(request_id=request_id, actor=None)
-        closed += 1
-    matched = 0
-    for request_id in due.values_list("pk", flat=True)[:SWEEP_BATCH]:
-        services.request_match(request_id=request_id)
-        matched += 1
-    return {
-        "offers_expired": expired,
-        "requests_matched": matched,
-        "requests_closed": closed,
-        "no_shows": no_shows,
-        "missing_check_outs": missing,
-        "alerts_resent": resent,
-        "accept_targets_missed": accept_missed,
-        "arrive_targets_missed": arrive_missed,
-        "requests_failed": failed,
-    }
+    yield (
+        "requests_closed",
+        lambda: _ids(
+            requests.filter(
+                state=RequestState.COMPLETED,
+                state_changed_at__lte=now - timedelta(hours=settings.ANXIN["CLOSE_AFTER_H"]),
+            ).exclude(priority=Priority.EMERGENCY),
+            "state_changed_at",
+        ),
+        lambda pk: services.request_close_after_quiet_period(request_id=pk),
+    )
+
+
+def _expire(offer_id: int) -> bool:
+    offer = services.offer_expire(offer_id=offer_id, skip_locked=True)
+    return offer is not None and offer.state == OfferState.EXPIRED
+
+
+def _match(request_id: int) -> bool:
+    sr = services.request_match(request_id=request_id)
+    return sr is not None and sr.state not in (RequestState.NEW, RequestState.MATCHING)
+
+
+def _sweep(now) -> dict[str, int]:
+    done: dict[str, int] = {}
+    failed = 0
+    for name, due, act in _steps(now):
+        done[name] = 0
+        for pk in due():
+            try:
+                done[name] += int(act(pk))
+            except Exception:
+                failed += 1
+                log.exception("sweep_item_failed", step=name, id=pk)
+    done["items_failed"] = failed
+    return done

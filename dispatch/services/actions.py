@@ -1,6 +1,8 @@
 """What operators and the sweeper do to a work order after intake: cancel, override,
 close, fail, and no-shows."""
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,6 +26,7 @@ from ._core import (
     _credit,
     _grant,
     _grant_reference,
+    _knobs,
     _lock_request,
     _offer_move,
     _request_move,
@@ -32,15 +35,16 @@ from ._core import (
 from .intake import _escalate, _offer_next
 
 
-def request_no_show(*, request_id: int) -> ServiceRequest | None:
+def request_no_show(*, request_id: int) -> bool:
     """Nobody checked in by the end of the window: free the worker, put it on the credit
-    record, alert the operators, and offer the job again. Does nothing if they arrived."""
+    record, alert the operators, and offer the job again. Does nothing (False) if they arrived
+    or someone else holds the work order."""
     with transaction.atomic():
         sr = _lock_request(request_id, skip_locked=True)
         if sr is None or sr.state not in (RequestState.ASSIGNED, RequestState.EN_ROUTE):
-            return sr
+            return False
         if sr.window_end > timezone.now() or sr.assigned_worker_id is None:
-            return sr
+            return False
         worker_id = sr.assigned_worker_id
         _credit(sr, "no_show", f"request:{sr.pk}")
         worker_jobs_adjust(worker_id=worker_id, delta=-1)
@@ -56,7 +60,7 @@ def request_no_show(*, request_id: int) -> ServiceRequest | None:
         )
         alert_raise(sr, "non_arrival", data={"worker": worker_id})
         _offer_next(sr, actor=None)
-        return sr
+        return True
 
 
 def request_set_out(*, request_id: int, user: User) -> ServiceRequest:
@@ -169,15 +173,16 @@ def _sla_missed(sr: ServiceRequest, target: str, now) -> None:
     )
 
 
-def request_give_up(*, request_id: int) -> ServiceRequest | None:
+def request_give_up(*, request_id: int) -> bool:
     """Queued work whose window ended with nobody: it fails with `no_worker_in_window`. Not an
-    emergency: that ends only with a person and an outcome, so it stays in the queue."""
+    emergency: that ends only with a person and an outcome, so it stays in the queue. False
+    when there was nothing to do."""
     with transaction.atomic():
         sr = _lock_request(request_id, skip_locked=True)
         if sr is None or sr.state != RequestState.ESCALATED or sr.window_end > timezone.now():
-            return sr
+            return False
         if sr.priority == Priority.EMERGENCY:
-            return sr
+            return False
         _request_move(
             sr,
             "fail",
@@ -185,7 +190,22 @@ def request_give_up(*, request_id: int) -> ServiceRequest | None:
             outcome=Outcome.NO_WORKER_IN_WINDOW,
             data={"outcome": Outcome.NO_WORKER_IN_WINDOW},
         )
-        return sr
+        return True
+
+
+def request_close_after_quiet_period(*, request_id: int) -> bool:
+    """Completed work nobody closed within CLOSE_AFTER_H closes by itself, unless someone else
+    closed it first (feedback, an operator) or holds it now. Never an emergency: that closes
+    only with the operator who records its outcome."""
+    quiet = timedelta(hours=_knobs()["CLOSE_AFTER_H"])
+    with transaction.atomic():
+        sr = _lock_request(request_id, skip_locked=True)
+        if sr is None or sr.state != RequestState.COMPLETED or sr.priority == Priority.EMERGENCY:
+            return False
+        if sr.state_changed_at > timezone.now() - quiet:
+            return False
+        _request_move(sr, "close", actor=None, data={"after_h": _knobs()["CLOSE_AFTER_H"]})
+        return True
 
 
 def request_override_assign(

@@ -192,10 +192,10 @@ def visit_check_out(
             welfare_outcome=welfare_outcome if is_welfare else "",
         )
         if welfare_outcome in ("no_answer", "needs_help"):
-            alert_raise(sr, f"welfare_{welfare_outcome}", data={"visit": visit.pk})
+            alert_raise(sr, f"welfare_{welfare_outcome}", visit=visit)
         _request_move(sr, "check_out", actor=user, data={"visit": visit.pk})
         if sr.priority == Priority.EMERGENCY:  # a named operator records how it ended
-            alert_raise(sr, "emergency_outcome", data={"visit": visit.pk})
+            alert_raise(sr, "emergency_outcome", visit=visit)
         worker_jobs_adjust(worker_id=sr.assigned_worker_id, delta=-1)
         access_grant_revoke(reference=_grant_reference(sr))
         _credit(sr, "verified_visit", f"visit:{visit.pk}")
