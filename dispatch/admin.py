@@ -39,23 +39,36 @@ class ServiceTypeAdmin(admin.ModelAdmin):
     )
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Work orders, offers and visits change only through the services (the transition tables
+    and the audit): the admin shows them and changes nothing."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(ServiceRequest)
-class ServiceRequestAdmin(admin.ModelAdmin):
+class ServiceRequestAdmin(ReadOnlyAdmin):
     list_display = ("reference", "state", "service_type", "priority", "channel", "created_at")
     list_filter = ("state", "priority", "channel", "service_type")
     search_fields = ("reference",)
     raw_id_fields = ("elder", "assigned_worker", "caller")
-    readonly_fields = ("state", "outcome", "responsible", "accept_missed_at", "arrive_missed_at")
 
 
 @admin.register(JobOffer)
-class JobOfferAdmin(admin.ModelAdmin):
+class JobOfferAdmin(ReadOnlyAdmin):
     list_display = ("id", "request", "worker", "state", "rank", "distance_m", "expires_at")
     list_filter = ("state",)
     raw_id_fields = ("request", "worker")
 
 
 @admin.register(Visit)
-class VisitAdmin(admin.ModelAdmin):
+class VisitAdmin(ReadOnlyAdmin):
     list_display = ("id", "request", "worker", "state", "checked_in_at", "checked_out_at")
     raw_id_fields = ("request", "worker", "elder")

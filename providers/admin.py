@@ -1,6 +1,8 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
 
+from . import services
 from .models import (
     Appeal,
     Certificate,
@@ -37,8 +39,27 @@ class CertificateInline(admin.TabularInline):
     readonly_fields = ("expiry_notice_sent_on",)
 
 
+class WorkerForm(forms.ModelForm):
+    class Meta:
+        model = Worker
+        fields = "__all__"  # noqa: DJ007 - the admin shows every field; read-only ones below
+
+    def clean_capacity(self) -> int:
+        capacity = self.cleaned_data["capacity"]
+        held = self.instance.active_jobs if self.instance.pk else 0
+        if capacity < held:
+            raise forms.ValidationError(
+                f"The worker holds {held} jobs now; capacity cannot be lower."
+            )
+        return capacity
+
+
 @admin.register(Worker)
 class WorkerAdmin(admin.ModelAdmin):
+    """Changes go through `services.worker_update`, like the API's: what matching filters on
+    (skills, capacity, provider) reaches the position row, and the change is audited."""
+
+    form = WorkerForm
     list_display = (
         "full_name",
         "provider",
@@ -52,6 +73,14 @@ class WorkerAdmin(admin.ModelAdmin):
     readonly_fields = ("active_jobs", "credit_score", "shift_state")
     raw_id_fields = ("user",)
     inlines = [CertificateInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            services.positions_sync(worker_ids=[obj.pk])
+            return
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        services.worker_update(worker_id=obj.pk, actor=request.user, **changed)
 
 
 @admin.register(ShiftChange)

@@ -144,7 +144,14 @@ class ComplaintDecisionInput(serializers.Serializer):
 class AlertOutput(serializers.Serializer):
     id = serializers.IntegerField()
     request = serializers.IntegerField(source="request_id")
+    visit = serializers.IntegerField(
+        source="visit_id", allow_null=True, help_text="The visit it is about, if any"
+    )
     kind = serializers.CharField(help_text="The reason code")
+    episode = serializers.IntegerField(
+        help_text="1 for the first alert of its kind on this request and visit; a later one "
+        "comes only as its predecessor's resolution allows"
+    )
     raised_at = serializers.DateTimeField()
     resent = serializers.IntegerField()
     acknowledged_by = serializers.CharField(
