@@ -236,12 +236,15 @@ def test_check_in_from_a_gcj02_phone_is_converted_before_the_geofence(
     worker, sr_id = _assigned(operator, elder, make_worker, django_capture_on_commit_callbacks)
     door_as_map_sdk_sees_it = wgs84_to_gcj02(*f.offset(f.HOME, east_m=20).coords)
 
-    response = check_in(worker, sr_id, door_as_map_sdk_sees_it, crs="gcj02")
+    # The same numbers taken as WGS-84 land hundreds of metres off: outside the geofence.
     raw = check_in(worker, sr_id, door_as_map_sdk_sees_it, crs="wgs84")
+    response = check_in(worker, sr_id, door_as_map_sdk_sees_it, crs="gcj02")
 
+    assert raw.status_code == 422, raw.json()
+    assert raw.json()["error"]["code"] == "outside_geofence"
+    assert raw.json()["error"]["distance_m"] > 200
     assert response.status_code == 201, response.json()
     assert response.json()["distance_m"] == pytest.approx(20, abs=2)
-    assert raw.status_code == 409  # already on site; the conversion made the difference
 
 
 def test_cancel_withdraws_open_offers_and_tells_the_worker(
