@@ -1,14 +1,13 @@
 import django_filters
-from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
+from backend.core.filters import NearFilter
 from backend.core.geo import polygon_from_geojson
 from elders.models import CareLevel, Category, Elder, ElderStatus, LivingArrangement
 from elders.selectors import phone_to_e164
-
-MAX_RADIUS_M = 50_000
 
 
 class ElderFilter(django_filters.FilterSet):
@@ -17,17 +16,20 @@ class ElderFilter(django_filters.FilterSet):
         help_text="Division code prefix: 2 digits province, 4 city, 6 county, 9 township, "
         "12 village",
     )
-    category = django_filters.MultipleChoiceFilter(
-        field_name="categories",
-        choices=Category.choices,
-        lookup_expr="contains",
-        method="filter_category",
+    # Its own schema: the model field is an array, and the parameter is not an array of them.
+    category = extend_schema_field(
+        {"type": "string", "enum": Category.values, "description": "Has every category given"}
+    )(
+        django_filters.MultipleChoiceFilter(
+            field_name="categories", choices=Category.choices, method="filter_category"
+        )
     )
     care_level = django_filters.MultipleChoiceFilter(choices=CareLevel.choices)
     living_arrangement = django_filters.MultipleChoiceFilter(choices=LivingArrangement.choices)
     status = django_filters.ChoiceFilter(choices=ElderStatus.choices)
-    near = django_filters.CharFilter(
-        method="filter_near", help_text="lng,lat,radius_m (WGS-84), e.g. 125.32,43.88,2000"
+    near = NearFilter(
+        method="filter_near",
+        help_text="lng,lat,radius_m (WGS-84), e.g. 125.32,43.88,2000; radius at most 50000",
     )
     within = django_filters.CharFilter(
         method="filter_within", help_text="A GeoJSON Polygon or MultiPolygon (WGS-84)"
@@ -49,15 +51,8 @@ class ElderFilter(django_filters.FilterSet):
         return qs
 
     def filter_near(self, qs, name, value):
-        try:
-            lng, lat, radius = (float(x) for x in value.split(","))
-        except ValueError:
-            raise ValidationError({"near": ["expected lng,lat,radius_m"]}) from None
-        if not (-180 <= lng <= 180 and -90 <= lat <= 90 and 0 < radius <= MAX_RADIUS_M):
-            raise ValidationError(
-                {"near": [f"coordinates out of range or radius not in (0, {MAX_RADIUS_M}] metres"]}
-            )
-        return qs.filter(location__dwithin=(Point(lng, lat, srid=4326), D(m=radius)))
+        point, radius_m = value
+        return qs.filter(location__dwithin=(point, D(m=radius_m)))
 
     def filter_within(self, qs, name, value):
         area = polygon_from_geojson(value)

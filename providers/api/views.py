@@ -1,6 +1,3 @@
-from django.contrib.gis.db.models.functions import Distance
-from django.contrib.gis.geos import Point
-from django.contrib.gis.measure import D
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -14,15 +11,15 @@ from backend.core.geo import PositionSerializer
 from backend.core.idempotency import idempotent
 from backend.core.permissions import require_role
 from providers import services
-from providers.models import Appeal, AppealState, Provider, Sanction
+from providers.models import Appeal, Provider, Sanction
 from providers.selectors import (
-    providers_serving,
     providers_visible_to,
     worker_for_user,
     workers_visible_to,
 )
 
 from . import serializers as s
+from .filters import AppealFilter, ProviderFilter
 
 ADMIN = {Role.DISTRICT_ADMIN}
 
@@ -31,50 +28,16 @@ def _provider(request, pk: int) -> Provider:
     return get_object_or_404(providers_visible_to(request.user), pk=pk)
 
 
-def _lng_lat(value: str, name: str, *, with_radius: bool = False):
-    parts = value.split(",")
-    try:
-        numbers = [float(x) for x in parts]
-        if len(numbers) != (3 if with_radius else 2):
-            raise ValueError
-    except ValueError:
-        shape = "lng,lat,radius_m" if with_radius else "lng,lat"
-        raise serializers.ValidationError({name: [f"expected {shape}"]}) from None
-    lng, lat = numbers[0], numbers[1]
-    if not (-180 <= lng <= 180 and -90 <= lat <= 90):
-        raise serializers.ValidationError({name: ["coordinates out of range"]})
-    if with_radius and not 0 < numbers[2] <= 50_000:
-        raise serializers.ValidationError({name: ["radius must be in (0, 50000] metres"]})
-    return Point(lng, lat, srid=4326), (numbers[2] if with_radius else None)
-
-
 class ProviderListView(ListAPIView):
-    """Providers the caller may see. `serving=lng,lat`: whose area covers the point (and who
-    are active); `near=lng,lat,radius_m`; `service=code`; `status`; `kind`."""
+    """Providers the caller may see, filtered by ProviderFilter (`near` orders nearest first)."""
 
     serializer_class = s.ProviderOutput
+    filterset_class = ProviderFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Provider.objects.none()
-        params = self.request.query_params
-        qs = providers_visible_to(self.request.user)
-        if params.get("serving"):
-            point, _ = _lng_lat(params["serving"], "serving")
-            qs = qs.filter(pk__in=providers_serving(point=point).values("pk"))
-        if params.get("near"):
-            point, radius = _lng_lat(params["near"], "near", with_radius=True)
-            qs = (
-                qs.filter(base_location__dwithin=(point, D(m=radius)))
-                .annotate(d=Distance("base_location", point))
-                .order_by("d")
-            )
-        if params.get("service"):
-            qs = qs.filter(services__service_code=params["service"])
-        for name in ("status", "kind"):
-            if params.get(name):
-                qs = qs.filter(**{name: params[name]})
-        return qs if params.get("near") else qs.order_by("pk")
+        return providers_visible_to(self.request.user).order_by("pk")
 
     @extend_schema(request=s.ProviderInput, responses={201: s.ProviderOutput})
     @idempotent
@@ -99,6 +62,7 @@ class ProviderFeaturesView(ListAPIView):
     FeatureCollection (in `results`), for maps."""
 
     serializer_class = s.ProviderFeature
+    filterset_class = ProviderFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -305,18 +269,13 @@ class AppealListView(ListAPIView):
     """Appeals of the caller's district (district admins), or of their organisation."""
 
     serializer_class = s.AppealOutput
+    filterset_class = AppealFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Appeal.objects.none()
         visible = providers_visible_to(self.request.user)
-        qs = Appeal.objects.filter(sanction__provider__in=visible).order_by("-filed_at")
-        state = self.request.query_params.get("state")
-        if state:
-            if state not in AppealState.values:
-                raise serializers.ValidationError({"state": [f"unknown state {state!r}"]})
-            qs = qs.filter(state=state)
-        return qs
+        return Appeal.objects.filter(sanction__provider__in=visible).order_by("-filed_at")
 
 
 class AppealDecideView(APIView):

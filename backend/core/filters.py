@@ -1,0 +1,61 @@
+"""Query parameters that name a place, for django-filter FilterSets: `lng,lat` and
+`lng,lat,radius_m`, WGS-84. A value out of shape or range fails the filter's form, which
+DjangoFilterBackend answers with a 400 naming the parameter."""
+
+import django_filters
+from django import forms
+from django.contrib.gis.geos import Point
+
+MAX_RADIUS_M = 50_000
+
+
+class LngLatField(forms.CharField):
+    """`lng,lat` to a WGS-84 Point."""
+
+    def _numbers(self, value: str, count: int, shape: str) -> list[float]:
+        try:
+            numbers = [float(part) for part in value.split(",")]
+        except ValueError:
+            numbers = []
+        if len(numbers) != count:
+            raise forms.ValidationError(f"expected {shape}", code="invalid")
+        lng, lat = numbers[0], numbers[1]
+        if not (-180 <= lng <= 180 and -90 <= lat <= 90):  # NaN fails these too
+            raise forms.ValidationError(
+                "longitude must be in [-180, 180], latitude in [-90, 90]", code="invalid"
+            )
+        return numbers
+
+    def clean(self, value) -> Point | None:
+        value = super().clean(value)
+        if not value:
+            return None
+        lng, lat = self._numbers(value, 2, "lng,lat")
+        return Point(lng, lat, srid=4326)
+
+
+class NearField(LngLatField):
+    """`lng,lat,radius_m` to a WGS-84 Point and a radius in metres, at most MAX_RADIUS_M."""
+
+    def clean(self, value) -> tuple[Point, float] | None:
+        value = forms.CharField.clean(self, value)
+        if not value:
+            return None
+        lng, lat, radius = self._numbers(value, 3, "lng,lat,radius_m")
+        if not 0 < radius <= MAX_RADIUS_M:
+            raise forms.ValidationError(
+                f"radius must be in (0, {MAX_RADIUS_M}] metres", code="invalid"
+            )
+        return Point(lng, lat, srid=4326), radius
+
+
+class PointFilter(django_filters.CharFilter):
+    """`lng,lat` (WGS-84); the FilterSet's `method` receives a Point."""
+
+    field_class = LngLatField
+
+
+class NearFilter(django_filters.CharFilter):
+    """`lng,lat,radius_m` (WGS-84); the FilterSet's `method` receives (Point, radius_m)."""
+
+    field_class = NearField
