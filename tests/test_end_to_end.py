@@ -3,96 +3,19 @@ test database, real Redis and PostGIS. A worker's phone is played over HTTP and 
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 import websockets
-from django.db import connection
 
 from backend.accounts.models import Role
 from tests import factories as f
+from tests.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 OFFER_TIMEOUT_S = 5  # the shortest a service type allows (meals wait 5 minutes in the catalogue)
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Stack:
-    def __init__(self, tmp: Path):
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.outbox = tmp / "outbox.jsonl"
-        self.logs = tmp
-        self.procs: list[subprocess.Popen] = []
-
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "backend.settings.test",
-            "DATABASE_NAME": connection.settings_dict["NAME"],
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "ANXIN_NOTIFICATION_BACKEND": "backend.telephony.backends.FileBackend",
-            "ANXIN_NOTIFICATION_FILE": str(self.outbox),
-        }
-
-    def start(self, name: str, *args: str) -> None:
-        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        self.procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", *args],
-                cwd=ROOT,
-                env=self.env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
-
-    def wait_healthy(self, timeout: float = 60) -> dict:
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                last = requests.get(f"{self.base}/healthz", timeout=5)
-                if last.status_code == 200:
-                    return last.json()
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.5)
-        raise AssertionError(f"stack not healthy: {last and last.text}\n{self.tail_logs()}")
-
-    def tail_logs(self) -> str:
-        return "\n".join(
-            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
-            for p in self.logs.glob("*.log")
-        )
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-        for proc in self.procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
 
 
 @pytest.fixture
@@ -105,23 +28,8 @@ def stack(catalogue, tmp_path):
     ServiceType.objects.filter(code="meal").update(offer_timeout=timedelta(seconds=OFFER_TIMEOUT_S))
     app.control.purge()
     s = Stack(tmp_path)
-    s.start("daphne", "daphne", "-b", "127.0.0.1", "-p", str(s.port), "backend.asgi:application")
-    s.start(
-        "celery",
-        "celery",
-        "-A",
-        "backend",
-        "worker",
-        "-Q",
-        "anxin-test",
-        "--pool=threads",
-        "--concurrency=4",
-        "--without-gossip",
-        "--without-mingle",
-        "-n",
-        f"e2e-{s.port}@%h",
-        "--loglevel=INFO",
-    )
+    s.start_daphne()
+    s.start_worker()
     try:
         s.wait_healthy()
         yield s

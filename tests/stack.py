@@ -1,0 +1,158 @@
+"""Real processes for end-to-end tests: a daphne ASGI server and a Celery worker on the test
+database, and, for tests that take the broker away, a Redis server of their own.
+
+Every process runs in its own session, so `stop()` kills it with all its children."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _kill_group(proc: subprocess.Popen, timeout: float = 10) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+class RedisServer:
+    """A throwaway redis-server on a free port, no persistence, that a test may stop and start."""
+
+    def __init__(self, tmp: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.log = tmp / "redis.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 10) -> None:
+        log = open(self.log, "ab")  # noqa: SIM115 - closed with the process
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+            + ["--save", "", "--appendonly", "no", "--daemonize", "no"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"redis-server did not start:\n{self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _kill_group(self.proc)
+            self.proc = None
+
+
+class Stack:
+    """daphne and a Celery worker on the test database; `redis_url` points both elsewhere."""
+
+    def __init__(self, tmp: Path, *, redis_url: str | None = None):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.outbox = tmp / "outbox.jsonl"
+        self.logs = tmp
+        self.redis_url = redis_url
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def env(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "backend.settings.test",
+            "DATABASE_NAME": connection.settings_dict["NAME"],
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "ANXIN_NOTIFICATION_BACKEND": "backend.telephony.backends.FileBackend",
+            "ANXIN_NOTIFICATION_FILE": str(self.outbox),
+        }
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        return env
+
+    def start(self, name: str, *args: str) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", *args],
+            cwd=ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self.procs[name]
+
+    def start_daphne(self) -> subprocess.Popen:
+        return self.start(
+            "daphne", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "backend.asgi:application"
+        )
+
+    def start_worker(self, *extra: str) -> subprocess.Popen:
+        """A worker on this run's queue (CELERY_QUEUE), so no other worker takes its tasks."""
+        return self.start(
+            "celery",
+            "celery",
+            "-A",
+            "backend",
+            "worker",
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "--pool=threads",
+            "--concurrency=4",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"e2e-{self.port}@%h",
+            "--loglevel=INFO",
+            *extra,
+        )
+
+    def wait_healthy(self, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                last = requests.get(f"{self.base}/healthz", timeout=5)
+                if last.status_code == 200:
+                    return last.json()
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"stack not healthy: {last and last.text}\n{self.tail_logs()}")
+
+    def tail_logs(self) -> str:
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+            for p in self.logs.glob("*.log")
+        )
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            _kill_group(proc)
