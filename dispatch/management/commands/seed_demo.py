@@ -1,11 +1,22 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from backend.accounts.models import District
-from dispatch.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSize, demo_district_seed
+from dispatch.demo import (
+    DEMO_ACCOUNTS,
+    DEMO_PASSWORD,
+    DISTRICT_CODE,
+    DemoSize,
+    demo_district_seed,
+)
+from elders.models import AlarmDevice, CareNeed, Elder
+from providers.models import Provider, Worker
 
 
 class Command(BaseCommand):
-    help = "Create a synthetic district (elders, providers, workers) and demo accounts."
+    help = (
+        "Create a synthetic district (elders with assessments, care plans and devices; "
+        "providers; workers) and the demo accounts, which play together."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -14,17 +25,27 @@ class Command(BaseCommand):
         parser.add_argument("--elders", type=int, default=DemoSize.elders)
         parser.add_argument("--providers", type=int, default=DemoSize.providers)
         parser.add_argument("--workers", type=int, default=DemoSize.workers)
+        parser.add_argument("--seed", type=int, default=12349, help="Seed of everything random")
 
     def handle(self, *args, **options):
         if options["if_empty"] and District.objects.exists():
             self.stdout.write("Demo data: a district exists already, nothing to do.")
             return
+        if District.objects.filter(code=DISTRICT_CODE).exists():
+            raise CommandError(f"District {DISTRICT_CODE} exists already: the demo is seeded.")
         size = DemoSize(options["elders"], options["providers"], options["workers"])
-        district = demo_district_seed(size)
+        if min(size.elders, size.providers, size.workers) < 1:
+            raise CommandError("A demo district needs at least one elder, provider and worker.")
+        district = demo_district_seed(size, seed=options["seed"], progress=options["verbosity"] > 0)
+        elders = Elder.objects.filter(district=district)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo district {district}: {size.elders} elders, {size.providers} providers, "
-                f"{size.workers} workers."
+                f"Demo district {district}: {elders.count()} elders "
+                f"({CareNeed.objects.filter(elder__in=elders).values('elder').distinct().count()}"
+                f" with a care plan, "
+                f"{AlarmDevice.objects.filter(elder__in=elders).count()} alarm devices), "
+                f"{Provider.objects.filter(district=district).count()} providers, "
+                f"{Worker.objects.filter(provider__district=district).count()} workers."
             )
         )
         self.stdout.write(f"Demo accounts (password '{DEMO_PASSWORD}'):")
