@@ -1,9 +1,13 @@
-"""Every operation of the OpenAPI schema, fed generated input by schemathesis as a district
-administrator of a district with data in it: whatever comes in, the answer is never a 5xx.
+"""Every operation of the OpenAPI schema, fed generated input by schemathesis as each role
+(district staff, a provider admin, a worker, a family member) of a district with data in it:
+whatever comes in, the answer is never a 5xx.
 
 Each operation gets input that breaks its schema (negative) and input that fits it (positive);
-positive cases name real rows in paths like /requests/{id}/, so they get past the 404 and
-into the views' own checks."""
+positive cases name real rows the role owns in paths like /requests/{id}/ (a worker's own
+assigned job and pending offer, a provider admin's own organisation, worker and sanction, a
+family's own elder and request), so they get past the 404 and into the views' own checks."""
+
+import itertools
 
 import pytest
 import schemathesis
@@ -17,12 +21,15 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 
 from dispatch import services
-from dispatch.models import OperatorAlert, ServiceType
+from dispatch.models import JobOffer, ServiceType
+from providers.services import sanction_impose
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES_PER_OPERATION = 16
+# Writes are where a role's own rows meet its own rules; reads mostly filter and serialise.
+EXAMPLES = {"GET": 4, "write": 10}
+COVERAGE_CASES = 25
 
 
 @pytest.fixture
@@ -37,9 +44,24 @@ def wsgi_app(db):
 
 
 @pytest.fixture
-def real_ids(district, elder, make_worker):
-    """A row of each kind the paths name, in the caller's district."""
-    worker = make_worker(east_m=100)
+def world(district, elder, family, make_worker):
+    """One district's rows, and which of them each role owns."""
+    worker = make_worker(east_m=100, capacity=3)
+    admin = f.UserFactory(role="provider_admin")
+    worker.provider.admins.add(admin)
+    meal = ServiceType.objects.get(code="meal")
+
+    def offered():
+        sr = services.service_request_create(
+            elder=elder, service_type=meal, channel="operator", caller=None
+        )
+        services.request_match(request_id=sr.pk)
+        return sr, JobOffer.objects.get(request=sr, worker=worker)
+
+    for _ in range(2):  # two jobs held: a capacity of 1 must be refused, not a 500
+        assigned, first_offer = offered()
+        services.offer_accept(offer_id=first_offer.pk, user=worker.user)
+    _, pending_offer = offered()
     queued = services.service_request_create(
         elder=elder,
         service_type=ServiceType.objects.get(code="bathing"),  # nobody can: the queue
@@ -47,26 +69,44 @@ def real_ids(district, elder, make_worker):
         caller=None,
     )
     services.request_match(request_id=queued.pk)
+    staff = f.UserFactory(role="district_admin", district=district)
+    sanction = sanction_impose(
+        provider_id=worker.provider_id, kind="warning", reason="late twice", actor=staff
+    )
+    ids = {
+        "elders": elder.pk,
+        "providers": worker.provider_id,
+        "workers": worker.pk,
+        "sanctions": sanction.pk,
+    }
     return {
-        "/api/v1/elders/": elder.pk,
-        "/api/v1/providers/": worker.provider_id,
-        "/api/v1/workers/": worker.pk,
-        "/api/v1/requests/": queued.pk,
-        "/api/v1/alerts/": OperatorAlert.objects.get(request=queued).pk,
+        "district_admin": (staff, {**ids, "requests": queued.pk, "alerts": queued.alerts.get().pk}),
+        "operator": (
+            f.UserFactory(role="operator", district=district),
+            {**ids, "requests": queued.pk, "alerts": queued.alerts.get().pk},
+        ),
+        "provider_admin": (admin, {**ids, "requests": assigned.pk}),
+        "worker": (
+            worker.user,
+            {**ids, "requests": assigned.pk, "offers": pending_offer.pk},
+        ),
+        "family": (family, {"elders": elder.pk, "requests": assigned.pk}),
     }
 
 
-def test_no_input_makes_a_server_error(wsgi_app, district, real_ids):
-    admin = f.UserFactory(role="district_admin", district=district)
-    headers = {"Authorization": f"Bearer {AccessToken.for_user(admin)}"}
+@pytest.mark.parametrize(
+    "role", ["district_admin", "operator", "provider_admin", "worker", "family"]
+)
+def test_no_input_makes_a_server_error(wsgi_app, world, role):
+    user, owned = world[role]
+    headers = {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
     schema = schemathesis.openapi.from_wsgi("/api/schema/", wsgi_app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 60
 
     for operation in operations:
-        real = next(
-            (pk for prefix, pk in real_ids.items() if operation.path.startswith(prefix)), None
-        )
+        kind = operation.path.removeprefix("/api/v1/").split("/")[0]
+        real = owned.get(kind)
         positive = (
             operation.as_strategy(path_parameters={"id": real})
             if real is not None and "{id}" in operation.path
@@ -76,7 +116,7 @@ def test_no_input_makes_a_server_error(wsgi_app, district, real_ids):
 
         @given(case=cases)
         @settings(
-            max_examples=EXAMPLES_PER_OPERATION,
+            max_examples=EXAMPLES["GET" if operation.method.upper() == "GET" else "write"],
             deadline=None,
             suppress_health_check=list(HealthCheck),
             derandomize=True,
@@ -86,3 +126,20 @@ def test_no_input_makes_a_server_error(wsgi_app, district, real_ids):
             case.call_and_validate(headers=headers, checks=[not_a_server_error])
 
         no_server_error()
+        if operation.method.upper() != "GET":
+            for case in _boundary_cases(schema, operation, real):
+                case.call_and_validate(headers=headers, checks=[not_a_server_error])
+
+
+def _boundary_cases(schema, operation, real_id, limit=COVERAGE_CASES):
+    """Schemathesis's coverage phase, positive cases only: each field at its bounds (a capacity
+    of exactly its minimum, the longest allowed text), deterministically, on the role's row."""
+    cases = schema.iter_coverage_cases(
+        operation,
+        generation_modes=[GenerationMode.POSITIVE],
+        generation_config=schema.config.generation_for(operation=operation, phase="coverage"),
+    )
+    for case in itertools.islice(cases, limit):
+        if real_id is not None and "id" in (case.path_parameters or {}):
+            case.path_parameters["id"] = real_id
+        yield case
