@@ -1,11 +1,12 @@
 """Record a state change once: the row is the audit trail, the push and the feed entry."""
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
 import structlog
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import models, transaction
 from django.db.models.expressions import RawSQL
 
@@ -14,6 +15,9 @@ from backend.accounts.models import STAFF_ROLES, User
 from .models import Event
 
 log = structlog.get_logger(__name__)
+
+# A push is a hint: past this, the client catches up from the events feed instead.
+PUSH_TIMEOUT_S = 1.0
 
 # Every transaction with an id below this has ended: events below it can no longer appear.
 COMMIT_SAFE_WATERMARK = RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", ())
@@ -78,15 +82,33 @@ def event_record(
 
 
 def push_to_groups(groups: list[str], envelope: dict[str, Any]) -> None:
-    """Best effort: a lost push is caught up from the events feed, never trusted alone."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    for group in groups:
+    """Best effort: a lost push is caught up from the events feed, never trusted alone.
+
+    Runs after the commit, inside the request or task that made the change: whatever Redis
+    does (refuses, hangs), this neither raises nor waits longer than PUSH_TIMEOUT_S.
+    """
+    try:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        async_to_sync(_send_all)(layer, groups, {"type": "event.push", "envelope": envelope})
+    except Exception:  # the database already holds the event
+        log.warning("push_failed", groups=groups, event_id=envelope["id"], exc_info=True)
+
+
+async def _send_all(layer: BaseChannelLayer, groups: list[str], message: dict[str, Any]) -> None:
+    event_id = message["envelope"]["id"]
+
+    async def send(group: str) -> None:
         try:
-            async_to_sync(layer.group_send)(group, {"type": "event.push", "envelope": envelope})
-        except Exception:  # the database already holds the event
-            log.warning("push_failed", group=group, event_id=envelope["id"], exc_info=True)
+            await layer.group_send(group, message)
+        except Exception:
+            log.warning("push_failed", group=group, event_id=event_id, exc_info=True)
+
+    try:
+        await asyncio.wait_for(asyncio.gather(*map(send, groups)), PUSH_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("push_timed_out", groups=groups, event_id=event_id, after_s=PUSH_TIMEOUT_S)
 
 
 def events_visible_to(user: User) -> models.QuerySet[Event]:
