@@ -2,11 +2,24 @@
 
 from typing import Any
 
+import structlog
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+log = structlog.get_logger(__name__)
+
+API_PREFIX = "/api/"
+SERVER_ERROR = {
+    "code": "server_error",
+    "message": "Something went wrong on our side. It has been logged; please try again.",
+    "fields": {},
+}
+NOT_FOUND = {"code": "not_found", "message": "Not found.", "fields": {}}
 
 
 class DomainError(exceptions.APIException):
@@ -70,7 +83,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        return _unhandled(exc, context)
     if isinstance(exc, DomainError):
         body = {"code": exc.error_code, "message": str(exc.detail), "fields": {}, **exc.extra}
     elif isinstance(exc, exceptions.ValidationError):
@@ -88,3 +101,37 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         }
     response.data = {"error": body}
     return response
+
+
+def _unhandled(exc: Exception, context: dict) -> Response:
+    """A bug, not a refusal: log the traceback, roll back, answer 500 in the one JSON shape.
+
+    The message says nothing of the exception: it may carry data the caller must not see.
+    """
+    request = context.get("request")
+    view = context.get("view")
+    log.error(
+        "unhandled_exception",
+        method=getattr(request, "method", None),
+        path=getattr(request, "path", None),
+        view=type(view).__name__ if view is not None else None,
+        exc_info=exc,
+    )
+    set_rollback()
+    return Response({"error": SERVER_ERROR}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+# Django's handlers for what never reaches a DRF view (middleware, URLs that match nothing), in
+# the project's shape on API paths. backend/urls.py names them as handler500 and handler404.
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"error": SERVER_ERROR}, status=500)
+    return defaults.server_error(request)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"error": NOT_FOUND}, status=404)
+    return defaults.page_not_found(request, exception)
