@@ -131,6 +131,15 @@ class Stack:
             *extra,
         )
 
+    def healthy(self) -> bool:
+        try:
+            return requests.get(f"{self.base}/healthz", timeout=5).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    def log(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text(errors="replace")
+
     def wait_healthy(self, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
         last = None

@@ -129,8 +129,23 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
-# Deadlines live in the database; this only bounds how late a lost countdown is re-delivered.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Deadlines live in the database; this only bounds how late a lost countdown is re-delivered.
+    "visibility_timeout": 3600,
+    # Without these a publish to a Redis that hangs (rather than refuses) waits forever, and so
+    # does the request that commits a work order. Reads above kombu's 1 s BRPOP.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 3,
+}
+# A broker outage is waited out, never a reason to exit: at start-up (deploy/up may start the
+# worker before Redis answers) and after a lost connection, however long it lasts.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Tasks are short and idempotent: one that ran while the connection was lost is redelivered and
+# does nothing; cancelling it (Celery 6's default) would kill a prefork child mid-transaction.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# The worker surviving a broker restart also depends on the Celery version: see the pin in
+# pyproject.toml (Celery 5.7.0 dies with AttributeError 'hostname' when Redis goes away).
 CELERY_BEAT_SCHEDULE = {
     "dispatch-sweep": {"task": "dispatch.tasks.sweep_deadlines", "schedule": 10.0},
     "housekeeping": {"task": "backend.core.tasks.housekeeping_purge", "schedule": 3600.0},
