@@ -547,7 +547,7 @@ PROVIDER_1_BASE = offset(HOME_1, -400, 0)
 WORKER_1_AT = offset(HOME_1, 120, 90)  # 150 m from elder 1's door
 WORKER_1 = {"full_name": "刘春华", "gender": "female", "phone": "+8613704310001", "capacity": 2}
 WORKER_GIVEN = {
-    "female": ["春华", "丽娟", "红梅", "秀芳", "晓燕", "玉霞", "丽", "静", "桂芝", "淑芬"],
+    "female": ["丽娟", "红梅", "秀芳", "晓燕", "玉霞", "丽", "静", "桂芝", "淑芬", "秋菊"],
     "male": ["志刚", "建军", "海涛", "伟", "勇", "国栋", "立新", "长春"],
 }
 
