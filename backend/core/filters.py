@@ -1,5 +1,5 @@
-"""Query parameters that name a place, for django-filter FilterSets: `lng,lat` and
-`lng,lat,radius_m`, WGS-84. A value out of shape or range fails the filter's form, which
+"""Query parameters for django-filter FilterSets: places (`lng,lat` and `lng,lat,radius_m`,
+WGS-84) and strict booleans. A value out of shape or range fails the filter's form, which
 DjangoFilterBackend answers with a 400 naming the parameter."""
 
 import django_filters
@@ -59,3 +59,25 @@ class NearFilter(django_filters.CharFilter):
     """`lng,lat,radius_m` (WGS-84); the FilterSet's `method` receives (Point, radius_m)."""
 
     field_class = NearField
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """`true` or `false` (also `1` or `0`); anything else is an error, not a filter ignored."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value) -> bool | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError("expected true or false", code="invalid")
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    """django-filter's BooleanFilter quietly ignores a value it cannot read; this one refuses it."""
+
+    field_class = StrictBooleanField

@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -13,12 +12,10 @@ from backend.core.idempotency import idempotent
 from backend.core.permissions import require_role
 from dispatch import escalation, follow_up, services
 from dispatch.models import (
-    AlertKind,
     Channel,
     Complaint,
     JobOffer,
     OperatorAlert,
-    RequestState,
     ServiceRequest,
     ServiceType,
     Visit,
@@ -26,6 +23,7 @@ from dispatch.models import (
 from dispatch.selectors import offers_for_user, request_visible, requests_visible_to
 from elders.selectors import elders_visible_to
 
+from .filters import AlertFilter, ComplaintFilter, OfferFilter, RequestFilter, VisitExceptionFilter
 from .serializers import (
     AlertOutput,
     AlertResolveInput,
@@ -65,6 +63,7 @@ class RequestListCreateView(ListAPIView):
     `?sla_missed=true` those that missed an accept or arrival target."""
 
     serializer_class = RequestOutput
+    filterset_class = RequestFilter
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "user": self.request.user}
@@ -72,15 +71,7 @@ class RequestListCreateView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ServiceRequest.objects.none()
-        qs = requests_visible_to(self.request.user).order_by("-created_at")
-        state = self.request.query_params.get("state")
-        if state:
-            if state not in RequestState.values:
-                raise serializers.ValidationError({"state": [f"unknown state {state!r}"]})
-            qs = qs.filter(state=state)
-        if self.request.query_params.get("sla_missed") == "true":
-            qs = qs.filter(Q(accept_missed_at__isnull=False) | Q(arrive_missed_at__isnull=False))
-        return qs
+        return requests_visible_to(self.request.user).order_by("-created_at")
 
     @extend_schema(request=RequestCreateInput, responses={201: RequestOutput})
     @idempotent
@@ -178,16 +169,17 @@ class VisitExceptionListView(ListAPIView):
     """Check-ins recorded outside the geofence; `?state=pending` is the supervisors' queue."""
 
     serializer_class = VisitExceptionOutput
+    filterset_class = VisitExceptionFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Visit.objects.none()
         require_role(self.request.user, STAFF_ROLES, "see visit exceptions")
-        qs = Visit.objects.filter(request__district_id=self.request.user.district_id).exclude(
-            exception_state=""
+        return (
+            Visit.objects.filter(request__district_id=self.request.user.district_id)
+            .exclude(exception_state="")
+            .order_by("-checked_in_at")
         )
-        state = self.request.query_params.get("state")
-        return (qs.filter(exception_state=state) if state else qs).order_by("-checked_in_at")
 
 
 class VisitExceptionDecideView(APIView):
@@ -324,16 +316,15 @@ class ComplaintListView(ListAPIView):
     """Complaints of the caller's district (district staff); `?state=open` is the queue."""
 
     serializer_class = ComplaintOutput
+    filterset_class = ComplaintFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Complaint.objects.none()
         require_role(self.request.user, STAFF_ROLES, "see complaints")
-        qs = Complaint.objects.filter(request__district_id=self.request.user.district_id)
-        state = self.request.query_params.get("state")
-        if state:
-            qs = qs.filter(state=state)
-        return qs.order_by("-opened_at")
+        return Complaint.objects.filter(
+            request__district_id=self.request.user.district_id
+        ).order_by("-opened_at")
 
 
 class ComplaintDecideView(APIView):
@@ -362,25 +353,17 @@ class AlertListView(ListAPIView):
     `?unresolved=true` for the exception queue (taken or not, not yet resolved), `?kind=`."""
 
     serializer_class = AlertOutput
+    filterset_class = AlertFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return OperatorAlert.objects.none()
         require_role(self.request.user, STAFF_ROLES, "see alerts")
-        qs = OperatorAlert.objects.filter(
-            request__district_id=self.request.user.district_id
-        ).select_related("acknowledged_by", "resolved_by")
-        params = self.request.query_params
-        if params.get("open") == "true":
-            qs = qs.filter(acknowledged_at__isnull=True, resolved_at__isnull=True)
-        if params.get("unresolved") == "true":
-            qs = qs.filter(resolved_at__isnull=True)
-        kind = params.get("kind")
-        if kind:
-            if kind not in AlertKind.values:
-                raise serializers.ValidationError({"kind": [f"unknown alert kind {kind!r}"]})
-            qs = qs.filter(kind=kind)
-        return qs.order_by("-raised_at")
+        return (
+            OperatorAlert.objects.filter(request__district_id=self.request.user.district_id)
+            .select_related("acknowledged_by", "resolved_by")
+            .order_by("-raised_at")
+        )
 
 
 def _staff_alert(request, pk: int) -> int:
@@ -434,12 +417,12 @@ class OfferListView(ListAPIView):
     """The signed-in worker's offers (pending by default; `?state=` for others, `all` for all)."""
 
     serializer_class = OfferOutput
+    filterset_class = OfferFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return JobOffer.objects.none()
-        state = self.request.query_params.get("state", "pending")
-        return offers_for_user(self.request.user, state=None if state == "all" else state)
+        return offers_for_user(self.request.user, state=None)
 
 
 class OfferAcceptView(APIView):

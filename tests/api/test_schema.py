@@ -136,3 +136,26 @@ def test_every_operation_in_the_schema_exists_for_a_suitable_caller(world):
 
     missing = {op: code for op, code in answers.items() if code in (404, 405) or code >= 500}
     assert missing == {}
+
+
+ELDER_FILTERS = {"division", "category", "care_level", "living_arrangement", "status", "near"}
+PROVIDER_FILTERS = {"serving", "near", "service", "status", "kind"}
+LIST_FILTERS = {
+    "/api/v1/elders/": ELDER_FILTERS | {"within", "q"},
+    "/api/v1/elders/features/": ELDER_FILTERS | {"within", "q"},
+    "/api/v1/providers/": PROVIDER_FILTERS,
+    "/api/v1/providers/features/": PROVIDER_FILTERS,
+    "/api/v1/appeals/": {"state"},
+    "/api/v1/requests/": {"state", "sla_missed"},
+    "/api/v1/offers/": {"state"},
+    "/api/v1/alerts/": {"open", "unresolved", "kind"},
+    "/api/v1/visits/exceptions/": {"state"},
+    "/api/v1/complaints/": {"state"},
+}
+
+
+@pytest.mark.parametrize(("path", "filters"), LIST_FILTERS.items())
+def test_every_list_documents_its_filters_and_pages(path, filters):
+    parameters = generated_schema()["paths"][path]["get"]["parameters"]
+
+    assert {p["name"] for p in parameters} == filters | {"page", "page_size"}
