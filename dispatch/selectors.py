@@ -14,7 +14,7 @@ def grant_reference(request_id: int) -> str:
     return f"{GRANT_PREFIX}{request_id}"
 
 
-def _elder_shown(user: User):
+def _elder_shown(user: User) -> Exists | Value:
     """Whether the order shows its elder (name, phone, address) and its notes: to family and
     district staff always; to a worker or a provider admin exactly while the job's access grant
     is live for them (issued at accept or assignment, revoked when the job ends)."""
@@ -31,7 +31,7 @@ def requests_visible_to(user: User) -> QuerySet[ServiceRequest]:
         "service_type", "elder", "assigned_worker", "responsible"
     ).annotate(elder_shown=_elder_shown(user))
     if user.is_district_staff:
-        return qs.filter(district_id=user.district_id)
+        return qs.filter(district_id=user.staff_district_id)
     if user.role == Role.FAMILY:
         return qs.filter(elder__contacts__user=user).distinct()
     if user.role == Role.WORKER:

@@ -5,7 +5,15 @@ A work order's table maps (from state, event) to (to state, who may cause it). W
 provider's admin); `services._request_move` checks both columns.
 """
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypeVar
+
 from .models import OfferState, RequestState, VisitState
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
+
+T = TypeVar("T")
 
 R = RequestState
 SYSTEM, OPERATOR, WORKER, FAMILY, PROVIDER = "system", "operator", "worker", "family", "provider"
@@ -49,11 +57,11 @@ VISIT_TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 
-def next_state(table: dict, state: str, event: str):
+def next_state(table: Mapping[tuple[str, str], T], state: str, event: str) -> T | None:
     return table.get((state, event))
 
 
-def actor_kind(user) -> str:
+def actor_kind(user: "User | None") -> str:
     """Which column of the table a user acts in."""
     if user is None:
         return SYSTEM

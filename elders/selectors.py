@@ -27,7 +27,7 @@ def elders_visible_to(user: User) -> QuerySet[Elder]:
     """Staff: their district. Family: their own elders. Worker: elders they hold a live grant
     for. Provider admin: elders their workers hold or held grants for."""
     if user.is_district_staff:
-        return Elder.objects.filter(district_id=user.district_id)
+        return Elder.objects.filter(district_id=user.staff_district_id)
     if user.role == Role.FAMILY:
         return Elder.objects.filter(
             Exists(EmergencyContact.objects.filter(elder=OuterRef("pk"), user=user))

@@ -3,10 +3,10 @@ because every one of them writes an access-log row."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from backend.accounts.models import User
@@ -23,6 +23,8 @@ from .models import (
     Elder,
     HealthProfile,
 )
+
+ChildRow = TypeVar("ChildRow", bound=models.Model)
 
 
 class ElderDataError(DomainError):
@@ -178,7 +180,7 @@ def assessment_record(
             notes=notes,
             **scores,
         )
-        latest = elder.assessments.first()
+        latest = elder.assessments.first() or assessment
         before = elder.care_level
         elder.care_level, elder.next_assessment_due = latest.level, latest.next_due
         elder.save(update_fields=["care_level", "next_assessment_due", "updated_at"])
@@ -245,11 +247,13 @@ def health_profile_write(*, elder: Elder, user: User, **fields: str) -> HealthPr
     return profile
 
 
-def elder_child_add(*, elder: Elder, actor: User, model: type, fields: dict[str, Any]):
+def elder_child_add(
+    *, elder: Elder, actor: User, model: type[ChildRow], fields: dict[str, Any]
+) -> ChildRow:
     """Add a contact, care need, device or consent to the elder's file, with its event."""
     try:
         with transaction.atomic():
-            row = model.objects.create(elder=elder, **fields)
+            row = model._default_manager.create(elder=elder, **fields)
             _record(elder, f"elder.{model._meta.model_name}_added", actor, data={"id": row.pk})
     except IntegrityError as exc:
         raise ElderDataError({"non_field_errors": [_integrity_reason(exc)]}) from None

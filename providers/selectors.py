@@ -4,6 +4,7 @@ search lives here because it reads only this app's tables."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
@@ -33,7 +34,7 @@ class Candidate:
 
 def providers_visible_to(user: User) -> QuerySet[Provider]:
     if user.is_district_staff:
-        return Provider.objects.filter(district_id=user.district_id)
+        return Provider.objects.filter(district_id=user.staff_district_id)
     if user.role == Role.PROVIDER_ADMIN:
         return Provider.objects.filter(admins=user)
     return Provider.objects.none()
@@ -41,7 +42,7 @@ def providers_visible_to(user: User) -> QuerySet[Provider]:
 
 def workers_visible_to(user: User) -> QuerySet[Worker]:
     if user.is_district_staff:
-        return Worker.objects.filter(provider__district_id=user.district_id)
+        return Worker.objects.filter(provider__district_id=user.staff_district_id)
     if user.role == Role.PROVIDER_ADMIN:
         return Worker.objects.filter(provider__admins=user)
     if user.role == Role.WORKER:
@@ -89,7 +90,7 @@ def workers_nearest(
     if not provider_ids or limit <= 0:
         return []
     now = timezone.now()
-    params = {
+    params: dict[str, Any] = {
         "home": point.ewkt,
         "radius": radius_m,
         "skills": [skill],
@@ -100,7 +101,7 @@ def workers_nearest(
         "today": timezone.localdate(now),
         "limit": limit,
     }
-    rows: list = []
+    rows: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         for window in KNN_WINDOWS:
             cursor.execute(NEAREST_SQL, {**params, "window": window})

@@ -15,7 +15,7 @@ class DistrictAdmin(GISModelAdmin):
 class UserAdmin(BaseUserAdmin):
     list_display = ("username", "role", "district", "is_active")
     list_filter = ("role", "district")
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Anxin", {"fields": ("role", "district")}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Anxin", {"fields": ("role", "district")}))
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
         ("Anxin", {"fields": ("role", "district")}),

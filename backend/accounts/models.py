@@ -46,3 +46,11 @@ class User(AbstractUser):
     @property
     def is_district_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+    @property
+    def staff_district_id(self) -> int:
+        """The district a staff member's view is scoped to (`staff_have_district` guarantees one);
+        asking it of anyone else is a programming error."""
+        if not self.is_district_staff or self.district_id is None:
+            raise LookupError(f"{self.role} {self.pk} has no staff district")
+        return self.district_id

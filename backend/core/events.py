@@ -113,7 +113,7 @@ async def _send_all(layer: BaseChannelLayer, groups: list[str], message: dict[st
 
 def events_visible_to(user: User) -> models.QuerySet[Event]:
     if user.role in STAFF_ROLES:
-        return Event.objects.filter(district_id=user.district_id)
+        return Event.objects.filter(district_id=user.staff_district_id)
     return Event.objects.filter(recipients__contains=[user.pk])
 
 

@@ -5,6 +5,7 @@ leave after commit."""
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 from django.conf import settings
@@ -43,8 +44,15 @@ from ..transitions import (
 
 
 class NotAllowed(DomainError):
-    status_code = 403
+    status_code: int = 403
     default_code = "not_allowed"
+
+
+class RequestNotFound(DomainError):
+    """404: no such work order, or not one the caller may act on."""
+
+    status_code: int = 404
+    default_code = "not_found"
 
 
 log = structlog.get_logger(__name__)
@@ -75,8 +83,8 @@ def _request_move(
     *,
     actor: User | None,
     by: str | None = None,
-    data: dict | None = None,
-    **fields,
+    data: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> None:
     """Precondition: the caller holds `select_for_update` on `sr`.
 
@@ -119,7 +127,9 @@ def _request_move(
 ENDED_STATES = frozenset({RequestState.CLOSED, RequestState.FAILED, RequestState.CANCELLED})
 
 
-def _ending(sr: ServiceRequest, event: str, actor: User | None, fields: dict) -> dict:
+def _ending(
+    sr: ServiceRequest, event: str, actor: User | None, fields: dict[str, Any]
+) -> dict[str, Any]:
     """How a work order ends: the outcome code must suit the way it ends, and the person who
     ended it answers for it. An emergency cannot end without both (the database refuses too)."""
     outcome = fields.get("outcome") or sr.outcome
@@ -144,7 +154,12 @@ def _ending(sr: ServiceRequest, event: str, actor: User | None, fields: dict) ->
 
 
 def _offer_move(
-    offer: JobOffer, event: str, *, actor: User | None, data: dict | None = None, **fields
+    offer: JobOffer,
+    event: str,
+    *,
+    actor: User | None,
+    data: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> None:
     """Precondition: the caller holds the lock on the offer's work order."""
     before = offer.state
@@ -174,12 +189,12 @@ def _offer_move(
 
 
 def _offer_recipients(offer: JobOffer) -> list[int]:
-    if offer.worker_id:
+    if offer.worker is not None:
         return [offer.worker.user_id]
     return provider_admin_ids(provider_id=offer.provider_id)
 
 
-def _visit_move(visit: Visit, event: str, **fields) -> None:
+def _visit_move(visit: Visit, event: str, **fields: Any) -> None:
     after = next_state(VISIT_TRANSITIONS, visit.state, event)
     if after is None:
         raise StateConflict(
@@ -194,6 +209,7 @@ def _visit_move(visit: Visit, event: str, **fields) -> None:
 
 
 def _lock_request(request_id: int, *, skip_locked: bool = False) -> ServiceRequest | None:
+    """The work order, locked; None if it does not exist or (skip_locked) another holds it."""
     return (
         ServiceRequest.objects.select_for_update(skip_locked=skip_locked, of=("self",))
         .select_related("service_type")
@@ -202,12 +218,28 @@ def _lock_request(request_id: int, *, skip_locked: bool = False) -> ServiceReque
     )
 
 
+def _lock(request_id: int) -> ServiceRequest:
+    """The work order, locked (waiting for whoever holds it); 404 if there is none."""
+    sr = _lock_request(request_id)
+    if sr is None:
+        raise RequestNotFound("No such request")
+    return sr
+
+
+def _lock_assigned(request_id: int, user: User) -> tuple[ServiceRequest, int]:
+    """The work order, locked, and its worker's id, if `user` is the worker assigned to it;
+    404 otherwise."""
+    sr = _lock(request_id)
+    worker_id = sr.assigned_worker_id
+    if worker_id is None or not Worker.objects.filter(pk=worker_id, user=user).exists():
+        raise RequestNotFound("No such request among your jobs")
+    return sr, worker_id
+
+
 # Intake ---------------------------------------------------------------------------------------
 
 
-def _display_tz():
-    from zoneinfo import ZoneInfo
-
+def _display_tz() -> ZoneInfo:
     return ZoneInfo(settings.DISPLAY_TIME_ZONE)
 
 
@@ -237,20 +269,11 @@ def _grant_reference(sr: ServiceRequest) -> str:
     return grant_reference(sr.pk)
 
 
-def _assigned_to(sr: ServiceRequest, user: User) -> None:
-    from django.http import Http404
-
-    if sr is None or sr.assigned_worker_id is None:
-        raise Http404
-    if not Worker.objects.filter(pk=sr.assigned_worker_id, user=user).exists():
-        raise Http404
-
-
-def _credit(sr: ServiceRequest, kind: str, reference: str) -> None:
-    provider_id = Worker.objects.values_list("provider_id", flat=True).get(pk=sr.assigned_worker_id)
+def _credit(worker_id: int, kind: str, reference: str) -> None:
+    provider_id = Worker.objects.values_list("provider_id", flat=True).get(pk=worker_id)
     credit_event_record(
         provider_id=provider_id,
-        worker_id=sr.assigned_worker_id,
+        worker_id=worker_id,
         kind=kind,
         reference=reference,
     )

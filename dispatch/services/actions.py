@@ -1,7 +1,7 @@
 """What operators and the sweeper do to a work order after intake: cancel, override,
 close, fail, and no-shows."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,11 +22,13 @@ from ..models import (
     ServiceRequest,
 )
 from ._core import (
-    _assigned_to,
+    RequestNotFound,
     _credit,
     _grant,
     _grant_reference,
     _knobs,
+    _lock,
+    _lock_assigned,
     _lock_request,
     _offer_move,
     _request_move,
@@ -46,7 +48,7 @@ def request_no_show(*, request_id: int) -> bool:
         if sr.window_end > timezone.now() or sr.assigned_worker_id is None:
             return False
         worker_id = sr.assigned_worker_id
-        _credit(sr, "no_show", f"request:{sr.pk}")
+        _credit(worker_id, "no_show", f"request:{sr.pk}")
         worker_jobs_adjust(worker_id=worker_id, delta=-1)
         access_grant_revoke(reference=_grant_reference(sr))
         _request_move(
@@ -66,8 +68,7 @@ def request_no_show(*, request_id: int) -> bool:
 def request_set_out(*, request_id: int, user: User) -> ServiceRequest:
     """The assigned worker is on the way (the family and operators see it)."""
     with transaction.atomic():
-        sr = _lock_request(request_id)
-        _assigned_to(sr, user)
+        sr, _ = _lock_assigned(request_id, user)
         _request_move(sr, "set_out", actor=user)
         return sr
 
@@ -87,9 +88,11 @@ def request_fail(
     return _end(request_id, "fail", actor=actor, outcome=outcome, note=note)
 
 
-def _end(request_id: int, event: str, *, actor: User | None, outcome: str, note: str):
+def _end(
+    request_id: int, event: str, *, actor: User | None, outcome: str, note: str
+) -> ServiceRequest:
     with transaction.atomic():
-        sr = _lock_request(request_id)
+        sr = _lock(request_id)
         _request_move(
             sr,
             event,
@@ -105,7 +108,7 @@ def request_retry(*, request_id: int, actor: User) -> ServiceRequest:
     """An operator sends queued work back to matching (say, workers have come on shift): the
     ladder starts again from its first round."""
     with transaction.atomic():
-        sr = _lock_request(request_id)
+        sr = _lock(request_id)
         _request_move(sr, "match", actor=actor, offer_rounds=0)
         _offer_next(sr, actor=actor)
         return sr
@@ -153,7 +156,7 @@ UNACCEPTED_STATES = frozenset(
 )
 
 
-def _sla_missed(sr: ServiceRequest, target: str, now) -> None:
+def _sla_missed(sr: ServiceRequest, target: str, now: datetime) -> None:
     due = getattr(sr, f"{target}_due_at")
     setattr(sr, f"{target}_missed_at", now)
     sr.save(update_fields=[f"{target}_missed_at"])
@@ -212,17 +215,15 @@ def request_override_assign(
     *, request_id: int, actor: User, worker_id: int, reason: str
 ) -> ServiceRequest:
     """An operator names the worker, with a reason, past matching: open offers are withdrawn."""
-    from django.http import Http404
-
     with transaction.atomic():
-        sr = _lock_request(request_id)
+        sr = _lock(request_id)
         worker = (
             Worker.objects.select_related("provider", "user")
             .filter(pk=worker_id, provider__district_id=sr.district_id)
             .first()
         )
         if worker is None:
-            raise Http404
+            raise RequestNotFound("No such worker in this district")
         for offer in JobOffer.objects.select_related("worker", "request").filter(
             request=sr, state=OfferState.PENDING
         ):
@@ -247,7 +248,7 @@ def request_cancel(
     """Cancel and withdraw every open offer; the assigned worker is told and freed. An
     emergency needs an outcome (a false alarm, the family has it in hand, 120 took over)."""
     with transaction.atomic():
-        sr = _lock_request(request_id)
+        sr = _lock(request_id)
         worker_id = sr.assigned_worker_id
         for offer in JobOffer.objects.select_related("worker", "request").filter(
             request=sr, state=OfferState.PENDING

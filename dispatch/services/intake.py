@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -36,9 +37,11 @@ from ..transitions import (
 )
 from ._core import (
     MAX_COUNTDOWN_S,
+    RequestNotFound,
     _display_tz,
     _grant,
     _knobs,
+    _lock,
     _lock_request,
     _offer_move,
     _request_move,
@@ -173,7 +176,12 @@ def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
             .order_by("base_distance")[:fanout]
         )
         candidates = [
-            OfferTarget(None, p.pk, provider_admin_ids(provider_id=p.pk), p.base_distance.m)
+            OfferTarget(
+                None,
+                p.pk,
+                provider_admin_ids(provider_id=p.pk),
+                p.base_distance.m,  # type: ignore[attr-defined]  # annotated by providers_serving
+            )
             for p in nearest
         ]
     else:
@@ -260,7 +268,7 @@ class OfferTarget:
 def ranked_candidates(
     sr: ServiceRequest,
     *,
-    home=None,
+    home: Point | None = None,
     exclude_worker_ids: frozenset[int] = frozenset(),
     at_least: int = 1,
 ) -> list[Ranked]:
@@ -379,15 +387,16 @@ class OfferExpired(StateConflict):
 def _accept(offer: JobOffer, sr: ServiceRequest, user: User) -> None:
     """Precondition: `sr` is locked, offered, and `offer` is pending and in time. The worker's
     capacity is taken first, so a worker at capacity is refused with the offer left open."""
-    if offer.worker_id is not None:
-        _take_job(offer.worker, current_state=offer.state)
+    worker = offer.worker
+    if worker is not None:
+        _take_job(worker, current_state=offer.state)
     _offer_move(offer, "accept", actor=user)
     for other in JobOffer.objects.select_related("worker", "request").filter(
         request=sr, state=OfferState.PENDING
     ):
         _offer_move(other, "withdraw", actor=user, data={"reason": "taken_by_another"})
     now = timezone.now()
-    if offer.worker_id is None:  # a provider takes the whole job and assigns staff later
+    if worker is None:  # a provider takes the whole job and assigns staff later
         _request_move(sr, "accept", actor=user, assigned_provider=offer.provider, accepted_at=now)
         for admin_id in provider_admin_ids(provider_id=offer.provider_id):
             _grant(sr, admin_id)  # to choose who goes, they need to know where
@@ -396,23 +405,21 @@ def _accept(offer: JobOffer, sr: ServiceRequest, user: User) -> None:
         sr,
         "accept",
         actor=user,
-        assigned_worker=offer.worker,
+        assigned_worker=worker,
         assigned_provider=offer.provider,
         accepted_at=now,
     )
-    _grant(sr, offer.worker.user_id)
+    _grant(sr, worker.user_id)
 
 
 def request_assign_worker(*, request_id: int, user: User, worker_id: int) -> ServiceRequest:
     """A provider that took the whole job names the worker who will go (派单给服务商)."""
-    from django.http import Http404
-
     with transaction.atomic():
-        sr = _lock_request(request_id)
-        if sr is None or sr.assigned_provider_id is None:
-            raise Http404
-        if user.pk not in provider_admin_ids(provider_id=sr.assigned_provider_id):
-            raise Http404
+        sr = _lock(request_id)
+        if sr.assigned_provider_id is None or user.pk not in provider_admin_ids(
+            provider_id=sr.assigned_provider_id
+        ):
+            raise RequestNotFound("No such request among your organisation's jobs")
         if sr.state != RequestState.ASSIGNED or sr.assigned_worker_id:
             raise StateConflict(
                 "A worker can be named only once, for a job your organisation accepted",
@@ -442,14 +449,12 @@ def request_assign_worker(*, request_id: int, user: User, worker_id: int) -> Ser
 def _lock_offer_of(user: User, offer_id: int) -> tuple[JobOffer, ServiceRequest]:
     """Lock the work order, then read the offer; 404 unless the offer is this worker's, or
     (a whole job offered to a provider) this provider admin's."""
-    from django.http import Http404
-
     mine = Q(worker__user=user) | Q(worker__isnull=True, provider__admins=user)
     request_id = (
         JobOffer.objects.filter(mine, pk=offer_id).values_list("request_id", flat=True).first()
     )
     if request_id is None:
-        raise Http404
-    sr = _lock_request(request_id)
+        raise RequestNotFound("No such offer among yours")
+    sr = _lock(request_id)
     offer = JobOffer.objects.select_related("worker", "request").get(pk=offer_id)
     return offer, sr

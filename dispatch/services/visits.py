@@ -33,12 +33,11 @@ from ..models import (
     Visit,
 )
 from ._core import (
-    _assigned_to,
     _credit,
     _display_tz,
     _grant_reference,
     _knobs,
-    _lock_request,
+    _lock_assigned,
     _request_move,
     _visit_move,
     log,
@@ -58,8 +57,7 @@ def visit_check_in(
     distance, unless the worker gives a reason code: then it is recorded as an exception for a
     supervisor to approve or reject."""
     with transaction.atomic():
-        sr = _lock_request(request_id)
-        _assigned_to(sr, user)
+        sr, worker_id = _lock_assigned(request_id, user)
         if sr.state not in (RequestState.ASSIGNED, RequestState.EN_ROUTE):
             raise StateConflict(
                 f"Cannot check in: the request is {sr.state}",
@@ -81,9 +79,7 @@ def visit_check_in(
                 exception_reasons=GEOFENCE_EXCEPTION_REASONS,
             )
         price = provider_price(
-            provider_id=Worker.objects.values_list("provider_id", flat=True).get(
-                pk=sr.assigned_worker_id
-            ),
+            provider_id=Worker.objects.values_list("provider_id", flat=True).get(pk=worker_id),
             service_code=sr.service_type.code,
         )
         visit = Visit.objects.create(
@@ -95,7 +91,7 @@ def visit_check_in(
             exception_reason=exception_reason if outside else "",
             exception_state="pending" if outside else "",
             request=sr,
-            worker_id=sr.assigned_worker_id,
+            worker_id=worker_id,
             elder_id=sr.elder_id,
             service_type_id=sr.service_type_id,
             checked_in_at=timezone.now(),
@@ -114,7 +110,7 @@ def visit_check_in(
             },
         )
         if visit.checked_in_at > sr.arrive_due_at:  # the service's arrival target
-            _credit(sr, "late_arrival", f"visit:{visit.pk}")
+            _credit(worker_id, "late_arrival", f"visit:{visit.pk}")
         _notify_family(sr, elder, arrived=True, at=visit.checked_in_at)
         return CheckIn(visit=visit, distance_m=distance)
 
@@ -168,8 +164,7 @@ def visit_check_out(
     *, request_id: int, user: User, point: Point | None, welfare_outcome: str = ""
 ) -> Visit:
     with transaction.atomic():
-        sr = _lock_request(request_id)
-        _assigned_to(sr, user)
+        sr, worker_id = _lock_assigned(request_id, user)
         if sr.state != RequestState.ON_SITE:
             raise StateConflict(
                 f"Cannot check out: the request is {sr.state}",
@@ -187,7 +182,7 @@ def visit_check_out(
         _visit_move(
             visit,
             "check_out",
-            checked_out_at=timezone.now(),
+            checked_out_at=(checked_out := timezone.now()),
             check_out_point=point,
             welfare_outcome=welfare_outcome if is_welfare else "",
         )
@@ -196,11 +191,11 @@ def visit_check_out(
         _request_move(sr, "check_out", actor=user, data={"visit": visit.pk})
         if sr.priority == Priority.EMERGENCY:  # a named operator records how it ended
             alert_raise(sr, "emergency_outcome", visit=visit)
-        worker_jobs_adjust(worker_id=sr.assigned_worker_id, delta=-1)
+        worker_jobs_adjust(worker_id=worker_id, delta=-1)
         access_grant_revoke(reference=_grant_reference(sr))
-        _credit(sr, "verified_visit", f"visit:{visit.pk}")
+        _credit(worker_id, "verified_visit", f"visit:{visit.pk}")
         elder = Elder.objects.get(pk=sr.elder_id)
-        _notify_family(sr, elder, arrived=False, at=visit.checked_out_at)
+        _notify_family(sr, elder, arrived=False, at=checked_out)
         return visit
 
 
