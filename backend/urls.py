@@ -20,3 +20,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+# Errors outside DRF's views (an unknown /api/ URL, a middleware) answer JSON on /api/ too.
+handler404 = "backend.core.errors.page_not_found"
+handler500 = "backend.core.errors.server_error"
