@@ -10,6 +10,7 @@ import requests
 import websockets
 
 from backend.accounts.models import Role
+from backend.core.models import Event
 from tests import factories as f
 from tests.stack import Stack
 
@@ -56,11 +57,13 @@ class Phone:
             f"{self.stack.base}{path}", json=body, headers={**self.headers, **headers}, timeout=10
         )
 
-    async def connect(self):
+    async def connect(self, *, browser: bool = False):
+        """A browser sends its page's Origin; a native Android or iOS client sends none."""
         ticket = await asyncio.to_thread(self.post, "/api/v1/ws-ticket/")
         assert ticket.status_code == 201, ticket.text
         url = f"ws://127.0.0.1:{self.stack.port}/ws/?ticket={ticket.json()['ticket']}"
-        self.socket = await websockets.connect(url, origin=f"http://127.0.0.1:{self.stack.port}")
+        origin = f"http://127.0.0.1:{self.stack.port}" if browser else None
+        self.socket = await websockets.connect(url, origin=origin)
         hello = json.loads(await asyncio.wait_for(self.socket.recv(), 5))
         assert hello["type"] == "hello"
         self.reader = asyncio.create_task(self._read())
@@ -98,12 +101,13 @@ def test_the_core_loop_over_real_processes(stack):
     )
     f.place_worker(near, f.offset(f.HOME, east_m=150))
     f.place_worker(far, f.offset(f.HOME, north_m=600))
-    assert operator.pk
+
+    request_ids: list[int] = []
 
     async def scenario():
         desk, phone_near, phone_far = Phone(stack, "op"), Phone(stack, "near"), Phone(stack, "far")
-        spent_ticket = await desk.connect()
-        await phone_near.connect()
+        spent_ticket = await desk.connect(browser=True)
+        await phone_near.connect()  # the workers' apps are native: no Origin header
         await phone_far.connect()
 
         # A spent ticket opens nothing.
@@ -123,6 +127,7 @@ def test_the_core_loop_over_real_processes(stack):
         assert created.status_code == 201, created.text
         assert retried.json()["id"] == created.json()["id"]
         request_id = created.json()["id"]
+        request_ids.append(request_id)
 
         # The nearest worker gets the offer on the socket, without the elder's name or address.
         first = await phone_near.expect("offer.created", request=request_id)
@@ -192,3 +197,8 @@ def test_the_core_loop_over_real_processes(stack):
         time.sleep(0.2)
     assert [m["to"] for m in sms] == [str(contact.phone)] * 2, stack.tail_logs()
     assert "到达" in sms[0]["body"] and "完成" in sms[1]["body"]
+
+    # The audit names who did what: the operator logged it, the far worker took it.
+    created = Event.objects.get(kind="request.created", subject_id=request_ids[0])
+    assigned = Event.objects.get(kind="request.assigned", subject_id=request_ids[0])
+    assert (created.actor_id, assigned.actor_id) == (operator.pk, far.user_id)
