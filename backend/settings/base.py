@@ -146,11 +146,16 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # The worker surviving a broker restart also depends on the Celery version: see the pin in
 # pyproject.toml (Celery 5.7.0 dies with AttributeError 'hostname' when Redis goes away).
+# Each entry expires after its own period: a backlog of sweeps (a worker that was down) is not
+# run in a burst, and the sweep's advisory lock keeps two from ever running at once.
 CELERY_BEAT_SCHEDULE = {
-    "dispatch-sweep": {"task": "dispatch.tasks.sweep_deadlines", "schedule": 10.0},
-    "housekeeping": {"task": "backend.core.tasks.housekeeping_purge", "schedule": 3600.0},
-    "care-plans": {"task": "dispatch.tasks.care_plans_generate", "schedule": 900.0},
-    "providers-daily": {"task": "providers.tasks.providers_daily", "schedule": 6 * 3600.0},
+    name: {"task": task, "schedule": every, "options": {"expires": every}}
+    for name, task, every in [
+        ("dispatch-sweep", "dispatch.tasks.sweep_deadlines", 10.0),
+        ("housekeeping", "backend.core.tasks.housekeeping_purge", 3600.0),
+        ("care-plans", "dispatch.tasks.care_plans_generate", 900.0),
+        ("providers-daily", "providers.tasks.providers_daily", 6 * 3600.0),
+    ]
 }
 
 LANGUAGE_CODE = "en"

@@ -117,3 +117,8 @@ def test_an_emergencys_expired_offer_is_handled_before_routine_ones(
     offers = JobOffer.objects.filter(state=OfferState.PENDING)
     first = offers.get(pk=due[0]).request_id
     assert first == emergency and routine in set(offers.values_list("request_id", flat=True))
+
+
+def test_beat_sends_each_entry_with_an_expiry_of_its_own_period(settings):
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["options"]["expires"] == entry["schedule"], name
