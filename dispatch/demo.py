@@ -57,6 +57,7 @@ from .models import Channel, JobOffer, ServiceType
 BOX = (125.24, 43.80, 125.36, 43.90)  # lng/lat box around the district's centre, WGS-84
 DISTRICT_CODE = "220104000000"
 DEMO_PASSWORD = "anxin-demo"
+DEMO_SEED = 12349
 
 
 @dataclass(frozen=True)
@@ -810,7 +811,7 @@ def _first_meal(elder: Elder, family1: User, worker1: Worker) -> None:
 
 @transaction.atomic
 def demo_district_seed(
-    size: DemoSize = DemoSize(), *, seed: int = 12349, progress: bool = True
+    size: DemoSize = DemoSize(), *, seed: int = DEMO_SEED, progress: bool = True
 ) -> District:
     rng = random.Random(seed)
     password = make_password(DEMO_PASSWORD)

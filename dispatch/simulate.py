@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from backend.accounts.models import Role, User
 from backend.core.errors import DomainError
-from elders.models import Category, Elder, ElderStatus
+from elders.models import Category, Elder, ElderStatus, LivingArrangement
 from providers.models import ShiftState, Worker, WorkerPosition
 from providers.services import worker_position_record, worker_shift_set
 
@@ -135,7 +135,9 @@ class Simulation:
         # offer to check-out, about half the workers on shift are busy at any time.
         self.rate = rate_per_min if rate_per_min is not None else max(6.0, len(elders) / 60)
         self.types = {t.code: t for t in ServiceType.objects.all()}
-        self.operator = self._colleague(Elder.objects.values_list("district_id", flat=True)[0])
+        self.operator = self._colleague(
+            Elder.objects.order_by("pk").values_list("district_id", flat=True)[0]
+        )
         self.ignored: set[int] = set()  # offers a worker let lapse
         self.called_back: set[int] = set()
         self.retried: set[int] = set()
@@ -156,7 +158,13 @@ class Simulation:
     @staticmethod
     def _frailty(elder: tuple) -> float:
         _, level, living, categories, age = elder
-        return 1 + level + 2 * (living == "alone") + (age >= 80) + (Category.DEMENTIA in categories)
+        return (
+            1
+            + level
+            + 2 * (living == LivingArrangement.ALONE)
+            + (age >= 80)
+            + (Category.DEMENTIA in categories)
+        )
 
     def describe(self) -> str:
         return (
@@ -205,8 +213,8 @@ class Simulation:
         mix = dict(NEED_MIX)
         mix["bathing"] += level
         mix["medical"] += 0.5 * level
-        mix["companionship"] += 2 * (living == "alone")
-        mix["welfare_check"] = 1.0 if living == "alone" else 0.0
+        mix["companionship"] += 2 * (living == LivingArrangement.ALONE)
+        mix["welfare_check"] = 1.0 if living == LivingArrangement.ALONE else 0.0
         return self.rng.choices(list(mix), weights=list(mix.values()))[0]
 
     def _new_need(self, now) -> None:

@@ -5,6 +5,7 @@ from backend.accounts.models import District
 from dispatch.demo import (
     DEMO_ACCOUNTS,
     DEMO_PASSWORD,
+    DEMO_SEED,
     DISTRICT_CODE,
     DemoSize,
     demo_district_seed,
@@ -26,7 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--elders", type=int, default=DemoSize.elders)
         parser.add_argument("--providers", type=int, default=DemoSize.providers)
         parser.add_argument("--workers", type=int, default=DemoSize.workers)
-        parser.add_argument("--seed", type=int, default=12349, help="Seed of everything random")
+        parser.add_argument(
+            "--seed", type=int, default=DEMO_SEED, help="Seed of all that is random"
+        )
 
     def handle(self, *args, **options):
         if options["if_empty"] and District.objects.exists():
