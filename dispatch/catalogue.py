@@ -1,11 +1,14 @@
 """The service catalogue every district starts with; loaded by a data migration."""
 
 from datetime import timedelta
+from typing import Any
 
 # code, English name, Chinese name, default priority, lead time (min), default duration (min),
 # certificates a worker must hold, unexpired, to be offered it, and whether the whole job goes to
 # a provider that assigns its own staff (shopping and errands: community centres run them)
-CATALOGUE = [
+# code, English name, Chinese name, default priority, lead time (min), duration (min),
+# required certificates, and optionally the dispatch mode.
+CATALOGUE: list[tuple[Any, ...]] = [
     ("meal", "Meal", "助餐", "routine", 45, 30, ["health"]),
     ("bathing", "Bathing", "助浴", "routine", 60, 60, ["care_worker", "health"]),
     ("cleaning", "Cleaning", "助洁", "routine", 60, 120, []),
@@ -27,7 +30,7 @@ CATALOGUE = [
 #   urgent:    2 at once, 3 rounds of 90 s; accepted within 10 minutes.
 #   routine:   1 at a time, 5 rounds of 5 minutes; accepted within 30 minutes, on site
 #              within the requested window.
-LADDERS = {
+LADDERS: dict[str, dict[str, Any]] = {
     "emergency": {
         "accept_within": timedelta(minutes=2),
         "arrive_within": timedelta(minutes=15),

@@ -3,7 +3,6 @@ provider's credit record (through the providers app's service)."""
 
 from django.db import IntegrityError, transaction
 from django.db.models import Avg
-from django.http import Http404
 from django.utils import timezone
 
 from backend.accounts.models import STAFF_ROLES, Role, User
@@ -24,12 +23,12 @@ def feedback_record(*, request_id: int, user: User, rating: int, comment: str) -
     """Record the rating once; a low one opens a complaint for a district administrator, a
     top one is praise on the credit record; the request closes."""
     with transaction.atomic():
-        sr = services._lock_request(request_id)
+        sr = services._lock(request_id)
         allowed = user.role in STAFF_ROLES or (
             user.role == Role.FAMILY and user.pk in elder_family_user_ids(elder_id=sr.elder_id)
         )
         if not allowed:
-            raise Http404
+            raise services.RequestNotFound("No such request among yours")
         if sr.state not in (RequestState.COMPLETED, RequestState.CLOSED):
             raise StateConflict(
                 "Feedback comes after the visit",
@@ -46,6 +45,10 @@ def feedback_record(*, request_id: int, user: User, rating: int, comment: str) -
                 "This visit already has feedback", current_state=sr.state, code="feedback_exists"
             ) from None
         worker = sr.assigned_worker
+        if worker is None:  # a completed visit always has its worker; the column allows none
+            raise StateConflict(
+                "This request has no worker to rate", current_state=sr.state, code="no_worker"
+            )
         average = Feedback.objects.filter(request__assigned_worker=worker).aggregate(
             a=Avg("rating")
         )["a"]

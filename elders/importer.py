@@ -358,7 +358,7 @@ def _write(batch: list[tuple[int, dict]], district: District, report: ImportRepo
     hashes = {lookup_hash(c["id_number"].value): (n, c) for n, c in batch}
     existing = {e.id_number_hash: e for e in Elder.objects.filter(id_number_hash__in=hashes)}
     for digest, elder in existing.items():
-        if elder.district_id != district.pk:
+        if digest is not None and elder.district_id != district.pk:
             number, _ = hashes.pop(digest)
             report.errors.append(RowError(number, "id_number", "registered in another district"))
     fields = [
@@ -373,7 +373,8 @@ def _write(batch: list[tuple[int, dict]], district: District, report: ImportRepo
         "living_arrangement",
         "categories",
     ]
-    to_create, to_update = [], []
+    to_create: list[Elder] = []
+    to_update: list[Elder] = []
     for digest, (_, c) in hashes.items():
         elder = existing.get(digest) or Elder(
             district=district,
@@ -402,7 +403,8 @@ def _write_contacts(hashes: dict[str, tuple[int, dict]], elders: dict[str, Elder
     current = {
         c.elder_id: c for c in EmergencyContact.objects.filter(elder_id__in=wanted, priority=1)
     }
-    to_create, to_update = [], []
+    to_create: list[EmergencyContact] = []
+    to_update: list[EmergencyContact] = []
     for elder_id, (name, relationship, phone) in wanted.items():
         contact = current.get(elder_id) or EmergencyContact(elder_id=elder_id, priority=1)
         contact.name, contact.relationship, contact.phone = name, relationship, phone

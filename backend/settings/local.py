@@ -15,7 +15,7 @@ from .base import *  # noqa: E402,F403
 
 # Serve the admin's and the API docs' static files straight from the apps, no collectstatic.
 WHITENOISE_USE_FINDERS = True
-STATIC_ROOT = None  # nothing is collected outside production
+STATIC_ROOT = None  # type: ignore[assignment]  # nothing is collected outside production
 WHITENOISE_AUTOREFRESH = True
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -1,7 +1,7 @@
 """Writes of the dispatch app, by part: `_core` (the one place states change), `intake`
 (requests, matching, offers), `actions` (after intake), `visits` (check-in and check-out)."""
 
-from ._core import NotAllowed, _lock_request, _request_move
+from ._core import NotAllowed, RequestNotFound, _lock, _lock_request, _request_move
 from .actions import (
     UNACCEPTED_STATES,
     request_accept_missed,
@@ -30,6 +30,8 @@ from .visits import visit_check_in, visit_check_out, visit_exception_decide
 __all__ = [
     "UNACCEPTED_STATES",
     "NotAllowed",
+    "RequestNotFound",
+    "_lock",
     "_lock_request",
     "_request_move",
     "offer_accept",

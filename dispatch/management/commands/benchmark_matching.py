@@ -43,6 +43,12 @@ CERTS = {row[0]: row[6] for row in CATALOGUE}
 RADIUS_M = 5000
 
 
+def _base(provider: Provider) -> Point:
+    if provider.base_location is None:
+        raise ValueError(f"provider {provider.pk} has no base")
+    return provider.base_location
+
+
 def _near(base: Point, radius_m: float, rng: random.Random) -> Point:
     """Somewhere in the provider's own patch: workers work near where they are based."""
     import math
@@ -159,7 +165,7 @@ def seed(n: int, rng: random.Random, say) -> None:
         WorkerPosition.objects.bulk_create(
             WorkerPosition(
                 worker=w,
-                point=_near(w.provider.base_location, w.provider.service_radius_m, rng),
+                point=_near(_base(w.provider), w.provider.service_radius_m, rng),
                 recorded_at=now - timedelta(seconds=rng.randrange(600)),
             )
             for w in workers
@@ -231,6 +237,7 @@ class Command(BaseCommand):
                 )
                 for h, s in homes
             ]
+            p99: dict[str, float] = {}
             for name, fn in (
                 ("service (KNN <->)", service_match),
                 ("naive (ST_Distance sort)", naive_match),
@@ -246,10 +253,9 @@ class Command(BaseCommand):
                     f"  {name:<26} p50 {q[49]:7.2f} ms  p99 {q[98]:7.2f} ms  "
                     f"max {max(times):7.2f} ms  ({found}/{len(cases)} found)"
                 )
-                setattr(self, f"_p99_{fn.__name__}", q[98])
+                p99[fn.__name__] = q[98]
             self.stdout.write(
-                f"  naive p99 / service p99 = "
-                f"{self._p99_naive_match / self._p99_service_match:.1f}x"
+                f"  naive p99 / service p99 = {p99['naive_match'] / p99['service_match']:.1f}x"
             )
             self._plans(cases[0])
         if not options["keep"]:

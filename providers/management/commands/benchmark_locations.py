@@ -43,7 +43,8 @@ def _point(rng: random.Random) -> Point:
 
 
 def _seed(n: int) -> list[Worker]:
-    District.objects.filter(code=CODE).exists() and _clear()
+    if District.objects.filter(code=CODE).exists():
+        _clear()
     rng = random.Random(5)
     district = District.objects.create(code=CODE, name="location benchmark")
     providers = Provider.objects.bulk_create(
@@ -188,6 +189,7 @@ class Command(BaseCommand):
     ) -> tuple[int, int]:
         import websockets
         from asgiref.sync import sync_to_async
+        from websockets.typing import Origin
 
         chosen = workers[:sockets]
         tickets = await sync_to_async(
@@ -199,7 +201,7 @@ class Command(BaseCommand):
 
         async def one(token: str, seed: int) -> None:
             rng = random.Random(seed)
-            async with websockets.connect(f"{url}/ws/?ticket={token}", origin=origin) as ws:
+            async with websockets.connect(f"{url}/ws/?ticket={token}", origin=Origin(origin)) as ws:
                 await ws.recv()  # hello
                 while time.monotonic() < deadline:
                     p = _point(rng)
