@@ -20,10 +20,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -529,7 +532,10 @@ KIND_MIX = [
     (ProviderKind.CLINIC, 15, (5000, 5000), 1.5),
     (ProviderKind.VOLUNTEER, 15, (4000, 4000), 1.5),
 ]
-STAFF_WEIGHT = {ProviderKind.COMMUNITY_CENTRE: 2.0, **{k: s for k, _, _, s in KIND_MIX}}
+STAFF_WEIGHT: dict[str, float] = {
+    ProviderKind.COMMUNITY_CENTRE: 2.0,
+    **{k: s for k, _, _, s in KIND_MIX},
+}
 PRICES = {
     "meal": ("15.00", "meal"),
     "bathing": ("60.00", "visit"),
@@ -596,7 +602,7 @@ def provider_plans(rng: random.Random, count: int) -> list[ProviderPlan]:
             ProviderPlan(
                 kind,
                 name if seen[name] == 1 else f"{name}（{seen[name]}）",
-                _away_from_home_1(lambda c=community: _near(rng, c.centre, 1500)),
+                _away_from_home_1(partial(_near, rng, community.centre, 1500)),
                 {"service_radius_m": rng.randrange(low, high + 1, 500)},
                 KIND_SERVICES[kind],
             )
@@ -681,7 +687,7 @@ def _worker(
         provider=provider,
         actor=admin,
         username=username,
-        password=None,  # type: ignore[arg-type]
+        password=None,
         full_name=rng.choice(SURNAMES) + rng.choice(WORKER_GIVEN[gender]),
         gender=gender,
         phone=_mobile(rng, "137"),
@@ -698,14 +704,14 @@ def _workers(
     """worker1 first, with every skill offered to workers and every certificate, then one for
     each provider, then by kind: a home-care company employs more than a meal point. About 60%
     are on shift, near their base."""
-    admins = [p.admins.order_by("pk").first() for p in providers]
+    admins = [p.admins.order_by("pk").get() for p in providers]  # one each, made above
     types = ServiceType.objects.order_by("pk")
     needs = dict(types.values_list("code", "required_certificates"))
     worker1 = registrar.worker_create(
         provider=providers[0],
         actor=admins[0],
         username="worker1",
-        password=None,  # type: ignore[arg-type]
+        password=None,
         languages=["mandarin", "northeastern"],
         skills=list(types.filter(dispatch_mode="workers").values_list("code", flat=True)),
         **WORKER_1,
@@ -735,7 +741,7 @@ def _workers(
             )
         if rng.random() < 0.6:
             registrar.worker_shift_set(worker=worker, state=ShiftState.ON, actor=worker.user)
-        where = _away_from_home_1(lambda b=plans[i].base: _near(rng, b, 1200))
+        where = _away_from_home_1(partial(_near, rng, plans[i].base, 1200))
         registrar.worker_position_record(worker_id=worker.pk, point=_point(where))
         workers.append(worker)
     return workers
@@ -774,7 +780,7 @@ def _elders(plans: list[ElderPlan], district: District, staff: dict, tick) -> li
         elder = registry.elder_create(actor=clerk, district_id=district.pk, **plan.fields)
         if plan.assessment:
             registry.assessment_record(elder=elder, actor=clerk, **plan.assessment)
-        children = [
+        children: list[tuple[type[Model], dict[str, Any]]] = [
             (
                 EmergencyContact,
                 {**c, "user": staff["family1"]} if n == 0 and c["priority"] == 1 else c,

@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import Point
 from django.db.models import F, Q
-from django.http import Http404
 from django.utils import timezone
 
 from backend.accounts.models import Role, User
@@ -68,7 +68,7 @@ ALERT_RESOLUTION = {
     "welfare_no_answer": "family_confirmed_well",
     "welfare_needs_help": "service_arranged",
 }
-REFUSED = (DomainError, Http404)  # someone (the sweeper, a person) got there first
+REFUSED = (DomainError,)  # someone (the sweeper, a person) got there first
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ class Simulation:
         self._take_alerts(now)
         sweep_deadlines()
 
-    def _try(self, what: str, action: Callable[..., object], **arguments) -> bool:
+    def _try(self, what: str | None, action: Callable[..., object], **arguments: Any) -> bool:
         """Call a service; a refusal (someone got there first) is said, not raised."""
         try:
             action(**arguments)
@@ -315,9 +315,12 @@ class Simulation:
             .select_related("service_type", "assigned_provider")
             .order_by("pk")
         ):
-            admin = sr.assigned_provider.admins.order_by("pk").first()
+            provider = sr.assigned_provider
+            if provider is None:  # excluded by the query; the column allows it
+                continue
+            admin = provider.admins.order_by("pk").first()
             free = list(
-                sr.assigned_provider.workers.filter(
+                provider.workers.filter(
                     skills__contains=[sr.service_type.code],
                     shift_state=ShiftState.ON,
                     active_jobs__lt=F("capacity"),

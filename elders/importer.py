@@ -395,7 +395,9 @@ def _write(batch: list[tuple[int, dict]], district: District, report: ImportRepo
     )
     report.created += len(to_create)
     report.updated += len(to_update)
-    _write_contacts(hashes, {e.id_number_hash: e for e in to_create + to_update})
+    _write_contacts(
+        hashes, {e.id_number_hash: e for e in to_create + to_update if e.id_number_hash}
+    )
 
 
 def _write_contacts(hashes: dict[str, tuple[int, dict]], elders: dict[str, Elder]) -> None:

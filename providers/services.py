@@ -269,8 +269,10 @@ def credit_event_record(
 
 
 def worker_create(
-    *, provider: Provider, actor: User, username: str, password: str, **fields: Any
+    *, provider: Provider, actor: User, username: str, password: str | None, **fields: Any
 ) -> Worker:
+    """A worker and their sign-in; with no password the account cannot sign in until one is
+    set."""
     try:
         with transaction.atomic():
             user = User.objects.create(

@@ -25,7 +25,7 @@ NOT_FOUND = {"code": "not_found", "message": "Not found.", "fields": {}}
 class DomainError(exceptions.APIException):
     """A refusal the domain names: carries a machine code and extra fields for the client."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_code = "bad_request"
 
     def __init__(self, message: str, *, code: str | None = None, **extra: Any) -> None:
@@ -42,6 +42,13 @@ class StateConflict(DomainError):
 
     def __init__(self, message: str, *, current_state: str, code: str | None = None, **extra):
         super().__init__(message, code=code, current_state=current_state, **extra)
+
+
+class NotFound(DomainError):
+    """404: no such thing, or none the caller may see (the two are not told apart)."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "not_found"
 
 
 class RuleViolation(DomainError):

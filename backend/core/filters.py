@@ -37,7 +37,7 @@ class LngLatField(forms.CharField):
 class NearField(LngLatField):
     """`lng,lat,radius_m` to a WGS-84 Point and a radius in metres, at most MAX_RADIUS_M."""
 
-    def clean(self, value) -> tuple[Point, float] | None:
+    def clean(self, value) -> tuple[Point, float] | None:  # type: ignore[override]  # a pair
         value = forms.CharField.clean(self, value)
         if not value:
             return None
@@ -66,7 +66,7 @@ class StrictBooleanField(forms.NullBooleanField):
 
     widget = forms.TextInput
 
-    def to_python(self, value) -> bool | None:
+    def to_python(self, value) -> bool | None:  # type: ignore[override]  # None: not given
         if value in (None, ""):
             return None
         text = str(value).strip().lower()

@@ -7,6 +7,7 @@ form, so it is solved by fixed-point iteration to well under a centimetre.
 
 import json
 import math
+from typing import Any
 
 from django.contrib.gis.geos import GEOSException, MultiPolygon, Point, Polygon
 from drf_spectacular.contrib.rest_framework_gis import GeoFeatureModelSerializerExtension
@@ -76,7 +77,7 @@ def point_wgs84(lng: float, lat: float, crs: str = WGS84) -> Point:
     return Point(lng, lat, srid=4326)
 
 
-GEOJSON_POINT_SCHEMA = {
+GEOJSON_POINT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "GeoJSON Point: coordinates are [longitude, latitude]",
     "properties": {
@@ -107,7 +108,7 @@ class GeoFeatureSchema(GeoFeatureModelSerializerExtension):
     """rest_framework_gis's schema reads the geometry's type from the model column, which a
     computed geometry (an area, or else a point) does not have; this one reads the field."""
 
-    target_class = GeoFeatureSerializer
+    target_class = GeoFeatureSerializer  # type: ignore[assignment]  # drf-spectacular takes a class
     match_subclasses = True
     priority = 1
 
@@ -179,6 +180,7 @@ class PositionSerializer(serializers.Serializer):
 
 def polygon_from_geojson(text: str) -> Polygon | MultiPolygon | None:
     """Built from coordinates by GEOS: no GDAL parsing, and no `crs` member, from outside."""
+    area: Polygon | MultiPolygon
     try:
         data = json.loads(text)
         if data.get("type") == "Polygon":

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from .errors import DomainError
 from .models import IdempotencyRecord
+from .permissions import signed_in
 
 HEADER = "Idempotency-Key"
 
@@ -72,7 +73,7 @@ def idempotent(view_method: Callable) -> Callable:
                 )
                 claimed = cursor.fetchone()
             if claimed is None:
-                first = IdempotencyRecord.objects.get(user=request.user, key=key)
+                first = IdempotencyRecord.objects.get(user=signed_in(request), key=key)
                 if first.body_hash != body_hash:
                     raise IdempotencyKeyReused(
                         "This Idempotency-Key was used with a different request body"

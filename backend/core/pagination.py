@@ -14,7 +14,7 @@ class PagePagination(pagination.PageNumberPagination):
     max_page_size = MAX_PAGE_SIZE
 
     @property
-    def page_size_query_description(self) -> str:
+    def page_size_query_description(self) -> str:  # type: ignore[override]  # computed here
         return (
             f"Results per page: {self.page_size} unless given, at most {self.max_page_size} "
             "(a larger value is capped)."
@@ -23,7 +23,7 @@ class PagePagination(pagination.PageNumberPagination):
     def get_page_size(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param, "").strip()
         if not raw:
-            return self.page_size
+            return self.page_size or MAX_PAGE_SIZE
         try:
             size = int(raw)
         except ValueError:

@@ -1,8 +1,17 @@
 from collections.abc import Collection
 
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied
+from rest_framework.request import Request
 
 from backend.accounts.models import User
+
+
+def signed_in(request: Request) -> User:
+    """The caller of an API view (every view requires a signed-in user by default)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user
 
 
 def require_role(user: User, roles: Collection[str], what: str) -> None:

@@ -4,12 +4,13 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import STAFF_ROLES, Role
 from backend.core.idempotency import idempotent
-from backend.core.permissions import require_role
+from backend.core.permissions import require_role, signed_in
 from dispatch import escalation, follow_up, services
 from dispatch.models import (
     Channel,
@@ -71,7 +72,7 @@ class RequestListCreateView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ServiceRequest.objects.none()
-        return requests_visible_to(self.request.user).order_by("-created_at")
+        return requests_visible_to(signed_in(self.request)).order_by("-created_at")
 
     @extend_schema(request=RequestCreateInput, responses={201: RequestOutput})
     @idempotent
@@ -174,9 +175,9 @@ class VisitExceptionListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Visit.objects.none()
-        require_role(self.request.user, STAFF_ROLES, "see visit exceptions")
+        require_role(user := signed_in(self.request), STAFF_ROLES, "see visit exceptions")
         return (
-            Visit.objects.filter(request__district_id=self.request.user.district_id)
+            Visit.objects.filter(request__district_id=user.staff_district_id)
             .exclude(exception_state="")
             .order_by("-checked_in_at")
         )
@@ -198,10 +199,14 @@ class VisitExceptionDecideView(APIView):
         return Response(VisitExceptionOutput(visit).data)
 
 
-def _staff_request(request, pk: int):
-    require_role(request.user, STAFF_ROLES, "do this")
-    if request_visible(request.user, pk) is None:
+def _staff_request(request: Request, pk: int) -> ServiceRequest:
+    """The work order, for district staff of its district; 404 for anyone else."""
+    user = signed_in(request)
+    require_role(user, STAFF_ROLES, "do this")
+    sr = request_visible(user, pk)
+    if sr is None:
         raise Http404
+    return sr
 
 
 def _staff_act(request, pk: int, act, input_serializer=None) -> Response:
@@ -283,8 +288,7 @@ class RequestExplainView(APIView):
 
     @extend_schema(request=None, responses=ExplainOutput)
     def get(self, request, pk: int):
-        _staff_request(request, pk)
-        sr = request_visible(request.user, pk)
+        sr = _staff_request(request, pk)
         ranked = services.ranked_candidates(sr)
         return Response(
             {
@@ -321,10 +325,10 @@ class ComplaintListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Complaint.objects.none()
-        require_role(self.request.user, STAFF_ROLES, "see complaints")
-        return Complaint.objects.filter(
-            request__district_id=self.request.user.district_id
-        ).order_by("-opened_at")
+        require_role(user := signed_in(self.request), STAFF_ROLES, "see complaints")
+        return Complaint.objects.filter(request__district_id=user.staff_district_id).order_by(
+            "-opened_at"
+        )
 
 
 class ComplaintDecideView(APIView):
@@ -358,9 +362,9 @@ class AlertListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return OperatorAlert.objects.none()
-        require_role(self.request.user, STAFF_ROLES, "see alerts")
+        require_role(user := signed_in(self.request), STAFF_ROLES, "see alerts")
         return (
-            OperatorAlert.objects.filter(request__district_id=self.request.user.district_id)
+            OperatorAlert.objects.filter(request__district_id=user.staff_district_id)
             .select_related("acknowledged_by", "resolved_by")
             .order_by("-raised_at")
         )
@@ -422,7 +426,7 @@ class OfferListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return JobOffer.objects.none()
-        return offers_for_user(self.request.user, state=None)
+        return offers_for_user(signed_in(self.request), state=None)
 
 
 class OfferAcceptView(APIView):

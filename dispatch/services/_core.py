@@ -13,7 +13,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backend.accounts.models import User
-from backend.core.errors import DomainError, RuleViolation, StateConflict, require_code
+from backend.core.errors import (
+    DomainError,
+    NotFound,
+    RuleViolation,
+    StateConflict,
+    require_code,
+)
 from backend.core.events import event_record
 from elders.selectors import elder_family_user_ids
 from elders.services import access_grant_issue
@@ -44,15 +50,12 @@ from ..transitions import (
 
 
 class NotAllowed(DomainError):
-    status_code: int = 403
+    status_code = 403
     default_code = "not_allowed"
 
 
-class RequestNotFound(DomainError):
+class RequestNotFound(NotFound):
     """404: no such work order, or not one the caller may act on."""
-
-    status_code: int = 404
-    default_code = "not_found"
 
 
 log = structlog.get_logger(__name__)

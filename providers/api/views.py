@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from backend.accounts.models import District, Role
 from backend.core.geo import PositionSerializer
 from backend.core.idempotency import idempotent
-from backend.core.permissions import require_role
+from backend.core.permissions import require_role, signed_in
 from providers import services
 from providers.models import Appeal, Provider, Sanction
 from providers.selectors import (
@@ -37,7 +37,7 @@ class ProviderListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Provider.objects.none()
-        return providers_visible_to(self.request.user).order_by("pk")
+        return providers_visible_to(signed_in(self.request)).order_by("pk")
 
     @extend_schema(request=s.ProviderInput, responses={201: s.ProviderOutput})
     @idempotent
@@ -67,7 +67,7 @@ class ProviderFeaturesView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Provider.objects.none()
-        return providers_visible_to(self.request.user).order_by("pk")
+        return providers_visible_to(signed_in(self.request)).order_by("pk")
 
 
 class ProviderDetailView(APIView):
@@ -274,7 +274,7 @@ class AppealListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Appeal.objects.none()
-        visible = providers_visible_to(self.request.user)
+        visible = providers_visible_to(signed_in(self.request))
         return Appeal.objects.filter(sanction__provider__in=visible).order_by("-filed_at")
 
 
