@@ -186,7 +186,13 @@ def _sweep(now) -> dict[str, int]:
     failed = 0
     for name, due, act in _steps(now):
         done[name] = 0
-        for pk in due():
+        try:
+            ids = due()
+        except Exception:  # a step whose scan fails must not keep the later ones from running
+            failed += 1
+            log.exception("sweep_step_failed", step=name)
+            continue
+        for pk in ids:
             try:
                 done[name] += int(act(pk))
             except Exception:

@@ -165,3 +165,16 @@ class Stack:
                 os.killpg(proc.pid, signal.SIGTERM)
         for proc in self.procs.values():
             _kill_group(proc)
+
+
+@contextlib.contextmanager
+def running_stack(tmp: Path, *, redis_url: str | None = None):
+    """daphne and a Celery worker on the test database, healthy, stopped afterwards."""
+    stack = Stack(tmp, redis_url=redis_url)
+    stack.start_daphne()
+    stack.start_worker()
+    try:
+        stack.wait_healthy()
+        yield stack
+    finally:
+        stack.stop()

@@ -23,7 +23,7 @@ from backend.accounts.models import Role
 from backend.core import events
 from backend.core.side_effects import enqueue_after_commit
 from tests import factories as f
-from tests.stack import ROOT, RedisServer, Stack
+from tests.stack import ROOT, RedisServer, running_stack
 
 INTAKE_BUDGET_S = 3.0
 SHORT_BACK_OFF = {"SUPERVISE_BACKOFF_MIN_MS": "100", "SUPERVISE_BACKOFF_MAX_MS": "400"}
@@ -50,14 +50,8 @@ def broker(tmp_path):
 
 @pytest.fixture
 def stack(catalogue, tmp_path, broker):
-    s = Stack(tmp_path, redis_url=broker.url)
-    s.start_daphne()
-    s.start_worker()
-    try:
-        s.wait_healthy()
+    with running_stack(tmp_path, redis_url=broker.url) as s:
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.mark.e2e

@@ -12,7 +12,7 @@ import websockets
 from backend.accounts.models import Role
 from backend.core.models import Event
 from tests import factories as f
-from tests.stack import Stack
+from tests.stack import Stack, running_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -28,14 +28,8 @@ def stack(catalogue, tmp_path):
 
     ServiceType.objects.filter(code="meal").update(offer_timeout=timedelta(seconds=OFFER_TIMEOUT_S))
     app.control.purge()
-    s = Stack(tmp_path)
-    s.start_daphne()
-    s.start_worker()
-    try:
-        s.wait_healthy()
+    with running_stack(tmp_path) as s:
         yield s
-    finally:
-        s.stop()
 
 
 class Phone:

@@ -122,3 +122,22 @@ def test_an_emergencys_expired_offer_is_handled_before_routine_ones(
 def test_beat_sends_each_entry_with_an_expiry_of_its_own_period(settings):
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         assert entry["options"]["expires"] == entry["schedule"], name
+
+
+def test_a_step_whose_scan_fails_does_not_stop_the_later_steps(
+    operator, elder, make_worker, django_capture_on_commit_callbacks, monkeypatch
+):
+    from dispatch import escalation
+
+    worker = make_worker(east_m=30)
+    sr = completed_long_ago(operator, elder, worker, django_capture_on_commit_callbacks)
+
+    def broken():
+        raise RuntimeError("the alerts scan failed")
+
+    monkeypatch.setattr(escalation, "alerts_due_for_resend", broken)
+
+    result = sweep_deadlines()
+
+    assert ServiceRequest.objects.get(pk=sr).state == RequestState.CLOSED
+    assert (result["requests_closed"], result["items_failed"]) == (1, 1)
