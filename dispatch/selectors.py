@@ -1,4 +1,5 @@
-from django.db.models import BooleanField, CharField, Exists, OuterRef, Q, QuerySet, Value
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Concat
 
 from backend.accounts.models import Role, User
@@ -14,19 +15,40 @@ def grant_reference(request_id: int) -> str:
     return f"{GRANT_PREFIX}{request_id}"
 
 
-def _elder_shown(user: User) -> Exists | Value:
-    """Whether the order shows its elder (name, phone, address) and its notes: to family and
-    district staff always; to a worker or a provider admin exactly while the job's access grant
-    is live for them (issued at accept or assignment, revoked when the job ends)."""
-    if user.role not in (Role.WORKER, Role.PROVIDER_ADMIN):
-        return Value(True, output_field=BooleanField())
+# What a work order shows of its elder (the order's `notes` count as the elder's: door codes,
+# keys and care notes copied from care plans live there), by view.
+ELDER_ON_ORDER: dict[str, list[str]] = {
+    "hidden": ["id"],
+    # A provider admin staffs the job; they do not go to the door or call ahead.
+    "brief": ["id", "full_name", "gender", "address"],
+    # Whoever goes (or answers for the elder) must find the door and call.
+    "visit": ["id", "full_name", "gender", "phone", "address", "location", "notes"],
+}
+_VIEW_BY_ROLE_WHILE_GRANTED: dict[str, str] = {Role.WORKER: "visit", Role.PROVIDER_ADMIN: "brief"}
+
+
+def _fields(view: str) -> Value:
+    return Value(ELDER_ON_ORDER[view], output_field=ArrayField(CharField()))
+
+
+def _elder_shown(user: User) -> Value | Case:
+    """Which of the elder's fields (and whether the notes) the order shows this user, as the
+    list `ELDER_ON_ORDER` names: everything to family and district staff always; to the
+    assigned worker everything, and to a provider admin the brief view, exactly while the job's
+    access grant is live for them (issued at accept or assignment, revoked when the job ends);
+    only the elder's id otherwise."""
+    view = _VIEW_BY_ROLE_WHILE_GRANTED.get(user.role)
+    if view is None:
+        return _fields("visit")
     reference = Concat(Value(GRANT_PREFIX), Cast(OuterRef("pk"), CharField()))
-    return Exists(grants_live(user=user).filter(elder=OuterRef("elder_id"), reference=reference))
+    granted = Exists(grants_live(user=user).filter(elder=OuterRef("elder_id"), reference=reference))
+    return Case(When(granted, then=_fields(view)), default=_fields("hidden"))
 
 
 def requests_visible_to(user: User) -> QuerySet[ServiceRequest]:
-    """Staff: their district. Family: their elders. Worker: jobs assigned to them. Each row
-    carries `elder_shown` (see `_elder_shown`)."""
+    """Staff: their district. Family: their elders. Worker: jobs assigned to them. Provider
+    admin: their organisation's jobs. Each row carries `elder_shown`, the names of what it shows
+    of the elder (see `_elder_shown`)."""
     qs = ServiceRequest.objects.select_related(
         "service_type", "elder", "assigned_worker", "responsible"
     ).annotate(elder_shown=_elder_shown(user))

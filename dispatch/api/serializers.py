@@ -25,11 +25,15 @@ class RequestCreateInput(serializers.Serializer):
 
 
 class ElderBrief(serializers.Serializer):
+    """The elder on a work order: `id` always, the rest as `dispatch.selectors.ELDER_ON_ORDER`
+    says for the caller (a provider admin: name, gender and address)."""
+
     id = serializers.IntegerField()
-    full_name = serializers.CharField()
-    phone = serializers.CharField()
-    address = serializers.CharField()
-    location = PointOutputField(help_text="Home, GeoJSON Point, WGS-84")
+    full_name = serializers.CharField(required=False)
+    gender = serializers.CharField(required=False)
+    phone = serializers.CharField(required=False)
+    address = serializers.CharField(required=False)
+    location = PointOutputField(required=False, help_text="Home, GeoJSON Point, WGS-84")
 
 
 class WorkerBrief(serializers.Serializer):
@@ -38,9 +42,8 @@ class WorkerBrief(serializers.Serializer):
 
 
 class RequestOutput(serializers.Serializer):
-    """A work order. A worker or a provider admin sees the elder's name, phone and address,
-    and the notes, only while the job's access grant is live for them (`elder_shown`, from
-    `dispatch.selectors.requests_visible_to`)."""
+    """A work order. What it shows of the elder, notes included, is the list `elder_shown`
+    that `dispatch.selectors.requests_visible_to` puts on every row."""
 
     id = serializers.IntegerField()
     reference = serializers.CharField()
@@ -79,12 +82,11 @@ class RequestOutput(serializers.Serializer):
 
     @extend_schema_field(ElderBrief)
     def get_elder(self, obj):
-        if not obj.elder_shown:
-            return {"id": obj.elder_id}
-        return ElderBrief(obj.elder).data
+        shown = ElderBrief(obj.elder).data
+        return {name: value for name, value in shown.items() if name in obj.elder_shown}
 
     def get_notes(self, obj) -> str:
-        return obj.notes if obj.elder_shown else ""
+        return obj.notes if "notes" in obj.elder_shown else ""
 
 
 class OfferOutput(serializers.Serializer):
