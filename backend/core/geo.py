@@ -9,6 +9,7 @@ import json
 import math
 from typing import Any
 
+from django.conf import settings
 from django.contrib.gis.geos import GEOSException, MultiPolygon, Point, Polygon
 from drf_spectacular.contrib.rest_framework_gis import GeoFeatureModelSerializerExtension
 from drf_spectacular.plumbing import build_object_type
@@ -179,8 +180,15 @@ class PositionSerializer(serializers.Serializer):
 
 
 def polygon_from_geojson(text: str) -> Polygon | MultiPolygon | None:
-    """Built from coordinates by GEOS: no GDAL parsing, and no `crs` member, from outside."""
+    """Built from coordinates by GEOS: no GDAL parsing, and no `crs` member, from outside.
+
+    None for anything that is not a valid Polygon or MultiPolygon within the bounds: at most
+    ANXIN["MAX_POLYGON_VERTICES"] vertices (and text to match), nested no deeper than GeoJSON
+    nests them."""
     area: Polygon | MultiPolygon
+    vertices = settings.ANXIN["MAX_POLYGON_VERTICES"]
+    if len(text) > vertices * 50 or text.count("[") > vertices * 2 + 8:
+        return None
     try:
         data = json.loads(text)
         if data.get("type") == "Polygon":
@@ -189,6 +197,8 @@ def polygon_from_geojson(text: str) -> Polygon | MultiPolygon | None:
             area = MultiPolygon(*(Polygon(*rings) for rings in data["coordinates"]), srid=4326)
         else:
             return None
-    except (ValueError, TypeError, KeyError, AttributeError, GEOSException):
+    except (ValueError, TypeError, KeyError, AttributeError, GEOSException, RecursionError):
+        return None
+    if area.num_points > vertices:
         return None
     return area if area.valid else None

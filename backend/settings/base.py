@@ -127,6 +127,8 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="anxin")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The worker and beat log through LOGGING below (its redacting filter), not handlers of their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -183,6 +185,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "backend.core.pagination.PagePagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "backend.core.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "backend.core.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
 }
 
@@ -239,6 +246,9 @@ ANXIN = {
     "REASSESS_AFTER_DAYS": env.int("ANXIN_REASSESS_AFTER_DAYS", default=365),
     "GRANT_SLACK_H": env.int("ANXIN_GRANT_SLACK_H", default=2),
     "CLOSE_AFTER_H": env.int("ANXIN_CLOSE_AFTER_H", default=72),
+    # Input bounds: a JSON body, and a polygon (a service area, an elder-list `within`).
+    "MAX_JSON_BYTES": env.int("ANXIN_MAX_JSON_BYTES", default=1_000_000),
+    "MAX_POLYGON_VERTICES": env.int("ANXIN_MAX_POLYGON_VERTICES", default=10_000),
     # District share of a subsidised service's price, until per-elder entitlements exist.
     "SUBSIDY_SHARE": env.float("ANXIN_SUBSIDY_SHARE", default=0.5),
     "MISSING_CHECK_OUT_GRACE_M": env.int("ANXIN_MISSING_CHECK_OUT_GRACE_M", default=30),
@@ -266,12 +276,25 @@ structlog.configure(
     cache_logger_on_first_use=True,
 )
 
+# Every handler redacts phone numbers and ID numbers, whoever logs them (backend/core/logging.py).
+# ANXIN_LOG_DIR adds a file per process (the test run's log audit reads them).
+LOG_HANDLERS: dict[str, dict] = {
+    "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+}
+if env.str("ANXIN_LOG_DIR", default=""):
+    LOG_HANDLERS["file"] = {
+        "()": "backend.core.logging.ProcessFileHandler",
+        "directory": env.str("ANXIN_LOG_DIR"),
+        "formatter": "plain",
+        "filters": ["redact"],
+    }
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "backend.core.logging.RedactPersonalData"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("ANXIN_LOG_LEVEL", default="INFO")},
+    "handlers": LOG_HANDLERS,
+    "root": {"handlers": list(LOG_HANDLERS), "level": env.str("ANXIN_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 

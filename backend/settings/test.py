@@ -15,6 +15,18 @@ os.environ.setdefault("REDIS_DB_CELERY", "3")
 os.environ.setdefault("CELERY_QUEUE", "anxin-test")
 os.environ.setdefault("CHANNELS_PREFIX", "anxin-test")
 os.environ.setdefault("ANXIN_NOTIFICATION_BACKEND", "backend.telephony.backends.RecordingBackend")
+# A test run logs at DEBUG into a directory of its own (its servers and workers too, through the
+# environment they inherit), and tests/log_audit.py audits it at the end: no phone number and no
+# ID number may appear in any line.
+os.environ.setdefault("ANXIN_LOG_LEVEL", "DEBUG")
+os.environ.setdefault(
+    "ANXIN_LOG_DIR",
+    os.path.abspath(
+        os.path.join(
+            os.path.dirname(__file__), "..", "..", "var", "test-logs", f"run-{os.getpid()}"
+        )
+    ),
+)
 
 from .base import *  # noqa: E402,F403
 from .base import env  # noqa: E402

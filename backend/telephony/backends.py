@@ -11,6 +11,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from backend.core.logging import phone_tail
+
 log = structlog.get_logger(__name__)
 
 
@@ -32,7 +34,7 @@ class FileBackend:
         line = json.dumps(record, ensure_ascii=False)
         with self._lock, open(path, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
-        log.info("notification_written", kind=record["kind"], to=record["to"])
+        log.info("notification_written", kind=record["kind"], to=phone_tail(record["to"]))
         return record["id"]
 
     def send_sms(self, *, to: str, body: str) -> str:
