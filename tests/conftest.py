@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from backend.telephony.backends import RecordingBackend
@@ -63,6 +64,13 @@ def api(user=None) -> APIClient:
     client = APIClient()
     if user is not None:
         client.force_authenticate(user)
+    return client
+
+
+def admin_login(user) -> Client:
+    """A browser signed in to the admin site as `user` (the one place that knows how)."""
+    client = Client()
+    client.force_login(user)
     return client
 
 

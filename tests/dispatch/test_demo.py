@@ -259,3 +259,23 @@ def test_simulate_leaves_the_demo_accounts_to_people(django_capture_on_commit_ca
     )
     assert others.exists()  # the neighbours' needs reach worker1 too
     assert not others.filter(state__in=["accepted", "declined"]).exists()
+
+
+def test_the_demo_district_administrator_runs_its_district_in_the_admin_and_is_no_superuser():
+    from tests.conftest import admin_login
+
+    clerk = User.objects.get(username="district")
+    other = District.objects.create(code="220102000000", name="南关区")
+    Elder.objects.create(
+        district=other,
+        full_name="外区",
+        gender="male",
+        address="x",
+        location=Elder.objects.first().location,
+    )
+
+    page = admin_login(clerk).get("/admin/elders/elder/")
+
+    assert clerk.is_staff and not clerk.is_superuser
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == Elder.objects.filter(district=clerk.district).count()
