@@ -160,3 +160,21 @@ def place_worker(worker: Worker, where: Point) -> WorkerPosition:
     )
     positions_sync(worker_ids=[worker.pk])
     return position
+
+
+def totp_device(user: User):
+    """A confirmed TOTP device (the second factor staff need to sign in)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+
+
+def totp_code(device, *, steps_ahead: int = 0) -> str:
+    """The code the device's app shows now (or `steps_ahead` 30 s steps later)."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():0{device.digits}d}"
