@@ -8,13 +8,14 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Polygon
-from django.test import Client
+from django.contrib.auth.models import Permission
 
+from backend.accounts.models import User
 from backend.core.models import Event
 from providers.models import Provider, ProviderService
 from providers.selectors import providers_serving
 from tests import factories as f
-from tests.conftest import api
+from tests.conftest import admin_login, api
 
 pytestmark = pytest.mark.django_db
 
@@ -276,10 +277,8 @@ def test_a_provider_admin_sees_only_their_own_organisations_changes(
 
 def test_a_service_area_drawn_in_the_admin_is_an_approved_change(provider, district):
     staff = f.UserFactory(role="district_admin", district=district, is_staff=True)
-    staff.is_superuser = True
-    staff.save()
-    client = Client()
-    client.force_login(staff)
+    staff.user_permissions.set(Permission.objects.filter(content_type__app_label="providers"))
+    client = admin_login(User.objects.get(pk=staff.pk))
     form = {
         "district": district.pk,
         "name": provider.name,
@@ -304,3 +303,67 @@ def test_a_service_area_drawn_in_the_admin_is_an_approved_change(provider, distr
     assert Provider.objects.get(pk=provider.pk).service_area is not None
     change = api(staff).get("/api/v1/provider-changes/").json()["results"]
     assert [(c["state"], list(c["changes"])) for c in change] == [("approved", ["service_area"])]
+
+
+def test_an_area_over_the_edge_drawn_in_the_admin_is_a_form_error(provider, district):
+    staff = f.UserFactory(role="district_admin", district=district, is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(content_type__app_label="providers"))
+    form = {
+        "district": district.pk,
+        "name": provider.name,
+        "kind": provider.kind,
+        "base_location": provider.base_location.ewkt,
+        "service_area": MultiPolygon(Polygon.from_bbox(OVER_THE_EDGE), srid=4326).ewkt,
+        "service_radius_m": provider.service_radius_m,
+        "services-TOTAL_FORMS": 0,
+        "services-INITIAL_FORMS": 0,
+        "services-MIN_NUM_FORMS": 0,
+        "services-MAX_NUM_FORMS": 1000,
+    }
+
+    response = admin_login(User.objects.get(pk=staff.pk)).post(
+        f"/admin/providers/provider/{provider.pk}/change/", form
+    )
+
+    assert response.status_code == 200
+    assert "service_area" in response.context["adminform"].form.errors
+    assert Provider.objects.get(pk=provider.pk).service_area is None
+
+
+def test_a_change_whose_starting_point_moved_is_not_approved(provider, admin, district_admin):
+    """Every write goes through the same path, so this guards against one that does not."""
+    asked = api(admin).post(
+        f"/api/v1/providers/{provider.pk}/services/",
+        {"service_code": "meal", "price": "45.00", "unit": "meal"},
+        format="json",
+    )
+    ProviderService.objects.filter(provider=provider, service_code="meal").update(price=35)
+
+    approved = api(district_admin).post(
+        f"/api/v1/provider-changes/{asked.json()['id']}/decide/",
+        {"approve": True, "note": "ok"},
+        format="json",
+    )
+
+    assert approved.status_code == 409
+    assert approved.json()["error"]["code"] == "change_stale"
+    assert ProviderService.objects.get(provider=provider, service_code="meal").price == 35
+
+
+def test_a_new_organisation_cannot_register_to_serve_beyond_its_district(district):
+    applicant = f.UserFactory(role="provider_admin")
+
+    response = api(applicant).post(
+        "/api/v1/providers/",
+        {
+            "name": "越界助餐点",
+            "kind": "meal_point",
+            "district": district.code,
+            "service_area": box(OVER_THE_EDGE),
+        },
+        format="json",
+    )
+
+    assert response.status_code == 422
+    assert list(response.json()["error"]["fields"]) == ["service_area"]
+    assert not Provider.objects.filter(name="越界助餐点").exists()
