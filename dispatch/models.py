@@ -359,6 +359,21 @@ class VisitState(models.TextChoices):
     COMPLETED = "completed", "Checked out"
 
 
+class ExceptionState(models.TextChoices):
+    """A check-in outside the geofence, explained by the worker, for a supervisor to decide."""
+
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+# A visit counts (credit, subsidy, settlement) once it is checked out with no geofence exception
+# or an approved one: while an exception is pending it is not verified yet, once rejected never.
+VISIT_VERIFIED = models.Q(
+    checked_out_at__isnull=False, exception_state__in=["", ExceptionState.APPROVED]
+)
+
+
 class Visit(models.Model):
     """Electronic visit verification: who, for whom, what, where, start and end (server clock)."""
 
@@ -371,7 +386,14 @@ class Visit(models.Model):
     check_in_point = models.PointField(geography=True, srid=4326)
     check_in_distance_m = models.FloatField()
     checked_out_at = models.DateTimeField(null=True, blank=True)
-    check_out_point = models.PointField(geography=True, srid=4326, null=True, blank=True)
+    check_out_point = models.PointField(
+        geography=True,
+        srid=4326,
+        null=True,
+        blank=True,
+        help_text="WGS-84; the API requires it (empty only on visits from before it did)",
+    )
+    check_out_distance_m = models.FloatField(null=True, blank=True)
     # Settlement snapshot, taken at check-in from the provider's price list.
     price = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     price_unit = models.CharField(max_length=10, blank=True)
@@ -380,11 +402,7 @@ class Visit(models.Model):
     )
     # A check-in outside the geofence the worker explained, for a supervisor to decide.
     exception_reason = models.CharField(max_length=30, blank=True)
-    exception_state = models.CharField(
-        max_length=10,
-        blank=True,
-        choices=[("pending", "Pending"), ("approved", "Approved"), ("rejected", "Rejected")],
-    )
+    exception_state = models.CharField(max_length=10, blank=True, choices=ExceptionState.choices)
     exception_resolution = models.CharField(
         max_length=30, blank=True, help_text="The supervisor's resolution code"
     )
@@ -402,6 +420,13 @@ class Visit(models.Model):
             ("no_answer", "No answer"),
         ],
         help_text="巡访: what the welfare check found",
+    )
+    verified = models.GeneratedField(
+        expression=models.ExpressionWrapper(VISIT_VERIFIED, output_field=models.BooleanField()),
+        output_field=models.BooleanField(),
+        db_persist=True,
+        help_text="Checked out, with no geofence exception or an approved one: what credit, "
+        "subsidy and settlement count",
     )
 
 

@@ -8,7 +8,7 @@ provider's admin); `services._request_move` checks both columns.
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, TypeVar
 
-from .models import OfferState, RequestState, VisitState
+from .models import ExceptionState, OfferState, RequestState, VisitState
 
 if TYPE_CHECKING:
     from backend.accounts.models import User
@@ -54,6 +54,13 @@ OFFER_TRANSITIONS: dict[tuple[str, str], str] = {
 V = VisitState
 VISIT_TRANSITIONS: dict[tuple[str, str], str] = {
     (V.ON_SITE, "check_out"): V.COMPLETED,
+}
+
+# A geofence exception is decided once, by a supervisor or district administrator.
+E = ExceptionState
+VISIT_EXCEPTION_TRANSITIONS: dict[tuple[str, str], str] = {
+    (E.PENDING, "approve"): E.APPROVED,
+    (E.PENDING, "reject"): E.REJECTED,
 }
 
 

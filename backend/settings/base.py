@@ -237,6 +237,8 @@ NOTIFICATION_FILE = Path(env.str("ANXIN_NOTIFICATION_FILE", default=str(VAR_DIR 
 ANXIN = {
     "MATCH_RADIUS_M": env.int("ANXIN_MATCH_RADIUS_M", default=5000),
     "GEOFENCE_M": env.int("ANXIN_GEOFENCE_M", default=200),
+    # A check-in more than this long before the visit's window opens is refused.
+    "EARLY_CHECK_IN_H": env.float("ANXIN_EARLY_CHECK_IN_H", default=2),
     "LOCATION_MAX_AGE_S": env.int("ANXIN_LOCATION_MAX_AGE_S", default=900),
     "LOCATION_MIN_INTERVAL_S": env.float("ANXIN_LOCATION_MIN_INTERVAL_S", default=10),
     "TRACE_KEEP_DAYS": env.int("ANXIN_TRACE_KEEP_DAYS", default=7),

@@ -2,7 +2,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from backend.core.geo import GeoJSONPointInput, PointOutputField, PositionSerializer
+from backend.core.geo import PointOutputField, PositionSerializer
 from dispatch.models import (
     ALERT_RESOLUTIONS,
     GEOFENCE_EXCEPTION_REASONS,
@@ -266,7 +266,8 @@ class CheckInInput(PositionSerializer):
 
 
 class CheckOutInput(PositionSerializer):
-    location = GeoJSONPointInput(required=False)
+    """Where the worker checks out is required, as at check-in; it is recorded, not refused."""
+
     welfare_outcome = serializers.ChoiceField(
         choices=["seen_well", "needs_help", "not_home", "no_answer"], required=False
     )
@@ -284,6 +285,11 @@ class VisitExceptionOutput(serializers.Serializer):
     exception_note = serializers.CharField()
     exception_decided_by = serializers.CharField(
         source="exception_decided_by.username", allow_null=True, default=None
+    )
+    subsidy_share = serializers.DecimalField(max_digits=3, decimal_places=2)
+    verified = serializers.BooleanField(
+        help_text="Checked out with no exception or an approved one: what credit, subsidy "
+        "and settlement count"
     )
 
 
@@ -311,3 +317,8 @@ class CheckOutOutput(serializers.Serializer):
     price_unit = serializers.CharField()
     subsidy_share = serializers.DecimalField(max_digits=3, decimal_places=2)
     welfare_outcome = serializers.CharField()
+    check_out_distance_m = serializers.FloatField()
+    exception_state = serializers.CharField()
+    verified = serializers.BooleanField(
+        help_text="False while a geofence exception is pending, and for good once it is rejected"
+    )

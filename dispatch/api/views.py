@@ -148,19 +148,19 @@ class CheckInView(APIView):
 
 
 class CheckOutView(APIView):
-    """Closes the visit. A welfare check (巡访) says what it found in `welfare_outcome`;
-    `no_answer` and `needs_help` alert the operators."""
+    """Closes the visit where the worker is: `location` is required (`crs` as at check-in) and
+    recorded with its distance from the home. A welfare check (巡访) says what it found in
+    `welfare_outcome`; `no_answer` and `needs_help` alert the operators."""
 
     @extend_schema(request=CheckOutInput, responses=CheckOutOutput)
     @idempotent
     def post(self, request, pk: int):
         data = CheckOutInput(data=request.data)
         data.is_valid(raise_exception=True)
-        point = data.to_point() if "location" in data.validated_data else None
         visit = services.visit_check_out(
             request_id=pk,
             user=request.user,
-            point=point,
+            point=data.to_point(),
             welfare_outcome=data.validated_data.get("welfare_outcome", ""),
         )
         return Response(CheckOutOutput(visit).data)

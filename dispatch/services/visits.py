@@ -1,7 +1,7 @@
 """Visits as electronic visit verification: check-in at the door, check-out, exceptions."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.gis.db.models.functions import Distance
@@ -27,16 +27,19 @@ from ..escalation import alert_raise
 from ..models import (
     GEOFENCE_EXCEPTION_REASONS,
     VISIT_EXCEPTION_RESOLUTIONS,
+    ExceptionState,
     Priority,
     RequestState,
     ServiceRequest,
     Visit,
 )
+from ..transitions import VISIT_EXCEPTION_TRANSITIONS, next_state
 from ._core import (
     _credit,
     _display_tz,
     _grant_reference,
     _knobs,
+    _lock,
     _lock_assigned,
     _request_move,
     _visit_move,
@@ -53,9 +56,10 @@ class CheckIn:
 def visit_check_in(
     *, request_id: int, user: User, point: Point, exception_reason: str = ""
 ) -> CheckIn:
-    """Start the visit record at the door. Outside the geofence it is refused with the
-    distance, unless the worker gives a reason code: then it is recorded as an exception for a
-    supervisor to approve or reject."""
+    """Start the visit record at the door, from `ANXIN_EARLY_CHECK_IN_H` before the window
+    opens. Outside the geofence it is refused with the distance, unless the worker gives a
+    reason code: then it is recorded as an exception for a supervisor to approve or reject,
+    and the visit is not verified until it is approved."""
     with transaction.atomic():
         sr, worker_id = _lock_assigned(request_id, user)
         if sr.state not in (RequestState.ASSIGNED, RequestState.EN_ROUTE):
@@ -64,8 +68,8 @@ def visit_check_in(
                 current_state=sr.state,
                 code="request_state_conflict",
             )
-        elder = Elder.objects.annotate(d=Distance("location", point)).get(pk=sr.elder_id)
-        distance = round(elder.d.m, 1)
+        _refuse_early(sr)
+        elder, distance = _from_home(sr.elder_id, point)
         limit = _knobs()["GEOFENCE_M"]
         outside = distance > limit
         if outside and not exception_reason:
@@ -89,7 +93,7 @@ def visit_check_in(
             if price and price.subsidised
             else Decimal(0),
             exception_reason=exception_reason if outside else "",
-            exception_state="pending" if outside else "",
+            exception_state=ExceptionState.PENDING if outside else "",
             request=sr,
             worker_id=worker_id,
             elder_id=sr.elder_id,
@@ -115,12 +119,45 @@ def visit_check_in(
         return CheckIn(visit=visit, distance_m=distance)
 
 
+def _refuse_early(sr: ServiceRequest) -> None:
+    """422 naming the window, for a check-in more than `ANXIN_EARLY_CHECK_IN_H` before it
+    opens: a visit cannot start (and be paid) hours ahead of when it was asked for."""
+    hours = _knobs()["EARLY_CHECK_IN_H"]
+    earliest = sr.window_start - timedelta(hours=hours)
+    if timezone.now() >= earliest:
+        return
+
+    def local(at: datetime) -> str:
+        return timezone.localtime(at, timezone=_display_tz()).strftime("%Y-%m-%d %H:%M")
+
+    log.info("check_in_refused_early", request=sr.pk)
+    raise RuleViolation(
+        f"The visit's window opens at {local(sr.window_start)} ({_display_tz().key}); check in "
+        f"from {local(earliest)}, {hours:g} h before it, at the earliest",
+        code="check_in_too_early",
+        window_start=sr.window_start,
+        window_end=sr.window_end,
+        earliest_check_in=earliest,
+        early_check_in_h=hours,
+    )
+
+
+def _from_home(elder_id: int, point: Point) -> tuple[Elder, float]:
+    """The elder, and how far `point` (WGS-84) is from their home, in metres."""
+    elder = Elder.objects.annotate(d=Distance("location", point)).get(pk=elder_id)
+    return elder, round(elder.d.m, 1)
+
+
 def visit_exception_decide(
     *, visit_id: int, user: User, approve: bool, resolution: str, note: str = ""
 ) -> Visit:
     """A supervisor decides a check-in recorded outside the geofence, with a resolution code
-    that fits the decision."""
-    decision = "approved" if approve else "rejected"
+    that fits the decision. Approved, the visit counts as verified once checked out (and is
+    credited then, or now if it already is). Rejected, it never counts: no verified-visit credit,
+    no subsidy (its share becomes 0; the event keeps what it was), and `verified` stays false, so
+    settlement leaves it out."""
+    event = "approve" if approve else "reject"
+    decision = ExceptionState.APPROVED if approve else ExceptionState.REJECTED
     require_code(
         resolution,
         VISIT_EXCEPTION_RESOLUTIONS[decision],
@@ -129,14 +166,22 @@ def visit_exception_decide(
         code="resolution_not_allowed",
     )
     with transaction.atomic():
-        visit = Visit.objects.select_for_update().select_related("request").get(pk=visit_id)
-        if visit.exception_state != "pending":
+        # The work order first, as check-out takes it: an approval racing the check-out cannot
+        # leave a verified visit uncredited.
+        sr = _lock(Visit.objects.values_list("request_id", flat=True).get(pk=visit_id))
+        visit = Visit.objects.select_for_update().get(pk=visit_id)
+        before = visit.exception_state
+        after = next_state(VISIT_EXCEPTION_TRANSITIONS, before, event)
+        if after is None:
             raise StateConflict(
                 "No pending exception on this visit",
-                current_state=visit.exception_state or "none",
+                current_state=before or "none",
                 code="no_pending_exception",
             )
-        visit.exception_state = decision
+        share = visit.subsidy_share
+        if after == ExceptionState.REJECTED:
+            visit.subsidy_share = Decimal("0.00")
+        visit.exception_state = after
         visit.exception_resolution, visit.exception_note = resolution, note
         visit.exception_decided_by = user
         visit.save(
@@ -145,24 +190,34 @@ def visit_exception_decide(
                 "exception_resolution",
                 "exception_note",
                 "exception_decided_by",
+                "subsidy_share",
             ]
         )
         event_record(
-            kind=f"visit.exception_{visit.exception_state}",
+            kind=f"visit.exception_{after}",
             subject_type="visit",
             subject_id=visit.pk,
             actor=user,
-            before="pending",
-            after=visit.exception_state,
-            district_id=visit.request.district_id,
-            data={"request": visit.request_id, "resolution": resolution, "note": note},
+            before=before,
+            after=after,
+            district_id=sr.district_id,
+            data={
+                "request": sr.pk,
+                "resolution": resolution,
+                "note": note,
+                "subsidy_share": {"before": str(share), "after": str(visit.subsidy_share)},
+            },
         )
+        _credit_if_verified(visit)
     return visit
 
 
 def visit_check_out(
-    *, request_id: int, user: User, point: Point | None, welfare_outcome: str = ""
+    *, request_id: int, user: User, point: Point, welfare_outcome: str = ""
 ) -> Visit:
+    """End the visit record where the worker is (`point`, WGS-84, and its distance from the
+    home are kept for review). The verified-visit credit is recorded now if the visit is
+    verified; with a pending exception, only when a supervisor approves it."""
     with transaction.atomic():
         sr, worker_id = _lock_assigned(request_id, user)
         if sr.state != RequestState.ON_SITE:
@@ -179,24 +234,34 @@ def visit_check_out(
                 code="welfare_outcome_required",
                 fields={"welfare_outcome": ["seen_well, needs_help, not_home or no_answer"]},
             )
+        elder, distance = _from_home(sr.elder_id, point)
         _visit_move(
             visit,
             "check_out",
             checked_out_at=(checked_out := timezone.now()),
             check_out_point=point,
+            check_out_distance_m=distance,
             welfare_outcome=welfare_outcome if is_welfare else "",
         )
         if welfare_outcome in ("no_answer", "needs_help"):
             alert_raise(sr, f"welfare_{welfare_outcome}", visit=visit)
-        _request_move(sr, "check_out", actor=user, data={"visit": visit.pk})
+        _request_move(sr, "check_out", actor=user, data={"visit": visit.pk, "distance_m": distance})
         if sr.priority == Priority.EMERGENCY:  # a named operator records how it ended
             alert_raise(sr, "emergency_outcome", visit=visit)
         worker_jobs_adjust(worker_id=worker_id, delta=-1)
         access_grant_revoke(reference=_grant_reference(sr))
-        _credit(worker_id, "verified_visit", f"visit:{visit.pk}")
-        elder = Elder.objects.get(pk=sr.elder_id)
+        _credit_if_verified(visit)
         _notify_family(sr, elder, arrived=False, at=checked_out)
         return visit
+
+
+def _credit_if_verified(visit: Visit) -> None:
+    """The verified-visit credit, once the visit is verified (`Visit.verified`, computed by the
+    database): at check-out, or at the approval of its exception if that comes later. Recorded
+    once whichever comes last; a visit whose exception is rejected never earns it."""
+    visit.refresh_from_db(fields=["verified"])
+    if visit.verified:
+        _credit(visit.worker_id, "verified_visit", f"visit:{visit.pk}")
 
 
 def _notify_family(sr: ServiceRequest, elder: Elder, *, arrived: bool, at: datetime) -> None:

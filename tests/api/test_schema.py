@@ -63,7 +63,7 @@ def world(district, elder, family, make_worker, django_capture_on_commit_callbac
     client = api(visitor.user)
     client.post(f"/api/v1/offers/{JobOffer.objects.get(request=visited).pk}/accept/")
     client.post(f"/api/v1/requests/{visited.pk}/check-in/", AT_THE_DOOR, format="json")
-    client.post(f"/api/v1/requests/{visited.pk}/check-out/")
+    client.post(f"/api/v1/requests/{visited.pk}/check-out/", AT_THE_DOOR, format="json")
     api(family).post(f"/api/v1/requests/{visited.pk}/feedback/", {"rating": 1}, format="json")
     with django_capture_on_commit_callbacks(execute=True):
         queued = services.service_request_create(  # nobody bathes: the operator queue

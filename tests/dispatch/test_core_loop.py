@@ -217,7 +217,11 @@ def test_check_in_and_out_at_the_door_tell_the_first_contact(
     with django_capture_on_commit_callbacks(execute=True):
         arrived = check_in(worker, sr_id, door.coords)
     with django_capture_on_commit_callbacks(execute=True):
-        left = api(worker.user).post(f"/api/v1/requests/{sr_id}/check-out/")
+        left = api(worker.user).post(
+            f"/api/v1/requests/{sr_id}/check-out/",
+            {"location": {"type": "Point", "coordinates": list(door.coords)}},
+            format="json",
+        )
 
     assert arrived.status_code == 201, arrived.json()
     assert arrived.json()["distance_m"] == pytest.approx(30, abs=3)

@@ -93,7 +93,11 @@ def walk(cast, elder, capture, *, to):
             {"location": {"type": "Point", "coordinates": list(f.offset(f.HOME, 10).coords)}},
             format="json",
         ),
-        "completed": lambda: worker.post(f"/api/v1/requests/{sr}/check-out/"),
+        "completed": lambda: worker.post(
+            f"/api/v1/requests/{sr}/check-out/",
+            {"location": {"type": "Point", "coordinates": list(f.offset(f.HOME, 10).coords)}},
+            format="json",
+        ),
         "closed": lambda: op.post(f"/api/v1/requests/{sr}/close/", {}, format="json"),
     }
     path = ["assigned", "en_route"] if to == "cancelled" else STATES[1 : STATES.index(to) + 1]

@@ -29,7 +29,11 @@ def visited(operator, elder, family, make_worker, django_capture_on_commit_callb
         {"location": {"type": "Point", "coordinates": list(f.HOME)}},
         format="json",
     )
-    client.post(f"/api/v1/requests/{sr}/check-out/")
+    client.post(
+        f"/api/v1/requests/{sr}/check-out/",
+        {"location": {"type": "Point", "coordinates": list(f.HOME)}},
+        format="json",
+    )
     return sr, worker
 
 

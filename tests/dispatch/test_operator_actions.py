@@ -110,7 +110,11 @@ def test_completed_requests_close_by_hand_or_after_the_set_time(
             {"location": {"type": "Point", "coordinates": list(f.HOME)}},
             format="json",
         )
-        client.post(f"/api/v1/requests/{sr['id']}/check-out/")
+        client.post(
+            f"/api/v1/requests/{sr['id']}/check-out/",
+            {"location": {"type": "Point", "coordinates": list(f.HOME)}},
+            format="json",
+        )
     assert worker.pk
 
     closed = api(operator).post(f"/api/v1/requests/{ids[0]}/close/")

@@ -20,7 +20,7 @@ def completed_long_ago(operator, elder, worker, capture):
     client = api(worker.user)
     client.post(f"/api/v1/offers/{JobOffer.objects.get(request_id=sr).pk}/accept/")
     client.post(f"/api/v1/requests/{sr}/check-in/", ON_THE_DOORSTEP, format="json")
-    client.post(f"/api/v1/requests/{sr}/check-out/")
+    client.post(f"/api/v1/requests/{sr}/check-out/", ON_THE_DOORSTEP, format="json")
     ServiceRequest.objects.filter(pk=sr).update(state_changed_at=timezone.now() - timedelta(days=4))
     return sr
 

@@ -99,7 +99,11 @@ def test_accepting_a_job_grants_access_and_checking_out_revokes_it(
         {"location": {"type": "Point", "coordinates": list(f.HOME)}},
         format="json",
     )
-    client.post(f"/api/v1/requests/{sr_id}/check-out/")
+    client.post(
+        f"/api/v1/requests/{sr_id}/check-out/",
+        {"location": {"type": "Point", "coordinates": list(f.HOME)}},
+        format="json",
+    )
     after = client.get(f"/api/v1/elders/{registered.pk}/").status_code
 
     assert (during, after) == (200, 404)
@@ -145,7 +149,11 @@ def test_after_check_out_the_request_no_longer_shows_the_worker_who_the_elder_is
         {"location": {"type": "Point", "coordinates": list(f.HOME)}},
         format="json",
     )
-    client.post(f"/api/v1/requests/{sr_id}/check-out/")
+    client.post(
+        f"/api/v1/requests/{sr_id}/check-out/",
+        {"location": {"type": "Point", "coordinates": list(f.HOME)}},
+        format="json",
+    )
 
     later = client.get(f"/api/v1/requests/{sr_id}/").json()
 

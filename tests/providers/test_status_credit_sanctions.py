@@ -231,7 +231,11 @@ def test_a_verified_visit_is_recorded_by_dispatch(
         {"location": {"type": "Point", "coordinates": list(f.HOME)}},
         format="json",
     )
-    client.post(f"/api/v1/requests/{sr}/check-out/")
+    client.post(
+        f"/api/v1/requests/{sr}/check-out/",
+        {"location": {"type": "Point", "coordinates": list(f.HOME)}},
+        format="json",
+    )
 
     events = list(worker.provider.credit_events.values_list("kind", "worker_id"))
     assert events == [("verified_visit", worker.pk)]
