@@ -1,11 +1,14 @@
 from django.contrib import admin
 
+from backend.core.admin import DistrictScopedAdmin, ReadOnlyAdmin
+
 from .models import JobOffer, ServiceRequest, ServiceType, Visit
 
 
 @admin.register(ServiceType)
-class ServiceTypeAdmin(admin.ModelAdmin):
-    """Where a district tunes each service's targets and escalation ladder."""
+class ServiceTypeAdmin(DistrictScopedAdmin):
+    """Each service's targets and escalation ladder. Platform-wide (no district scope): every
+    district's work orders follow it, so only a superuser changes it."""
 
     list_display = (
         "code",
@@ -39,26 +42,13 @@ class ServiceTypeAdmin(admin.ModelAdmin):
     )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Work orders, offers and visits change only through the services (the transition tables
-    and the audit): the admin shows them and changes nothing."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(ServiceRequest)
 class ServiceRequestAdmin(ReadOnlyAdmin):
     list_display = ("reference", "state", "service_type", "priority", "channel", "created_at")
     list_filter = ("state", "priority", "channel", "service_type")
     search_fields = ("reference",)
     raw_id_fields = ("elder", "assigned_worker", "caller")
+    district_lookups = ("district",)
 
 
 @admin.register(JobOffer)
@@ -66,9 +56,11 @@ class JobOfferAdmin(ReadOnlyAdmin):
     list_display = ("id", "request", "worker", "state", "rank", "distance_m", "expires_at")
     list_filter = ("state",)
     raw_id_fields = ("request", "worker")
+    district_lookups = ("request__district",)
 
 
 @admin.register(Visit)
 class VisitAdmin(ReadOnlyAdmin):
     list_display = ("id", "request", "worker", "state", "checked_in_at", "checked_out_at")
     raw_id_fields = ("request", "worker", "elder")
+    district_lookups = ("request__district",)

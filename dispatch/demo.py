@@ -73,7 +73,7 @@ class DemoSize:
 DEMO_ACCOUNTS = [
     ("operator", Role.OPERATOR, "call-centre operator"),
     ("supervisor", Role.SUPERVISOR, "call-centre supervisor (admin site)"),
-    ("district", Role.DISTRICT_ADMIN, "district administrator (admin site, superuser)"),
+    ("district", Role.DISTRICT_ADMIN, "district administrator (admin site, this district only)"),
     ("provider", Role.PROVIDER_ADMIN, "runs 红旗街社区居家养老服务中心, which serves elder 1"),
     ("worker1", Role.WORKER, "that centre's caregiver, on shift next door to elder 1"),
     ("family1", Role.FAMILY, "daughter of 王淑珍 (elder 1): asks for her services"),
@@ -765,8 +765,8 @@ def _staff(district: District, password: str) -> dict[str, User]:
             role,
             password,
             district=district if in_district else None,
+            # Admin site rights come from the role (backend/accounts/backends.py): no superuser.
             is_staff=role in (Role.SUPERVISOR, Role.DISTRICT_ADMIN),
-            is_superuser=role == Role.DISTRICT_ADMIN,
         )
     return staff
 

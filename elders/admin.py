@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from backend.accounts.models import District
+from backend.core.admin import DistrictScope, DistrictScopedAdmin, ReadOnlyAdmin
 
 from .importer import ALL_OR_NOTHING, KEEP_GOOD, elders_import, read_rows
 from .models import (
@@ -22,19 +23,22 @@ from .models import (
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
-class EmergencyContactInline(admin.TabularInline):
+class EmergencyContactInline(DistrictScope, admin.TabularInline):
     model = EmergencyContact
+    district_lookups = ("elder__district",)
     extra = 0
     raw_id_fields = ("user",)
 
 
-class CareNeedInline(admin.TabularInline):
+class CareNeedInline(DistrictScope, admin.TabularInline):
     model = CareNeed
+    district_lookups = ("elder__district",)
     extra = 0
 
 
-class DeviceInline(admin.TabularInline):
+class DeviceInline(DistrictScope, admin.TabularInline):
     model = AlarmDevice
+    district_lookups = ("elder__district",)
     extra = 0
 
 
@@ -50,13 +54,14 @@ class ImportForm(forms.Form):
 
 
 @admin.register(Elder)
-class ElderAdmin(GISModelAdmin):
+class ElderAdmin(DistrictScopedAdmin, GISModelAdmin):
     list_display = ("full_name", "gender", "division_code", "care_level", "status", "district")
     list_filter = ("district", "status", "care_level", "living_arrangement")
     search_fields = ("full_name", "phone", "landline", "division_code")
     readonly_fields = ("id_number_masked", "care_level", "next_assessment_due")
     exclude = ("id_number_encrypted", "id_number_hash")
     inlines = [EmergencyContactInline, CareNeedInline, DeviceInline]
+    district_lookups = ("district",)
 
     def get_urls(self):
         return [
@@ -71,6 +76,9 @@ class ElderAdmin(GISModelAdmin):
             raise PermissionDenied
         report = None
         form = ImportForm(request.POST or None, request.FILES or None)
+        districts = form.fields["district"]
+        assert isinstance(districts, forms.ModelChoiceField)
+        districts.queryset = self.scoped_choices(District, request)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             if upload.size > MAX_UPLOAD_BYTES:
@@ -98,30 +106,32 @@ class ElderAdmin(GISModelAdmin):
 
 
 @admin.register(AbilityAssessment)
-class AbilityAssessmentAdmin(admin.ModelAdmin):
+class AbilityAssessmentAdmin(DistrictScopedAdmin):
     list_display = ("elder", "assessed_on", "total", "level", "barthel_total", "next_due")
     raw_id_fields = ("elder", "assessor")
+    district_lookups = ("elder__district",)
 
 
 @admin.register(Consent)
-class ConsentAdmin(admin.ModelAdmin):
+class ConsentAdmin(DistrictScopedAdmin):
     list_display = ("elder", "purpose", "given_by", "given_on", "withdrawn_on")
     raw_id_fields = ("elder",)
+    district_lookups = ("elder__district",)
 
 
 @admin.register(AccessGrant)
-class AccessGrantAdmin(admin.ModelAdmin):
+class AccessGrantAdmin(ReadOnlyAdmin):
+    """Grants come from work orders (elders.services), never by hand."""
+
     list_display = ("elder", "user", "reference", "granted_at", "expires_at", "revoked_at")
     raw_id_fields = ("elder", "user")
+    district_lookups = ("elder__district",)
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(admin.ModelAdmin):
+class AccessLogAdmin(ReadOnlyAdmin):
+    """Rows are written by the reads they record, never by hand."""
+
     list_display = ("at", "user", "elder", "field", "purpose")
     raw_id_fields = ("elder", "user")
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    district_lookups = ("elder__district",)

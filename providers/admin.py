@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
 
+from backend.core.admin import DistrictScope, DistrictScopedAdmin
+
 from . import services
 from .models import (
     Appeal,
@@ -15,13 +17,14 @@ from .models import (
 )
 
 
-class ServiceInline(admin.TabularInline):
+class ServiceInline(DistrictScope, admin.TabularInline):
     model = ProviderService
+    district_lookups = ("provider__district",)
     extra = 0
 
 
 @admin.register(Provider)
-class ProviderAdmin(GISModelAdmin):
+class ProviderAdmin(DistrictScopedAdmin, GISModelAdmin):
     """Service areas are edited on the map. Status is read-only here: it changes only through
     the audited transition (API: POST /api/v1/providers/{id}/status/ or a sanction)."""
 
@@ -31,10 +34,12 @@ class ProviderAdmin(GISModelAdmin):
     readonly_fields = ("status", "status_reason", "suspended_until", "credit_score")
     filter_horizontal = ("admins",)
     inlines = [ServiceInline]
+    district_lookups = ("district",)
 
 
-class CertificateInline(admin.TabularInline):
+class CertificateInline(DistrictScope, admin.TabularInline):
     model = Certificate
+    district_lookups = ("worker__provider__district",)
     extra = 0
     readonly_fields = ("expiry_notice_sent_on",)
 
@@ -55,7 +60,7 @@ class WorkerForm(forms.ModelForm):
 
 
 @admin.register(Worker)
-class WorkerAdmin(admin.ModelAdmin):
+class WorkerAdmin(DistrictScopedAdmin):
     """Changes go through `services.worker_update`, like the API's: what matching filters on
     (skills, capacity, provider) reaches the position row, and the change is audited."""
 
@@ -73,6 +78,7 @@ class WorkerAdmin(admin.ModelAdmin):
     readonly_fields = ("active_jobs", "credit_score", "shift_state")
     raw_id_fields = ("user",)
     inlines = [CertificateInline]
+    district_lookups = ("provider__district",)
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:
@@ -84,23 +90,26 @@ class WorkerAdmin(admin.ModelAdmin):
 
 
 @admin.register(ShiftChange)
-class ShiftChangeAdmin(admin.ModelAdmin):
+class ShiftChangeAdmin(DistrictScopedAdmin):
     list_display = ("worker", "state", "at")
     raw_id_fields = ("worker",)
+    district_lookups = ("worker__provider__district",)
 
 
 @admin.register(CreditEvent)
-class CreditEventAdmin(admin.ModelAdmin):
+class CreditEventAdmin(DistrictScopedAdmin):
     list_display = ("at", "provider", "worker", "kind", "delta", "reference")
     list_filter = ("kind",)
+    district_lookups = ("provider__district",)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 
 @admin.register(Sanction)
-class SanctionAdmin(admin.ModelAdmin):
+class SanctionAdmin(DistrictScopedAdmin):
     list_display = ("provider", "kind", "reason", "decided_at", "until", "lifted_at")
+    district_lookups = ("provider__district",)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
@@ -110,9 +119,10 @@ class SanctionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Appeal)
-class AppealAdmin(admin.ModelAdmin):
+class AppealAdmin(DistrictScopedAdmin):
     list_display = ("sanction", "state", "filed_at", "decided_at")
     list_filter = ("state",)
+    district_lookups = ("sanction__provider__district",)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -1,5 +1,6 @@
 """Every change made in the admin is an audit event (who, what, which district), like a change
-made through the API; access grants and the access log cannot be written by hand there."""
+made through the API; access grants, the access log and the events themselves cannot be
+written by hand there."""
 
 import pytest
 from django.utils import timezone
@@ -108,7 +109,8 @@ def test_a_platform_wide_change_is_audited_without_a_district(clerk):
 
 
 def test_access_grants_and_the_access_log_cannot_be_written_in_the_admin(clerk, elder):
-    """Not even by a superuser: grants come from work orders, log rows from reads."""
+    """Not even by a superuser: grants come from work orders, log rows from reads, events from
+    the changes they record."""
     reader = f.UserFactory(role="operator", district=elder.district)
     grant = AccessGrant.objects.create(
         elder=elder,
@@ -120,7 +122,7 @@ def test_access_grants_and_the_access_log_cannot_be_written_in_the_admin(clerk, 
     log = AccessLog.objects.create(user=reader, elder=elder, field="health", purpose="call")
     client = admin_login(clerk)
 
-    for page in ("elders/accessgrant", "elders/accesslog"):
+    for page in ("elders/accessgrant", "elders/accesslog", "core/event"):
         assert client.get(f"/admin/{page}/").status_code == 200  # still readable
         assert client.get(f"/admin/{page}/add/").status_code == 403, page
     for page, pk in (("elders/accessgrant", grant.pk), ("elders/accesslog", log.pk)):

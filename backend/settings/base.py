@@ -55,6 +55,11 @@ MIDDLEWARE = [
 ROOT_URLCONF = "backend.urls"
 ASGI_APPLICATION = "backend.asgi.application"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    # Authorises only: a staff role's admin rights come from the role, not from being a superuser.
+    "backend.accounts.backends.RolePermissionBackend",
+]
 
 TEMPLATES = [
     {
