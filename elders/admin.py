@@ -58,7 +58,7 @@ class ElderAdmin(DistrictScopedAdmin, GISModelAdmin):
     list_display = ("full_name", "gender", "division_code", "care_level", "status", "district")
     list_filter = ("district", "status", "care_level", "living_arrangement")
     search_fields = ("full_name", "phone", "landline", "division_code")
-    readonly_fields = ("id_number_masked", "care_level", "next_assessment_due")
+    readonly_fields = ("has_id_number", "care_level", "next_assessment_due")
     exclude = ("id_number_encrypted", "id_number_hash")
     inlines = [EmergencyContactInline, CareNeedInline, DeviceInline]
     district_lookups = ("district",)

@@ -3,11 +3,19 @@
 18 characters: 6-digit address code, 8-digit birth date (YYYYMMDD), 3-digit sequence (odd for
 men, even for women), and a check character from ISO 7064 MOD 11-2 over the first 17 digits
 ('X' stands for 10).
+
+No masked form is kept or shown: its last four characters beside the birth date and the
+division code leave a single possible number (issue 10). Callers are confirmed by
+`elders.services.elder_id_number_check` instead.
 """
 
 import re
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
 
 _WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]  # 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2
 _CHECK = "10X98765432"
@@ -25,10 +33,6 @@ class IdNumber:
     value: str
     birth_date: date
     gender: str  # "male" or "female"
-
-    @property
-    def masked(self) -> str:
-        return mask_id_number(self.value)
 
 
 def check_character(first17: str) -> str:
@@ -55,6 +59,9 @@ def parse_id_number(raw: str, *, today: date | None = None) -> IdNumber:
     return IdNumber(value=value, birth_date=born, gender=gender)
 
 
-def mask_id_number(value: str) -> str:
-    """First 3 and last 4 characters: enough for a caller to confirm, useless to a thief."""
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+def age_today(born: date | None) -> int | None:
+    """Age in whole years on today's date where the elders live (`DISPLAY_TIME_ZONE`)."""
+    if born is None:
+        return None
+    today = timezone.localdate(timezone=ZoneInfo(settings.DISPLAY_TIME_ZONE))
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))

@@ -380,7 +380,6 @@ def _write(batch: list[tuple[int, dict]], district: District, report: ImportRepo
             district=district,
             id_number_hash=digest,
             id_number_encrypted=field_encrypt(c["id_number"].value),
-            id_number_masked=c["id_number"].masked,
         )
         for name in fields:
             setattr(elder, name, c[name])

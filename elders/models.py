@@ -76,12 +76,12 @@ class Elder(models.Model):
         max_length=10, choices=ElderStatus.choices, default=ElderStatus.ACTIVE
     )
     status_since = models.DateField(null=True, blank=True)
-    # Resident ID number: encrypted (Fernet), found through a keyed hash, shown masked.
+    # Resident ID number: encrypted (Fernet), found through a keyed hash; no digit of it is kept
+    # in plain (docs/elders.md, "What stays in plain columns").
     id_number_encrypted = models.TextField(blank=True, editable=False)
     id_number_hash = models.CharField(
         max_length=64, null=True, blank=True, unique=True, editable=False
     )
-    id_number_masked = models.CharField(max_length=18, blank=True, editable=False)
     # Derived from the latest ability assessment by the assessment service.
     care_level = models.PositiveSmallIntegerField(choices=CareLevel.choices, null=True, blank=True)
     next_assessment_due = models.DateField(null=True, blank=True)
@@ -101,6 +101,10 @@ class Elder(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+    @property
+    def has_id_number(self) -> bool:
+        return bool(self.id_number_hash)
 
 
 class EmergencyContact(models.Model):

@@ -1,13 +1,45 @@
 """Reads of the elder registry, always scoped to what the caller may see."""
 
+from enum import StrEnum
+
 import phonenumbers
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from backend.accounts.models import Role, User
+from backend.accounts.models import STAFF_ROLES, Role, User
 
 from .models import AccessGrant, Elder, EmergencyContact
+
+ID_NUMBER_ROLES = frozenset({Role.SUPERVISOR, Role.DISTRICT_ADMIN})
+"""The roles that may reveal an elder's ID number (`POST .../id-number/reveal/`, logged), and
+so the only ones shown the birth date: beside the division code and the sex it leaves 500
+possible numbers. Everyone else gets the age (docs/elders.md, "Who sees what")."""
+
+
+class ElderView(StrEnum):
+    """How much of an elder's file a role is shown; the API picks its serializers from this."""
+
+    FILE_WITH_BIRTH_DATE = "file_with_birth_date"  # supervisor, district admin
+    FILE = "file"  # operator, family: the age, not the birth date
+    FOR_WORKER = "for_worker"  # a worker holding a grant: what the job needs
+    BRIEF = "brief"  # provider admin: name, gender, address
+
+
+def elder_view_for(user: User) -> ElderView:
+    if user.role in ID_NUMBER_ROLES:
+        return ElderView.FILE_WITH_BIRTH_DATE
+    if user.role in STAFF_ROLES or user.role == Role.FAMILY:
+        return ElderView.FILE
+    if user.role == Role.WORKER:
+        return ElderView.FOR_WORKER
+    return ElderView.BRIEF
+
+
+def elder_lists_in_full(user: User) -> bool:
+    """Whether the elder list shows this role the file's fields (age, division, care level,
+    living arrangement, categories, home); the others get the brief list."""
+    return elder_view_for(user) in (ElderView.FILE, ElderView.FILE_WITH_BIRTH_DATE)
 
 
 def _grants_held(user: User) -> QuerySet[AccessGrant]:

@@ -57,7 +57,6 @@ def _apply_id_number(elder: Elder, raw: str) -> None:
     elder.birth_date = elder.birth_date or parsed.birth_date
     elder.id_number_encrypted = field_encrypt(parsed.value)
     elder.id_number_hash = lookup_hash(parsed.value)
-    elder.id_number_masked = parsed.masked
 
 
 def elder_find_by_id_number(raw: str) -> Elder | None:

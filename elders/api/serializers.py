@@ -1,5 +1,3 @@
-from datetime import date
-
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
@@ -12,6 +10,7 @@ from backend.core.geo import (
     point_wgs84,
 )
 from elders.assessment import BARTHEL_ITEMS
+from elders.identity import age_today
 from elders.models import (
     AlarmDevice,
     CareNeed,
@@ -25,17 +24,6 @@ from elders.models import (
     LivingArrangement,
     division_code_validator,
 )
-
-
-def _age(birth_date: date | None) -> int | None:
-    if birth_date is None:
-        return None
-    today = date.today()
-    return (
-        today.year
-        - birth_date.year
-        - ((today.month, today.day) < (birth_date.month, birth_date.day))
-    )
 
 
 class ElderInput(serializers.Serializer):
@@ -148,9 +136,9 @@ class ElderForWorkerOutput(ElderBriefOutput):
 
 
 class ElderOutput(ElderForWorkerOutput):
-    """The file, for district staff and the elder's own family. The ID number is masked."""
+    """The file, for district staff and the elder's own family: whether an ID number is on
+    file (never a digit of it), the age (not the birth date: `ElderWithBirthDateOutput`)."""
 
-    birth_date = serializers.DateField()
     age = serializers.SerializerMethodField()
     division_code = serializers.CharField()
     division_levels = serializers.SerializerMethodField()
@@ -158,14 +146,16 @@ class ElderOutput(ElderForWorkerOutput):
     categories = serializers.ListField(child=serializers.CharField())
     status = serializers.CharField()
     status_since = serializers.DateField()
-    id_number_masked = serializers.CharField()
+    has_id_number = serializers.BooleanField(
+        help_text="Whether an ID number is on file; supervisors reveal it (logged)"
+    )
     care_level = serializers.IntegerField(allow_null=True)
     care_level_label = serializers.CharField(source="get_care_level_display", allow_null=True)
     next_assessment_due = serializers.DateField()
     contacts = ContactOutput(many=True)
 
     def get_age(self, obj) -> int | None:
-        return _age(obj.birth_date)
+        return age_today(obj.birth_date)
 
     def get_division_levels(self, obj) -> dict[str, str]:
         """Province, city, county, township and village codes, each usable as `division`."""
@@ -176,6 +166,15 @@ class ElderOutput(ElderForWorkerOutput):
 
 
 DIVISION_LEVELS = [("province", 2), ("city", 4), ("county", 6), ("township", 9), ("village", 12)]
+
+
+class ElderWithBirthDateOutput(ElderOutput):
+    """The file for the roles that may reveal the ID number (`ID_NUMBER_ROLES`). Other roles
+    get fewer fields (docs/elders.md, "Who sees what")."""
+
+    birth_date = serializers.DateField(
+        required=False, help_text="Supervisors and district administrators only"
+    )
 
 
 class ElderListOutput(serializers.Serializer):
@@ -191,7 +190,7 @@ class ElderListOutput(serializers.Serializer):
     location = PointOutputField(help_text="Home, GeoJSON Point, WGS-84")
 
     def get_age(self, obj) -> int | None:
-        return _age(obj.birth_date)
+        return age_today(obj.birth_date)
 
 
 class ElderFeature(GeoFeatureSerializer):

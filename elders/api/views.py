@@ -10,13 +10,20 @@ from backend.accounts.models import STAFF_ROLES, Role
 from backend.core.idempotency import idempotent
 from backend.core.permissions import require_role, signed_in
 from elders import services
+from elders.identity import age_today
 from elders.models import AccessLog, AlarmDevice, CareNeed, Consent, Elder, EmergencyContact
-from elders.selectors import elder_active_grant, elders_by_phone, elders_visible_to
+from elders.selectors import (
+    ID_NUMBER_ROLES,
+    ElderView,
+    elder_active_grant,
+    elder_lists_in_full,
+    elder_view_for,
+    elders_by_phone,
+    elders_visible_to,
+)
 
 from . import serializers as s
 from .filters import ElderFilter
-
-REVEAL_ROLES = {Role.SUPERVISOR, Role.DISTRICT_ADMIN}
 
 
 def _visible_elder(request, pk: int) -> Elder:
@@ -31,12 +38,16 @@ def _visible_elder(request, pk: int) -> Elder:
     return elder
 
 
+FILE_OUTPUT = {
+    ElderView.FILE_WITH_BIRTH_DATE: s.ElderWithBirthDateOutput,
+    ElderView.FILE: s.ElderOutput,
+    ElderView.FOR_WORKER: s.ElderForWorkerOutput,
+    ElderView.BRIEF: s.ElderBriefOutput,
+}
+
+
 def _output_class(user):
-    if user.role in STAFF_ROLES or user.role == Role.FAMILY:
-        return s.ElderOutput
-    if user.role == Role.WORKER:
-        return s.ElderForWorkerOutput
-    return s.ElderBriefOutput
+    return FILE_OUTPUT[elder_view_for(user)]
 
 
 class _ElderList(ListAPIView):
@@ -59,12 +70,11 @@ class ElderListView(_ElderList):
     def get_serializer_class(self):
         if getattr(self, "swagger_fake_view", False):
             return s.ElderListOutput
-        user = signed_in(self.request)
-        if user.role in STAFF_ROLES or user.role == Role.FAMILY:
+        if elder_lists_in_full(signed_in(self.request)):
             return s.ElderListOutput
         return s.ElderBriefOutput
 
-    @extend_schema(request=s.ElderInput, responses={201: s.ElderOutput})
+    @extend_schema(request=s.ElderInput, responses={201: s.ElderWithBirthDateOutput})
     @idempotent
     def post(self, request):
         require_role(request.user, STAFF_ROLES, "register elders")
@@ -74,7 +84,8 @@ class ElderListView(_ElderList):
             actor=request.user, district_id=request.user.district_id, **data.validated_data
         )
         return Response(
-            s.ElderOutput(_visible_elder(request, elder.pk)).data, status=status.HTTP_201_CREATED
+            _output_class(request.user)(_visible_elder(request, elder.pk)).data,
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -90,12 +101,12 @@ class ElderFeaturesView(_ElderList):
 
 
 class ElderDetailView(APIView):
-    @extend_schema(responses=s.ElderOutput)
+    @extend_schema(responses=s.ElderWithBirthDateOutput)
     def get(self, request, pk: int):
         elder = _visible_elder(request, pk)
         return Response(_output_class(request.user)(elder).data)
 
-    @extend_schema(request=s.ElderInput, responses=s.ElderOutput)
+    @extend_schema(request=s.ElderInput, responses=s.ElderWithBirthDateOutput)
     @idempotent
     def patch(self, request, pk: int):
         elder = _visible_elder(request, pk)
@@ -103,7 +114,7 @@ class ElderDetailView(APIView):
         data = s.ElderInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         services.elder_update(elder=elder, actor=request.user, **data.validated_data)
-        return Response(s.ElderOutput(_visible_elder(request, pk)).data)
+        return Response(_output_class(request.user)(_visible_elder(request, pk)).data)
 
 
 class ElderLookupView(APIView):
@@ -123,7 +134,7 @@ class ElderLookupView(APIView):
                 "id": e.pk,
                 "full_name": e.full_name,
                 "gender": e.gender,
-                "age": s._age(e.birth_date),
+                "age": age_today(e.birth_date),
                 "address": e.address,
                 "status": e.status,
                 "matched_on": how,
@@ -144,7 +155,7 @@ class IdNumberRevealView(APIView):
     @extend_schema(request=s.PurposeInput, responses=RevealOutput)
     def post(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        require_role(request.user, REVEAL_ROLES, "see full ID numbers")
+        require_role(request.user, ID_NUMBER_ROLES, "see full ID numbers")
         data = s.PurposeInput(data=request.data)
         data.is_valid(raise_exception=True)
         revealed = services.elder_id_number_reveal(
@@ -264,5 +275,5 @@ class AccessLogView(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return AccessLog.objects.none()
         elder = _visible_elder(self.request, self.kwargs["pk"])
-        require_role(signed_in(self.request), REVEAL_ROLES, "read the access log")
+        require_role(signed_in(self.request), ID_NUMBER_ROLES, "read the access log")
         return AccessLog.objects.filter(elder=elder).select_related("user").order_by("-at")
