@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "backend.settings.production",
@@ -12,7 +14,7 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://redis.internal:6379",
     "ANXIN_NOTIFICATION_BACKEND": "backend.telephony.backends.FileBackend",
     "ANXIN_FIELD_KEYS": "pGmL2oBx1n3dJ0Yb7Fq9kz8H5cW4vT6sR2eU1aQ0iXo=",
-    "ANXIN_LOOKUP_HASH_KEY": "a-production-lookup-key",
+    "ANXIN_LOOKUP_HASH_KEY": "kq3Zr8V1mT0pX6yW2cN9bH4sJ7dF5gL0aE1uR3oI8tY",
 }
 
 
@@ -21,6 +23,20 @@ def manage(*args, env):
     clean = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def python(code: str, env):
+    """`code` in a fresh interpreter, with none of this run's settings in its environment."""
+    prefixes = ("DJANGO_", "DATABASE_", "REDIS_", "ANXIN_", "CELERY_", "CHANNELS_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    return subprocess.run(
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env={**clean, **env},
         capture_output=True,
@@ -57,3 +73,70 @@ def test_production_refuses_a_development_secret():
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def production_settings(env, show: str = "None"):
+    """Load the production settings module alone (no Django set-up: fast) and print `show`."""
+    return python(f"from backend.settings import production as s; print({show})", env=env)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "dev-lookup-hash-key-not-secret",  # local.py's
+        "test-lookup-hash-key-not-secret",  # test.py's
+        "a-production-lookup-key",  # 23 characters: too short to be a secret
+    ],
+)
+def test_production_refuses_a_development_or_short_lookup_hash_key(key):
+    result = production_settings({**PRODUCTION_ENV, "ANXIN_LOOKUP_HASH_KEY": key})
+
+    assert result.returncode != 0, key
+    assert "ANXIN_LOOKUP_HASH_KEY" in result.stderr, result.stderr[-500:]
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        "Vf0OeB7VLUTNcI3-Q1-lSwF8B_hHzoseF3P-LUrv8yc=",  # local.py's
+        "pGmL2oBx1n3dJ0Yb7Fq9kz8H5cW4vT6sR2eU1aQ0iXo=,1dK0hwwWBj3g0X_qKjnpS0IrXVl5XSHQ3S_ZoaxB-O4=",
+        "a-passphrase-is-not-a-fernet-key",
+        "pGmL2oBx1n3dJ0Yb7Fq9kz8H5cW4vT6sR2eU1aQ0iXo=,",  # an empty key after the comma
+    ],
+)
+def test_production_refuses_field_keys_that_are_development_keys_or_not_keys(keys):
+    result = production_settings({**PRODUCTION_ENV, "ANXIN_FIELD_KEYS": keys})
+
+    assert result.returncode != 0, keys
+    assert "ANXIN_FIELD_KEYS" in result.stderr, result.stderr[-500:]
+
+
+def test_production_accepts_its_own_keys():
+    result = production_settings(PRODUCTION_ENV, show="len(s.ANXIN_FIELD_KEYS)")
+
+    assert result.stdout.strip() == "1", result.stderr[-500:]
+
+
+def test_production_trusts_x_forwarded_proto_only_when_told_a_proxy_sets_it():
+    """Without a proxy that sets (and overwrites) the header, any client could claim https."""
+    show = "s.SECURE_PROXY_SSL_HEADER"
+    plain = production_settings(PRODUCTION_ENV, show=show)
+    behind = production_settings(
+        {**PRODUCTION_ENV, "DJANGO_TRUST_X_FORWARDED_PROTO": "true"}, show=show
+    )
+
+    assert plain.stdout.strip() == "None", plain.stdout + plain.stderr[-500:]
+    assert behind.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https')", behind.stderr[-500:]
+
+
+@pytest.mark.parametrize("module", ["backend.asgi", "backend.celery"])
+def test_a_server_or_worker_started_without_naming_its_settings_refuses_to_start(module):
+    """daphne and Celery never fall back to development settings (DEBUG, public keys)."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SETTINGS_MODULE"}
+
+    refused = python(f"import {module}", env=env)
+    named = python(f"import {module}", env=PRODUCTION_ENV)
+
+    assert refused.returncode != 0
+    assert "DJANGO_SETTINGS_MODULE" in refused.stderr, refused.stderr[-500:]
+    assert named.returncode == 0, named.stderr[-1000:]
