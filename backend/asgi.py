@@ -1,10 +1,8 @@
 """One process serves HTTP (Django) and the WebSocket endpoint /ws/ (Channels)."""
 
-import os
-
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
+# DJANGO_SETTINGS_MODULE is required, never defaulted (backend/__init__.py).
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -1,9 +1,6 @@
-import os
-
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
-
+# DJANGO_SETTINGS_MODULE is required, never defaulted (backend/__init__.py).
 app = Celery("anxin")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -101,7 +101,6 @@ def test_production_refuses_a_development_or_short_lookup_hash_key(key):
         "Vf0OeB7VLUTNcI3-Q1-lSwF8B_hHzoseF3P-LUrv8yc=",  # local.py's
         "pGmL2oBx1n3dJ0Yb7Fq9kz8H5cW4vT6sR2eU1aQ0iXo=,1dK0hwwWBj3g0X_qKjnpS0IrXVl5XSHQ3S_ZoaxB-O4=",
         "a-passphrase-is-not-a-fernet-key",
-        "pGmL2oBx1n3dJ0Yb7Fq9kz8H5cW4vT6sR2eU1aQ0iXo=,",  # an empty key after the comma
     ],
 )
 def test_production_refuses_field_keys_that_are_development_keys_or_not_keys(keys):

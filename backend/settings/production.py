@@ -1,20 +1,49 @@
-"""Production: no default for anything secret; missing configuration stops the process."""
+"""Production: no default for anything secret; missing or weak configuration stops the process."""
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, env
+from .base import ANXIN_FIELD_KEYS, ANXIN_LOOKUP_HASH_KEY, SECRET_KEY, env
 
-if len(SECRET_KEY) < 50 or SECRET_KEY.startswith(("dev-", "test-")):
+# The public keys local.py and test.py start with: data under them is readable by anyone.
+DEVELOPMENT_KEYS = ("Vf0OeB7V", "1dK0hwwW", "dev-", "test-")
+MIN_SECRET_CHARS = 32
+
+if len(SECRET_KEY) < 50 or SECRET_KEY.startswith(DEVELOPMENT_KEYS):
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be a long random secret in production")
 
-if any(k.startswith(("Vf0OeB7V", "1dK0hwwW")) for k in env.list("ANXIN_FIELD_KEYS")):
-    raise ImproperlyConfigured("ANXIN_FIELD_KEYS must not reuse a development or test key")
+for key in ANXIN_FIELD_KEYS:
+    if key.startswith(DEVELOPMENT_KEYS):
+        raise ImproperlyConfigured("ANXIN_FIELD_KEYS must not reuse a development or test key")
+    try:
+        Fernet(key.encode())
+    except ValueError:
+        raise ImproperlyConfigured(
+            "ANXIN_FIELD_KEYS must be Fernet keys (32 random bytes, url-safe base64): make one "
+            'with python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key())"'
+        ) from None
+
+# The blind index of ID numbers: whoever knows this key can test guesses against every hash.
+if len(ANXIN_LOOKUP_HASH_KEY) < MIN_SECRET_CHARS or ANXIN_LOOKUP_HASH_KEY.startswith(
+    DEVELOPMENT_KEYS
+):
+    raise ImproperlyConfigured(
+        f"ANXIN_LOOKUP_HASH_KEY must be a random secret of at least {MIN_SECRET_CHARS} "
+        "characters in production, not a development or test key"
+    )
 
 DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Only behind a proxy of ours that sets (overwrites) X-Forwarded-Proto; otherwise any client
+# could claim https. Without it, a proxy that ends TLS would get SECURE_SSL_REDIRECT's
+# redirect for ever: set DJANGO_TRUST_X_FORWARDED_PROTO=true there.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env.bool("DJANGO_TRUST_X_FORWARDED_PROTO", default=False)
+    else None
+)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
