@@ -1,7 +1,10 @@
+import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.db import IntegrityError
 
 from dispatch.care_plans import care_plans_generate, occurrences
@@ -107,3 +110,119 @@ def test_inactive_ended_or_departed_entries_make_nothing(elder):
     lunch(moved)
 
     assert care_plans_generate(horizon=timedelta(hours=48)) == 0
+
+
+def stored(elder, rrule, starts_on, service_code="meal"):
+    """An entry as the database may hold it from before the bounds (or from the admin)."""
+    return CareNeed.objects.create(
+        elder=elder, service_code=service_code, rrule=rrule, starts_on=starts_on
+    )
+
+
+def test_a_stored_rule_out_of_bounds_is_skipped_and_logged(elder, caplog):
+    every_hour = stored(elder, "FREQ=HOURLY;BYMINUTE=0", date.today() - timedelta(days=1))
+    lunch(elder)
+
+    made = care_plans_generate(horizon=timedelta(hours=48))
+
+    assert ServiceRequest.objects.filter(care_need=every_hour).count() == 0
+    assert made == ServiceRequest.objects.count() == 2
+    assert "care_need_out_of_bounds" in caplog.text
+    assert f"care_need={every_hour.pk}" in caplog.text or f'"care_need": {every_hour.pk}' in (
+        caplog.text
+    )
+
+
+@pytest.mark.timeout(20)
+def test_a_stored_rule_every_second_since_1900_does_not_hold_up_the_run(elder):
+    stored(elder, "FREQ=SECONDLY", date(1900, 1, 1))
+    lunch(elder)
+
+    assert care_plans_generate(horizon=timedelta(hours=48)) == 2
+
+
+@pytest.mark.parametrize(
+    "rrule",
+    [
+        "FREQ=DAILY;BYHOUR=11;BYMINUTE=30",
+        "FREQ=DAILY;INTERVAL=3;BYHOUR=8,18",
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH;BYHOUR=15",
+        "FREQ=WEEKLY;INTERVAL=3;BYHOUR=9",
+        "FREQ=WEEKLY;INTERVAL=2;WKST=SU;BYDAY=SU,MO;BYHOUR=9",
+        "FREQ=MONTHLY;BYDAY=-1FR;BYHOUR=10",
+        "FREQ=MONTHLY;INTERVAL=5;BYHOUR=10",
+        "FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=15,-1;BYHOUR=10",
+    ],
+)
+@pytest.mark.parametrize("starts_on", [date(2019, 1, 31), date(2025, 2, 28), date(2026, 11, 30)])
+def test_an_old_start_gives_the_same_occurrences_as_counting_from_it(elder, rrule, starts_on):
+    from dateutil.rrule import rrulestr
+
+    need = stored(elder, rrule, starts_on)
+    start = datetime(2026, 12, 1, 8, 0, tzinfo=SHANGHAI)
+    end = start + timedelta(days=160)
+    counted = [
+        o.astimezone(ZoneInfo("UTC"))
+        for o in rrulestr(
+            rrule, dtstart=datetime(*starts_on.timetuple()[:3], tzinfo=SHANGHAI)
+        ).between(start, end, inc=True)
+        if o < end
+    ]
+
+    assert occurrences(need, start=start, end=end) == counted
+    assert counted
+
+
+def test_a_run_makes_at_most_its_cap_soonest_first_and_the_next_run_the_rest(elder, settings):
+    settings.ANXIN = {**settings.ANXIN, "CARE_PLAN_MAX_PER_RUN": 3}
+    lunch(elder)
+    CareNeed.objects.create(
+        elder=elder,
+        service_code="meal",
+        rrule="FREQ=DAILY;BYHOUR=17;BYMINUTE=30",
+        starts_on=date(2026, 1, 1),
+    )
+
+    first = care_plans_generate(horizon=timedelta(hours=48))
+    soonest = sorted(ServiceRequest.objects.values_list("occurrence", flat=True))
+    second = care_plans_generate(horizon=timedelta(hours=48))
+
+    every = sorted(ServiceRequest.objects.values_list("occurrence", flat=True))
+    assert (first, second, len(every)) == (3, 1, 4)
+    assert soonest == every[:3]
+
+
+def test_a_run_out_of_time_stops_and_leaves_the_rest_to_the_next(elder, settings, caplog):
+    settings.ANXIN = {**settings.ANXIN, "CARE_PLAN_RUN_S": 0}
+    lunch(elder)
+
+    made = care_plans_generate(horizon=timedelta(hours=48))
+
+    assert made == ServiceRequest.objects.count() == 0
+    assert "care_plans_cut_short" in caplog.text
+
+
+def test_the_sweeper_never_expands_care_plans(elder):
+    from dispatch.tasks import sweep_deadlines
+
+    lunch(elder)
+
+    sweep_deadlines()
+
+    assert not ServiceRequest.objects.exists()
+
+
+def test_care_plans_have_their_own_queue_and_the_demo_worker_consumes_it():
+    from backend.celery import app
+
+    def queue(task):
+        return app.amqp.router.route({}, task)["queue"].name
+
+    default = settings.CELERY_TASK_DEFAULT_QUEUE
+    up = (Path(settings.BASE_DIR) / "deploy" / "up").read_text()
+    consumed = re.search(r"celery -A backend worker[^\n]*-Q (\S+)", up)
+
+    assert queue("dispatch.tasks.sweep_deadlines") == default
+    assert queue("dispatch.tasks.care_plans_generate") == f"{default}-care-plans"
+    assert consumed, "deploy/up's worker names its queues"
+    assert consumed.group(1).strip('"').split(",") == ["$CELERY_QUEUE", "$CELERY_QUEUE-care-plans"]
