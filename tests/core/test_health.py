@@ -1,17 +1,35 @@
+"""GET /healthz: anyone learns whether the platform is up; the per-component detail (versions,
+worker names, errors) goes only to staff signed in or to a monitor presenting the health token."""
+
 import pytest
 from django.test import Client
 
 from backend.celery import app as celery_app
+from tests import factories as f
+
+TOKEN = "monitor-token-0123456789-abcdefghijklmnop"
+
+
+@pytest.fixture
+def monitor(settings):
+    settings.ANXIN_HEALTH_TOKEN = TOKEN
+    return Client(headers={"X-Health-Token": TOKEN})
+
+
+def all_up(monkeypatch):
+    monkeypatch.setattr(
+        celery_app.control, "ping", lambda **kw: [{"anxin-worker@test": {"ok": "pong"}}]
+    )
 
 
 @pytest.mark.django_db
-def test_health_is_503_and_names_celery_when_no_worker_answers(monkeypatch):
+def test_health_is_503_and_names_celery_when_no_worker_answers(monkeypatch, monitor):
     """Whether a worker listens on the broker is not left to chance: the ping is answered by
     nobody here, whatever else runs on this machine."""
     pings = []
     monkeypatch.setattr(celery_app.control, "ping", lambda **kw: pings.append(kw) or [])
 
-    response = Client().get("/healthz")
+    response = monitor.get("/healthz")
 
     assert response.status_code == 503
     checks = response.json()["checks"]
@@ -24,12 +42,10 @@ def test_health_is_503_and_names_celery_when_no_worker_answers(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_health_is_200_when_every_component_answers(monkeypatch):
-    monkeypatch.setattr(
-        celery_app.control, "ping", lambda **kw: [{"anxin-worker@test": {"ok": "pong"}}]
-    )
+def test_health_is_200_when_every_component_answers(monkeypatch, monitor):
+    all_up(monkeypatch)
 
-    response = Client().get("/healthz")
+    response = monitor.get("/healthz")
 
     assert response.status_code == 200
     assert response.json()["checks"]["celery"] == {
@@ -40,10 +56,45 @@ def test_health_is_200_when_every_component_answers(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_health_reports_redis_down(settings):
+def test_health_reports_redis_down(settings, monitor):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
 
-    response = Client().get("/healthz")
+    response = monitor.get("/healthz")
 
     assert response.status_code == 503
     assert response.json()["checks"]["redis"]["status"] == "down"
+
+
+@pytest.mark.django_db
+def test_an_anonymous_caller_learns_the_overall_status_and_nothing_else(monkeypatch, settings):
+    all_up(monkeypatch)
+    up = Client().get("/healthz")
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    down = Client().get("/healthz")
+
+    assert (up.status_code, up.json()) == (200, {"status": "up"})
+    assert (down.status_code, down.json()) == (503, {"status": "down"})
+
+
+@pytest.mark.django_db
+def test_a_wrong_token_or_none_configured_gets_the_status_only(monkeypatch, settings):
+    all_up(monkeypatch)
+    settings.ANXIN_HEALTH_TOKEN = TOKEN
+    wrong = Client(headers={"X-Health-Token": TOKEN[:-1]}).get("/healthz")
+    settings.ANXIN_HEALTH_TOKEN = ""
+    empty = Client(headers={"X-Health-Token": ""}).get("/healthz")
+
+    assert wrong.json() == {"status": "up"}
+    assert empty.json() == {"status": "up"}
+
+
+@pytest.mark.django_db
+def test_staff_signed_in_see_each_component_and_other_users_do_not(monkeypatch, district):
+    all_up(monkeypatch)
+    staff = Client()
+    staff.force_login(f.UserFactory(role="supervisor", district=district, is_staff=True))
+    operator = Client()
+    operator.force_login(f.UserFactory(role="operator", district=district))
+
+    assert set(staff.get("/healthz").json()["checks"]) == {"database", "postgis", "redis", "celery"}
+    assert operator.get("/healthz").json() == {"status": "up"}
