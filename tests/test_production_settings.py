@@ -139,3 +139,10 @@ def test_a_server_or_worker_started_without_naming_its_settings_refuses_to_start
     assert refused.returncode != 0
     assert "DJANGO_SETTINGS_MODULE" in refused.stderr, refused.stderr[-500:]
     assert named.returncode == 0, named.stderr[-1000:]
+
+
+def test_production_refuses_a_guessable_health_token():
+    result = production_settings({**PRODUCTION_ENV, "ANXIN_HEALTH_TOKEN": "letmein"})
+
+    assert result.returncode != 0
+    assert "ANXIN_HEALTH_TOKEN" in result.stderr, result.stderr[-500:]
