@@ -1,5 +1,11 @@
-"""GET /healthz: each component with a status; 503 when any is down."""
+"""GET /healthz: 200 when every component answers, 503 when any is down.
 
+Anyone (a load balancer) gets the overall status; each component's detail (versions, worker
+names, errors) goes to staff signed in to the admin site and to a monitor that presents
+ANXIN_HEALTH_TOKEN in the X-Health-Token header.
+"""
+
+import hmac
 import time
 
 import redis
@@ -49,6 +55,14 @@ def _celery() -> dict:
     return {"workers": sorted(name for reply in replies for name in reply)}
 
 
+def _may_see_detail(request) -> bool:
+    if request.user.is_authenticated and request.user.is_staff:
+        return True
+    token = settings.ANXIN_HEALTH_TOKEN
+    offered = request.headers.get("X-Health-Token", "")
+    return bool(token) and hmac.compare_digest(offered.encode(), token.encode())
+
+
 @require_GET
 def healthz(request):
     checks = {
@@ -58,6 +72,7 @@ def healthz(request):
         "celery": _check(_celery),
     }
     healthy = all(c["status"] == "up" for c in checks.values())
-    return JsonResponse(
-        {"status": "up" if healthy else "down", "checks": checks}, status=200 if healthy else 503
-    )
+    body: dict = {"status": "up" if healthy else "down"}
+    if _may_see_detail(request):
+        body["checks"] = checks
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -231,6 +231,9 @@ PHONENUMBER_DB_FORMAT = "E164"
 ANXIN_FIELD_KEYS = env.list("ANXIN_FIELD_KEYS")
 ANXIN_LOOKUP_HASH_KEY = env.str("ANXIN_LOOKUP_HASH_KEY")
 
+# Lets a monitor read /healthz's per-component detail (X-Health-Token); empty: staff only.
+ANXIN_HEALTH_TOKEN = env.str("ANXIN_HEALTH_TOKEN", default="")
+
 NOTIFICATION_BACKEND = env.str(
     "ANXIN_NOTIFICATION_BACKEND", default="backend.telephony.backends.FileBackend"
 )

@@ -4,7 +4,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import ANXIN_FIELD_KEYS, ANXIN_LOOKUP_HASH_KEY, SECRET_KEY, env
+from .base import ANXIN_FIELD_KEYS, ANXIN_HEALTH_TOKEN, ANXIN_LOOKUP_HASH_KEY, SECRET_KEY, env
 
 # The public keys local.py and test.py start with: data under them is readable by anyone.
 DEVELOPMENT_KEYS = ("Vf0OeB7V", "1dK0hwwW", "dev-", "test-")
@@ -31,6 +31,12 @@ if len(ANXIN_LOOKUP_HASH_KEY) < MIN_SECRET_CHARS or ANXIN_LOOKUP_HASH_KEY.starts
     raise ImproperlyConfigured(
         f"ANXIN_LOOKUP_HASH_KEY must be a random secret of at least {MIN_SECRET_CHARS} "
         "characters in production, not a development or test key"
+    )
+
+if ANXIN_HEALTH_TOKEN and len(ANXIN_HEALTH_TOKEN) < MIN_SECRET_CHARS:
+    raise ImproperlyConfigured(
+        f"ANXIN_HEALTH_TOKEN, when set, must be a random secret of at least {MIN_SECRET_CHARS} "
+        "characters"
     )
 
 DEBUG = False
