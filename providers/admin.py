@@ -2,7 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
 
-from backend.core.admin import DistrictScope, DistrictScopedAdmin
+from backend.core.admin import DistrictScope, DistrictScopedAdmin, ReadOnlyAdmin
+from backend.core.errors import DomainError
 
 from . import services
 from .models import (
@@ -10,6 +11,7 @@ from .models import (
     Certificate,
     CreditEvent,
     Provider,
+    ProviderChange,
     ProviderService,
     Sanction,
     ShiftChange,
@@ -21,6 +23,28 @@ class ServiceInline(DistrictScope, admin.TabularInline):
     model = ProviderService
     district_lookups = ("provider__district",)
     extra = 0
+    # A price, unit or subsidy flag is a change a district administrator approves:
+    # POST /api/v1/providers/{id}/services/ (services.provider_service_set).
+    readonly_fields = ("service_code", "price", "unit", "subsidised")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ProviderForm(forms.ModelForm):
+    class Meta:
+        model = Provider
+        fields = "__all__"  # noqa: DJ007 - the admin shows every field; read-only ones below
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        changed = {name: cleaned[name] for name in self.changed_data if name in cleaned}
+        if self.instance.pk:
+            try:
+                services.provider_update_check(provider=self.instance, **changed)
+            except DomainError as exc:
+                raise forms.ValidationError(exc.extra.get("fields") or str(exc.detail)) from None
+        return cleaned
 
 
 @admin.register(Provider)
@@ -35,6 +59,22 @@ class ProviderAdmin(DistrictScopedAdmin, GISModelAdmin):
     filter_horizontal = ("admins",)
     inlines = [ServiceInline]
     district_lookups = ("district",)
+    form = ProviderForm
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and not services.change_may_decide(actor=request.user, provider=obj):
+            return fields + services.REVIEWED_FIELDS
+        return fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Through `services.provider_update`, like the API's: where it serves and its credit
+        code are recorded as a change (approved at once for a district administrator)."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name != "admins"}
+        services.provider_update(provider=obj, actor=request.user, **fields)
 
 
 class CertificateInline(DistrictScope, admin.TabularInline):
@@ -126,3 +166,13 @@ class AppealAdmin(DistrictScopedAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ProviderChange)
+class ProviderChangeAdmin(ReadOnlyAdmin):
+    """The history of changes to where providers serve, credit codes and prices; decided
+    through the API (POST /api/v1/provider-changes/{id}/decide/)."""
+
+    list_display = ("provider", "state", "requested_by", "requested_at", "decided_by", "decided_at")
+    list_filter = ("state",)
+    district_lookups = ("provider__district",)

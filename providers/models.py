@@ -281,3 +281,47 @@ class Appeal(models.Model):
                 fields=["sanction"], condition=models.Q(state="open"), name="one_open_appeal"
             )
         ]
+
+
+class ChangeState(models.TextChoices):
+    PENDING = "pending", "Waiting for a district administrator"
+    APPROVED = "approved", "Approved (in effect)"
+    REJECTED = "rejected", "Rejected"
+    SUPERSEDED = "superseded", "Replaced by a later change of the same fields"
+
+
+class ProviderChange(models.Model):
+    """A change to where a provider serves (area, base, radius), its credit code, or a
+    service's price, unit and subsidy flag (变更申请). Its admin proposes; a district
+    administrator of its district approves or rejects, and only approval makes it take effect.
+    A district administrator's own edit is recorded approved at once. Rows are the history.
+
+    `changes` maps each field (`service:<code>` for a service) to {"from": ..., "to": ...}:
+    geometries as GeoJSON, prices as strings, a service as {price, unit, subsidised} or null.
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="changes")
+    changes = models.JSONField()
+    state = models.CharField(
+        max_length=12, choices=ChangeState.choices, default=ChangeState.PENDING
+    )
+    reason = models.CharField(max_length=300, blank=True, help_text="Why, from whoever asked")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["provider", "state"], name="provider_change_state")]
+        constraints = [
+            models.CheckConstraint(
+                name="decided_change_names_when",
+                condition=models.Q(state="pending", decided_at__isnull=True)
+                | (~models.Q(state="pending") & models.Q(decided_at__isnull=False)),
+            )
+        ]

@@ -18,6 +18,7 @@ from backend.accounts.models import Role, User
 from .models import (
     Certificate,
     Provider,
+    ProviderChange,
     ProviderService,
     ProviderStatus,
     Worker,
@@ -38,6 +39,15 @@ def providers_visible_to(user: User) -> QuerySet[Provider]:
     if user.role == Role.PROVIDER_ADMIN:
         return Provider.objects.filter(admins=user)
     return Provider.objects.none()
+
+
+def provider_changes_visible_to(user: User) -> QuerySet[ProviderChange]:
+    """Change requests of the providers the caller may see, newest first."""
+    return (
+        ProviderChange.objects.filter(provider__in=providers_visible_to(user))
+        .select_related("requested_by", "decided_by")
+        .order_by("-requested_at", "-pk")
+    )
 
 
 def workers_visible_to(user: User) -> QuerySet[Worker]:

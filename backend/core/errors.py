@@ -44,6 +44,13 @@ class StateConflict(DomainError):
         super().__init__(message, code=code, current_state=current_state, **extra)
 
 
+class NotAllowed(DomainError):
+    """403: the caller may see the thing but not do this to it."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "not_allowed"
+
+
 class NotFound(DomainError):
     """404: no such thing, or none the caller may see (the two are not told apart)."""
 

@@ -3,7 +3,15 @@ from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.measure import D
 
 from backend.core.filters import NearFilter, PointFilter
-from providers.models import Appeal, AppealState, Provider, ProviderKind, ProviderStatus
+from providers.models import (
+    Appeal,
+    AppealState,
+    ChangeState,
+    Provider,
+    ProviderChange,
+    ProviderKind,
+    ProviderStatus,
+)
 from providers.selectors import providers_serving
 
 
@@ -45,3 +53,14 @@ class AppealFilter(django_filters.FilterSet):
     class Meta:
         model = Appeal
         fields = ["state"]
+
+
+class ProviderChangeFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(
+        choices=ChangeState.choices, help_text="`pending` is the district's queue"
+    )
+    provider = django_filters.NumberFilter(field_name="provider_id", help_text="A provider's id")
+
+    class Meta:
+        model = ProviderChange
+        fields = ["state", "provider"]

@@ -42,6 +42,13 @@ class ProviderInput(serializers.Serializer):
     service_radius_m = serializers.IntegerField(required=False, min_value=100, max_value=50_000)
     insurance_policy = serializers.CharField(max_length=100, required=False, allow_blank=True)
     insurance_expires_on = serializers.DateField(required=False, allow_null=True)
+    reason = serializers.CharField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Why: kept with a change that waits for a district administrator",
+    )
 
     def validate_base_location(self, value):
         return point_wgs84(*value)
@@ -131,10 +138,42 @@ class ProviderFeature(GeoFeatureSerializer):
 
 class ServiceSerializer(serializers.ModelSerializer):
     unit = serializers.ChoiceField(choices=PriceUnit.choices)
+    reason = serializers.CharField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Why: kept with a change that waits for a district administrator",
+    )
 
     class Meta:
         model = ProviderService
-        fields = ["id", "service_code", "price", "unit", "subsidised"]
+        fields = ["id", "service_code", "price", "unit", "subsidised", "reason"]
+
+
+class ProviderChangeOutput(serializers.Serializer):
+    """A change to where a provider serves, its credit code, or a service's price, unit or
+    subsidy flag, and what became of it."""
+
+    id = serializers.IntegerField()
+    provider = serializers.IntegerField(source="provider_id")
+    state = serializers.CharField(help_text="pending, approved, rejected or superseded")
+    changes = serializers.DictField(
+        child=serializers.DictField(),
+        help_text='Each field (`service:<code>` for a service) as {"from": ..., "to": ...}; '
+        "geometries as GeoJSON, a service as {price, unit, subsidised} or null",
+    )
+    reason = serializers.CharField()
+    requested_by = serializers.CharField(source="requested_by.username")
+    requested_at = serializers.DateTimeField()
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    decided_at = serializers.DateTimeField()
+    decision_note = serializers.CharField()
+
+
+class ChangeDecisionInput(serializers.Serializer):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(max_length=300, help_text="Why")
 
 
 class WorkerInput(serializers.Serializer):

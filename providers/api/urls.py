@@ -22,6 +22,17 @@ urlpatterns = [
         name="provider-sanctions",
     ),
     path("sanctions/<int:pk>/appeal/", views.SanctionAppealView.as_view(), name="sanction-appeal"),
+    path("provider-changes/", views.ProviderChangeListView.as_view(), name="provider-change-list"),
+    path(
+        "provider-changes/<int:pk>/",
+        views.ProviderChangeDetailView.as_view(),
+        name="provider-change-detail",
+    ),
+    path(
+        "provider-changes/<int:pk>/decide/",
+        views.ProviderChangeDecideView.as_view(),
+        name="provider-change-decide",
+    ),
     path("appeals/", views.AppealListView.as_view(), name="appeal-list"),
     path("appeals/<int:pk>/decide/", views.AppealDecideView.as_view(), name="appeal-decide"),
     path("workers/me/shift/", views.MyShiftView.as_view(), name="worker-shift"),

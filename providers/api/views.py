@@ -11,15 +11,16 @@ from backend.core.geo import PositionSerializer
 from backend.core.idempotency import idempotent
 from backend.core.permissions import require_role, signed_in
 from providers import services
-from providers.models import Appeal, Provider, Sanction
+from providers.models import Appeal, ChangeState, Provider, ProviderChange, Sanction
 from providers.selectors import (
+    provider_changes_visible_to,
     providers_visible_to,
     worker_for_user,
     workers_visible_to,
 )
 
 from . import serializers as s
-from .filters import AppealFilter, ProviderFilter
+from .filters import AppealFilter, ProviderChangeFilter, ProviderFilter
 
 ADMIN = {Role.DISTRICT_ADMIN}
 
@@ -46,6 +47,7 @@ class ProviderListView(ListAPIView):
         data = s.ProviderInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
+        values.pop("reason", None)
         district_id = request.user.district_id
         if request.user.role == Role.PROVIDER_ADMIN:
             code = request.data.get("district", "")
@@ -75,16 +77,24 @@ class ProviderDetailView(APIView):
     def get(self, request, pk: int):
         return Response(s.ProviderOutput(_provider(request, pk)).data)
 
-    @extend_schema(request=s.ProviderInput, responses=s.ProviderOutput)
+    @extend_schema(
+        request=s.ProviderInput,
+        responses={200: s.ProviderOutput, 202: s.ProviderChangeOutput},
+        description="Where it serves (area, base, radius) and the credit code change at once "
+        "for a district administrator of its district; for the provider's admin they become "
+        "a change request (202, the change) that one approves. Other fields change at once.",
+    )
     @idempotent
     def patch(self, request, pk: int):
         provider = _provider(request, pk)
         require_role(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, "change providers")
         data = s.ProviderInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        provider = services.provider_update(
+        provider, change = services.provider_update(
             provider=provider, actor=request.user, **data.validated_data
         )
+        if change is not None and change.state == ChangeState.PENDING:
+            return Response(s.ProviderChangeOutput(change).data, status=status.HTTP_202_ACCEPTED)
         return Response(s.ProviderOutput(provider).data)
 
 
@@ -116,18 +126,29 @@ class ProviderServicesView(APIView):
             s.ServiceSerializer(provider.services.order_by("service_code"), many=True).data
         )
 
-    @extend_schema(request=s.ServiceSerializer, responses={201: s.ServiceSerializer})
+    @extend_schema(
+        request=s.ServiceSerializer,
+        responses={200: s.ServiceSerializer, 201: s.ServiceSerializer, 202: s.ProviderChangeOutput},
+        description="A district administrator of its district sets a service's price, unit and "
+        "subsidy flag at once (201; 200 when nothing changed); the provider's admin asks for it "
+        "(202, the change request).",
+    )
     @idempotent
     def post(self, request, pk: int):
         provider = _provider(request, pk)
         require_role(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, "set services")
         data = s.ServiceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        service, _ = provider.services.update_or_create(
-            service_code=data.validated_data["service_code"],
-            defaults={k: v for k, v in data.validated_data.items() if k != "service_code"},
+        change = services.provider_service_set(
+            provider=provider, actor=request.user, **data.validated_data
         )
-        return Response(s.ServiceSerializer(service).data, status=status.HTTP_201_CREATED)
+        if change is not None and change.state == ChangeState.PENDING:
+            return Response(s.ProviderChangeOutput(change).data, status=status.HTTP_202_ACCEPTED)
+        service = provider.services.get(service_code=data.validated_data["service_code"])
+        return Response(
+            s.ServiceSerializer(service).data,
+            status=status.HTTP_201_CREATED if change else status.HTTP_200_OK,
+        )
 
 
 class ProviderWorkersView(APIView):
@@ -295,6 +316,46 @@ class AppealDecideView(APIView):
             note=data.validated_data["note"],
         )
         return Response(s.AppealOutput(appeal).data)
+
+
+class ProviderChangeListView(ListAPIView):
+    """Change requests of the providers the caller may see (`?state=pending`: the district's
+    queue), newest first: who asked, what from what to what, who decided, when and why."""
+
+    serializer_class = s.ProviderChangeOutput
+    filterset_class = ProviderChangeFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ProviderChange.objects.none()
+        return provider_changes_visible_to(signed_in(self.request))
+
+
+class ProviderChangeDetailView(APIView):
+    @extend_schema(responses=s.ProviderChangeOutput)
+    def get(self, request, pk: int):
+        change = get_object_or_404(provider_changes_visible_to(request.user), pk=pk)
+        return Response(s.ProviderChangeOutput(change).data)
+
+
+class ProviderChangeDecideView(APIView):
+    """A district administrator of the provider's district approves (it takes effect) or
+    rejects a pending change, saying why."""
+
+    @extend_schema(request=s.ChangeDecisionInput, responses=s.ProviderChangeOutput)
+    @idempotent
+    def post(self, request, pk: int):
+        require_role(request.user, ADMIN, "decide provider changes")
+        change = get_object_or_404(provider_changes_visible_to(request.user), pk=pk)
+        data = s.ChangeDecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        change = services.provider_change_decide(
+            change_id=change.pk,
+            actor=request.user,
+            approve=data.validated_data["approve"],
+            note=data.validated_data["note"],
+        )
+        return Response(s.ProviderChangeOutput(change).data)
 
 
 def _my_worker(request):

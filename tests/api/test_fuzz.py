@@ -22,7 +22,7 @@ from schemathesis.generation import GenerationMode
 
 from dispatch import services
 from dispatch.models import JobOffer, ServiceType
-from providers.services import sanction_impose
+from providers.services import provider_update, sanction_impose
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -73,11 +73,13 @@ def world(district, elder, family, make_worker):
     sanction = sanction_impose(
         provider_id=worker.provider_id, kind="warning", reason="late twice", actor=staff
     )
+    _, change = provider_update(provider=worker.provider, actor=admin, service_radius_m=4000)
     ids = {
         "elders": elder.pk,
         "providers": worker.provider_id,
         "workers": worker.pk,
         "sanctions": sanction.pk,
+        "provider-changes": change.pk,
     }
     return {
         "district_admin": (staff, {**ids, "requests": queued.pk, "alerts": queued.alerts.get().pk}),

@@ -80,6 +80,9 @@ def world(district, elder, family, make_worker, django_capture_on_commit_callbac
     appeal = provider_services.appeal_file(
         sanction=sanction, actor=provider_admin, grounds="traffic"
     )
+    _, change = provider_services.provider_update(
+        provider=offered_to.provider, actor=provider_admin, service_radius_m=4000
+    )
     return {
         "admin": admin,
         "offered_to": offered_to.user,
@@ -95,6 +98,7 @@ def world(district, elder, family, make_worker, django_capture_on_commit_callbac
         "/api/v1/visits/": Visit.objects.get(request=visited).pk,
         "/api/v1/sanctions/": sanction.pk,
         "/api/v1/appeals/": appeal.pk,
+        "/api/v1/provider-changes/": change.pk,
         "visited": visited.pk,
     }
 
@@ -146,6 +150,7 @@ LIST_FILTERS = {
     "/api/v1/providers/": PROVIDER_FILTERS,
     "/api/v1/providers/features/": PROVIDER_FILTERS,
     "/api/v1/appeals/": {"state"},
+    "/api/v1/provider-changes/": {"state", "provider"},
     "/api/v1/requests/": {"state", "sla_missed"},
     "/api/v1/offers/": {"state"},
     "/api/v1/alerts/": {"open", "unresolved", "kind"},

@@ -7,8 +7,8 @@ edit goes through the same path as a change approved at once."""
 from decimal import Decimal
 
 import pytest
-from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.contrib.auth.models import Permission
+from django.contrib.gis.geos import MultiPolygon, Polygon
 
 from backend.accounts.models import User
 from backend.core.models import Event
@@ -164,30 +164,42 @@ def test_a_new_service_is_not_offered_until_approved(provider, admin, district_a
     assert provider in providers_serving(point=f.point(*f.HOME), service_code="bathing")
 
 
-@pytest.mark.parametrize(
-    ("patch", "field"),
-    [
-        ({"service_area": box(OVER_THE_EDGE)}, "service_area"),
-        ({"base_location": {"type": "Point", "coordinates": list(NEXT_DISTRICT)}}, "base_location"),
-        ({"service_radius_m": 50_000}, "service_radius_m"),
-    ],
-)
-def test_serving_beyond_the_districts_boundary_is_refused_for_anyone(
-    patch, field, provider, admin, district_admin
+def test_a_service_area_beyond_the_districts_boundary_is_refused_for_anyone(
+    provider, admin, district_admin
 ):
-    Provider.objects.filter(pk=provider.pk).update(service_radius_m=3000)
+    over_the_edge = {"service_area": box(OVER_THE_EDGE)}
 
-    by_provider = api(admin).patch(f"/api/v1/providers/{provider.pk}/", patch, format="json")
+    by_provider = api(admin).patch(
+        f"/api/v1/providers/{provider.pk}/", over_the_edge, format="json"
+    )
     by_district = api(district_admin).patch(
-        f"/api/v1/providers/{provider.pk}/", patch, format="json"
+        f"/api/v1/providers/{provider.pk}/", over_the_edge, format="json"
     )
 
     for refused in (by_provider, by_district):
         assert refused.status_code == 422
         assert refused.json()["error"]["code"] == "outside_district"
-        assert list(refused.json()["error"]["fields"]) == [field]
+        assert list(refused.json()["error"]["fields"]) == ["service_area"]
     assert api(district_admin).get("/api/v1/provider-changes/").json()["count"] == 0
-    assert Provider.objects.get(pk=provider.pk).service_radius_m == 3000
+    assert Provider.objects.get(pk=provider.pk).service_area is None
+
+
+def test_a_new_base_or_radius_waits_for_the_district_administrator_too(provider, admin):
+    """Without an area, the radius around the base is where it serves."""
+    moved = api(admin).patch(
+        f"/api/v1/providers/{provider.pk}/",
+        {
+            "base_location": {"type": "Point", "coordinates": list(NEXT_DISTRICT)},
+            "service_radius_m": 50_000,
+        },
+        format="json",
+    )
+
+    assert moved.status_code == 202
+    assert set(moved.json()["changes"]) == {"base_location", "service_radius_m"}
+    unchanged = Provider.objects.get(pk=provider.pk)
+    assert unchanged.service_radius_m == 20_000
+    assert tuple(unchanged.base_location.coords) == pytest.approx(f.HOME)
 
 
 def test_a_district_administrator_edits_directly_through_the_same_path(provider, district_admin):
