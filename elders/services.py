@@ -1,6 +1,8 @@
 """Writes of the elder registry. Sensitive reads (ID number, health notes) also live here,
 because every one of them writes an access-log row."""
 
+import hmac
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -11,11 +13,12 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.core.crypto import field_decrypt, field_encrypt, lookup_hash
-from backend.core.errors import DomainError
+from backend.core.errors import DomainError, RuleViolation
 from backend.core.events import event_record
 
 from .assessment import DIMENSION_MAX, barthel_errors, barthel_total, gb_level
 from .identity import InvalidIdNumber, parse_id_number
+from .limits import Limit, limits_hit
 from .models import (
     AbilityAssessment,
     AccessGrant,
@@ -232,6 +235,37 @@ def elder_id_number_reveal(*, elder: Elder, user: User, purpose: str) -> Reveale
         return Revealed(value="", purpose=purpose)
     access_log_record(user=user, elder=elder, field="id_number", purpose=purpose)
     return Revealed(value=field_decrypt(elder.id_number_encrypted), purpose=purpose)
+
+
+ID_CHECK_PER_ELDER = Limit("id-check-elder", attempts=5, window_s=3600)
+ID_CHECK_PER_USER = Limit("id-check-user", attempts=20, window_s=3600)
+ID_CHECK_PURPOSE = "confirm a caller's identity"
+_LAST_CHARACTERS = re.compile(r"^\d{3,5}[\dX]$")
+
+
+def elder_id_number_check(*, elder: Elder, user: User, last_digits: str, purpose: str = "") -> bool:
+    """Does the ID number on file end with the 4 to 6 characters a caller says? Match or no
+    match, nothing more; logged with the answer. At most ID_CHECK_PER_ELDER attempts on one
+    elder and ID_CHECK_PER_USER by one user in a window, so the answer cannot be used to read
+    the number a digit at a time."""
+    said = last_digits.strip().upper()
+    if not _LAST_CHARACTERS.match(said):
+        raise ElderDataError({"last_digits": ["the last 4 to 6 characters (digits, X last)"]})
+    if not elder.id_number_encrypted:
+        raise RuleViolation("No ID number is on file for this elder.", code="no_id_number")
+    limits_hit(
+        [(ID_CHECK_PER_USER, user.pk), (ID_CHECK_PER_ELDER, elder.pk)],
+        what="check this ID number",
+    )
+    on_file = field_decrypt(elder.id_number_encrypted)
+    match = hmac.compare_digest(on_file[-len(said) :].encode(), said.encode())
+    access_log_record(
+        user=user,
+        elder=elder,
+        field="id_number_check",
+        purpose=f"{purpose.strip()[:180] or ID_CHECK_PURPOSE}: {'match' if match else 'no match'}",
+    )
+    return match
 
 
 def health_profile_read(*, elder: Elder, user: User, purpose: str) -> HealthProfile:

@@ -147,7 +147,8 @@ class ElderOutput(ElderForWorkerOutput):
     status = serializers.CharField()
     status_since = serializers.DateField()
     has_id_number = serializers.BooleanField(
-        help_text="Whether an ID number is on file; supervisors reveal it (logged)"
+        help_text="Whether an ID number is on file. Supervisors reveal it (logged); staff "
+        "confirm a caller's last digits with POST .../id-number/check/"
     )
     care_level = serializers.IntegerField(allow_null=True)
     care_level_label = serializers.CharField(source="get_care_level_display", allow_null=True)

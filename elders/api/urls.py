@@ -12,6 +12,11 @@ urlpatterns = [
         views.IdNumberRevealView.as_view(),
         name="elder-id-reveal",
     ),
+    path(
+        "elders/<int:pk>/id-number/check/",
+        views.IdNumberCheckView.as_view(),
+        name="elder-id-check",
+    ),
     path("elders/<int:pk>/health/", views.HealthView.as_view(), name="elder-health"),
     path("elders/<int:pk>/assessments/", views.AssessmentsView.as_view(), name="elder-assessments"),
     path("elders/<int:pk>/contacts/", views.ContactsView.as_view(), name="elder-contacts"),

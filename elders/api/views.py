@@ -164,6 +164,38 @@ class IdNumberRevealView(APIView):
         return Response({"id_number": revealed.value, "purpose": revealed.purpose})
 
 
+class IdNumberCheckView(APIView):
+    """Confirm a caller (district staff): the last 4 to 6 characters of the ID number the caller
+    says, answered match or no match. Logged; 5 attempts an hour per elder, 20 per user (429
+    with Retry-After)."""
+
+    class CheckInput(serializers.Serializer):
+        last_digits = serializers.CharField(
+            max_length=6, help_text="The last 4 to 6 characters the caller says, e.g. 002X"
+        )
+        purpose = serializers.CharField(
+            max_length=180,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Logged; default: confirm a caller's identity",
+        )
+
+    class CheckOutput(serializers.Serializer):
+        match = serializers.BooleanField()
+
+    @extend_schema(request=CheckInput, responses=CheckOutput)
+    def post(self, request, pk: int):
+        elder = _visible_elder(request, pk)
+        require_role(request.user, STAFF_ROLES, "check ID numbers")
+        data = self.CheckInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        match = services.elder_id_number_check(
+            elder=elder, user=request.user, **data.validated_data
+        )
+        return Response({"match": match})
+
+
 class HealthView(APIView):
     """Health notes. Every read is logged with its purpose: the `purpose` you send, or, for a
     worker, the job that grants access."""

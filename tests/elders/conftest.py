@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 
 from elders import services
@@ -29,3 +31,10 @@ def user_of(district):
         return f.UserFactory(role=role, **kwargs)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _attempt_counters_of_its_own(monkeypatch):
+    """Attempt limits count in the shared cache: each test counts under a prefix of its own,
+    so none inherits another's attempts (and no test clears the whole cache)."""
+    monkeypatch.setattr("elders.limits.KEY_PREFIX", f"anxin-test:limits:{uuid.uuid4().hex}")
