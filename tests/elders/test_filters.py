@@ -191,3 +191,67 @@ def test_points_go_out_through_rest_framework_gis_as_lng_lat(town, operator):
         "type": "Point",
         "coordinates": [round(elder.location.x, 7), round(elder.location.y, 7)],
     }
+
+
+BRIEF_HIDES = [
+    {"category": "veteran"},
+    {"care_level": "0"},
+    {"living_arrangement": "with_family"},
+    {"near": f"{f.HOME[0] + 0.04},{f.HOME[1]},500"},
+    {"q": "李建国"},
+    {"q": "138 0013 8000"},
+    {"status": "active"},
+    {"division": "220104002004"},
+    {"category": "veteran", "q": "李"},
+]
+
+
+@pytest.fixture
+def brief_viewers(town, make_worker, user_of):
+    """A worker holding live grants for two elders, and the provider admin of that worker."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from elders import services
+
+    worker = make_worker()
+    admin = user_of("provider_admin")
+    worker.provider.admins.add(admin)
+    for n, key in enumerate(("alone_old", "with_family")):
+        services.access_grant_issue(
+            elder_id=town[key].pk,
+            user_id=worker.user.pk,
+            purpose="job",
+            reference=f"request:{n}",
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
+    return {"worker": worker.user, "provider_admin": admin}
+
+
+@pytest.mark.parametrize("role", ["worker", "provider_admin"])
+def test_the_brief_list_is_whole_without_filters(role, brief_viewers, town):
+    listed = api(brief_viewers[role]).get("/api/v1/elders/").json()["results"]
+
+    assert {e["id"] for e in listed} == {town["alone_old"].pk, town["with_family"].pk}
+    assert all(set(e) == {"id", "full_name", "gender", "address"} for e in listed)
+
+
+@pytest.mark.parametrize("params", BRIEF_HIDES)
+@pytest.mark.parametrize("role", ["worker", "provider_admin"])
+def test_a_role_shown_the_brief_list_cannot_filter_it_by_what_it_hides(role, params, brief_viewers):
+    # Given a role whose list shows name, gender and address only
+    # When it narrows the list by a care category, level, arrangement, place, phone or status
+    response = api(brief_viewers[role]).get("/api/v1/elders/", params)
+
+    # Then it is refused, naming the parameters, rather than answering who matches
+    assert response.status_code == 400, response.json()
+    assert set(response.json()["error"]["fields"]) == set(params)
+
+
+def test_a_family_still_filters_its_own_elders(town, user_of):
+    family = user_of("family")
+    for key in ("alone_old", "with_family"):
+        f.ContactFactory(elder=town[key], user=family)
+
+    assert ids_for(family, category="veteran") == {town["with_family"].pk}
