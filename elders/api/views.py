@@ -51,7 +51,9 @@ def _output_class(user):
 
 
 class _ElderList(ListAPIView):
-    """Elders the caller may see, filtered by ElderFilter."""
+    """Elders the caller may see, filtered by ElderFilter. A role shown the brief list may not
+    filter: each filter tests something the brief list hides (care, place, phone, status), so
+    narrowing would tell it who matches."""
 
     filterset_class = ElderFilter
 
@@ -59,6 +61,16 @@ class _ElderList(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Elder.objects.none()
         return elders_visible_to(signed_in(self.request)).order_by("id")
+
+    def filter_queryset(self, queryset):
+        if elder_lists_in_full(signed_in(self.request)):
+            return super().filter_queryset(queryset)
+        asked = sorted(set(self.request.query_params) & set(ElderFilter.base_filters))
+        if asked:
+            raise serializers.ValidationError(
+                {name: ["not available to your role: your list does not show it"] for name in asked}
+            )
+        return queryset
 
 
 class ElderListView(_ElderList):
