@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import User
@@ -23,6 +24,7 @@ from .models import (
     AbilityAssessment,
     AccessGrant,
     AccessLog,
+    CareNeed,
     Elder,
     HealthProfile,
 )
@@ -271,6 +273,18 @@ def elder_id_number_check(*, elder: Elder, user: User, last_digits: str, purpose
 def health_profile_read(*, elder: Elder, user: User, purpose: str) -> HealthProfile:
     access_log_record(user=user, elder=elder, field="health", purpose=purpose)
     return HealthProfile.objects.filter(elder=elder).first() or HealthProfile(elder=elder)
+
+
+def assessments_read(*, elder: Elder, user: User, purpose: str) -> QuerySet[AbilityAssessment]:
+    """The elder's ability assessments, newest first; the read is logged like health notes."""
+    access_log_record(user=user, elder=elder, field="assessments", purpose=purpose)
+    return AbilityAssessment.objects.filter(elder=elder).order_by("-assessed_on", "-pk")
+
+
+def care_plan_read(*, elder: Elder, user: User, purpose: str) -> QuerySet[CareNeed]:
+    """The care plan with its notes (door codes, habits, health hints); the read is logged."""
+    access_log_record(user=user, elder=elder, field="care_plan", purpose=purpose)
+    return CareNeed.objects.filter(elder=elder).order_by("pk")
 
 
 def health_profile_write(*, elder: Elder, user: User, **fields: str) -> HealthProfile:

@@ -117,6 +117,19 @@ class CareNeedSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class CarePlanEntryOutput(serializers.Serializer):
+    """A care-plan entry as the file shows it: the schedule without the notes (those are read,
+    logged, from `.../care-needs/`)."""
+
+    id = serializers.IntegerField()
+    service_code = serializers.CharField()
+    rrule = serializers.CharField()
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField(allow_null=True)
+    duration_minutes = serializers.IntegerField()
+    active = serializers.BooleanField()
+
+
 class ElderBriefOutput(serializers.Serializer):
     """For provider admins: who their staff served, no more."""
 
@@ -132,7 +145,7 @@ class ElderForWorkerOutput(ElderBriefOutput):
     phone = serializers.CharField()
     landline = serializers.CharField()
     location = PointOutputField(help_text="Home, GeoJSON Point, WGS-84")
-    care_needs = CareNeedSerializer(many=True)
+    care_needs = CarePlanEntryOutput(many=True)
 
 
 class ElderOutput(ElderForWorkerOutput):

@@ -208,23 +208,35 @@ class IdNumberCheckView(APIView):
         return Response({"match": match})
 
 
+PURPOSE = OpenApiParameter(
+    "purpose", str, description="Why you read it (logged); a worker's job is logged for them"
+)
+
+
+def _read_purpose(request, elder: Elder, what: str) -> str:
+    """Why a sensitive part of the file is read, for the access log: the `purpose` the caller
+    sends or, for a worker, the job whose grant lets them see the elder."""
+    purpose = request.query_params.get("purpose", "").strip()
+    if request.user.role == Role.WORKER:
+        grant = elder_active_grant(user=request.user, elder_id=elder.pk)
+        if grant is None:  # the grant ended between the two reads
+            raise Http404
+        return f"{grant.reference}: {grant.purpose}" + (f" ({purpose})" if purpose else "")
+    if not purpose:
+        raise serializers.ValidationError({"purpose": [f"say why you need the {what}"]})
+    return purpose
+
+
 class HealthView(APIView):
     """Health notes. Every read is logged with its purpose: the `purpose` you send, or, for a
     worker, the job that grants access."""
 
-    @extend_schema(parameters=[OpenApiParameter("purpose", str)], responses=s.HealthSerializer)
+    @extend_schema(parameters=[PURPOSE], responses=s.HealthSerializer)
     def get(self, request, pk: int):
         elder = _visible_elder(request, pk)
         if request.user.role == Role.PROVIDER_ADMIN:
             raise Http404
-        purpose = request.query_params.get("purpose", "").strip()
-        if request.user.role == Role.WORKER:
-            grant = elder_active_grant(user=request.user, elder_id=elder.pk)
-            if grant is None:  # the grant ended between the two reads
-                raise Http404
-            purpose = f"{grant.reference}: {grant.purpose}" + (f" ({purpose})" if purpose else "")
-        elif not purpose:
-            raise serializers.ValidationError({"purpose": ["say why you need the health notes"]})
+        purpose = _read_purpose(request, elder, "health notes")
         profile = services.health_profile_read(elder=elder, user=request.user, purpose=purpose)
         return Response(s.HealthSerializer(profile).data)
 
@@ -242,11 +254,15 @@ class HealthView(APIView):
 
 
 class AssessmentsView(APIView):
-    @extend_schema(responses=s.AssessmentOutput(many=True))
+    """Ability assessments, newest first; every read is logged with its `purpose`."""
+
+    @extend_schema(parameters=[PURPOSE], responses=s.AssessmentOutput(many=True))
     def get(self, request, pk: int):
         elder = _visible_elder(request, pk)
         require_role(request.user, STAFF_ROLES | {Role.FAMILY}, "see assessments")
-        return Response(s.AssessmentOutput(elder.assessments.all(), many=True).data)
+        purpose = _read_purpose(request, elder, "assessments")
+        rows = services.assessments_read(elder=elder, user=request.user, purpose=purpose)
+        return Response(s.AssessmentOutput(rows, many=True).data)
 
     @extend_schema(request=s.AssessmentInput, responses={201: s.AssessmentOutput})
     @idempotent
@@ -296,8 +312,19 @@ class ContactsView(_ElderChildren):
 
 @extend_schema(request=s.CareNeedSerializer, responses=s.CareNeedSerializer)
 class CareNeedsView(_ElderChildren):
+    """The care plan with its notes; every read is logged with its `purpose` (a worker's, with
+    the job that grants it). The file shows the plan without the notes."""
+
     model, input_class, output_class = CareNeed, s.CareNeedSerializer, s.CareNeedSerializer
     read_roles = STAFF_ROLES | {Role.FAMILY, Role.WORKER}
+
+    @extend_schema(parameters=[PURPOSE], responses=s.CareNeedSerializer(many=True))
+    def get(self, request, pk: int):
+        elder = _visible_elder(request, pk)
+        require_role(request.user, self.read_roles, "see the care plan")
+        purpose = _read_purpose(request, elder, "care plan")
+        rows = services.care_plan_read(elder=elder, user=request.user, purpose=purpose)
+        return Response(s.CareNeedSerializer(rows, many=True).data)
 
 
 @extend_schema(request=s.DeviceSerializer, responses=s.DeviceSerializer)
