@@ -24,6 +24,7 @@ from backend.core.geo import GCJ02, WGS84, point_wgs84
 from .identity import InvalidIdNumber, parse_id_number
 from .models import Category, Elder, EmergencyContact, LivingArrangement
 from .selectors import phone_parse
+from .services import DUPLICATE_ID_NUMBER
 
 BATCH = 2000
 KEEP_GOOD = "keep_good"
@@ -360,7 +361,7 @@ def _write(batch: list[tuple[int, dict]], district: District, report: ImportRepo
     for digest, elder in existing.items():
         if digest is not None and elder.district_id != district.pk:
             number, _ = hashes.pop(digest)
-            report.errors.append(RowError(number, "id_number", "registered in another district"))
+            report.errors.append(RowError(number, "id_number", DUPLICATE_ID_NUMBER))
     fields = [
         "full_name",
         "gender",

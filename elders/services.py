@@ -40,6 +40,11 @@ class ElderDataError(DomainError):
         self.fields = fields
 
 
+# The same words whether the elder who has the number is in the caller's district or another:
+# that a number is on file somewhere is all that is told, never where.
+DUPLICATE_ID_NUMBER = "another elder has this ID number"
+
+
 def id_number_problems(raw: str, *, birth_date: date | None, gender: str | None) -> list[str]:
     try:
         parsed = parse_id_number(raw)
@@ -83,7 +88,7 @@ def elder_create(
             elder.save()
             _record(elder, "elder.created", actor)
     except IntegrityError:
-        raise ElderDataError({"id_number": ["another elder has this ID number"]}) from None
+        raise ElderDataError({"id_number": [DUPLICATE_ID_NUMBER]}) from None
     return elder
 
 
@@ -107,7 +112,7 @@ def elder_update(
             with transaction.atomic():
                 elder.save()
         except IntegrityError:
-            raise ElderDataError({"id_number": ["another elder has this ID number"]}) from None
+            raise ElderDataError({"id_number": [DUPLICATE_ID_NUMBER]}) from None
         _record(
             elder,
             "elder.updated",

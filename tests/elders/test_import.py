@@ -162,7 +162,7 @@ def test_an_elder_registered_in_another_district_is_not_taken_over(district):
     report = run(GOOD[:1], district)
 
     assert report.created == 0
-    assert [(e.row, e.reason) for e in report.errors] == [(2, "registered in another district")]
+    assert [(e.row, e.reason) for e in report.errors] == [(2, "another elder has this ID number")]
 
 
 def test_xlsx_with_real_dates_and_numbers_reads_like_csv(district):
