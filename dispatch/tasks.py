@@ -32,7 +32,9 @@ def offer_expire(offer_id: int) -> None:
     services.offer_expire(offer_id=offer_id)
 
 
-@shared_task(acks_late=True)
+# On its own queue (CELERY_TASK_ROUTES). The run stops itself after ANXIN_CARE_PLAN_RUN_S; the
+# soft limit is the backstop should one step hang (each request is its own transaction).
+@shared_task(acks_late=True, soft_time_limit=2 * settings.ANXIN["CARE_PLAN_RUN_S"] + 30)
 def care_plans_generate() -> int:
     from .care_plans import care_plans_generate as generate
 

@@ -5,6 +5,8 @@ from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from phonenumber_field.modelfields import PhoneNumberField
 
+from .care_rules import care_rule_validator
+
 division_code_validator = RegexValidator(
     r"^\d{12}$", "An administrative division code is 12 digits (统计用区划代码)."
 )
@@ -183,8 +185,11 @@ class CareNeed(models.Model):
     service_code = models.SlugField(max_length=30, help_text="Service catalogue code, e.g. meal")
     rrule = models.CharField(
         max_length=300,
+        validators=[care_rule_validator],
         help_text="RFC 5545 RRULE in local time, e.g. FREQ=DAILY;BYHOUR=11;"
-        "BYMINUTE=30 for lunch every day at 11:30 (Asia/Shanghai)",
+        "BYMINUTE=30 for lunch every day at 11:30 (Asia/Shanghai). DAILY, WEEKLY or MONTHLY, "
+        "BYHOUR required, at most 4 times a day, no COUNT or UNTIL (ends_on says when it ends): "
+        "elders/care_rules.py",
     )
     starts_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True)

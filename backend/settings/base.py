@@ -129,6 +129,12 @@ CHANNEL_LAYERS = {
 CELERY_BROKER_URL = f"{REDIS_URL}/{REDIS_DB_CELERY}"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="anxin")
+# Care-plan generation (bulk, every 15 minutes) on a queue of its own, away from the sweeper and
+# the offers; deploy/up's worker consumes both (`-Q`). A routed task no worker consumes waits
+# forever: tests/dispatch/test_care_plans.py checks deploy/up names each queue.
+CELERY_TASK_ROUTES = {
+    "dispatch.tasks.care_plans_generate": {"queue": f"{CELERY_TASK_DEFAULT_QUEUE}-care-plans"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -261,6 +267,10 @@ ANXIN = {
     "MAX_POLYGON_VERTICES": env.int("ANXIN_MAX_POLYGON_VERTICES", default=10_000),
     # District share of a subsidised service's price, until per-elder entitlements exist.
     "SUBSIDY_SHARE": env.float("ANXIN_SUBSIDY_SHARE", default=0.5),
+    # One care-plan run makes at most this many requests (soonest first), in at most this long;
+    # the next run, 15 minutes on, makes the rest (dispatch/care_plans.py).
+    "CARE_PLAN_MAX_PER_RUN": env.int("ANXIN_CARE_PLAN_MAX_PER_RUN", default=2000),
+    "CARE_PLAN_RUN_S": env.float("ANXIN_CARE_PLAN_RUN_S", default=60),
     "MISSING_CHECK_OUT_GRACE_M": env.int("ANXIN_MISSING_CHECK_OUT_GRACE_M", default=30),
     # Matching looks at this many nearest eligible workers, then ranks them (dispatch/ranking.py)
     "CANDIDATE_POOL": env.int("ANXIN_CANDIDATE_POOL", default=10),

@@ -10,6 +10,7 @@ from backend.core.geo import (
     point_wgs84,
 )
 from elders.assessment import BARTHEL_ITEMS
+from elders.care_rules import CareRuleInvalid, care_rule_parse, care_rule_start_check
 from elders.identity import age_today
 from elders.models import (
     AlarmDevice,
@@ -101,15 +102,19 @@ class CareNeedSerializer(serializers.ModelSerializer):
         ]
 
     def validate_rrule(self, value):
-        from dateutil.rrule import rrulestr
-
+        """Within the bounds of elders/care_rules.py (which the model's validator checks for
+        the admin too); kept upper case, without an RRULE: prefix."""
         try:
-            rrulestr(value, dtstart=None, forceset=False, ignoretz=True)
-        except (ValueError, TypeError) as exc:
-            raise serializers.ValidationError(f"not a valid RRULE: {exc}") from None
-        if "FREQ=" not in value.upper():
-            raise serializers.ValidationError("an RRULE needs FREQ=")
-        return value.upper()
+            return care_rule_parse(value).text
+        except CareRuleInvalid as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_starts_on(self, value):
+        try:
+            care_rule_start_check(value)
+        except CareRuleInvalid as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return value
 
     def validate(self, attrs):
         if attrs.get("ends_on") and attrs["ends_on"] < attrs["starts_on"]:
