@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from backend.accounts.models import User
 
 from .events import event_record
+from .maps import MapWidget
 from .models import Event
 
 
@@ -46,6 +47,9 @@ class DistrictScope(BaseModelAdmin):
     """For admin pages and their inlines: rows, choices and list filters of one district."""
 
     district_lookups: tuple[str, ...] = ()
+    # Geometry fields of GIS pages: no inline script (the CSP), the tiles of the setting.
+    # (django-stubs types this as a widget instance; GISModelAdmin takes the class.)
+    gis_widget: Any = MapWidget
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return district_scoped(super().get_queryset(request), request.user, self.district_lookups)

@@ -4,11 +4,13 @@ Development and test defaults live in local.py and test.py; production.py has no
 secrets and refuses to start without them.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 import structlog
+from csp import constants as csp
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -32,6 +34,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "phonenumber_field",
+    "csp",
     "channels",
     "backend.accounts",
     "backend.core",
@@ -43,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -71,10 +75,64 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
 ]
+
+# Maps: the admin's map widget (backend/core/maps.py) and the console pages to come. The tiles
+# must be WGS-84 web mercator, never GCJ-02; {a-c} in the host picks one of its subdomains.
+ANXIN_MAP_TILE_URL = env.str(
+    "ANXIN_MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+)
+ANXIN_MAP_TILE_ATTRIBUTION = env.str(
+    "ANXIN_MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors"
+)
+# OpenLayers for the admin's map: the files Django's own widget names. A deployment that serves
+# them itself points these at its static files, and the policy below then names no other host.
+ANXIN_MAP_SCRIPT_URL = env.str(
+    "ANXIN_MAP_SCRIPT_URL", default="https://cdn.jsdelivr.net/npm/ol@v7.2.2/dist/ol.js"
+)
+ANXIN_MAP_STYLE_URL = env.str(
+    "ANXIN_MAP_STYLE_URL", default="https://cdn.jsdelivr.net/npm/ol@v7.2.2/ol.css"
+)
+
+
+def _elsewhere(url: str) -> list[str]:
+    """A URL on another host as a CSP source: the exact file (a path ending in a name)."""
+    return [url] if url.startswith(("https://", "http://")) else []
+
+
+def _tile_hosts(template: str) -> list[str]:
+    """A tile URL template's scheme and host as a CSP source; {a-c} or {s} becomes *."""
+    if not template.startswith(("https://", "http://")):
+        return []
+    scheme, _, rest = template.partition("://")
+    host = re.sub(r"\{[^}]*\}", "*", rest.split("/", 1)[0])
+    return [f"{scheme}://{host}"]
+
+
+# Content-Security-Policy (django-csp), the same in every environment so a page that breaks it
+# breaks in development: no eval, no inline script or style without the response's nonce
+# ({{ CSP_NONCE }} in templates), no inline event handlers, nothing from another host but the
+# map's files and tiles. Pages: README "Pages under the Content-Security-Policy".
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE, *_elsewhere(ANXIN_MAP_SCRIPT_URL)],
+        "style-src": [csp.SELF, csp.NONCE, *_elsewhere(ANXIN_MAP_STYLE_URL)],
+        "img-src": [csp.SELF, "data:", *_tile_hosts(ANXIN_MAP_TILE_URL)],
+        "connect-src": [csp.SELF],
+        "font-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    }
+}
+if env.str("ANXIN_CSP_REPORT_URI", default=""):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = env.str("ANXIN_CSP_REPORT_URI")
 
 DATABASES = {
     "default": env.db_url("DATABASE_URL", engine="django.contrib.gis.db.backends.postgis"),
