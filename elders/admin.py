@@ -8,7 +8,7 @@ from django.urls import path
 from backend.accounts.models import District
 from backend.core.admin import DistrictScope, DistrictScopedAdmin, ReadOnlyAdmin
 
-from .importer import ALL_OR_NOTHING, KEEP_GOOD, elders_import, read_rows
+from .importer import ALL_OR_NOTHING, KEEP_GOOD, MAX_FILE_BYTES, elders_import, read_rows
 from .models import (
     AbilityAssessment,
     AccessGrant,
@@ -19,8 +19,6 @@ from .models import (
     Elder,
     EmergencyContact,
 )
-
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 class EmergencyContactInline(DistrictScope, admin.TabularInline):
@@ -81,8 +79,8 @@ class ElderAdmin(DistrictScopedAdmin, GISModelAdmin):
         districts.queryset = self.scoped_choices(District, request)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            if upload.size > MAX_UPLOAD_BYTES:
-                form.add_error("file", "larger than 50 MB: use manage.py import_elders")
+            if upload.size > MAX_FILE_BYTES:  # refused before it is read into memory
+                form.add_error("file", f"larger than {MAX_FILE_BYTES // 2**20} MB: split it")
             else:
                 try:
                     rows = read_rows(upload.name, upload.read())

@@ -8,12 +8,16 @@ The report names rows and fields, never an ID number.
 
 import csv
 import io
+import re
+import struct
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from defusedxml import ElementTree
 from django.db import transaction
 
 from backend.accounts.models import District, User
@@ -145,16 +149,105 @@ class ImportReport:
 # Reading ----------------------------------------------------------------------------------
 
 
+# Bounds, checked before a file is read (rows also as they are read). 200,000 rows is a large
+# district's census (the benchmark imports 100,000 in about a minute); 50 MB holds that many
+# rows as CSV or XLSX. An XLSX is a zip: what its parts unpack to, how many parts it has and
+# how many shared strings the reader would keep in memory are bounded too.
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 200_000
+MAX_UNPACKED_BYTES = 300 * 1024 * 1024
+MAX_XLSX_PARTS = 500
+MAX_SHARED_STRINGS = 2_000_000
+
+
+class CensusFileRefused(ValueError):
+    """The file is over a bound; the message names it."""
+
+
 def read_rows(path: Path | str, content: bytes | None = None) -> Iterator[tuple[int, dict]]:
-    """Yield (spreadsheet row number, {column: text}); the header is row 1."""
+    """(spreadsheet row number, {column: text}) for each non-blank row; the header is row 1.
+    Refuses a file over the bounds above (CensusFileRefused) before reading a row of it."""
     name = str(path).lower()
-    if name.endswith(".xlsx"):
-        yield from _read_xlsx(content if content is not None else Path(path).read_bytes())
-    elif name.endswith(".csv"):
-        raw = content if content is not None else Path(path).read_bytes()
-        yield from _read_csv(raw.decode("utf-8-sig"))
-    else:
+    if not name.endswith((".xlsx", ".csv")):
         raise ValueError("expected a .csv or .xlsx file")
+    size = len(content) if content is not None else Path(path).stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise CensusFileRefused(
+            f"larger than {MAX_FILE_BYTES // 2**20} MB: split the census into smaller files"
+        )
+    raw = content if content is not None else Path(path).read_bytes()
+    if name.endswith(".xlsx"):
+        _xlsx_bounds_check(raw)
+        return _read_xlsx(raw)
+    return _read_csv(raw.decode("utf-8-sig"))
+
+
+def _too_many_rows() -> CensusFileRefused:
+    return CensusFileRefused(f"more than {MAX_ROWS:,} rows: split the census into smaller files")
+
+
+def _within_rows(numbered: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+    """Rows as read, blank ones included, refusing the first past MAX_ROWS."""
+    for number, values in numbered:
+        if number - 1 > MAX_ROWS:
+            raise _too_many_rows()
+        yield number, values
+
+
+def _xlsx_bounds_check(content: bytes) -> None:
+    """Refuse an XLSX over the bounds from what its zip directory and the first bytes of its
+    parts declare, streaming through the shared strings, before openpyxl opens it."""
+    entries = _zip_entry_count(content)
+    if entries is None or entries > MAX_XLSX_PARTS:
+        raise CensusFileRefused(f"not a workbook of at most {MAX_XLSX_PARTS} parts")
+    try:
+        book = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile:
+        raise CensusFileRefused("not an XLSX workbook (not a zip file)") from None
+    with book:
+        parts = book.infolist()
+        # zipfile stops every part at its declared size, so the declared sizes are the bound
+        if sum(p.file_size for p in parts) > MAX_UNPACKED_BYTES:
+            raise CensusFileRefused(f"unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB")
+        for part in parts:
+            lower = part.filename.lower()
+            if lower.startswith("xl/worksheets/") and lower.endswith(".xml"):
+                with book.open(part) as sheet:
+                    declared = _DIMENSION.search(sheet.read(4096))
+                if declared and int(declared.group(1) or 0) - 1 > MAX_ROWS:
+                    raise _too_many_rows()
+            elif lower.endswith("sharedstrings.xml"):
+                with book.open(part) as shared:
+                    _shared_strings_check(shared)
+
+
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]+\d+(?::[A-Z]+(\d+))?\"")
+
+
+def _zip_entry_count(content: bytes) -> int | None:
+    """The number of parts the zip's end record declares, read before zipfile lists them all
+    (each listed part costs memory). None if there is no end record; 0xFFFF means ZIP64."""
+    end = content.rfind(b"PK\x05\x06", max(0, len(content) - 65_557))
+    if end < 0 or len(content) < end + 22:
+        return None
+    return int(struct.unpack_from("<H", content, end + 10)[0])
+
+
+def _shared_strings_check(stream: IO[bytes]) -> None:
+    too_many = CensusFileRefused(f"more than {MAX_SHARED_STRINGS:,} shared strings")
+    count = 0
+    for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+        if event == "start":
+            if element.tag.endswith("}sst"):
+                declared = element.get("uniqueCount") or element.get("count") or "0"
+                if declared.isdigit() and int(declared) > MAX_SHARED_STRINGS:
+                    raise too_many
+            continue
+        if element.tag.endswith("}si"):
+            count += 1
+            if count > MAX_SHARED_STRINGS:
+                raise too_many
+            element.clear()
 
 
 def _columns(header: Iterable[Any]) -> list[str]:
@@ -168,7 +261,7 @@ def _columns(header: Iterable[Any]) -> list[str]:
 def _read_csv(text: str) -> Iterator[tuple[int, dict]]:
     reader = csv.reader(io.StringIO(text))
     header = _columns(next(reader, []))
-    for number, values in enumerate(reader, start=2):
+    for number, values in _within_rows(enumerate(reader, start=2)):
         if any(v.strip() for v in values):
             yield number, dict(zip(header, values, strict=False))
 
@@ -177,12 +270,14 @@ def _read_xlsx(content: bytes) -> Iterator[tuple[int, dict]]:
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    rows = book.active.iter_rows(values_only=True)
-    header = _columns(next(rows, []))
-    for number, values in enumerate(rows, start=2):
-        if any(v not in (None, "") for v in values):
-            yield number, {k: _cell_text(v) for k, v in zip(header, values, strict=False)}
-    book.close()
+    try:
+        rows = book.active.iter_rows(values_only=True)
+        header = _columns(next(rows, []))
+        for number, values in _within_rows(enumerate(rows, start=2)):
+            if any(v not in (None, "") for v in values):
+                yield number, {k: _cell_text(v) for k, v in zip(header, values, strict=False)}
+    finally:
+        book.close()
 
 
 def _cell_text(value: Any) -> str:

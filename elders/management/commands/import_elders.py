@@ -30,16 +30,19 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.exists():
             raise CommandError(f"{path} does not exist")
-        total = sum(1 for _ in read_rows(path))
-        with tqdm(total=total, unit="rows", desc=path.name) as bar:
-            report = elders_import(
-                read_rows(path),
-                district=district,
-                actor=None,
-                mode=ALL_OR_NOTHING if options["all_or_nothing"] else KEEP_GOOD,
-                dry_run=options["dry_run"],
-                progress=bar.update,
-            )
+        try:
+            total = sum(1 for _ in read_rows(path))
+            with tqdm(total=total, unit="rows", desc=path.name) as bar:
+                report = elders_import(
+                    read_rows(path),
+                    district=district,
+                    actor=None,
+                    mode=ALL_OR_NOTHING if options["all_or_nothing"] else KEEP_GOOD,
+                    dry_run=options["dry_run"],
+                    progress=bar.update,
+                )
+        except ValueError as exc:  # not a census file, or over a bound (CensusFileRefused)
+            raise CommandError(f"{path.name}: {exc}") from None
         self.stdout.write(report.summary())
         if options["report"]:
             options["report"].write_text(report.as_csv(), encoding="utf-8")
