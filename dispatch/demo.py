@@ -30,7 +30,9 @@ from django.db.models import Model
 from django.utils import timezone
 from tqdm import tqdm
 
+from backend.accounts import services as accounts
 from backend.accounts.models import District, Role, User
+from backend.accounts.otp import demo_otp_key
 from elders import services as registry
 from elders.assessment import BARTHEL_ITEMS, DIMENSION_MAX, gb_level
 from elders.models import (
@@ -827,6 +829,9 @@ def demo_district_seed(
         boundary=MultiPolygon(Polygon.from_bbox(BOX), srid=4326),
     )
     staff = _staff(district, password)
+    for user in staff.values():  # staff sign in with a code too: the demo's public secrets
+        if user.is_district_staff:
+            accounts.user_otp_enrol(user=user, key=demo_otp_key(user.username))
     bar = tqdm(
         total=size.providers + size.workers + size.elders,
         disable=not progress,

@@ -14,6 +14,7 @@ from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from backend.accounts.models import District, Role, User
+from backend.accounts.services import password_check
 from backend.core.errors import DomainError, NotAllowed, NotFound, RuleViolation, StateConflict
 from backend.core.events import event_record
 
@@ -532,7 +533,9 @@ def worker_create(
     *, provider: Provider, actor: User, username: str, password: str | None, **fields: Any
 ) -> Worker:
     """A worker and their sign-in; with no password the account cannot sign in until one is
-    set."""
+    set. A password must meet the validators (400 naming `password`)."""
+    if password is not None:
+        password_check(password, user=User(username=username, role=Role.WORKER))
     try:
         with transaction.atomic():
             user = User.objects.create(

@@ -27,6 +27,25 @@ def catalogue(transactional_db):
 
 
 @pytest.fixture(autouse=True)
+def _cache():
+    """Throttles, lockouts and token versions never leak from one test into another. Only this
+    run's keys go (its own prefix, see backend/settings/test.py): other runs share the database."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    def clear():
+        client = cache._cache.get_client(write=True)
+        pattern = f"{settings.CACHES['default']['KEY_PREFIX']}:*"
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        if keys:
+            client.delete(*keys)
+
+    clear()
+    yield
+    clear()
+
+
+@pytest.fixture(autouse=True)
 def _outbox():
     RecordingBackend.outbox.clear()
     yield RecordingBackend.outbox
@@ -68,9 +87,15 @@ def api(user=None) -> APIClient:
 
 
 def admin_login(user) -> Client:
-    """A browser signed in to the admin site as `user` (the one place that knows how)."""
+    """A browser signed in to the admin site as `user` (the one place that knows how), second
+    factor included: the admin lets in only sessions that passed it."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
     client = Client()
     client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = f.totp_device(user).persistent_id
+    session.save()
     return client
 
 

@@ -89,6 +89,9 @@ class Stack:
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "ANXIN_NOTIFICATION_BACKEND": "backend.telephony.backends.FileBackend",
             "ANXIN_NOTIFICATION_FILE": str(self.outbox),
+            # The test's own cache keys: its lockouts and token versions hold in the servers too,
+            # and tests/conftest.py clears them after the test.
+            "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         }
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url

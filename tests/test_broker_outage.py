@@ -63,12 +63,15 @@ def test_intake_and_the_worker_ride_out_a_broker_restart(stack, broker):
     from dispatch.models import RequestState, ServiceRequest
 
     district = f.DistrictFactory(code="220104000000", name="朝阳区")
-    f.UserFactory(role=Role.OPERATOR, district=district, username="op")
+    operator = f.UserFactory(role=Role.OPERATOR, district=district, username="op")
+    authenticator = f.totp_device(operator)
     elder = f.ElderFactory(district=district)
     worker = f.WorkerFactory(provider=f.ProviderFactory(district=district))
     f.place_worker(worker, f.offset(f.HOME, east_m=150))
     token = requests.post(
-        f"{stack.base}/api/v1/auth/token/", json={"username": "op", "password": "pw"}, timeout=10
+        f"{stack.base}/api/v1/auth/token/",
+        json={"username": "op", "password": "pw", "otp": f.totp_code(authenticator)},
+        timeout=10,
     ).json()["access"]
     celery_db = redis.Redis.from_url(f"{broker.url}/{settings.REDIS_DB_CELERY}")
     worker_process = stack.procs["celery"]

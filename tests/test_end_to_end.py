@@ -33,13 +33,15 @@ def stack(catalogue, tmp_path):
 
 
 class Phone:
-    """A user's app: JWT over REST, one-time ticket for the socket."""
+    """A user's app: JWT over REST (staff add the code of their authenticator app), one-time
+    ticket for the socket."""
 
-    def __init__(self, stack: Stack, username: str):
+    def __init__(self, stack: Stack, username: str, otp: str | None = None):
         self.stack = stack
+        second_factor = {"otp": otp} if otp else {}
         token = requests.post(
             f"{stack.base}/api/v1/auth/token/",
-            json={"username": username, "password": "pw"},
+            json={"username": username, "password": "pw", **second_factor},
             timeout=10,
         )
         assert token.status_code == 200, token.text
@@ -83,6 +85,7 @@ class Phone:
 def test_the_core_loop_over_real_processes(stack):
     district = f.DistrictFactory(code="220104000000", name="朝阳区")
     operator = f.UserFactory(role=Role.OPERATOR, district=district, username="op")
+    authenticator = f.totp_device(operator)
     elder = f.ElderFactory(district=district, full_name="王秀英")
     contact = f.ContactFactory(elder=elder, priority=1)
     near = f.WorkerFactory(
@@ -97,9 +100,11 @@ def test_the_core_loop_over_real_processes(stack):
     f.place_worker(far, f.offset(f.HOME, north_m=600))
 
     request_ids: list[int] = []
+    code = f.totp_code(authenticator)
 
     async def scenario():
-        desk, phone_near, phone_far = Phone(stack, "op"), Phone(stack, "near"), Phone(stack, "far")
+        desk = Phone(stack, "op", otp=code)
+        phone_near, phone_far = Phone(stack, "near"), Phone(stack, "far")
         spent_ticket = await desk.connect(browser=True)
         await phone_near.connect()  # the workers' apps are native: no Origin header
         await phone_far.connect()

@@ -1,19 +1,20 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.gis.admin import GISModelAdmin
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework_simplejwt.token_blacklist.admin import (
+    BlacklistedTokenAdmin,
+    OutstandingTokenAdmin,
+)
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from backend.core.admin import DistrictScopedAdmin
 
+from . import services
 from .models import District, User
+from .selectors import USER_DISTRICT_LOOKUPS
 
-# Who in a district a district administrator manages: its staff, the workers and administrators
-# of its providers, and the families of its elders.
-USER_DISTRICT_LOOKUPS = (
-    "district",
-    "worker__provider__district",
-    "administered_providers__district",
-    "elder_contacts__elder__district",
-)
 # Only a superuser hands out a superuser's or anyone's individual rights; the roles carry the
 # rest (backend/accounts/backends.py).
 PRIVILEGE_FIELDS = ("is_superuser", "groups", "user_permissions")
@@ -51,3 +52,35 @@ class UserAdmin(DistrictScopedAdmin, BaseUserAdmin):
             # in the district that made it, or its maker could not find it again.
             obj.district_id = request.user.district_id
         super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.user_deactivate(user=obj, actor=request.user)  # its tokens and sockets end
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # the password was set
+            user = self.get_object(request, id)
+            if user is not None:
+                services.user_password_set(user=user, actor=request.user)
+        return response
+
+
+# Pages of django-otp (authenticators) and simplejwt (refresh tokens, spent ones), scoped like
+# the accounts they belong to.
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(OutstandingToken)
+admin.site.unregister(BlacklistedToken)
+
+
+@admin.register(TOTPDevice)
+class AuthenticatorAdmin(DistrictScopedAdmin, TOTPDeviceAdmin):
+    district_lookups = tuple(f"user__{lookup}" for lookup in USER_DISTRICT_LOOKUPS)
+
+
+@admin.register(OutstandingToken)
+class RefreshTokenAdmin(DistrictScopedAdmin, OutstandingTokenAdmin):
+    district_lookups = tuple(f"user__{lookup}" for lookup in USER_DISTRICT_LOOKUPS)
+
+
+@admin.register(BlacklistedToken)
+class SpentRefreshTokenAdmin(DistrictScopedAdmin, BlacklistedTokenAdmin):
+    district_lookups = tuple(f"token__user__{lookup}" for lookup in USER_DISTRICT_LOOKUPS)

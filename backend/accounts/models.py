@@ -33,6 +33,11 @@ class User(AbstractUser):
     district = models.ForeignKey(
         District, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
+    token_version = models.PositiveIntegerField(
+        default=0,
+        help_text="Carried in every token; raised to end them all (password change, "
+        "deactivation, sign-out everywhere). Read from the cache (backend/accounts/tokens.py)",
+    )
 
     class Meta:
         constraints = [

@@ -55,3 +55,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def event_push(self, message: dict) -> None:
         await self.send_json(message["envelope"])
+
+    async def session_end(self, message: dict) -> None:
+        """The user's tokens were ended (password change, deactivation): so is this socket."""
+        await self.close(code=UNAUTHORISED)

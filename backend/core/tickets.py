@@ -28,3 +28,8 @@ def ws_ticket_redeem(*, token: str) -> User | None:
         return None
     ticket = WebSocketTicket.objects.select_related("user").get(token=token)
     return ticket.user if ticket.user.is_active else None
+
+
+def ws_tickets_revoke(*, user_id: int) -> None:
+    """Unspent tickets of a user whose tokens just ended open nothing."""
+    WebSocketTicket.objects.filter(user_id=user_id, used_at__isnull=True).delete()

@@ -36,6 +36,10 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "csp",
     "channels",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "rest_framework_simplejwt.token_blacklist",
     "backend.accounts",
     "backend.core",
     "backend.telephony",
@@ -52,14 +56,20 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session passed the second factor (staff, the admin).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a lockout noticed during a Django login (session, admin) into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backend.urls"
 ASGI_APPLICATION = "backend.asgi.application"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out (account, address) pair before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     # Authorises only: a staff role's admin rights come from the role, not from being a superuser.
     "backend.accounts.backends.RolePermissionBackend",
@@ -161,6 +171,49 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL")
 REDIS_DB_CHANNELS = env.int("REDIS_DB_CHANNELS", default=0)
 REDIS_DB_CELERY = env.int("REDIS_DB_CELERY", default=1)
+REDIS_DB_CACHE = env.int("REDIS_DB_CACHE", default=4)
+
+# Throttles, lockouts, one-time codes and token versions: shared by every server process, so a
+# limit holds however many there are. Redis going away fails open (backend/core/cache.py).
+CACHES = {
+    "default": {
+        "BACKEND": "backend.core.cache.ResilientRedisCache",
+        "LOCATION": f"{REDIS_URL}/{REDIS_DB_CACHE}",
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="anxin"),
+        "TIMEOUT": 3600,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+
+# Client addresses: X-Forwarded-For is read only when this many proxies of ours stand in front
+# (each appends the address it saw); with none, the socket's address is the client's.
+ANXIN_TRUSTED_PROXIES = env.int("ANXIN_TRUSTED_PROXIES", default=0)
+
+# Password guessing (django-axes): five wrong in a row lock that account from that address for
+# the cool-off (each further try starts it again); the owner elsewhere is not locked out, so an
+# attacker cannot lock operators out during an emergency. A supervisor unlocks (the API).
+AXES_HANDLER = "backend.accounts.lockout.LockoutHandler"
+AXES_CACHE = "default"
+AXES_FAILURE_LIMIT = env.int("ANXIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ANXIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "backend.accounts.addresses.client_address"
+AXES_LOCKOUT_CALLABLE = "backend.accounts.lockout.lockout_response"
+
+# Second factor for staff (django-otp, TOTP): the token endpoint, the session login, the admin.
+OTP_TOTP_ISSUER = "Anxin"
+
+# Every password set through the API or the admin (backend/accounts/services.py password_check).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 
 CHANNEL_LAYERS = {
     "default": {
@@ -245,8 +298,9 @@ VAR_DIR = Path(env.str("ANXIN_VAR_DIR", default=str(BASE_DIR / "var")))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # Both refuse staff who signed in without the second factor.
+        "backend.accounts.authentication.TokenAuthentication",
+        "backend.accounts.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -259,12 +313,32 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
+    "DEFAULT_THROTTLE_CLASSES": [
+        "backend.accounts.throttles.AnonThrottle",
+        "backend.accounts.throttles.RoleWriteThrottle",
+    ],
+    # Writes per role (a worker's position posts included: the service keeps one per 10 s and
+    # answers the rest), new work orders and emergencies per family member (each emergency
+    # texts and calls every contact), and anything anonymous (the token endpoints) per address.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("ANXIN_THROTTLE_ANON", default="120/min"),
+        "write.operator": "300/min",
+        "write.supervisor": "300/min",
+        "write.district_admin": "300/min",
+        "write.provider_admin": "120/min",
+        "write.worker": "120/min",
+        "write.family": env.str("ANXIN_THROTTLE_FAMILY_WRITES", default="60/hour"),
+        "requests.family": env.str("ANXIN_THROTTLE_FAMILY_REQUESTS", default="10/hour"),
+        "emergencies.family": env.str("ANXIN_THROTTLE_FAMILY_EMERGENCIES", default="3/hour"),
+    },
 }
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=30)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
+    # A refresh token is spent on use: the answer carries the next one, the old one is refused.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
 }
 
 SPECTACULAR_SETTINGS = {

@@ -14,6 +14,10 @@ os.environ.setdefault("REDIS_DB_CHANNELS", "2")
 os.environ.setdefault("REDIS_DB_CELERY", "3")
 os.environ.setdefault("CELERY_QUEUE", "anxin-test")
 os.environ.setdefault("CHANNELS_PREFIX", "anxin-test")
+# The cache's Redis database is shared with other test runs: each run keeps to its own key
+# prefix, and tests/conftest.py clears only that prefix between tests.
+os.environ.setdefault("REDIS_DB_CACHE", "5")
+os.environ.setdefault("CACHE_KEY_PREFIX", f"anxin-test-{os.getpid()}")
 os.environ.setdefault("ANXIN_NOTIFICATION_BACKEND", "backend.telephony.backends.RecordingBackend")
 # A test run logs at DEBUG into a directory of its own (its servers and workers too, through the
 # environment they inherit), and tests/log_audit.py audits it at the end: no phone number and no

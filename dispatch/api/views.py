@@ -50,6 +50,7 @@ from .serializers import (
     ServiceTypeOutput,
     VisitExceptionOutput,
 )
+from .throttles import RequestCreateThrottle
 
 CHANNEL_BY_ROLE = {
     Role.OPERATOR: Channel.OPERATOR,
@@ -65,6 +66,9 @@ class RequestListCreateView(ListAPIView):
 
     serializer_class = RequestOutput
     filterset_class = RequestFilter
+
+    def get_throttles(self):
+        return [*super().get_throttles(), RequestCreateThrottle()]
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "user": self.request.user}

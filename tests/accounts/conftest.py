@@ -9,12 +9,16 @@ OWNER = "198.51.100.7"
 
 
 def sign_in(username: str, password: str, address: str = OWNER, **extra):
-    """The token endpoint as a phone at `address` calls it."""
+    """The token endpoint as a phone at `address` calls it; HTTP_* arguments are headers, the
+    rest (`otp`) go in the body."""
+    headers = {k: v for k, v in extra.items() if k.startswith("HTTP_")}
+    fields = {k: v for k, v in extra.items() if not k.startswith("HTTP_")}
     return APIClient().post(
         TOKEN,
-        {"username": username, "password": password, **extra},
+        {"username": username, "password": password, **fields},
         format="json",
         REMOTE_ADDR=address,
+        **headers,
     )
 
 

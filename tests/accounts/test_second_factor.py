@@ -111,7 +111,7 @@ def test_enrolment_prints_an_otpauth_uri(operator):
 
     call_command("otp_enrol", operator.username, stdout=out)
 
-    assert "otpauth://totp/Anxin:" in out.getvalue()
+    assert f"otpauth://totp/Anxin%3A{operator.username}?secret=" in out.getvalue()
     device = operator.totpdevice_set.get()
     assert device.confirmed
     assert sign_in(operator.username, "pw", otp=f.totp_code(device)).status_code == 200

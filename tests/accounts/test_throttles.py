@@ -3,7 +3,6 @@
 import pytest
 from django.conf import settings
 
-from tests import factories as f
 from tests.conftest import api
 
 pytestmark = pytest.mark.django_db

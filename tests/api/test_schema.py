@@ -98,6 +98,7 @@ def world(district, elder, family, make_worker, django_capture_on_commit_callbac
         "/api/v1/visits/": Visit.objects.get(request=visited).pk,
         "/api/v1/sanctions/": sanction.pk,
         "/api/v1/appeals/": appeal.pk,
+        "/api/v1/users/": offered_to.user.pk,
         "/api/v1/provider-changes/": change.pk,
         "visited": visited.pk,
     }

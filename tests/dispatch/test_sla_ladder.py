@@ -239,13 +239,12 @@ def test_an_operator_sends_queued_work_back_through_the_ladder(
 
 
 def test_a_district_tunes_the_ladder_in_the_admin_and_nonsense_is_refused(district):
-    from django.test import Client
+    from tests.conftest import admin_login
 
     admin = f.UserFactory(
         role="district_admin", district=district, is_staff=True, is_superuser=True
     )
-    client = Client()
-    client.force_login(admin)
+    client = admin_login(admin)
     meal = ServiceType.objects.get(code="meal")
     url = f"/admin/dispatch/servicetype/{meal.pk}/change/"
     form = {

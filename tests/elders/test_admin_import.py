@@ -1,9 +1,9 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from elders.models import Elder
 from tests import factories as f
+from tests.conftest import admin_login
 from tests.elders.test_import import BAD, GOOD, csv_bytes
 
 pytestmark = pytest.mark.django_db
@@ -13,8 +13,7 @@ def test_the_admin_import_page_reports_every_bad_row_and_honours_the_dry_run(dis
     admin = f.UserFactory(
         role="district_admin", district=district, is_staff=True, is_superuser=True
     )
-    client = Client()
-    client.force_login(admin)
+    client = admin_login(admin)
 
     def upload(dry_run):
         return client.post(

@@ -1,0 +1,74 @@
+"""The shared cache (throttles, lockouts, one-time codes, token versions) on Redis.
+
+Redis going away must not fail a request (an alarm, an accept): each call that cannot reach it
+is logged and answered as if the cache were empty, so limits fail open for the outage and token
+versions are read from the database (backend/accounts/tokens.py)."""
+
+from typing import Any
+
+import structlog
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+log = structlog.get_logger(__name__)
+
+
+class ResilientRedisCache(RedisCache):
+    def _failed(self, operation: str) -> None:
+        log.warning("cache_unavailable", operation=operation, exc_info=True)
+
+    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None):
+        try:
+            return super().add(key, value, timeout, version)
+        except RedisError:
+            self._failed("add")
+            return True
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        try:
+            return super().get(key, default, version)
+        except RedisError:
+            self._failed("get")
+            return default
+
+    def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None):
+        try:
+            super().set(key, value, timeout, version)
+        except RedisError:
+            self._failed("set")
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        try:
+            return super().touch(key, timeout, version)
+        except RedisError:
+            self._failed("touch")
+            return False
+
+    def delete(self, key: Any, version: Any = None) -> bool:
+        try:
+            return super().delete(key, version)
+        except RedisError:
+            self._failed("delete")
+            return False
+
+    def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
+        try:
+            return super().incr(key, delta, version)
+        except RedisError:
+            self._failed("incr")
+            return delta
+
+    def get_many(self, keys: Any, version: Any = None) -> dict[str, Any]:
+        try:
+            return super().get_many(keys, version)
+        except RedisError:
+            self._failed("get_many")
+            return {}
+
+    def has_key(self, key: Any, version: Any = None) -> bool:
+        try:
+            return super().has_key(key, version)
+        except RedisError:
+            self._failed("has_key")
+            return False
