@@ -59,3 +59,14 @@ def test_changing_ones_own_password_meets_the_validators_too(family):
 
     assert answer.status_code == 400
     assert "new_password" in answer.json()["error"]["fields"]
+
+
+def test_a_short_password_is_refused_by_the_validators_own_words(district):
+    provider = f.ProviderFactory(district=district)
+    admin = f.UserFactory(role="provider_admin")
+    provider.admins.add(admin)
+
+    answer = add_worker(admin, provider, "abc1234")
+
+    assert answer.status_code == 400
+    assert "at least 10 characters" in " ".join(answer.json()["error"]["fields"]["password"])
