@@ -133,3 +133,20 @@ def test_open_sockets_close_when_the_password_changes(catalogue):
     closed = asyncio.run(scenario())
 
     assert closed == {"type": "websocket.close", "code": 4401}
+
+
+def test_a_password_set_in_the_admin_ends_the_users_tokens(district, make_worker):
+    from tests.conftest import admin_login
+
+    worker = make_worker()
+    admin = f.UserFactory(role="district_admin", district=district, is_staff=True)
+    pair = tokens(worker.user)
+
+    answer = admin_login(admin).post(
+        f"/admin/accounts/user/{worker.user.pk}/password/",
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+
+    assert answer.status_code == 302, answer.content[:2000]
+    assert bearer(pair["access"]).get("/api/v1/me/").status_code == 401
+    assert refresh(pair["refresh"]).status_code == 401
