@@ -4,6 +4,7 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from backend.accounts import services
@@ -70,7 +71,7 @@ class LogoutView(APIView):
         refresh = data.validated_data["refresh"]
         refresh.blacklist()
         if data.validated_data["everywhere"]:
-            user = User.objects.filter(pk=refresh.get("user_id")).first()
+            user = User.objects.filter(pk=refresh.get(jwt_settings.USER_ID_CLAIM)).first()
             if user is not None:
                 services.user_sign_out_everywhere(user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
