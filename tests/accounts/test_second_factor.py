@@ -115,3 +115,10 @@ def test_enrolment_prints_an_otpauth_uri(operator):
     device = operator.totpdevice_set.get()
     assert device.confirmed
     assert sign_in(operator.username, "pw", otp=f.totp_code(device)).status_code == 200
+
+
+def test_the_sign_in_page_asks_for_the_code(db):
+    page = Client().get("/api-auth/login/")
+
+    assert page.status_code == 200
+    assert b'name="otp"' in page.content and b'name="password"' in page.content
