@@ -26,23 +26,25 @@ def catalogue(transactional_db):
     catalogue_load(ServiceType)
 
 
-@pytest.fixture(autouse=True)
-def _cache():
-    """Throttles, lockouts and token versions never leak from one test into another. Only this
-    run's keys go (its own prefix, see backend/settings/test.py): other runs share the database."""
+def cache_forget() -> None:
+    """Delete this run's cache keys (its own prefix, see backend/settings/test.py), never the
+    whole database: other runs share it."""
     from django.conf import settings
     from django.core.cache import cache
 
-    def clear():
-        client = cache._cache.get_client(write=True)
-        pattern = f"{settings.CACHES['default']['KEY_PREFIX']}:*"
-        keys = list(client.scan_iter(match=pattern, count=1000))
-        if keys:
-            client.delete(*keys)
+    client = cache._cache.get_client(write=True)
+    pattern = f"{settings.CACHES['default']['KEY_PREFIX']}:*"
+    keys = list(client.scan_iter(match=pattern, count=1000))
+    if keys:
+        client.delete(*keys)
 
-    clear()
+
+@pytest.fixture(autouse=True)
+def _cache():
+    """Throttles, lockouts and token versions never leak from one test into another."""
+    cache_forget()
     yield
-    clear()
+    cache_forget()
 
 
 @pytest.fixture(autouse=True)

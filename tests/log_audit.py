@@ -7,6 +7,7 @@ Its patterns are wider than the redacting filter's (backend/core/logging.py): a 
 filter misses in some spelling is caught here.
 """
 
+import contextlib
 import logging
 import os
 import re
@@ -55,7 +56,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if directory is None or not directory.exists():
         return
     for handler in logging.getLogger().handlers:
-        handler.flush()
+        with contextlib.suppress(ValueError, OSError):  # a stream pytest's capture closed
+            handler.flush()
     result = audit(directory)
     counts = {kind: sum(1 for leak in result["leaks"] if leak[2] == kind) for kind in FOUND}
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -140,6 +140,7 @@ class CheckInView(APIView):
     @extend_schema(request=CheckInInput, responses={201: CheckInOutput})
     @idempotent
     def post(self, request, pk: int):
+        _assigned_to_me(request, pk)
         position = CheckInInput(data=request.data)
         position.is_valid(raise_exception=True)
         result = services.visit_check_in(
@@ -159,6 +160,7 @@ class CheckOutView(APIView):
     @extend_schema(request=CheckOutInput, responses=CheckOutOutput)
     @idempotent
     def post(self, request, pk: int):
+        _assigned_to_me(request, pk)
         data = CheckOutInput(data=request.data)
         data.is_valid(raise_exception=True)
         visit = services.visit_check_out(
@@ -201,6 +203,15 @@ class VisitExceptionDecideView(APIView):
             visit_id=visit.pk, user=request.user, **data.validated_data
         )
         return Response(VisitExceptionOutput(visit).data)
+
+
+def _assigned_to_me(request: Request, pk: int) -> None:
+    """404 before anything is read from the body, unless the caller is the worker the job is
+    assigned to (the service checks again under the lock)."""
+    user = signed_in(request)
+    sr = request_visible(user, pk)
+    if sr is None or sr.assigned_worker is None or sr.assigned_worker.user_id != user.pk:
+        raise Http404
 
 
 def _staff_request(request: Request, pk: int) -> ServiceRequest:
@@ -310,7 +321,9 @@ class RequestFeedbackView(APIView):
     @extend_schema(request=FeedbackInput, responses={201: FeedbackOutput})
     @idempotent
     def post(self, request, pk: int):
-        if request_visible(request.user, pk) is None:
+        user = signed_in(request)
+        require_role(user, CHANNEL_BY_ROLE, "record feedback")
+        if request_visible(user, pk) is None:
             raise Http404
         data = FeedbackInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -412,6 +425,10 @@ class RequestAssignWorkerView(APIView):
     @extend_schema(request=AssignWorkerInput, responses=RequestOutput)
     @idempotent
     def post(self, request, pk: int):
+        user = signed_in(request)
+        require_role(user, {Role.PROVIDER_ADMIN}, "name the worker of a job")
+        if request_visible(user, pk) is None:
+            raise Http404
         data = AssignWorkerInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.request_assign_worker(
@@ -448,6 +465,8 @@ class OfferDeclineView(APIView):
     @extend_schema(request=DeclineInput, responses=OfferOutput)
     @idempotent
     def post(self, request, pk: int):
+        if not offers_for_user(signed_in(request), state=None).filter(pk=pk).exists():
+            raise Http404
         data = DeclineInput(data=request.data)
         data.is_valid(raise_exception=True)
         offer = services.offer_decline(
