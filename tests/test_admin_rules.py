@@ -2,14 +2,13 @@
 go through the same services as the API (so the matching copy and the audit follow)."""
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from backend.core.models import Event
 from dispatch.models import JobOffer, OfferState, ServiceRequest, Visit
 from providers.models import Worker, WorkerPosition
 from tests import factories as f
-from tests.conftest import api
+from tests.conftest import admin_login, api
 from tests.dispatch.conftest import ON_THE_DOORSTEP, create
 
 pytestmark = pytest.mark.django_db
@@ -18,9 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_client(district):
     user = f.UserFactory(role="district_admin", district=district, is_staff=True, is_superuser=True)
-    client = Client()
-    client.force_login(user)
-    return client
+    return admin_login(user)
 
 
 def worker_form(worker, **changes):
