@@ -231,6 +231,15 @@ def access_log_record(*, user: User, elder: Elder, field: str, purpose: str) -> 
     AccessLog.objects.create(user=user, elder=elder, field=field, purpose=purpose.strip()[:200])
 
 
+def access_log_record_many(*, user: User, reads: list[tuple[int, str]], field: str) -> None:
+    """One access-log row per (elder id, purpose): a list read that showed several files."""
+    AccessLog.objects.bulk_create(
+        AccessLog(user=user, elder_id=elder_id, field=field, purpose=purpose.strip()[:200])
+        for elder_id, purpose in reads
+        if purpose.strip()
+    )
+
+
 @dataclass(frozen=True)
 class Revealed:
     value: str

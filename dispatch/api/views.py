@@ -1,3 +1,5 @@
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -8,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.models import STAFF_ROLES, Role
+from backend.accounts.models import STAFF_ROLES, Role, User
 from backend.core.idempotency import idempotent
 from backend.core.permissions import require_role, signed_in
 from dispatch import escalation, follow_up, services
@@ -23,6 +25,7 @@ from dispatch.models import (
 )
 from dispatch.selectors import offers_for_user, request_visible, requests_visible_to
 from elders.selectors import elders_visible_to
+from elders.services import access_log_record_many
 
 from .filters import AlertFilter, ComplaintFilter, OfferFilter, RequestFilter, VisitExceptionFilter
 from .serializers import (
@@ -78,6 +81,12 @@ class RequestListCreateView(ListAPIView):
             return ServiceRequest.objects.none()
         return requests_visible_to(signed_in(self.request)).order_by("-created_at")
 
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            _care_notes_read(signed_in(self.request), page)
+        return page
+
     @extend_schema(request=RequestCreateInput, responses={201: RequestOutput})
     @idempotent
     def post(self, request):
@@ -108,13 +117,29 @@ class RequestListCreateView(ListAPIView):
         )
 
 
+def _care_notes_read(user: User, rows: Iterable[ServiceRequest]) -> None:
+    """Care notes copied from a care plan are care-plan notes: reading them on a work order is
+    access-logged as reading them on the file is (field `care_plan`, the order as purpose)."""
+    access_log_record_many(
+        user=user,
+        field="care_plan",
+        reads=[
+            (sr.elder_id, f"request:{sr.pk}: care notes on work order {sr.reference}")
+            for sr in rows
+            if sr.care_need_id and sr.notes and "notes" in getattr(sr, "elder_shown", ())
+        ],
+    )
+
+
 class RequestDetailView(APIView):
     @extend_schema(responses=RequestOutput)
     def get(self, request, pk: int):
-        sr = request_visible(request.user, pk)
+        user = signed_in(request)
+        sr = request_visible(user, pk)
         if sr is None:
             raise Http404
-        return Response(RequestOutput(sr, context={"user": request.user}).data)
+        _care_notes_read(user, [sr])
+        return Response(RequestOutput(sr, context={"user": user}).data)
 
 
 class RequestCancelView(APIView):
