@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.core.errors import (
-    DomainError,
+    NotAllowed,
     NotFound,
     RuleViolation,
     StateConflict,
@@ -47,11 +47,6 @@ from ..transitions import (
     actor_kind,
     next_state,
 )
-
-
-class NotAllowed(DomainError):
-    status_code = 403
-    default_code = "not_allowed"
 
 
 class RequestNotFound(NotFound):

@@ -175,44 +175,30 @@ def _verdict(status: int) -> str:
 def _other_ids(b) -> dict[str, set[int]]:
     """Every row of tenant B that a list could leak, by the list's path."""
     district = ServiceRequest.objects.get(pk=b.ids["requests"]).district_id
-    requests = set(ServiceRequest.objects.filter(district_id=district).values_list("pk", flat=True))
+    requests = _pks(ServiceRequest.objects.filter(district_id=district))
     b_users = [u.pk for u in b.users.values()]
     events = Event.objects.filter(
         Q(district_id=district) | Q(recipients__overlap=b_users)
     ).values_list("pk", flat=True)
+    elders = _pks(Elder.objects.filter(district_id=district))
+    providers = _pks(Provider.objects.filter(district_id=district))
     return {
-        "/api/v1/elders/": set(
-            Elder.objects.filter(district_id=district).values_list("pk", flat=True)
-        ),
-        "/api/v1/elders/features/": set(
-            Elder.objects.filter(district_id=district).values_list("pk", flat=True)
-        ),
-        "/api/v1/providers/": set(
-            Provider.objects.filter(district_id=district).values_list("pk", flat=True)
-        ),
-        "/api/v1/providers/features/": set(
-            Provider.objects.filter(district_id=district).values_list("pk", flat=True)
-        ),
+        "/api/v1/elders/": elders,
+        "/api/v1/elders/features/": elders,
+        "/api/v1/providers/": providers,
+        "/api/v1/providers/features/": providers,
         "/api/v1/requests/": requests,
-        "/api/v1/offers/": set(
-            JobOffer.objects.filter(request_id__in=requests).values_list("pk", flat=True)
-        ),
-        "/api/v1/alerts/": set(
-            OperatorAlert.objects.filter(request_id__in=requests).values_list("pk", flat=True)
-        ),
-        "/api/v1/complaints/": set(
-            Complaint.objects.filter(request_id__in=requests).values_list("pk", flat=True)
-        ),
-        "/api/v1/visits/exceptions/": set(
-            Visit.objects.filter(request_id__in=requests).values_list("pk", flat=True)
-        ),
-        "/api/v1/appeals/": set(
-            Appeal.objects.filter(sanction__provider__district_id=district).values_list(
-                "pk", flat=True
-            )
-        ),
+        "/api/v1/offers/": _pks(JobOffer.objects.filter(request_id__in=requests)),
+        "/api/v1/alerts/": _pks(OperatorAlert.objects.filter(request_id__in=requests)),
+        "/api/v1/complaints/": _pks(Complaint.objects.filter(request_id__in=requests)),
+        "/api/v1/visits/exceptions/": _pks(Visit.objects.filter(request_id__in=requests)),
+        "/api/v1/appeals/": _pks(Appeal.objects.filter(sanction__provider__district_id=district)),
         "/api/v1/events/": set(events),
     }
+
+
+def _pks(qs) -> set[int]:
+    return set(qs.values_list("pk", flat=True))
 
 
 def _listed_ids(body) -> set[int]:
