@@ -20,8 +20,8 @@ import pytest
 CANARY = f"log-audit-canary-{secrets.token_hex(8)}"
 FOUND = {
     "phone numbers": re.compile(
-        r"\+\d{8,15}|(?<!\d)(?:(?:00)?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)"
-        r"|(?<!\d)0\d{2,3}[ -]\d{3,4}[ -]?\d{4}(?!\d)"
+        r"\+\d{8,15}|(?<![0-9A-Za-z])(?:(?:00)?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![0-9A-Za-z])"
+        r"|(?<![0-9A-Za-z])0\d{2,3}[ -]\d{3,4}[ -]?\d{4}(?![0-9A-Za-z])"
     ),
     "ID numbers": re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])"),
 }

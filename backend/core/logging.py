@@ -13,8 +13,9 @@ import re
 import traceback
 from pathlib import Path
 
-# A number stands alone: not inside a longer run of digits, nor a decimal's fraction (0.0213...).
-_START, _END = r"(?<!\d)(?<!\d\.)", r"(?!\d)(?!\.\d)"
+# A number stands alone: not inside a longer run of digits or letters (a task id's hex), nor a
+# decimal's fraction (0.0213...). Chinese text around it does not count as letters.
+_START, _END = r"(?<![0-9A-Za-z])(?<!\d\.)", r"(?![0-9A-Za-z])(?!\.\d)"
 PATTERNS = [
     # Resident ID numbers (GB 11643): 17 digits and a check character.
     (re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"), "[id-number]"),

@@ -33,6 +33,18 @@ def test_times_ids_and_amounts_are_left_alone():
     assert redact(text) == text
 
 
+def test_a_task_ids_hex_is_not_a_phone_number():
+    """A Celery task id's last group can be a letter and eleven digits."""
+    text = "Task dispatch.tasks.request_match[3d54ae26-929a-4765-8d89-a13845762938] succeeded"
+
+    assert redact(text) == text
+    assert not any(pattern.search(text) for pattern in FOUND.values())
+
+
+def test_a_phone_number_in_chinese_text_is_redacted():
+    assert redact("家属电话13800138000请回电") == "家属电话[phone]请回电"
+
+
 def test_the_filter_redacts_arguments_and_tracebacks():
     record = logging.LogRecord(
         "x", logging.ERROR, __file__, 1, "sent to %s", ("+8613800138000",), None
