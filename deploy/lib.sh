@@ -148,17 +148,22 @@ ensure_redis() {
   fi
 }
 
+# Python packages come from the hashed lock only (requirements/dev.txt, made by deploy/lock), as
+# wheels; then the project itself, editable, with no dependencies and the lock's setuptools as
+# its build backend, so nothing unhashed is fetched. pip is the one the venv came with.
 ensure_venv() {
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating virtualenv in .venv"
     "$PY" -m venv "$VENV"
   fi
   local stamp="$VENV/.anxin-installed" want
-  want=$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)
+  want=$(cd "$ROOT" && sha256sum pyproject.toml requirements/runtime.txt requirements/dev.txt \
+    | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing Python dependencies"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]"
+    say "installing Python dependencies from requirements/dev.txt"
+    local pip=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+    "${pip[@]}" install --require-hashes --only-binary :all: -r "$ROOT/requirements/dev.txt"
+    "${pip[@]}" install --no-deps --no-build-isolation -e "$ROOT"
     echo "$want" > "$stamp"
   fi
 }
