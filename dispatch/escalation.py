@@ -15,7 +15,6 @@ from django.utils import timezone
 from backend.accounts.models import Role, User
 from backend.core.errors import RuleViolation, StateConflict
 from backend.core.events import event_record
-from backend.core.side_effects import enqueue_after_commit
 from backend.telephony.tasks import call_place, sms_send
 from elders.models import EmergencyContact
 
@@ -29,6 +28,7 @@ from .models import (
     ServiceRequest,
     Visit,
 )
+from .urgency import enqueue_for_request
 
 CALL_120 = "如有生命危险，请立即拨打120急救电话。"
 # Alerts that mean nobody is (yet) at the door: the family hears of these.
@@ -122,9 +122,9 @@ def _tell_emergency_contacts(sr: ServiceRequest) -> None:
         f"坐席正在处理。{CALL_120}"
     )
     for i, contact in enumerate(contacts):
-        enqueue_after_commit(sms_send, str(contact.phone), text)
+        enqueue_for_request(sr, sms_send, str(contact.phone), text)
         if i == 0:
-            enqueue_after_commit(call_place, str(contact.phone), text)
+            enqueue_for_request(sr, call_place, str(contact.phone), text)
 
 
 def alert_acknowledge(*, alert_id: int, user: User) -> OperatorAlert:

@@ -1,25 +1,26 @@
 """Thin tasks: take ids, call a service that locks and re-checks, and do nothing if the work is
-already done. Countdowns are an optimisation; `sweep_deadlines` is the guarantee."""
+already done. Countdowns are an optimisation; the sweeps (`sweep_urgent`, `sweep_routine`) are
+the guarantee."""
 
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import structlog
 from celery import shared_task
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from . import escalation, services
 from .models import JobOffer, OfferState, Priority, RequestState, ServiceRequest
+from .urgency import urgent_q
 
 log = structlog.get_logger(__name__)
 
 STUCK_MATCHING_AFTER = timedelta(seconds=30)
 SWEEP_BATCH = 200
-# The key of the PostgreSQL advisory lock one sweep holds while it runs ("anxin sweep").
-SWEEP_LOCK = 0x616E78696E_5357
 
 
 @shared_task(acks_late=True)
@@ -32,7 +33,7 @@ def offer_expire(offer_id: int) -> None:
     services.offer_expire(offer_id=offer_id)
 
 
-# On its own queue (CELERY_TASK_ROUTES). The run stops itself after ANXIN_CARE_PLAN_RUN_S; the
+# On the bulk queue (backend/core/queues.py). The run stops itself after ANXIN_CARE_PLAN_RUN_S; the
 # soft limit is the backstop should one step hang (each request is its own transaction).
 @shared_task(acks_late=True, soft_time_limit=2 * settings.ANXIN["CARE_PLAN_RUN_S"] + 30)
 def care_plans_generate() -> int:
@@ -41,43 +42,81 @@ def care_plans_generate() -> int:
     return generate()
 
 
-@shared_task(acks_late=True)
-def sweep_deadlines() -> dict[str, int] | dict[str, str]:
-    """Find every deadline whose timer was lost (worker killed, broker restarted) and act on it.
+class Sweep(NamedTuple):
+    name: str
+    urgent: bool  # which work it sweeps (dispatch/urgency.py)
+    lock: int  # the key of the PostgreSQL advisory lock it holds while it runs
+    timer: str  # the name it records its runs under, for the watchdog (its task's name)
 
-    One sweep at a time (an advisory lock; a sweep that finds one running returns at once).
-    The most time-critical work goes first, emergencies first within each step. Each item is
-    its own transaction: one that fails is logged and counted, and the rest go on. Rows
-    locked by someone else are skipped this round and picked up on the next. The figures
-    count what was done, not what was looked at.
+
+# Two sweeps, so that emergency deadlines never wait behind routine ones: each on its own queue
+# (backend/core/queues.py), every few seconds from beat, under a lock of its own.
+URGENT_SWEEP = Sweep("urgent", True, 0x616E78696E_5355, "dispatch.tasks.sweep_urgent")
+ROUTINE_SWEEP = Sweep("routine", False, 0x616E78696E_5352, "dispatch.tasks.sweep_routine")
+SKIPPED = {"skipped": "another sweep is running"}
+
+
+@shared_task(acks_late=True)
+def sweep_urgent() -> dict[str, int] | dict[str, str]:
+    """Deadlines of urgent work (dispatch/urgency.py): emergencies' offers, matching, alerts."""
+    done = _sweep_alone(URGENT_SWEEP)
+    return SKIPPED if done is None else done
+
+
+@shared_task(acks_late=True)
+def sweep_routine() -> dict[str, int] | dict[str, str]:
+    """Deadlines of all other work."""
+    done = _sweep_alone(ROUTINE_SWEEP)
+    return SKIPPED if done is None else done
+
+
+def sweep_deadlines() -> dict[str, int | str]:
+    """Both sweeps here and now, the urgent one first, their figures added up (the simulator,
+    tests, a shell). A sweep that found its twin running is named under "skipped"."""
+    total: dict[str, int | str] = {}
+    skipped = []
+    for sweep in (URGENT_SWEEP, ROUTINE_SWEEP):
+        done = _sweep_alone(sweep)
+        if done is None:
+            skipped.append(sweep.name)
+            continue
+        for step, count in done.items():
+            total[step] = int(total.get(step, 0)) + count
+    if skipped:
+        total["skipped"] = ", ".join(skipped)
+    return total
+
+
+def _sweep_alone(sweep: Sweep) -> dict[str, int] | None:
+    """Find every deadline of the sweep's work whose timer was lost (worker killed, broker
+    restarted) and act on it; None if another sweep of its kind holds the lock.
+
+    The most time-critical work goes first. Each item is its own transaction: one that fails
+    is logged and counted, and the rest go on. Rows locked by someone else are skipped this
+    round and picked up on the next. The figures count what was done, not what was looked at.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SWEEP_LOCK])
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [sweep.lock])
         if not cursor.fetchone()[0]:
-            return {"skipped": "another sweep is running"}
+            return None
     try:
-        return _sweep(timezone.now())
+        return _sweep(timezone.now(), urgent=sweep.urgent)
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [sweep.lock])
 
 
-def _emergency_first(priority: str = "priority") -> Case:
-    return Case(
-        When(**{priority: Priority.EMERGENCY}, then=Value(0)),
-        default=Value(1),
-        output_field=IntegerField(),
-    )
-
-
-def _ids(qs: QuerySet, *deadline: str, priority: str = "priority") -> list[int]:
-    ordered = qs.order_by(_emergency_first(priority), *deadline)
-    return list(ordered.values_list("pk", flat=True)[:SWEEP_BATCH])
-
-
-def _steps(now) -> Iterable[tuple[str, Callable[[], list[int]], Callable[[int], bool]]]:
-    """(what is counted, the ids due, the action on one id: True if it acted), in order."""
+def _steps(
+    now: datetime, *, urgent: bool
+) -> Iterable[tuple[str, Callable[[], list[int]], Callable[[int], bool]]]:
+    """(what is counted, the ids due, the action on one id: True if it acted), in order of
+    urgency; the ids are of urgent work only, or of all other work (dispatch/urgency.py)."""
     requests = ServiceRequest.objects
+
+    def _ids(qs: QuerySet, *deadline: str, priority: str = "priority") -> list[int]:
+        mine = qs.filter(urgent_q(priority)) if urgent else qs.exclude(urgent_q(priority))
+        return list(mine.order_by(*deadline).values_list("pk", flat=True)[:SWEEP_BATCH])
+
     grace = timedelta(minutes=settings.ANXIN["MISSING_CHECK_OUT_GRACE_M"])
     yield (
         "offers_expired",
@@ -183,10 +222,10 @@ def _match(request_id: int) -> bool:
     return sr is not None and sr.state not in (RequestState.NEW, RequestState.MATCHING)
 
 
-def _sweep(now) -> dict[str, int]:
+def _sweep(now: datetime, *, urgent: bool) -> dict[str, int]:
     done: dict[str, int] = {}
     failed = 0
-    for name, due, act in _steps(now):
+    for name, due, act in _steps(now, urgent=urgent):
         done[name] = 0
         try:
             ids = due()

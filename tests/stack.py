@@ -115,7 +115,8 @@ class Stack:
         )
 
     def start_worker(self, *extra: str) -> subprocess.Popen:
-        """A worker on this run's queue (CELERY_QUEUE), so no other worker takes its tasks."""
+        """A worker on every one of this run's queues (named from CELERY_QUEUE), so no other
+        worker takes its tasks."""
         return self.start(
             "celery",
             "celery",
@@ -123,7 +124,7 @@ class Stack:
             "backend",
             "worker",
             "-Q",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
+            ",".join(settings.ANXIN_QUEUES.values()),
             "--pool=threads",
             "--concurrency=4",
             "--without-gossip",

@@ -135,7 +135,7 @@ def test_intake_and_the_worker_ride_out_a_broker_restart(stack, broker):
     _wait_for("the new request is matched", matched(after.json()["id"]), 15, stack.tail_logs)
     # And the sweeper matches the needs whose enqueue was lost in the outage
     with app.connection_for_write(f"{broker.url}/{settings.REDIS_DB_CELERY}") as connection:
-        app.send_task("dispatch.tasks.sweep_deadlines", connection=connection)
+        app.send_task("dispatch.tasks.sweep_routine", connection=connection)
     _wait_for("the sweeper matches the outage's requests", matched(*ids), 15, stack.tail_logs)
     assert worker_process.poll() is None, stack.tail_logs()
 

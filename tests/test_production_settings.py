@@ -1,9 +1,12 @@
+import ast
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from backend.core.queues import LANES
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
@@ -146,3 +149,37 @@ def test_production_refuses_a_guessable_health_token():
 
     assert result.returncode != 0
     assert "ANXIN_HEALTH_TOKEN" in result.stderr, result.stderr[-500:]
+
+
+def test_development_tests_and_production_name_their_queues_apart():
+    """A worker of one never takes another's tasks, even on a shared Redis."""
+    show = "sorted(s.ANXIN_QUEUES.values())"
+    names = {
+        module: python(f"from backend.settings import {module} as s; print({show})", env=env)
+        for module, env in [
+            ("local", {"DJANGO_SETTINGS_MODULE": "backend.settings.local"}),
+            ("test", {"DJANGO_SETTINGS_MODULE": "backend.settings.test"}),
+            ("production", PRODUCTION_ENV),
+        ]
+    }
+
+    queues = {module: set(ast.literal_eval(r.stdout)) for module, r in names.items()}
+    assert queues["production"] == {f"anxin-prod-{lane}" for lane in LANES}
+    assert queues["local"] == {f"anxin-{lane}" for lane in LANES}
+    assert queues["test"] == {f"anxin-test-{lane}" for lane in LANES}
+
+
+@pytest.mark.parametrize("base", ["anxin", "anxin-test", "anxin-test-queues"])
+def test_production_refuses_a_development_or_test_queue_name(base):
+    result = production_settings({**PRODUCTION_ENV, "CELERY_QUEUE": base})
+
+    assert result.returncode != 0, base
+    assert "CELERY_QUEUE" in result.stderr, result.stderr[-500:]
+
+
+def test_production_takes_a_queue_name_of_its_own():
+    result = production_settings(
+        {**PRODUCTION_ENV, "CELERY_QUEUE": "anxin-city"}, show="s.ANXIN_QUEUES['urgent']"
+    )
+
+    assert result.stdout.strip() == "anxin-city-urgent", result.stderr[-500:]

@@ -11,6 +11,9 @@ from pathlib import Path
 import environ
 import structlog
 from csp import constants as csp
+from kombu import Exchange, Queue
+
+from backend.core.queues import ROUTINE, queue_names, task_routes
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -239,13 +242,14 @@ CHANNEL_LAYERS = {
 
 CELERY_BROKER_URL = f"{REDIS_URL}/{REDIS_DB_CELERY}"
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="anxin")
-# Care-plan generation (bulk, every 15 minutes) on a queue of its own, away from the sweeper and
-# the offers; deploy/up's worker consumes both (`-Q`). A routed task no worker consumes waits
-# forever: tests/dispatch/test_care_plans.py checks deploy/up names each queue.
-CELERY_TASK_ROUTES = {
-    "dispatch.tasks.care_plans_generate": {"queue": f"{CELERY_TASK_DEFAULT_QUEUE}-care-plans"},
-}
+# Queues by urgency (backend/core/queues.py): urgent, routine, notify and bulk, each named from
+# CELERY_QUEUE (local.py: anxin, test.py: anxin-test, production.py: anxin-prod) and each with a
+# worker of its own (deploy/up). A routed task no worker consumes waits forever: `manage.py
+# check_queues` and /healthz name a queue nobody consumes.
+ANXIN_QUEUES = queue_names(env.str("CELERY_QUEUE"))
+CELERY_TASK_QUEUES = [Queue(q, Exchange(q), routing_key=q) for q in ANXIN_QUEUES.values()]
+CELERY_TASK_DEFAULT_QUEUE = ANXIN_QUEUES[ROUTINE]
+CELERY_TASK_ROUTES = task_routes(ANXIN_QUEUES)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -270,16 +274,23 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # The worker surviving a broker restart also depends on the Celery version: see the pin in
 # pyproject.toml (Celery 5.7.0 dies with AttributeError 'hostname' when Redis goes away).
-# Each entry expires after its own period: a backlog of sweeps (a worker that was down) is not
-# run in a burst, and the sweep's advisory lock keeps two from ever running at once.
+# Each entry goes to its task's queue and expires after its own period: a backlog of sweeps (a
+# worker that was down) is not run in a burst, and each sweep's advisory lock keeps two of it from
+# ever running at once. The sweeps' periods can be shortened (the end-to-end tests' beat).
+_PERIODIC = [
+    ("sweep-urgent", "dispatch.tasks.sweep_urgent", env.float("ANXIN_SWEEP_URGENT_S", 5)),
+    ("sweep-routine", "dispatch.tasks.sweep_routine", env.float("ANXIN_SWEEP_ROUTINE_S", 10)),
+    ("housekeeping", "backend.core.tasks.housekeeping_purge", 3600.0),
+    ("care-plans", "dispatch.tasks.care_plans_generate", 900.0),
+    ("providers-daily", "providers.tasks.providers_daily", 6 * 3600.0),
+]
 CELERY_BEAT_SCHEDULE = {
-    name: {"task": task, "schedule": every, "options": {"expires": every}}
-    for name, task, every in [
-        ("dispatch-sweep", "dispatch.tasks.sweep_deadlines", 10.0),
-        ("housekeeping", "backend.core.tasks.housekeeping_purge", 3600.0),
-        ("care-plans", "dispatch.tasks.care_plans_generate", 900.0),
-        ("providers-daily", "providers.tasks.providers_daily", 6 * 3600.0),
-    ]
+    name: {
+        "task": task,
+        "schedule": every,
+        "options": {"queue": CELERY_TASK_ROUTES[task]["queue"], "expires": every},
+    }
+    for name, task, every in _PERIODIC
 }
 
 LANGUAGE_CODE = "en"

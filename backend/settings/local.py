@@ -10,6 +10,7 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379")
 os.environ.setdefault("DATABASE_URL", "postgis://anxin:anxin@127.0.0.1:5432/anxin")
 os.environ.setdefault("DJANGO_DEBUG", "true")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+os.environ.setdefault("CELERY_QUEUE", "anxin")
 
 from .base import *  # noqa: E402,F403
 

@@ -1,10 +1,22 @@
 """Production: no default for anything secret; missing or weak configuration stops the process."""
 
-from cryptography.fernet import Fernet
-from django.core.exceptions import ImproperlyConfigured
+import os
 
-from .base import *  # noqa: F403
-from .base import ANXIN_FIELD_KEYS, ANXIN_HEALTH_TOKEN, ANXIN_LOOKUP_HASH_KEY, SECRET_KEY, env
+# Queue names of its own (backend/core/queues.py), never development's or the tests': a worker of
+# one would otherwise take the other's tasks (and run them on its own database) on a shared Redis.
+os.environ.setdefault("CELERY_QUEUE", "anxin-prod")
+
+from cryptography.fernet import Fernet  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+from .base import *  # noqa: E402,F403
+from .base import (  # noqa: E402
+    ANXIN_FIELD_KEYS,
+    ANXIN_HEALTH_TOKEN,
+    ANXIN_LOOKUP_HASH_KEY,
+    SECRET_KEY,
+    env,
+)
 
 # The public keys local.py and test.py start with: data under them is readable by anyone.
 DEVELOPMENT_KEYS = ("Vf0OeB7V", "1dK0hwwW", "dev-", "test-")
@@ -37,6 +49,13 @@ if ANXIN_HEALTH_TOKEN and len(ANXIN_HEALTH_TOKEN) < MIN_SECRET_CHARS:
     raise ImproperlyConfigured(
         f"ANXIN_HEALTH_TOKEN, when set, must be a random secret of at least {MIN_SECRET_CHARS} "
         "characters"
+    )
+
+queue_base = env.str("CELERY_QUEUE")
+if queue_base == "anxin" or queue_base.startswith("anxin-test"):
+    raise ImproperlyConfigured(
+        f"CELERY_QUEUE={queue_base!r} is development's or the tests' queue name: production "
+        "needs its own (default anxin-prod)"
     )
 
 DEBUG = False

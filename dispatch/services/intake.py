@@ -13,7 +13,6 @@ from django.utils import timezone
 from backend.accounts.models import User
 from backend.core.errors import RuleViolation, StateConflict
 from backend.core.events import event_record
-from backend.core.side_effects import enqueue_after_commit
 from elders.models import Elder
 from providers.selectors import (
     provider_admin_ids,
@@ -35,6 +34,7 @@ from ..ranking import Ranked, preferences_apply, rank
 from ..transitions import (
     SYSTEM,
 )
+from ..urgency import enqueue_for_request
 from ._core import (
     MAX_COUNTDOWN_S,
     RequestNotFound,
@@ -130,7 +130,7 @@ def _schedule_matching(sr: ServiceRequest) -> None:
 
     delay = (sr.match_at - timezone.now()).total_seconds()
     if delay <= MAX_COUNTDOWN_S:
-        enqueue_after_commit(request_match, sr.pk, countdown=max(0.0, delay) or None)
+        enqueue_for_request(sr, request_match, sr.pk, countdown=max(0.0, delay) or None)
 
 
 # Matching and offers --------------------------------------------------------------------------
@@ -235,7 +235,7 @@ def _offer_next(sr: ServiceRequest, *, actor: User | None) -> None:
     from ..tasks import offer_expire
 
     for offer in offers:
-        enqueue_after_commit(offer_expire, offer.pk, countdown=timeout)
+        enqueue_for_request(sr, offer_expire, offer.pk, countdown=timeout)
 
 
 def _escalate(sr: ServiceRequest, *, actor: User | None, reason: str, event: str) -> None:

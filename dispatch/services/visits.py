@@ -12,7 +12,6 @@ from django.utils import timezone
 from backend.accounts.models import User
 from backend.core.errors import RuleViolation, StateConflict, require_code
 from backend.core.events import event_record
-from backend.core.side_effects import enqueue_after_commit
 from backend.telephony.tasks import sms_send
 from elders.models import Elder
 from elders.selectors import elder_first_sms_contact
@@ -34,6 +33,7 @@ from ..models import (
     Visit,
 )
 from ..transitions import VISIT_EXCEPTION_TRANSITIONS, next_state
+from ..urgency import enqueue_for_request
 from ._core import (
     _credit,
     _display_tz,
@@ -274,4 +274,4 @@ def _notify_family(sr: ServiceRequest, elder: Elder, *, arrived: bool, at: datet
         body = f"【安心】{elder.full_name}的{what}服务人员已于{local}到达。工单{sr.reference}"
     else:
         body = f"【安心】{elder.full_name}的{what}服务已于{local}完成。工单{sr.reference}"
-    enqueue_after_commit(sms_send, str(contact.phone), body)
+    enqueue_for_request(sr, sms_send, str(contact.phone), body)

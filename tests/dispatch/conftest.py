@@ -2,7 +2,9 @@
 
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from dispatch.models import JobOffer, OperatorAlert, Visit
@@ -19,6 +21,21 @@ def create(user, elder, capture, service="meal"):
             "/api/v1/requests/", {"elder": elder.pk, "service_type": service}, format="json"
         )
     return response.json()["id"]
+
+
+@pytest.fixture
+def other_session():
+    """A second database session, as another worker process would have one (autocommit)."""
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"],
+        dbname=db["NAME"],
+        user=db["USER"],
+        password=db["PASSWORD"],
+        autocommit=True,
+    ) as session:
+        yield session
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ sweeps at once."""
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from dispatch.models import OperatorAlert
@@ -83,25 +82,16 @@ def test_the_database_refuses_a_second_alert_of_one_episode(missing_check_out):
         )
 
 
-def test_a_sweep_does_not_start_while_another_is_running(missing_check_out):
-    """Another session (another worker process) holds the sweep's advisory lock."""
-    import psycopg
+def test_a_sweep_does_not_start_while_another_is_running(missing_check_out, other_session):
+    """Another session (another worker process) holds each sweep's advisory lock."""
+    from dispatch.tasks import ROUTINE_SWEEP, URGENT_SWEEP
 
-    from dispatch.tasks import SWEEP_LOCK
-
-    db = connection.settings_dict
-    with psycopg.connect(
-        host=db["HOST"],
-        port=db["PORT"],
-        dbname=db["NAME"],
-        user=db["USER"],
-        password=db["PASSWORD"],
-        autocommit=True,
-    ) as other:
-        other.execute("SELECT pg_advisory_lock(%s)", [SWEEP_LOCK])
-        while_held = sweep_deadlines()
-        other.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])
+    for sweep in (URGENT_SWEEP, ROUTINE_SWEEP):
+        other_session.execute("SELECT pg_advisory_lock(%s)", [sweep.lock])
+    while_held = sweep_deadlines()
+    for sweep in (URGENT_SWEEP, ROUTINE_SWEEP):
+        other_session.execute("SELECT pg_advisory_unlock(%s)", [sweep.lock])
     after = sweep_deadlines()
 
-    assert while_held == {"skipped": "another sweep is running"}
+    assert while_held == {"skipped": "urgent, routine"}
     assert "skipped" not in after

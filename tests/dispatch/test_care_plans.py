@@ -1,6 +1,4 @@
-import re
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -212,17 +210,12 @@ def test_the_sweeper_never_expands_care_plans(elder):
     assert not ServiceRequest.objects.exists()
 
 
-def test_care_plans_have_their_own_queue_and_the_demo_worker_consumes_it():
+def test_care_plans_go_to_the_bulk_queue_away_from_the_sweeps_and_offers():
     from backend.celery import app
 
     def queue(task):
         return app.amqp.router.route({}, task)["queue"].name
 
-    default = settings.CELERY_TASK_DEFAULT_QUEUE
-    up = (Path(settings.BASE_DIR) / "deploy" / "up").read_text()
-    consumed = re.search(r"celery -A backend worker[^\n]*-Q (\S+)", up)
-
-    assert queue("dispatch.tasks.sweep_deadlines") == default
-    assert queue("dispatch.tasks.care_plans_generate") == f"{default}-care-plans"
-    assert consumed, "deploy/up's worker names its queues"
-    assert consumed.group(1).strip('"').split(",") == ["$CELERY_QUEUE", "$CELERY_QUEUE-care-plans"]
+    assert queue("dispatch.tasks.care_plans_generate") == settings.ANXIN_QUEUES["bulk"]
+    assert queue("dispatch.tasks.sweep_urgent") == settings.ANXIN_QUEUES["urgent"]
+    assert queue("dispatch.tasks.request_match") == settings.ANXIN_QUEUES["routine"]

@@ -1,5 +1,6 @@
-"""The sweeper: one bad row never stops the rest, time-critical work goes first, and its
-figures count what it did, not what it looked at."""
+"""The sweepers: urgent work has a sweep of its own (its queue, its lock, every 5 s), so an
+emergency's deadline never waits behind routine ones; one bad row never stops the rest,
+time-critical work goes first, and the figures count what was done, not what was looked at."""
 
 from datetime import timedelta
 
@@ -8,7 +9,8 @@ from django.utils import timezone
 
 from dispatch import services
 from dispatch.models import JobOffer, OfferState, RequestState, ServiceRequest
-from dispatch.tasks import _steps, sweep_deadlines
+from dispatch.tasks import ROUTINE_SWEEP, URGENT_SWEEP, _steps, sweep_deadlines, sweep_routine
+from dispatch.tasks import sweep_urgent as urgent_sweep
 from tests.conftest import api
 from tests.dispatch.conftest import ON_THE_DOORSTEP, create
 
@@ -73,7 +75,7 @@ def test_a_work_order_closed_between_the_scan_and_the_close_is_left_alone(
     aborted the whole sweep."""
     worker = make_worker(east_m=30)
     sr = completed_long_ago(operator, elder, worker, django_capture_on_commit_callbacks)
-    step = dict((name, (due, act)) for name, due, act in _steps(timezone.now()))
+    step = dict((name, (due, act)) for name, due, act in _steps(timezone.now(), urgent=False))
     due, act = step["requests_closed"]
     assert due() == [sr]
 
@@ -82,8 +84,9 @@ def test_a_work_order_closed_between_the_scan_and_the_close_is_left_alone(
     assert act(sr) is False
 
 
-def test_time_critical_work_goes_first():
-    names = [name for name, _, _ in _steps(timezone.now())]
+@pytest.mark.parametrize("urgent", [True, False])
+def test_time_critical_work_goes_first(urgent):
+    names = [name for name, _, _ in _steps(timezone.now(), urgent=urgent)]
 
     assert names[:4] == [
         "offers_expired",
@@ -94,33 +97,77 @@ def test_time_critical_work_goes_first():
     assert names.index("alerts_resent") < names.index("no_shows") < names.index("requests_closed")
 
 
-def test_an_emergencys_expired_offer_is_handled_before_routine_ones(
+def expired_offers(operator, elder, make_worker, capture):
+    """A routine and an emergency work order, each with an offer past its deadline."""
+    make_worker(east_m=30)
+    routine = create(operator, elder, capture)
+    emergency = create(operator, elder, capture, service="emergency")
+    JobOffer.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    return routine, emergency
+
+
+def expired(request_id):
+    return JobOffer.objects.filter(request_id=request_id, state=OfferState.EXPIRED).exists()
+
+
+def test_the_urgent_sweep_takes_only_urgent_work_and_the_routine_sweep_the_rest(
     operator, elder, make_worker, django_capture_on_commit_callbacks
 ):
-    make_worker(east_m=30)
-    routine = create(operator, elder, django_capture_on_commit_callbacks)
-    with django_capture_on_commit_callbacks(execute=True):
-        emergency = (
-            api(operator)
-            .post(
-                "/api/v1/requests/",
-                {"elder": elder.pk, "service_type": "emergency"},
-                format="json",
-            )
-            .json()["id"]
-        )
-    JobOffer.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    step = dict((name, due) for name, due, _ in _steps(timezone.now()))
+    routine, emergency = expired_offers(
+        operator, elder, make_worker, django_capture_on_commit_callbacks
+    )
 
-    due = step["offers_expired"]()
+    urgent = urgent_sweep()
 
-    offers = JobOffer.objects.filter(state=OfferState.PENDING)
-    first = offers.get(pk=due[0]).request_id
-    assert first == emergency and routine in set(offers.values_list("request_id", flat=True))
+    assert urgent["offers_expired"] == 1
+    assert expired(emergency) and not expired(routine)
+
+    rest = sweep_routine()
+
+    assert rest["offers_expired"] == 1
+    assert expired(routine)
 
 
-def test_beat_sends_each_entry_with_an_expiry_of_its_own_period(settings):
+def test_the_urgent_sweep_runs_while_a_routine_sweep_holds_its_lock(
+    operator, elder, make_worker, django_capture_on_commit_callbacks, other_session
+):
+    """A long routine sweep (in another worker process) never holds up an emergency's."""
+    routine, emergency = expired_offers(
+        operator, elder, make_worker, django_capture_on_commit_callbacks
+    )
+    other_session.execute("SELECT pg_advisory_lock(%s)", [ROUTINE_SWEEP.lock])
+
+    skipped = sweep_routine()
+    urgent = urgent_sweep()
+
+    assert skipped == {"skipped": "another sweep is running"}
+    assert urgent["offers_expired"] == 1
+    assert expired(emergency) and not expired(routine)
+
+
+def test_each_sweep_runs_on_its_own_queue_the_urgent_one_more_often(settings):
+    from backend.celery import app
+
+    entries = {entry["task"]: entry for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    urgent, routine = entries[URGENT_SWEEP.timer], entries[ROUTINE_SWEEP.timer]
+
+    assert (urgent_sweep.name, sweep_routine.name) == (URGENT_SWEEP.timer, ROUTINE_SWEEP.timer)
+    assert urgent["options"]["queue"] == settings.ANXIN_QUEUES["urgent"]
+    assert routine["options"]["queue"] == settings.ANXIN_QUEUES["routine"]
+    assert (
+        app.amqp.router.route({}, URGENT_SWEEP.timer)["queue"].name
+        == (settings.ANXIN_QUEUES["urgent"])
+    )
+    assert (urgent["schedule"], routine["schedule"]) == (5, 10)
+    assert URGENT_SWEEP.lock != ROUTINE_SWEEP.lock
+
+
+def test_beat_sends_each_entry_to_its_tasks_queue_with_an_expiry_of_its_own_period(settings):
+    from backend.celery import app
+
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        route = app.amqp.router.route({}, entry["task"])["queue"].name
+        assert entry["options"]["queue"] == route, name
         assert entry["options"]["expires"] == entry["schedule"], name
 
 
@@ -137,7 +184,7 @@ def test_a_step_whose_scan_fails_does_not_stop_the_later_steps(
 
     monkeypatch.setattr(escalation, "alerts_due_for_resend", broken)
 
-    result = sweep_deadlines()
+    result = sweep_routine()
 
     assert ServiceRequest.objects.get(pk=sr).state == RequestState.CLOSED
     assert (result["requests_closed"], result["items_failed"]) == (1, 1)
