@@ -1,5 +1,5 @@
-"""Real processes for end-to-end tests: a daphne ASGI server and a Celery worker on the test
-database, and, for tests that take the broker away, a Redis server of their own.
+"""Real processes for end-to-end tests: a daphne ASGI server, Celery workers and beat on the
+test database, and, for tests that take the broker away, a Redis server of their own.
 
 Every process runs in its own session, so `stop()` kills it with all its children."""
 
@@ -15,6 +15,8 @@ from pathlib import Path
 import requests
 from django.conf import settings
 from django.db import connection
+
+from backend.core.queues import LANES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,26 +116,37 @@ class Stack:
             "daphne", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "backend.asgi:application"
         )
 
-    def start_worker(self, *extra: str) -> subprocess.Popen:
-        """A worker on every one of this run's queues (named from CELERY_QUEUE), so no other
-        worker takes its tasks."""
+    def start_worker(
+        self, *lanes: str, pool: str = "threads", concurrency: int = 4
+    ) -> subprocess.Popen:
+        """A worker on this run's queues of `lanes` (all four if none is named: the process
+        "celery"), named from CELERY_QUEUE, so no other run's worker takes its tasks."""
+        lanes = lanes or LANES
+        name = "celery" if set(lanes) == set(LANES) else f"celery-{'-'.join(lanes)}"
         return self.start(
-            "celery",
+            name,
             "celery",
             "-A",
             "backend",
             "worker",
             "-Q",
-            ",".join(settings.ANXIN_QUEUES.values()),
-            "--pool=threads",
-            "--concurrency=4",
+            ",".join(settings.ANXIN_QUEUES[lane] for lane in lanes),
+            f"--pool={pool}",
+            f"--concurrency={concurrency}",
             "--without-gossip",
             "--without-mingle",
             "-n",
-            f"e2e-{self.port}@%h",
+            f"e2e-{name}-{self.port}@%h",
             "--loglevel=INFO",
-            *extra,
         )
+
+    def start_workers_per_queue(self) -> None:
+        """One worker per queue as deploy/up runs them, with less concurrency."""
+        for lane in LANES:
+            if lane == "bulk":
+                self.start_worker(lane, pool="prefork", concurrency=1)
+            else:
+                self.start_worker(lane, concurrency=2)
 
     def healthy(self) -> bool:
         try:

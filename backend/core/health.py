@@ -2,11 +2,13 @@
 
 Anyone (a load balancer) gets the overall status; each component's detail (versions, worker
 names, errors) goes to staff signed in to the admin site and to a monitor that presents
-ANXIN_HEALTH_TOKEN in the X-Health-Token header.
+ANXIN_HEALTH_TOKEN in the X-Health-Token header. Components: the database, PostGIS, Redis,
+the Celery workers and whether every queue has one (backend/core/queues.py).
 """
 
 import hmac
 import time
+from collections.abc import Callable
 
 import redis
 from django.conf import settings
@@ -14,9 +16,11 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from backend.celery import app as celery_app
+from .queues import queue_consumers, queues_without_consumer, routed_queues
 
-CELERY_PING_TIMEOUT_S = 2.0
+# How long to listen for workers' answers after the last one: a healthy platform answers at once
+# (listening stops when every queue has a consumer), one missing a consumer in about this long.
+CELERY_LISTEN_S = 1.0
 
 
 def _check(fn) -> dict:
@@ -48,11 +52,43 @@ def _redis() -> dict:
     return {}
 
 
-def _celery() -> dict:
-    replies = celery_app.control.ping(timeout=CELERY_PING_TIMEOUT_S, limit=1)
-    if not replies:
-        raise RuntimeError(f"no worker answered a ping within {CELERY_PING_TIMEOUT_S:g} s")
-    return {"workers": sorted(name for reply in replies for name in reply)}
+Heard = Callable[[], dict[str, set[str]]]
+
+
+def _listen() -> Heard:
+    """The workers' answers to one broadcast, asked for by the first check that needs them and
+    shared with the next; a broadcast that fails fails both."""
+    outcome: list = []
+
+    def heard() -> dict[str, set[str]]:
+        if not outcome:
+            try:
+                outcome.append(queue_consumers(routed_queues(), timeout=CELERY_LISTEN_S))
+            except Exception as exc:  # reported by each check that asks
+                outcome.append(exc)
+        if isinstance(outcome[0], Exception):
+            raise outcome[0]
+        return outcome[0]
+
+    return heard
+
+
+def _celery(heard: Heard) -> dict:
+    if not heard():
+        raise RuntimeError(f"no worker answered within {CELERY_LISTEN_S:g} s")
+    return {"workers": sorted(heard())}
+
+
+def _queues(heard: Heard) -> dict:
+    missing = queues_without_consumer(heard())
+    if missing:
+        raise RuntimeError(f"no worker consumes {', '.join(missing)}")
+    return {
+        "consumers": {
+            queue: sorted(worker for worker, queues in heard().items() if queue in queues)
+            for queue in sorted(routed_queues())
+        }
+    }
 
 
 def _may_see_detail(request) -> bool:
@@ -65,11 +101,13 @@ def _may_see_detail(request) -> bool:
 
 @require_GET
 def healthz(request):
+    heard = _listen()
     checks = {
         "database": _check(_database),
         "postgis": _check(_postgis),
         "redis": _check(_redis),
-        "celery": _check(_celery),
+        "celery": _check(lambda: _celery(heard)),
+        "queues": _check(lambda: _queues(heard)),
     }
     healthy = all(c["status"] == "up" for c in checks.values())
     body: dict = {"status": "up" if healthy else "down"}

@@ -2,9 +2,10 @@
 worker names, errors) goes only to staff signed in or to a monitor presenting the health token."""
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
-from backend.celery import app as celery_app
+from backend.core import health
 from tests import factories as f
 
 TOKEN = "monitor-token-0123456789-abcdefghijklmnop"
@@ -16,18 +17,27 @@ def monitor(settings):
     return Client(headers={"X-Health-Token": TOKEN})
 
 
+def workers_answer(monkeypatch, answers):
+    """The workers that answer the health check's broadcast, and the queues each consumes."""
+    asked = []
+
+    def consumers(wanted, *, timeout):
+        asked.append(timeout)
+        return answers
+
+    monkeypatch.setattr(health, "queue_consumers", consumers)
+    return asked
+
+
 def all_up(monkeypatch):
-    monkeypatch.setattr(
-        celery_app.control, "ping", lambda **kw: [{"anxin-worker@test": {"ok": "pong"}}]
-    )
+    workers_answer(monkeypatch, {"anxin-worker@test": set(settings.ANXIN_QUEUES.values())})
 
 
 @pytest.mark.django_db
 def test_health_is_503_and_names_celery_when_no_worker_answers(monkeypatch, monitor):
-    """Whether a worker listens on the broker is not left to chance: the ping is answered by
-    nobody here, whatever else runs on this machine."""
-    pings = []
-    monkeypatch.setattr(celery_app.control, "ping", lambda **kw: pings.append(kw) or [])
+    """Whether a worker listens on the broker is not left to chance: the broadcast is answered
+    by nobody here, whatever else runs on this machine. One broadcast serves both checks."""
+    asked = workers_answer(monkeypatch, {})
 
     response = monitor.get("/healthz")
 
@@ -37,8 +47,24 @@ def test_health_is_503_and_names_celery_when_no_worker_answers(monkeypatch, moni
     assert checks["postgis"]["status"] == "up" and checks["postgis"]["version"].startswith("3.")
     assert checks["redis"]["status"] == "up"
     assert checks["celery"]["status"] == "down"
-    assert "ping" in checks["celery"]["error"]
-    assert pings, "the health check asked the workers"
+    assert "no worker answered" in checks["celery"]["error"]
+    assert checks["queues"]["status"] == "down"
+    assert asked == [health.CELERY_LISTEN_S]
+
+
+@pytest.mark.django_db
+def test_health_is_503_and_names_a_queue_no_worker_consumes(monkeypatch, monitor):
+    queues = settings.ANXIN_QUEUES
+    workers_answer(monkeypatch, {"u@test": {queues["urgent"]}, "r@test": {queues["routine"]}})
+
+    response = monitor.get("/healthz")
+
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["celery"]["status"] == "up"
+    assert checks["queues"]["status"] == "down"
+    missing = f"{queues['bulk']}, {queues['notify']}"
+    assert checks["queues"]["error"] == f"RuntimeError: no worker consumes {missing}"
 
 
 @pytest.mark.django_db
@@ -48,15 +74,20 @@ def test_health_is_200_when_every_component_answers(monkeypatch, monitor):
     response = monitor.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json()["checks"]["celery"] == {
+    checks = response.json()["checks"]
+    assert checks["celery"] == {
         "status": "up",
         "workers": ["anxin-worker@test"],
-        "ms": response.json()["checks"]["celery"]["ms"],
+        "ms": checks["celery"]["ms"],
+    }
+    assert checks["queues"]["consumers"] == {
+        queue: ["anxin-worker@test"] for queue in settings.ANXIN_QUEUES.values()
     }
 
 
 @pytest.mark.django_db
-def test_health_reports_redis_down(settings, monitor):
+def test_health_reports_redis_down(settings, monitor, monkeypatch):
+    all_up(monkeypatch)  # this process's Celery connections stay on the real broker
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
 
     response = monitor.get("/healthz")
@@ -96,5 +127,11 @@ def test_staff_signed_in_see_each_component_and_other_users_do_not(monkeypatch, 
     operator = Client()
     operator.force_login(f.UserFactory(role="operator", district=district))
 
-    assert set(staff.get("/healthz").json()["checks"]) == {"database", "postgis", "redis", "celery"}
+    assert set(staff.get("/healthz").json()["checks"]) == {
+        "database",
+        "postgis",
+        "redis",
+        "celery",
+        "queues",
+    }
     assert operator.get("/healthz").json() == {"status": "up"}

@@ -50,3 +50,4 @@ def test_deploy_up_runs_one_supervised_worker_on_each_queue():
     assert sorted(lanes) == sorted(LANES)
     assert command.group(1) == '"$CELERY_QUEUE-$lane"'
     assert len(re.findall(r"celery -A backend worker", up)) == 1
+    assert up.index("manage.py check_queues") > command.end(), "checks once the workers start"
