@@ -4,7 +4,7 @@ from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from backend.accounts.views import SignInView
-from backend.core.health import healthz
+from backend.core.health import healthz, healthz_live
 
 # The admin asks for the second factor too: a password alone opens none of it.
 admin.site.__class__ = OTPAdminSite
@@ -20,6 +20,7 @@ api_v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("healthz/live", healthz_live, name="healthz-live"),
     path("api-auth/login/", SignInView.as_view(), name="sign-in"),  # before DRF's own
     path("api-auth/", include("rest_framework.urls")),
     path("api/v1/", include(api_v1)),

@@ -13,6 +13,8 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from backend.core.watchdog import heartbeat_record
+
 from . import escalation, services
 from .models import JobOffer, OfferState, Priority, RequestState, ServiceRequest
 from .urgency import urgent_q
@@ -94,13 +96,17 @@ def _sweep_alone(sweep: Sweep) -> dict[str, int] | None:
     The most time-critical work goes first. Each item is its own transaction: one that fails
     is logged and counted, and the rest go on. Rows locked by someone else are skipped this
     round and picked up on the next. The figures count what was done, not what was looked at.
+    A sweep that ran records it (backend/core/watchdog.py); one that found its twin running
+    does not need to.
     """
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [sweep.lock])
         if not cursor.fetchone()[0]:
             return None
     try:
-        return _sweep(timezone.now(), urgent=sweep.urgent)
+        done = _sweep(timezone.now(), urgent=sweep.urgent)
+        heartbeat_record(name=sweep.timer)  # for the watchdog: this sweep is alive
+        return done
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [sweep.lock])

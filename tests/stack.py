@@ -94,6 +94,9 @@ class Stack:
             # The test's own cache keys: its lockouts and token versions hold in the servers too,
             # and tests/conftest.py clears them after the test.
             "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+            # Beat's sweeps every second: /healthz is ready once both have run (the watchdog).
+            "ANXIN_SWEEP_URGENT_S": "1",
+            "ANXIN_SWEEP_ROUTINE_S": "1",
         }
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
@@ -148,6 +151,21 @@ class Stack:
             else:
                 self.start_worker(lane, concurrency=2)
 
+    def start_beat(self) -> subprocess.Popen:
+        """Celery beat, as deploy/up runs it, its schedule file in the test's folder."""
+        return self.start(
+            "beat",
+            "celery",
+            "-A",
+            "backend",
+            "beat",
+            "--loglevel=INFO",
+            "--schedule",
+            str(self.logs / "celerybeat-schedule"),
+            "--pidfile",
+            str(self.logs / "celerybeat.pid"),
+        )
+
     def healthy(self) -> bool:
         try:
             return requests.get(f"{self.base}/healthz", timeout=5).status_code == 200
@@ -185,11 +203,16 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running_stack(tmp: Path, *, redis_url: str | None = None):
-    """daphne and a Celery worker on the test database, healthy, stopped afterwards."""
+def running_stack(tmp: Path, *, redis_url: str | None = None, per_queue: bool = False):
+    """daphne, a Celery worker on every queue (or, `per_queue`, one per queue) and beat on the
+    test database, healthy (the sweeps have run), stopped afterwards."""
     stack = Stack(tmp, redis_url=redis_url)
     stack.start_daphne()
-    stack.start_worker()
+    if per_queue:
+        stack.start_workers_per_queue()
+    else:
+        stack.start_worker()
+    stack.start_beat()
     try:
         stack.wait_healthy()
         yield stack

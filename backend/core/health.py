@@ -1,9 +1,16 @@
-"""GET /healthz: 200 when every component answers, 503 when any is down.
+"""Readiness and liveness.
 
-Anyone (a load balancer) gets the overall status; each component's detail (versions, worker
-names, errors) goes to staff signed in to the admin site and to a monitor that presents
-ANXIN_HEALTH_TOKEN in the X-Health-Token header. Components: the database, PostGIS, Redis,
-the Celery workers and whether every queue has one (backend/core/queues.py).
+GET /healthz (readiness): 200 when every component answers, 503 when any is down: the
+database, PostGIS, Redis, the Celery workers, a worker on every queue (backend/core/queues.py)
+and the timers, each sweep having run within ANXIN_TIMER_STALE_S (backend/core/watchdog.py; the
+probe is one of the watchdog's checks, so a stale sweep alerts the operators once). Anyone (a
+load balancer) gets the overall status; each component's detail (versions, worker names,
+errors, when each sweep last ran) goes to staff signed in to the admin site and to a monitor
+that presents ANXIN_HEALTH_TOKEN in the X-Health-Token header.
+
+GET /healthz/live (liveness): 200 from the process alone, touching neither the database nor
+Redis nor Celery, so an orchestrator restarts a web process that hangs, not every one of them
+because Celery or the database is down.
 """
 
 import hmac
@@ -17,10 +24,19 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from .queues import queue_consumers, queues_without_consumer, routed_queues
+from .watchdog import timers_check
 
 # How long to listen for workers' answers after the last one: a healthy platform answers at once
 # (listening stops when every queue has a consumer), one missing a consumer in about this long.
 CELERY_LISTEN_S = 1.0
+
+
+class Down(Exception):
+    """A component that answered, and answered that it is not well: `detail` says how."""
+
+    def __init__(self, message: str, detail: dict):
+        super().__init__(message)
+        self.detail = detail
 
 
 def _check(fn) -> dict:
@@ -28,6 +44,8 @@ def _check(fn) -> dict:
     try:
         detail = fn()
         result = {"status": "up", **(detail or {})}
+    except Down as down:
+        result = {"status": "down", "error": str(down), **down.detail}
     except Exception as exc:  # a health check reports every failure, whatever it is
         result = {"status": "down", "error": f"{type(exc).__name__}: {exc}"[:300]}
     result["ms"] = round((time.monotonic() - started) * 1000, 1)
@@ -91,6 +109,15 @@ def _queues(heard: Heard) -> dict:
     }
 
 
+def _timers() -> dict:
+    timers = timers_check()
+    late = sorted(name for name, state in timers.items() if state["status"] != "up")
+    if late:
+        stale_after = settings.ANXIN_TIMER_STALE_S
+        raise Down(f"not run within {stale_after} s: {', '.join(late)}", {"timers": timers})
+    return {"timers": timers}
+
+
 def _may_see_detail(request) -> bool:
     if request.user.is_authenticated and request.user.is_staff:
         return True
@@ -108,9 +135,15 @@ def healthz(request):
         "redis": _check(_redis),
         "celery": _check(lambda: _celery(heard)),
         "queues": _check(lambda: _queues(heard)),
+        "timers": _check(_timers),
     }
     healthy = all(c["status"] == "up" for c in checks.values())
     body: dict = {"status": "up" if healthy else "down"}
     if _may_see_detail(request):
         body["checks"] = checks
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@require_GET
+def healthz_live(request):
+    return JsonResponse({"status": "up"})

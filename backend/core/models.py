@@ -3,6 +3,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 
 
 class CurrentTransactionId(models.Func):
@@ -76,3 +77,20 @@ class WebSocketTicket(models.Model):
 
     def __str__(self) -> str:
         return f"ticket for user {self.user_id}"
+
+
+class Heartbeat(models.Model):
+    """When a periodic job (a sweep) last ran, one row per job, written by each run; the
+    watchdog (backend/core/watchdog.py) reads it and keeps here the stale episode it alerted."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="The job's task name")
+    last_ran_at = models.DateTimeField(null=True, blank=True)
+    watched_since = models.DateTimeField(
+        default=timezone.now, help_text="A job that never ran is late from here"
+    )
+    stale_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the watchdog raised the alarm; empty when fresh"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.name} last ran {self.last_ran_at or 'never'}"

@@ -277,12 +277,13 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Each entry goes to its task's queue and expires after its own period: a backlog of sweeps (a
 # worker that was down) is not run in a burst, and each sweep's advisory lock keeps two of it from
 # ever running at once. The sweeps' periods can be shortened (the end-to-end tests' beat).
+# Watched: the watchdog expects it to have run within ANXIN_TIMER_STALE_S.
 _PERIODIC = [
-    ("sweep-urgent", "dispatch.tasks.sweep_urgent", env.float("ANXIN_SWEEP_URGENT_S", 5)),
-    ("sweep-routine", "dispatch.tasks.sweep_routine", env.float("ANXIN_SWEEP_ROUTINE_S", 10)),
-    ("housekeeping", "backend.core.tasks.housekeeping_purge", 3600.0),
-    ("care-plans", "dispatch.tasks.care_plans_generate", 900.0),
-    ("providers-daily", "providers.tasks.providers_daily", 6 * 3600.0),
+    ("sweep-urgent", "dispatch.tasks.sweep_urgent", env.float("ANXIN_SWEEP_URGENT_S", 5), True),
+    ("sweep-routine", "dispatch.tasks.sweep_routine", env.float("ANXIN_SWEEP_ROUTINE_S", 10), True),
+    ("housekeeping", "backend.core.tasks.housekeeping_purge", 3600.0, False),
+    ("care-plans", "dispatch.tasks.care_plans_generate", 900.0, False),
+    ("providers-daily", "providers.tasks.providers_daily", 6 * 3600.0, False),
 ]
 CELERY_BEAT_SCHEDULE = {
     name: {
@@ -290,8 +291,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": every,
         "options": {"queue": CELERY_TASK_ROUTES[task]["queue"], "expires": every},
     }
-    for name, task, every in _PERIODIC
+    for name, task, every, _ in _PERIODIC
 }
+# The watchdog for the timers (backend/core/watchdog.py): a watched sweep that has not run for
+# this long fails /healthz and alerts the staff of every district, once per episode. /healthz
+# checks on every probe, and a thread in every Celery worker process every interval, so that
+# beat dying is noticed without beat.
+ANXIN_WATCHED_TIMERS = [task for _, task, _, watched in _PERIODIC if watched]
+ANXIN_TIMER_STALE_S = env.int("ANXIN_TIMER_STALE_S", default=60)
+ANXIN_WATCHDOG_INTERVAL_S = env.float("ANXIN_WATCHDOG_INTERVAL_S", default=15)
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

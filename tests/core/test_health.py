@@ -6,6 +6,7 @@ from django.conf import settings
 from django.test import Client
 
 from backend.core import health
+from backend.core.watchdog import heartbeat_record
 from tests import factories as f
 
 TOKEN = "monitor-token-0123456789-abcdefghijklmnop"
@@ -30,7 +31,10 @@ def workers_answer(monkeypatch, answers):
 
 
 def all_up(monkeypatch):
+    """Every queue has a worker and every sweep has just run."""
     workers_answer(monkeypatch, {"anxin-worker@test": set(settings.ANXIN_QUEUES.values())})
+    for timer in settings.ANXIN_WATCHED_TIMERS:
+        heartbeat_record(name=timer)
 
 
 @pytest.mark.django_db
@@ -133,5 +137,6 @@ def test_staff_signed_in_see_each_component_and_other_users_do_not(monkeypatch, 
         "redis",
         "celery",
         "queues",
+        "timers",
     }
     assert operator.get("/healthz").json() == {"status": "up"}

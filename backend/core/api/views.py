@@ -28,6 +28,9 @@ class EventFeedView(APIView):
       `alert.resolved` (with `resolution`);
     - visits: `visit.exception_approved`, `visit.exception_rejected`;
     - follow-up: `complaint.opened`, `complaint.upheld`, `complaint.dismissed`;
+    - the platform (district staff of every district): `watchdog.stale` when a sweep has not run
+      for a minute (`data.timer`, `data.last_ran_at`: deadlines are not being enforced),
+      `watchdog.recovered` when it runs again;
     - registries: `worker.shift`, `provider.<status>`, `provider.sanctioned`,
       `provider.appeal_*`, `provider.certificate_expiring`, `elder.created`, `elder.updated`,
       `elder.assessed`, `elder.imported`, ...
