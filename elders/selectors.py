@@ -75,12 +75,16 @@ def elder_active_grant(*, user: User, elder_id: int) -> AccessGrant | None:
     return grants_live(user=user).filter(elder_id=elder_id).order_by("-granted_at").first()
 
 
-def elder_family_user_ids(*, elder_id: int) -> list[int]:
-    return list(
-        EmergencyContact.objects.filter(elder_id=elder_id, user__isnull=False).values_list(
-            "user_id", flat=True
-        )
+def elder_family_users(*, elder_id: int) -> QuerySet[EmergencyContact, int]:
+    """The user ids of the elder's family members who have an account, as a query (to be
+    combined with others into one)."""
+    return EmergencyContact.objects.filter(elder_id=elder_id, user__isnull=False).values_list(
+        "user_id", flat=True
     )
+
+
+def elder_family_user_ids(*, elder_id: int) -> list[int]:
+    return list(elder_family_users(elder_id=elder_id))
 
 
 def elder_first_sms_contact(*, elder_id: int) -> EmergencyContact | None:

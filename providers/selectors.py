@@ -177,12 +177,20 @@ def provider_price(*, provider_id: int, service_code: str) -> ProviderService | 
     ).first()
 
 
-def provider_admin_ids(*, provider_id: int) -> list[int]:
-    return list(
-        Provider.admins.through.objects.filter(provider_id=provider_id).values_list(
-            "user_id", flat=True
-        )
+def provider_admin_users(*, provider_id: int) -> QuerySet[Any, int]:
+    """The user ids of the provider's admins, as a query (to be combined with others)."""
+    return Provider.admins.through.objects.filter(provider_id=provider_id).values_list(
+        "user_id", flat=True
     )
+
+
+def provider_admin_ids(*, provider_id: int) -> list[int]:
+    return list(provider_admin_users(provider_id=provider_id))
+
+
+def worker_user(*, worker_id: int) -> QuerySet[Worker, int]:
+    """The worker's user id, as a query (to be combined with others)."""
+    return Worker.objects.filter(pk=worker_id).values_list("user_id", flat=True)
 
 
 def worker_eligible(

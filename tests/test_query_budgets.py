@@ -32,10 +32,10 @@ pytestmark = pytest.mark.django_db
 BUDGETS = {
     "intake by an operator": 16,
     "intake by family": 16,
-    "matching (request_match task), one offer": 19,
-    "matching (request_match task), emergency, three offers": 23,
-    "accept": 25,
-    "check-in": 20,
+    "matching (request_match task), one offer": 18,
+    "matching (request_match task), emergency, three offers": 22,
+    "accept": 23,
+    "check-in": 18,
     "location update": 3,
     "location update on a job": 4,
 }

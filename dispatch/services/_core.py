@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import User
@@ -21,12 +22,10 @@ from backend.core.errors import (
     require_code,
 )
 from backend.core.events import event_record
-from elders.selectors import elder_family_user_ids
+from elders.selectors import elder_family_users
 from elders.services import access_grant_issue
 from providers.models import Worker
-from providers.selectors import (
-    provider_admin_ids,
-)
+from providers.selectors import provider_admin_ids, provider_admin_users, worker_user
 from providers.services import credit_event_record, worker_jobs_adjust
 
 from ..escalation import alerts_end_with_request
@@ -67,12 +66,23 @@ def _knobs() -> dict[str, Any]:
 
 
 def _request_recipients(sr: ServiceRequest) -> list[int]:
-    users = elder_family_user_ids(elder_id=sr.elder_id)
+    """Who is told of a change to the work order beside the district's staff: the elder's
+    family, and once it is assigned, its worker and its provider's admins. One query, read once
+    per locked work order and assignment (a transaction that moves the order twice, as matching
+    does, asks once)."""
+    key = (sr.elder_id, sr.assigned_worker_id, sr.assigned_provider_id)
+    known = sr.__dict__.get("_recipients")
+    if known is not None and known[0] == key:
+        return list(known[1])
+    parts: list[QuerySet[Any, int]] = [elder_family_users(elder_id=sr.elder_id)]
     if sr.assigned_worker_id:
-        users.append(Worker.objects.values_list("user_id", flat=True).get(pk=sr.assigned_worker_id))
+        parts.append(worker_user(worker_id=sr.assigned_worker_id))
     if sr.assigned_provider_id:
-        users.extend(provider_admin_ids(provider_id=sr.assigned_provider_id))
-    return users
+        parts.append(provider_admin_users(provider_id=sr.assigned_provider_id))
+    first, *rest = (part.order_by() for part in parts)
+    users = list(first.union(*rest, all=True)) if rest else list(first)
+    sr.__dict__["_recipients"] = (key, users)
+    return list(users)
 
 
 def _request_move(
