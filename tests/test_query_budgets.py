@@ -30,8 +30,8 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db
 
 BUDGETS = {
-    "intake by an operator": 16,
-    "intake by family": 16,
+    "intake by an operator": 12,
+    "intake by family": 12,
     "matching (request_match task), one offer": 18,
     "matching (request_match task), emergency, three offers": 22,
     "accept": 23,

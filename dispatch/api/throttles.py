@@ -15,10 +15,15 @@ class RequestCreateThrottle(RoleWriteThrottle):
             return None
         priority = request.data.get("priority")
         if not priority:
-            code = request.data.get("service_type")
-            priority = (
-                ServiceType.objects.filter(code=str(code))
-                .values_list("default_priority", flat=True)
-                .first()
-            )
+            service_type = service_type_named(request, str(request.data.get("service_type")))
+            priority = service_type.default_priority if service_type else None
         return "emergencies" if priority == Priority.EMERGENCY else "requests"
+
+
+def service_type_named(request: Request, code: str) -> ServiceType | None:
+    """The service type of this code, read once per request: the throttle above counts a new
+    work order by its priority, and the handler then creates the order with the same row."""
+    known: dict[str, ServiceType | None] = request.__dict__.setdefault("_service_types", {})
+    if code not in known:
+        known[code] = ServiceType.objects.filter(code=code).first()
+    return known[code]

@@ -53,7 +53,7 @@ from .serializers import (
     ServiceTypeOutput,
     VisitExceptionOutput,
 )
-from .throttles import RequestCreateThrottle
+from .throttles import RequestCreateThrottle, service_type_named
 
 CHANNEL_BY_ROLE = {
     Role.OPERATOR: Channel.OPERATOR,
@@ -98,7 +98,7 @@ class RequestListCreateView(ListAPIView):
         elder = elders_visible_to(request.user).filter(pk=values["elder"]).first()
         if elder is None:
             raise serializers.ValidationError({"elder": ["no such elder"]})
-        service_type = ServiceType.objects.filter(code=values["service_type"]).first()
+        service_type = service_type_named(request, values["service_type"])
         if service_type is None:
             raise serializers.ValidationError({"service_type": ["unknown service type"]})
         sr = services.service_request_create(

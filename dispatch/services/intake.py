@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.gis.geos import Point
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -75,16 +75,17 @@ def service_request_create(
         )
     match_at = max(now, start - service_type.lead_time)
     arrive_due_at = start + service_type.arrive_within if service_type.arrive_within else end
-    with transaction.atomic():
-        duplicate = (
-            ServiceRequest.objects.filter(
-                elder=elder, service_type=service_type, state__in=OPEN_REQUEST_STATES
-            )
-            .order_by("-created_at")
-            .first()
+    # No savepoint of its own: no refusal comes from inside this block, and an error here ends
+    # the caller's block too (the idempotency claim's; a care-plan run's, one per request).
+    with transaction.atomic(savepoint=False):
+        request_id, duplicate_id = _new_id_and_duplicate(
+            elder_id=elder.pk, service_type=service_type
         )
+        local_day = timezone.localtime(now, timezone=_display_tz()).strftime("%y%m%d")
         sr = ServiceRequest.objects.create(
-            possible_duplicate_of=duplicate,
+            pk=request_id,
+            reference=f"{local_day}-{request_id:06d}",
+            possible_duplicate_of_id=duplicate_id,
             district_id=elder.district_id,
             elder=elder,
             service_type=service_type,
@@ -100,9 +101,6 @@ def service_request_create(
             care_need_id=care_need_id,
             occurrence=occurrence,
         )
-        local_day = timezone.localtime(now, timezone=_display_tz()).strftime("%y%m%d")
-        sr.reference = f"{local_day}-{sr.pk:06d}"
-        sr.save(update_fields=["reference"])
         event_record(
             kind="request.created",
             subject_type="request",
@@ -123,6 +121,27 @@ def service_request_create(
         )
         _schedule_matching(sr)
     return sr
+
+
+def _new_id_and_duplicate(*, elder_id: int, service_type: ServiceType) -> tuple[int, int | None]:
+    """The new work order's id, drawn from its sequence so that the reference (which shows it)
+    is written by the one INSERT, and the newest open request of the same service for the same
+    elder, which it may duplicate: one query."""
+    duplicate = (
+        ServiceRequest.objects.filter(
+            elder_id=elder_id, service_type=service_type, state__in=OPEN_REQUEST_STATES
+        )
+        .order_by("-created_at")
+        .values("pk")[:1]
+    )
+    sql, params = duplicate.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT nextval(pg_get_serial_sequence(%s, 'id')), ({sql})",
+            [ServiceRequest._meta.db_table, *params],
+        )
+        request_id, duplicate_id = cursor.fetchone()
+    return request_id, duplicate_id
 
 
 def _schedule_matching(sr: ServiceRequest) -> None:
