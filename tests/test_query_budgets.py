@@ -34,7 +34,7 @@ BUDGETS = {
     "intake by family": 12,
     "matching (request_match task), one offer": 18,
     "matching (request_match task), emergency, three offers": 22,
-    "accept": 23,
+    "accept": 20,
     "check-in": 18,
     "location update": 3,
     "location update on a job": 4,

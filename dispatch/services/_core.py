@@ -252,8 +252,13 @@ def _display_tz() -> ZoneInfo:
 
 
 def _take_job(worker: Worker, *, current_state: str) -> None:
+    """Count the job on the worker; a worker at capacity is refused (the check constraint).
+
+    Precondition: inside the atomic block of the service that takes the job (accept,
+    assignment, override). No savepoint of its own: the refusal ends that block, whose savepoint
+    (or transaction) is what a caller who goes on after a refusal rolls back to."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             worker_jobs_adjust(worker_id=worker.pk, delta=+1)
     except IntegrityError:
         raise StateConflict(

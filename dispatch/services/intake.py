@@ -416,7 +416,9 @@ def _accept(offer: JobOffer, sr: ServiceRequest, user: User) -> None:
         _offer_move(other, "withdraw", actor=user, data={"reason": "taken_by_another"})
     now = timezone.now()
     if worker is None:  # a provider takes the whole job and assigns staff later
-        _request_move(sr, "accept", actor=user, assigned_provider=offer.provider, accepted_at=now)
+        _request_move(
+            sr, "accept", actor=user, assigned_provider_id=offer.provider_id, accepted_at=now
+        )
         for admin_id in provider_admin_ids(provider_id=offer.provider_id):
             _grant(sr, admin_id)  # to choose who goes, they need to know where
         return
@@ -425,7 +427,7 @@ def _accept(offer: JobOffer, sr: ServiceRequest, user: User) -> None:
         "accept",
         actor=user,
         assigned_worker=worker,
-        assigned_provider=offer.provider,
+        assigned_provider_id=offer.provider_id,
         accepted_at=now,
     )
     _grant(sr, worker.user_id)
@@ -475,5 +477,6 @@ def _lock_offer_of(user: User, offer_id: int) -> tuple[JobOffer, ServiceRequest]
     if request_id is None:
         raise RequestNotFound("No such offer among yours")
     sr = _lock(request_id)
-    offer = JobOffer.objects.select_related("worker", "request").get(pk=offer_id)
+    offer = JobOffer.objects.select_related("worker").get(pk=offer_id)
+    offer.request = sr  # the locked row, not a second copy of it
     return offer, sr
