@@ -35,7 +35,7 @@ BUDGETS = {
     "matching (request_match task), one offer": 18,
     "matching (request_match task), emergency, three offers": 22,
     "accept": 20,
-    "check-in": 18,
+    "check-in": 16,
     "location update": 3,
     "location update on a job": 4,
 }

@@ -216,11 +216,15 @@ def _visit_move(visit: Visit, event: str, **fields: Any) -> None:
     visit.save(update_fields=["state", *fields])
 
 
-def _lock_request(request_id: int, *, skip_locked: bool = False) -> ServiceRequest | None:
-    """The work order, locked; None if it does not exist or (skip_locked) another holds it."""
+def _lock_request(
+    request_id: int, *, skip_locked: bool = False, with_worker: bool = False
+) -> ServiceRequest | None:
+    """The work order, locked; None if it does not exist or (skip_locked) another holds it.
+    `with_worker` reads its assigned worker in the same query (not locked)."""
+    related = ("service_type", "assigned_worker") if with_worker else ("service_type",)
     return (
         ServiceRequest.objects.select_for_update(skip_locked=skip_locked, of=("self",))
-        .select_related("service_type")
+        .select_related(*related)
         .filter(pk=request_id)
         .first()
     )
@@ -234,14 +238,14 @@ def _lock(request_id: int) -> ServiceRequest:
     return sr
 
 
-def _lock_assigned(request_id: int, user: User) -> tuple[ServiceRequest, int]:
-    """The work order, locked, and its worker's id, if `user` is the worker assigned to it;
-    404 otherwise."""
-    sr = _lock(request_id)
-    worker_id = sr.assigned_worker_id
-    if worker_id is None or not Worker.objects.filter(pk=worker_id, user=user).exists():
+def _lock_assigned(request_id: int, user: User) -> tuple[ServiceRequest, Worker]:
+    """The work order, locked, and its worker, if `user` is the worker assigned to it; 404
+    otherwise."""
+    sr = _lock_request(request_id, with_worker=True)
+    worker = sr.assigned_worker if sr is not None else None
+    if sr is None or worker is None or worker.user_id != user.pk:
         raise RequestNotFound("No such request among your jobs")
-    return sr, worker_id
+    return sr, worker
 
 
 # Intake ---------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from backend.telephony.tasks import sms_send
 from elders.models import Elder
 from elders.selectors import elder_first_sms_contact
 from elders.services import access_grant_revoke
-from providers.models import Worker
 from providers.selectors import (
     provider_price,
 )
@@ -61,7 +60,7 @@ def visit_check_in(
     reason code: then it is recorded as an exception for a supervisor to approve or reject,
     and the visit is not verified until it is approved."""
     with transaction.atomic():
-        sr, worker_id = _lock_assigned(request_id, user)
+        sr, worker = _lock_assigned(request_id, user)
         if sr.state not in (RequestState.ASSIGNED, RequestState.EN_ROUTE):
             raise StateConflict(
                 f"Cannot check in: the request is {sr.state}",
@@ -82,10 +81,7 @@ def visit_check_in(
                 geofence_m=limit,
                 exception_reasons=GEOFENCE_EXCEPTION_REASONS,
             )
-        price = provider_price(
-            provider_id=Worker.objects.values_list("provider_id", flat=True).get(pk=worker_id),
-            service_code=sr.service_type.code,
-        )
+        price = provider_price(provider_id=worker.provider_id, service_code=sr.service_type.code)
         visit = Visit.objects.create(
             price=price.price if price else None,
             price_unit=price.unit if price else "",
@@ -95,7 +91,7 @@ def visit_check_in(
             exception_reason=exception_reason if outside else "",
             exception_state=ExceptionState.PENDING if outside else "",
             request=sr,
-            worker_id=worker_id,
+            worker=worker,
             elder_id=sr.elder_id,
             service_type_id=sr.service_type_id,
             checked_in_at=timezone.now(),
@@ -114,7 +110,7 @@ def visit_check_in(
             },
         )
         if visit.checked_in_at > sr.arrive_due_at:  # the service's arrival target
-            _credit(worker_id, "late_arrival", f"visit:{visit.pk}")
+            _credit(worker.pk, "late_arrival", f"visit:{visit.pk}")
         _notify_family(sr, elder, arrived=True, at=visit.checked_in_at)
         return CheckIn(visit=visit, distance_m=distance)
 
@@ -144,7 +140,11 @@ def _refuse_early(sr: ServiceRequest) -> None:
 
 def _from_home(elder_id: int, point: Point) -> tuple[Elder, float]:
     """The elder, and how far `point` (WGS-84) is from their home, in metres."""
-    elder = Elder.objects.annotate(d=Distance("location", point)).get(pk=elder_id)
+    elder = (
+        Elder.objects.only("pk", "full_name")
+        .annotate(d=Distance("location", point))
+        .get(pk=elder_id)
+    )
     return elder, round(elder.d.m, 1)
 
 
@@ -219,7 +219,7 @@ def visit_check_out(
     home are kept for review). The verified-visit credit is recorded now if the visit is
     verified; with a pending exception, only when a supervisor approves it."""
     with transaction.atomic():
-        sr, worker_id = _lock_assigned(request_id, user)
+        sr, worker = _lock_assigned(request_id, user)
         if sr.state != RequestState.ON_SITE:
             raise StateConflict(
                 f"Cannot check out: the request is {sr.state}",
@@ -248,7 +248,7 @@ def visit_check_out(
         _request_move(sr, "check_out", actor=user, data={"visit": visit.pk, "distance_m": distance})
         if sr.priority == Priority.EMERGENCY:  # a named operator records how it ended
             alert_raise(sr, "emergency_outcome", visit=visit)
-        worker_jobs_adjust(worker_id=worker_id, delta=-1)
+        worker_jobs_adjust(worker_id=worker.pk, delta=-1)
         access_grant_revoke(reference=_grant_reference(sr))
         _credit_if_verified(visit)
         _notify_family(sr, elder, arrived=False, at=checked_out)
