@@ -1,23 +1,26 @@
 from typing import Any
 
-from backend.accounts.models import User
+from backend.accounts.models import Role, User
 from backend.core.geo import PositionSerializer
 from backend.core.realtime import MessageRefused
 
-from .selectors import worker_id_for_user
-from .services import worker_position_record
+from .services import worker_position_record_for_user
 
 
 def location_message(user: User, data: dict[str, Any]) -> dict[str, Any]:
     """`{"type": "location", "data": {"location": GeoJSON Point, "crs": "wgs84"|"gcj02"}}`
     from a worker's app; answered with `location.ack` and whether it was stored."""
-    # The user object lives as long as the socket: nothing about the worker is kept on it.
-    worker_id = worker_id_for_user(user_id=user.pk)
-    if worker_id is None:
+    # The user object lives as long as the socket: nothing about the worker is kept on it. The
+    # worker is found by the statement that stores the position; a user who is no worker is
+    # refused before the message is read.
+    if user.role != Role.WORKER:
         raise MessageRefused("not_a_worker")
     position = PositionSerializer(data=data)
     if not position.is_valid():
         raise MessageRefused(
             "invalid", {k: [str(e) for e in v] for k, v in position.errors.items()}
         )
-    return {"stored": worker_position_record(worker_id=worker_id, point=position.to_point())}
+    stored = worker_position_record_for_user(user_id=user.pk, point=position.to_point())
+    if stored is None:
+        raise MessageRefused("not_a_worker")
+    return {"stored": stored}

@@ -212,10 +212,6 @@ def worker_eligible(
     return qs.first()
 
 
-def worker_id_for_user(*, user_id: int) -> int | None:
-    return Worker.objects.filter(user_id=user_id).values_list("pk", flat=True).first()
-
-
 def worker_for_user(*, user_id: int) -> Worker | None:
 
     return Worker.objects.select_related("provider").filter(user_id=user_id).first()

@@ -36,8 +36,8 @@ BUDGETS = {
     "matching (request_match task), emergency, three offers": 22,
     "accept": 20,
     "check-in": 16,
-    "location update": 3,
-    "location update on a job": 4,
+    "location update": 2,
+    "location update on a job": 3,
 }
 
 

@@ -389,8 +389,15 @@ class MyLocationView(APIView):
         parameters=[OpenApiParameter("crs", str, enum=["wgs84", "gcj02"])],
     )
     def post(self, request):
-        worker = _my_worker(request)
+        # Every few seconds from every worker on shift: the worker is found by the statement
+        # that stores the position. Whoever is not a worker is refused before the body is read.
+        if signed_in(request).role != Role.WORKER:
+            raise Http404
         position = PositionSerializer(data=request.data)
         position.is_valid(raise_exception=True)
-        stored = services.worker_position_record(worker_id=worker.pk, point=position.to_point())
+        stored = services.worker_position_record_for_user(
+            user_id=request.user.pk, point=position.to_point()
+        )
+        if stored is None:
+            raise Http404
         return Response({"stored": stored}, status=status.HTTP_202_ACCEPTED)

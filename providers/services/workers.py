@@ -100,19 +100,24 @@ def worker_shift_set(*, worker: Worker, state: str, actor: User) -> Worker:
     return worker
 
 
+# The worker is found by `{key}` (id, or user_id: the app's caller) in the same statement. No
+# row: no such worker; a null recorded_at: not stored (too soon after the last).
 _POSITION_UPSERT = """
 WITH w AS (
     SELECT id, shift_state, active_jobs, capacity, skills, provider_id
-    FROM providers_worker WHERE id = %s
+    FROM providers_worker WHERE {key} = %s
+), stored AS (
+    INSERT INTO providers_workerposition
+        (worker_id, point, recorded_at, on_shift, has_capacity, skills, provider_id)
+    SELECT w.id, ST_GeogFromText(%s), now(), w.shift_state = 'on', w.active_jobs < w.capacity,
+           w.skills, w.provider_id
+    FROM w
+    ON CONFLICT (worker_id) DO UPDATE
+        SET point = EXCLUDED.point, recorded_at = EXCLUDED.recorded_at
+        WHERE providers_workerposition.recorded_at <= now() - make_interval(secs => %s)
+    RETURNING recorded_at
 )
-INSERT INTO providers_workerposition
-    (worker_id, point, recorded_at, on_shift, has_capacity, skills, provider_id)
-SELECT w.id, ST_GeogFromText(%s), now(), w.shift_state = 'on', w.active_jobs < w.capacity,
-       w.skills, w.provider_id
-FROM w
-ON CONFLICT (worker_id) DO UPDATE SET point = EXCLUDED.point, recorded_at = EXCLUDED.recorded_at
-WHERE providers_workerposition.recorded_at <= now() - make_interval(secs => %s)
-RETURNING recorded_at, (SELECT active_jobs > 0 FROM w)
+SELECT w.id, stored.recorded_at, w.active_jobs > 0 FROM w LEFT JOIN stored ON true
 """
 
 _POSITIONS_SYNC = """
@@ -141,24 +146,37 @@ def worker_position_record(*, worker_id: int, point: Point) -> bool:
     short trace (electronic visit verification and safety); whether they are on a job is read
     in the same statement, never from a Worker object the caller may have held for a while.
     """
+    return bool(_position_record("id", worker_id, point))
+
+
+def worker_position_record_for_user(*, user_id: int, point: Point) -> bool | None:
+    """As `worker_position_record`, for the worker whose sign-in `user_id` is, found in the
+    same statement (the app reports every few seconds); None if that user is no worker."""
+    return _position_record("user_id", user_id, point)
+
+
+def _position_record(key: str, value: int, point: Point) -> bool | None:
     with connection.cursor() as cursor:
         cursor.execute(
-            _POSITION_UPSERT,
+            _POSITION_UPSERT.format(key=key),
             [
-                worker_id,
+                value,
                 f"SRID=4326;POINT({point.x} {point.y})",
                 settings.ANXIN["LOCATION_MIN_INTERVAL_S"],
             ],
         )
-        stored = cursor.fetchone()
-    if stored and stored[1]:
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    worker_id, recorded_at, on_a_job = found
+    if recorded_at is not None and on_a_job:
         PositionTrace.objects.create(
             worker_id=worker_id,
             point=point,
-            recorded_at=stored[0],
+            recorded_at=recorded_at,
             purpose="on a job: visit verification and safety",
         )
-    return stored is not None
+    return recorded_at is not None
 
 
 def traces_purge() -> int:
