@@ -3,9 +3,6 @@ one is audited as an Event; what leaves the process (cache, sockets) goes after 
 
 from typing import Any
 
-import structlog
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -13,14 +10,12 @@ from django.db.models import F
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from backend.core.errors import DomainError
-from backend.core.events import event_record, user_group
+from backend.core.events import event_record, layer_send, user_group
 from backend.core.tickets import ws_tickets_revoke
 
 from .lockout import lockout_clear
 from .models import User
 from .tokens import token_version_forget, token_version_publish
-
-log = structlog.get_logger(__name__)
 
 # The message /ws/ consumers close on (backend/core/consumers.py: session_end).
 SESSION_END = {"type": "session.end"}
@@ -53,14 +48,9 @@ def user_tokens_end(*, user: User) -> int:
 
 
 def _sockets_close(user_id: int) -> None:
-    """Best effort, like every push: a socket that misses it dies with its ticket's session
-    anyway at the next reconnect (the ticket needs a current token)."""
-    try:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(user_group(user_id), SESSION_END)
-    except Exception:
-        log.warning("sockets_close_failed", user_id=user_id, exc_info=True)
+    """Best effort, like every push (bounded, never raising): a socket that misses it dies with
+    its ticket's session anyway at the next reconnect (the ticket needs a current token)."""
+    layer_send([user_group(user_id)], SESSION_END, user_id=user_id)
 
 
 def _record(kind: str, user: User, actor: User | None, **extra: Any) -> None:

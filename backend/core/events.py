@@ -5,7 +5,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import structlog
-from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import models, transaction
 from django.db.models.expressions import RawSQL
@@ -13,6 +12,7 @@ from django.db.models.expressions import RawSQL
 from backend.accounts.models import STAFF_ROLES, User
 
 from .models import Event
+from .push_loop import run_on_push_loop
 
 log = structlog.get_logger(__name__)
 
@@ -84,31 +84,47 @@ def event_record(
 def push_to_groups(groups: list[str], envelope: dict[str, Any]) -> None:
     """Best effort: a lost push is caught up from the events feed, never trusted alone.
 
-    Runs after the commit, inside the request or task that made the change: whatever Redis
-    does (refuses, hangs), this neither raises nor waits longer than PUSH_TIMEOUT_S.
+    Runs after the commit, inside the request or task that made the change."""
+    layer_send(groups, {"type": "event.push", "envelope": envelope}, event_id=envelope["id"])
+
+
+def layer_send(groups: list[str], message: dict[str, Any], **context: Any) -> None:
+    """Send `message` to each group over the channel layer, from synchronous code (a request's
+    thread, a task, a command). Whatever Redis does (refuses, hangs), this neither raises nor
+    waits longer than about PUSH_TIMEOUT_S; failures are logged with `context`.
+
+    It runs on the process's push loop (backend/core/push_loop.py), where the layer keeps one
+    connection pool for the life of the process.
     """
     try:
         layer = get_channel_layer()
         if layer is None:
             return
-        async_to_sync(_send_all)(layer, groups, {"type": "event.push", "envelope": envelope})
-    except Exception:  # the database already holds the event
-        log.warning("push_failed", groups=groups, event_id=envelope["id"], exc_info=True)
+        run_on_push_loop(
+            _send_all(layer, groups, message, context), timeout=PUSH_TIMEOUT_S + _PUSH_GRACE_S
+        )
+    except Exception:  # the database holds what the push only hints at
+        log.warning("push_failed", groups=groups, **context, exc_info=True)
 
 
-async def _send_all(layer: BaseChannelLayer, groups: list[str], message: dict[str, Any]) -> None:
-    event_id = message["envelope"]["id"]
+# The push loop's own deadline (PUSH_TIMEOUT_S, in _send_all) comes first and is the one logged;
+# the caller stops waiting this much later only if that loop cannot answer at all.
+_PUSH_GRACE_S = 0.1
 
+
+async def _send_all(
+    layer: BaseChannelLayer, groups: list[str], message: dict[str, Any], context: dict[str, Any]
+) -> None:
     async def send(group: str) -> None:
         try:
             await layer.group_send(group, message)
         except Exception:
-            log.warning("push_failed", group=group, event_id=event_id, exc_info=True)
+            log.warning("push_failed", group=group, **context, exc_info=True)
 
     try:
         await asyncio.wait_for(asyncio.gather(*map(send, groups)), PUSH_TIMEOUT_S)
     except TimeoutError:
-        log.warning("push_timed_out", groups=groups, event_id=event_id, after_s=PUSH_TIMEOUT_S)
+        log.warning("push_timed_out", groups=groups, **context, after_s=PUSH_TIMEOUT_S)
 
 
 def events_visible_to(user: User) -> models.QuerySet[Event]:
