@@ -817,6 +817,9 @@ def _first_meal(elder: Elder, family1: User, worker1: Worker) -> None:
     feedback_record(request_id=sr.pk, user=family1, rating=5, comment="准时送到，饭菜热乎")
 
 
+# One transaction, so that `seed_demo --if-empty` never finds half a demo. It holds the events
+# feed back while it runs (backend/core/events.py, COMMIT_SAFE_WATERMARK): deploy/up seeds
+# before the platform serves; seeding by hand beside a running platform stalls its feed as long.
 @transaction.atomic
 def demo_district_seed(
     size: DemoSize = DemoSize(), *, seed: int = DEMO_SEED, progress: bool = True

@@ -12,6 +12,7 @@ import re
 import struct
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -166,7 +167,8 @@ class CensusFileRefused(ValueError):
 
 def read_rows(path: Path | str, content: bytes | None = None) -> Iterator[tuple[int, dict]]:
     """(spreadsheet row number, {column: text}) for each non-blank row; the header is row 1.
-    Refuses a file over the bounds above (CensusFileRefused) before reading a row of it."""
+    Refuses a file over the bounds above (CensusFileRefused) before reading a row of it: the
+    import commits batch by batch, so a refusal half way through would leave half a file."""
     name = str(path).lower()
     if not name.endswith((".xlsx", ".csv")):
         raise ValueError("expected a .csv or .xlsx file")
@@ -179,7 +181,10 @@ def read_rows(path: Path | str, content: bytes | None = None) -> Iterator[tuple[
     if name.endswith(".xlsx"):
         _xlsx_bounds_check(raw)
         return _read_xlsx(raw)
-    return _read_csv(raw.decode("utf-8-sig"))
+    text = raw.decode("utf-8-sig")
+    if sum(1 for _ in csv.reader(io.StringIO(text))) - 1 > MAX_ROWS:  # blank rows included
+        raise _too_many_rows()
+    return _read_csv(text)
 
 
 def _too_many_rows() -> CensusFileRefused:
@@ -187,7 +192,8 @@ def _too_many_rows() -> CensusFileRefused:
 
 
 def _within_rows(numbered: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
-    """Rows as read, blank ones included, refusing the first past MAX_ROWS."""
+    """Rows as read, blank ones included, refusing the first past MAX_ROWS (should a reader
+    ever number rows otherwise than the count before reading did)."""
     for number, values in numbered:
         if number - 1 > MAX_ROWS:
             raise _too_many_rows()
@@ -216,12 +222,37 @@ def _xlsx_bounds_check(content: bytes) -> None:
                     declared = _DIMENSION.search(sheet.read(4096))
                 if declared and int(declared.group(1) or 0) - 1 > MAX_ROWS:
                     raise _too_many_rows()
+                with book.open(part) as sheet:
+                    if _last_row(sheet) - 1 > MAX_ROWS:
+                        raise _too_many_rows()
             elif lower.endswith("sharedstrings.xml"):
                 with book.open(part) as shared:
                     _shared_strings_check(shared)
 
 
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]+\d+(?::[A-Z]+(\d+))?\"")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row(?=[\s>/])([^>]*)>")
+_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+
+
+def _last_row(sheet: IO[bytes]) -> int:
+    """The number of the last row a sheet's XML holds, as a reader numbers them: a row's `r`,
+    or the one after the row before where `r` is left out (blank rows count, as read). A pass
+    over the bytes, a megabyte at a time, without parsing the XML."""
+    last = current = 0
+    tail = b""
+    while chunk := sheet.read(1 << 20):
+        data = tail + chunk
+        cut = data.rfind(b"<")  # a tag may go on in the next chunk
+        done, tail = (data, b"") if cut < 0 else (data[:cut], data[cut:])
+        for tag in _ROW_TAG.finditer(done):
+            number = _ROW_NUMBER.search(tag.group(1))
+            current = int(number.group(1)) if number else current + 1
+            last = max(last, current)
+    for tag in _ROW_TAG.finditer(tail):
+        number = _ROW_NUMBER.search(tag.group(1))
+        last = max(last, int(number.group(1)) if number else current + 1)
+    return last
 
 
 def _zip_entry_count(content: bytes) -> int | None:
@@ -404,48 +435,98 @@ def elders_import(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
+    """Import the rows into `district`.
+
+    Transactions are short where the mode allows: keeping the good rows, each batch of BATCH
+    rows commits on its own with an audit row of its own (`elder.import_batch`); a dry run
+    writes each batch and rolls it back. The events feed serves nothing newer than the oldest
+    transaction still open anywhere in the cluster (backend/core/events.py,
+    COMMIT_SAFE_WATERMARK), and 100,000 rows take about a minute: in one transaction, every
+    client's feed would stand still that long. All or nothing is one transaction by what it
+    promises, so it holds the feed back while it runs; a dry run first says whether it would
+    write anything.
+    """
     if mode not in (KEEP_GOOD, ALL_OR_NOTHING):
         raise ValueError(f"unknown mode {mode}")
     report = ImportReport(mode=mode, dry_run=dry_run)
-    seen: dict[str, int] = {}
-    with transaction.atomic():
-        batch: list[tuple[int, dict]] = []
-        for number, values in rows:
-            report.rows += 1
-            cleaned, errors = _clean(values)
-            parsed = cleaned["id_number"]
-            if parsed is not None and parsed.value in seen:
-                errors.append(("id_number", f"same ID number as row {seen[parsed.value]}"))
-            elif parsed is not None:
-                seen[parsed.value] = number
-            if errors:
-                report.errors.extend(RowError(number, f, r) for f, r in errors)
-            else:
-                batch.append((number, cleaned))
-            if len(batch) >= BATCH:
-                _write(batch, district, report)
-                batch = []
-            if progress:
-                progress(1)
-        _write(batch, district, report)
-        event_record(
-            kind="elder.imported",
-            subject_type="district",
-            subject_id=district.pk,
-            actor=actor,
-            district_id=district.pk,
-            data={
-                "rows": report.rows,
-                "created": report.created,
-                "updated": report.updated,
-                "errors": len(report.errors),
-                "mode": mode,
-                "dry_run": dry_run,
-            },
-        )
-        if not report.written:
+    whole = transaction.atomic() if mode == ALL_OR_NOTHING and not dry_run else nullcontext()
+    with whole:
+        _import_batches(rows, district, report, actor, progress)
+        if report.written:
+            event_record(
+                kind="elder.imported",
+                subject_type="district",
+                subject_id=district.pk,
+                actor=actor,
+                district_id=district.pk,
+                data={
+                    "rows": report.rows,
+                    "created": report.created,
+                    "updated": report.updated,
+                    "errors": len(report.errors),
+                    "mode": mode,
+                    "dry_run": dry_run,
+                },
+            )
+        elif mode == ALL_OR_NOTHING and not dry_run:
             transaction.set_rollback(True)
     return report
+
+
+def _import_batches(
+    rows: Iterable[tuple[int, dict]],
+    district: District,
+    report: ImportReport,
+    actor: User | None,
+    progress: Callable[[int], None] | None,
+) -> None:
+    seen: dict[str, int] = {}
+    batch: list[tuple[int, dict]] = []
+    for number, values in rows:
+        report.rows += 1
+        cleaned, errors = _clean(values)
+        parsed = cleaned["id_number"]
+        if parsed is not None and parsed.value in seen:
+            errors.append(("id_number", f"same ID number as row {seen[parsed.value]}"))
+        elif parsed is not None:
+            seen[parsed.value] = number
+        if errors:
+            report.errors.extend(RowError(number, f, r) for f, r in errors)
+        else:
+            batch.append((number, cleaned))
+        if len(batch) >= BATCH:
+            _write_batch(batch, district, report, actor)
+            batch = []
+        if progress:
+            progress(1)
+    _write_batch(batch, district, report, actor)
+
+
+def _write_batch(
+    batch: list[tuple[int, dict]], district: District, report: ImportReport, actor: User | None
+) -> None:
+    """One batch in a transaction of its own (a savepoint inside all or nothing's): kept with
+    its audit row when the import keeps the good rows, rolled back in a dry run."""
+    if not batch:
+        return
+    with transaction.atomic():
+        created, updated = report.created, report.updated
+        _write(batch, district, report)
+        if report.dry_run:
+            transaction.set_rollback(True)
+        elif report.mode == KEEP_GOOD:
+            event_record(
+                kind="elder.import_batch",
+                subject_type="district",
+                subject_id=district.pk,
+                actor=actor,
+                district_id=district.pk,
+                data={
+                    "rows": [batch[0][0], batch[-1][0]],
+                    "created": report.created - created,
+                    "updated": report.updated - updated,
+                },
+            )
 
 
 def _write(batch: list[tuple[int, dict]], district: District, report: ImportReport) -> None:
