@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from backend.accounts.models import Role, User
 from backend.accounts.services import password_check
+from backend.core.batches import delete_in_batches
 from backend.core.errors import RuleViolation
 from backend.core.events import event_record
 
@@ -181,8 +182,7 @@ def _position_record(key: str, value: int, point: Point) -> bool | None:
 
 def traces_purge() -> int:
     keep = timedelta(days=settings.ANXIN["TRACE_KEEP_DAYS"])
-    deleted, _ = PositionTrace.objects.filter(recorded_at__lt=timezone.now() - keep).delete()
-    return deleted
+    return delete_in_batches(PositionTrace.objects.filter(recorded_at__lt=timezone.now() - keep))
 
 
 def worker_jobs_adjust(*, worker_id: int, delta: int) -> None:
