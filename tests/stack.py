@@ -194,6 +194,10 @@ class Stack:
             for p in self.logs.glob("*.log")
         )
 
+    def kill(self, name: str) -> None:
+        """Stop one process and all its children, as if it had died."""
+        _kill_group(self.procs.pop(name))
+
     def stop(self) -> None:
         for proc in self.procs.values():
             with contextlib.suppress(ProcessLookupError):

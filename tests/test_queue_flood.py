@@ -16,7 +16,7 @@ from backend.accounts.models import Role
 from backend.celery import app
 from dispatch.models import JobOffer, Priority, RequestState, ServiceRequest, ServiceType
 from tests import factories as f
-from tests.stack import _kill_group, running_stack
+from tests.stack import running_stack
 from tests.test_end_to_end import Phone
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -89,7 +89,7 @@ def test_an_emergency_is_offered_on_time_while_the_routine_queue_is_flooded(stac
         f.place_worker(helper, f.offset((across_town.x, across_town.y), east_m=east_m))
     # No sweep may offer the emergency, or match the backlog (only their own matching tasks
     # may): beat stops here, and whatever sweep it had sent is done before the flood.
-    _kill_group(stack.procs.pop("beat"))
+    stack.kill("beat")
     while broker.llen(queues["urgent"]) or broker.llen(queues["routine"]):
         time.sleep(0.1)
     time.sleep(0.5)
