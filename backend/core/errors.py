@@ -4,6 +4,7 @@ from typing import Any
 
 import structlog
 from django.core.exceptions import PermissionDenied
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -20,6 +21,14 @@ SERVER_ERROR = {
     "fields": {},
 }
 NOT_FOUND = {"code": "not_found", "message": "Not found.", "fields": {}}
+UNAVAILABLE = {
+    "code": "unavailable",
+    "message": "Busy or briefly unable to reach the database: nothing was changed. Try again in "
+    "a moment, with the same Idempotency-Key.",
+    "fields": {},
+}
+# Seconds a client waits before trying again after a 503.
+RETRY_AFTER_S = 2
 
 
 class DomainError(exceptions.APIException):
@@ -96,6 +105,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
+    if response is None and isinstance(exc, OperationalError):
+        return _unavailable(exc, context)
     if response is None:
         return _unhandled(exc, context)
     if isinstance(exc, DomainError):
@@ -115,6 +126,25 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         }
     response.data = {"error": body}
     return response
+
+
+def _unavailable(exc: OperationalError, context: dict) -> Response:
+    """The database refused, was unreachable, or every pooled connection stayed busy past
+    DATABASE_POOL_TIMEOUT (overload), or a deadlock or serialization failure ended the
+    transaction: it rolled back, and the same request can simply be sent again."""
+    request = context.get("request")
+    log.warning(
+        "database_unavailable",
+        method=getattr(request, "method", None),
+        path=getattr(request, "path", None),
+        error=type(exc.__cause__ or exc).__name__,
+    )
+    set_rollback()
+    return Response(
+        {"error": UNAVAILABLE},
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def _unhandled(exc: Exception, context: dict) -> Response:

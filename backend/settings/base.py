@@ -151,8 +151,19 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", engine="django.contrib.gis.db.backends.postgis"),
 }
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
-# Under ASGI each request may run in a different thread: a pool beats long CONN_MAX_AGE.
-DATABASES["default"].setdefault("OPTIONS", {})["pool"] = env.bool("DATABASE_POOL", default=True)
+# Under ASGI each request may run in a different thread: a pool beats long CONN_MAX_AGE. Each
+# process has its own pool of at most DATABASE_POOL_MAX connections (deploy/web and deploy/up
+# set it per process); a request that waits DATABASE_POOL_TIMEOUT for one is answered 503 with
+# Retry-After. The budget across processes: docs/serving.md.
+DATABASES["default"].setdefault("OPTIONS", {})["pool"] = (
+    {
+        "min_size": env.int("DATABASE_POOL_MIN", default=1),
+        "max_size": env.int("DATABASE_POOL_MAX", default=4),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5.0),
+    }
+    if env.bool("DATABASE_POOL", default=True)
+    else False
+)
 # Short OLTP queries, on a working set held in memory. Measured in the matching benchmark's
 # plans at 100,000 workers (docs/dispatch.md):
 # - parallel workers cost more to start than the queries take (35 ms of 40);
