@@ -24,6 +24,7 @@ import statistics
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -424,8 +425,11 @@ class Command(BaseCommand):
                 time.sleep(1)
 
     def _run(self, base: str, seeded: Seeded, o: dict) -> dict[str, Any]:
-        operator_tokens = [sign_in(base, name, otp_key=key) for name, key in seeded.operators]
-        worker_tokens = [sign_in(base, name) for name in seeded.workers]
+        with ThreadPoolExecutor(8) as pool:
+            operator_tokens = list(
+                pool.map(lambda op: sign_in(base, op[0], otp_key=op[1]), seeded.operators)
+            )
+            worker_tokens = list(pool.map(lambda name: sign_in(base, name), seeded.workers))
         watch = OfferWatch(base, worker_tokens)
         watch.start()
         try:
