@@ -2,7 +2,7 @@
 # say so on stderr and start it again after a back-off that doubles from SUPERVISE_BACKOFF_MIN_MS
 # to SUPERVISE_BACKOFF_MAX_MS (1 s to 30 s), and starts over once a run lasted SUPERVISE_STABLE_S
 # (30 s). SIGTERM or SIGINT stops COMMAND (TERM, then waits for it) and returns 0.
-# Meant to run in a background subshell of its own: `supervise daphne daphne ... &`.
+# Meant to run in a background subshell of its own: `supervise web deploy/web &`.
 supervise() {
   local name=$1
   shift

@@ -1,5 +1,5 @@
-"""Real processes for end-to-end tests: a daphne ASGI server, Celery workers and beat on the
-test database, and, for tests that take the broker away, a Redis server of their own.
+"""Real processes for end-to-end tests: the web server (deploy/web), Celery workers and beat on
+the test database, and, for tests that take the broker away, a Redis server of their own.
 
 Every process runs in its own session, so `stop()` kills it with all its children."""
 
@@ -73,7 +73,8 @@ class RedisServer:
 
 
 class Stack:
-    """daphne and a Celery worker on the test database; `redis_url` points both elsewhere."""
+    """The web server, Celery workers and beat on the test database; `redis_url` points them
+    at another Redis."""
 
     def __init__(self, tmp: Path, *, redis_url: str | None = None):
         self.port = free_port()
@@ -114,10 +115,24 @@ class Stack:
         )
         return self.procs[name]
 
-    def start_daphne(self) -> subprocess.Popen:
-        return self.start(
-            "daphne", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "backend.asgi:application"
+    def start_web(self, workers: int = 1, **env: str) -> subprocess.Popen:
+        """The web server as production runs it (deploy/web: uvicorn, `workers` processes)."""
+        log = open(self.logs / "web.log", "wb")  # noqa: SIM115 - closed with the process
+        self.procs["web"] = subprocess.Popen(
+            [str(ROOT / "deploy" / "web")],
+            cwd=ROOT,
+            env={
+                **self.env(),
+                "PORT": str(self.port),
+                "ANXIN_WEB_WORKERS": str(workers),
+                "ANXIN_WEB_ACCESS_LOG": "1",
+                **env,
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+        return self.procs["web"]
 
     def start_worker(
         self, *lanes: str, pool: str = "threads", concurrency: int = 4
@@ -208,10 +223,13 @@ class Stack:
 
 @contextlib.contextmanager
 def running_stack(tmp: Path, *, redis_url: str | None = None, per_queue: bool = False):
-    """daphne, a Celery worker on every queue (or, `per_queue`, one per queue) and beat on the
-    test database, healthy (the sweeps have run), stopped afterwards."""
+    """The web server (two processes), a Celery worker on every queue (or, `per_queue`, one
+    per queue) and beat on the test database, healthy (the sweeps have run), stopped
+    afterwards."""
     stack = Stack(tmp, redis_url=redis_url)
-    stack.start_daphne()
+    # Two web processes, as production has several: a push made in one reaches a socket held
+    # by the other only through the channel layer.
+    stack.start_web(workers=2)
     if per_queue:
         stack.start_workers_per_queue()
     else:

@@ -1,5 +1,6 @@
-"""The core loop against real processes: a daphne ASGI server and a Celery worker, both on the
-test database, real Redis and PostGIS. A worker's phone is played over HTTP and WebSocket."""
+"""The core loop against real processes: the web server (deploy/web, two processes) and a Celery
+worker, both on the test database, real Redis and PostGIS. A worker's phone is played over HTTP
+and WebSocket."""
 
 import asyncio
 import json

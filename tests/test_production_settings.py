@@ -133,7 +133,7 @@ def test_production_trusts_x_forwarded_proto_only_when_told_a_proxy_sets_it():
 
 @pytest.mark.parametrize("module", ["backend.asgi", "backend.celery"])
 def test_a_server_or_worker_started_without_naming_its_settings_refuses_to_start(module):
-    """daphne and Celery never fall back to development settings (DEBUG, public keys)."""
+    """The web server and Celery never fall back to development settings (DEBUG, public keys)."""
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SETTINGS_MODULE"}
 
     refused = python(f"import {module}", env=env)

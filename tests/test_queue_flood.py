@@ -1,7 +1,7 @@
 """The acceptance test of queues by urgency (issue 11): with the routine and notify queues flooded
 by a large backlog of real work, an emergency logged through the API is offered to the nearest
 worker's phone within seconds, while the routine backlog is still waiting. Real processes:
-daphne and one Celery worker per queue (as deploy/up runs them, with less concurrency)."""
+the web server and one Celery worker per queue (as deploy/up runs them, with less concurrency)."""
 
 import asyncio
 import time
