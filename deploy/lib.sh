@@ -134,6 +134,21 @@ ensure_database() {
   as_postgres psql -q -d "$name" -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
 }
 
+# check_connection_budget NEEDED WHAT: refuse to start processes that could together open more
+# database connections than PostgreSQL accepts (less its superuser reserve and a margin of
+# MARGIN for migrations, psql and management commands): past it, connections fail at peak.
+check_connection_budget() {
+  local needed=$1 what=$2 margin=10 max reserved
+  max=$(as_postgres psql -tAq -d postgres -c "SHOW max_connections")
+  reserved=$(as_postgres psql -tAq -d postgres -c "SHOW superuser_reserved_connections")
+  if ((needed + margin > max - reserved)); then
+    die "these processes may open $needed database connections ($what), and PostgreSQL \
+accepts $((max - reserved)) less a margin of $margin: raise max_connections, or lower \
+ANXIN_WEB_WORKERS / ANXIN_WEB_DB_POOL (docs/serving.md)"
+  fi
+  say "database connections: at most $needed of $((max - reserved)) ($what)"
+}
+
 ensure_redis() {
   if ! redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; then
     say "starting Redis"

@@ -42,8 +42,10 @@ def test_the_queues_that_need_a_consumer_are_the_four():
 
 def test_deploy_up_runs_one_supervised_worker_on_each_queue():
     up = (Path(settings.BASE_DIR) / "deploy" / "up").read_text()
-    workers = re.search(r"^for worker in (.*); do$", up, re.MULTILINE)
-    command = re.search(r"supervise \S+ celery -A backend worker -Q (\S+)", up)
+    workers = re.search(r"^WORKERS=\((.*)\)$", up, re.MULTILINE)
+    command = re.search(
+        r"supervise \S+ (?:env [^\n]*\\\n\s+)?celery -A backend worker -Q (\S+)", up
+    )
 
     assert workers and command, "deploy/up starts its workers in one loop"
     lanes = [shlex.split(worker)[0] for worker in shlex.split(workers.group(1))]
