@@ -98,15 +98,14 @@ def _celery(heard: Heard) -> dict:
 
 
 def _queues(heard: Heard) -> dict:
+    consumers = {
+        queue: sorted(worker for worker, queues in heard().items() if queue in queues)
+        for queue in sorted(routed_queues())
+    }
     missing = queues_without_consumer(heard())
     if missing:
-        raise RuntimeError(f"no worker consumes {', '.join(missing)}")
-    return {
-        "consumers": {
-            queue: sorted(worker for worker, queues in heard().items() if queue in queues)
-            for queue in sorted(routed_queues())
-        }
-    }
+        raise Down(f"no worker consumes {', '.join(missing)}", {"consumers": consumers})
+    return {"consumers": consumers}
 
 
 def _timers() -> dict:

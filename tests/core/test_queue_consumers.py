@@ -63,7 +63,7 @@ def test_a_queue_without_a_worker_is_named_until_a_worker_takes_it(stack, monito
     assert response.status_code == 503
     checks = response.json()["checks"]
     assert checks["celery"]["status"] == "up" and len(checks["celery"]["workers"]) == 2
-    assert checks["queues"]["error"] == f"RuntimeError: no worker consumes {queues['bulk']}"
+    assert checks["queues"]["error"] == f"no worker consumes {queues['bulk']}"
 
     # When a bulk worker starts (prefork, as deploy/up runs it)
     stack.start_worker("bulk", pool="prefork", concurrency=1)
