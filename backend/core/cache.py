@@ -26,10 +26,12 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
         self._clients: dict[int, Redis] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Redis:
-        pool = self._get_connection_pool(write)
+        # Django's own names for the pool and the client class; django-stubs leaves them out.
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
         client = self._clients.get(id(pool))
         if client is None:
-            client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
+            made = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+            client = self._clients.setdefault(id(pool), made)
         return client
 
 
