@@ -12,7 +12,7 @@ from django.db.models.expressions import RawSQL
 from backend.accounts.models import STAFF_ROLES, User
 
 from .models import Event
-from .push_loop import run_on_push_loop
+from .push_loop import run_push
 
 log = structlog.get_logger(__name__)
 
@@ -93,22 +93,21 @@ def layer_send(groups: list[str], message: dict[str, Any], **context: Any) -> No
     thread, a task, a command). Whatever Redis does (refuses, hangs), this neither raises nor
     waits longer than about PUSH_TIMEOUT_S; failures are logged with `context`.
 
-    It runs on the process's push loop (backend/core/push_loop.py), where the layer keeps one
-    connection pool for the life of the process.
+    It runs on the ASGI server's loop inside the server, on the process's push loop anywhere
+    else (backend/core/push_loop.py): either way on a loop where the layer keeps its connection
+    pool for the life of the process, never on a new loop per push.
     """
     try:
         layer = get_channel_layer()
         if layer is None:
             return
-        run_on_push_loop(
-            _send_all(layer, groups, message, context), timeout=PUSH_TIMEOUT_S + _PUSH_GRACE_S
-        )
+        run_push(_send_all(layer, groups, message, context), timeout=PUSH_TIMEOUT_S + _PUSH_GRACE_S)
     except Exception:  # the database holds what the push only hints at
         log.warning("push_failed", groups=groups, **context, exc_info=True)
 
 
-# The push loop's own deadline (PUSH_TIMEOUT_S, in _send_all) comes first and is the one logged;
-# the caller stops waiting this much later only if that loop cannot answer at all.
+# The deadline on the loop (PUSH_TIMEOUT_S, in _send_all) comes first and is the one logged; the
+# caller stops waiting this much later only if that loop cannot answer at all.
 _PUSH_GRACE_S = 0.1
 
 

@@ -1,9 +1,17 @@
-"""One event loop per process for pushes to the channel layer from synchronous code.
+"""Where a push to the channel layer runs when synchronous code sends it.
 
 `async_to_sync` outside a running loop (a Celery task, a management command) makes a new event
 loop for every call, and channels_redis keeps its connection pools per loop: every push opened a
-connection and closed it again. Here one long-lived loop runs on a daemon thread of its own,
-started on first use, and every push is submitted to it: the layer keeps one pool per process.
+connection and closed it again. Here:
+
+- inside the ASGI server (a request's thread, started from the server's loop by
+  `sync_to_async`), the push runs on the server's own loop, with the pool its sockets use;
+- anywhere else, on one long-lived loop per process, on a daemon thread of its own started on
+  first use: the layer keeps one pool for the life of the process.
+
+Measured (`manage.py benchmark_push`, docs/performance.md): under load a push thread beside the
+server's loop competes with it for the interpreter and doubles that loop's tail lag, which every
+socket and request of the process waits on; on the server loop the push is one more task.
 
 Fork-safe: threads do not survive a fork, so a child (a Celery prefork child) forgets the
 parent's loop and starts its own on its first push; the owner's pid is checked as well, for a
@@ -16,6 +24,8 @@ import os
 import threading
 from collections.abc import Coroutine
 from typing import Any
+
+from asgiref.sync import SyncToAsync
 
 
 class _PushLoop:
@@ -57,20 +67,39 @@ def _forget_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-def run_on_push_loop(coroutine: Coroutine[Any, Any, None], *, timeout: float) -> None:
-    """Run `coroutine` on the push loop and wait for it at most `timeout` seconds.
+def server_loop() -> asyncio.AbstractEventLoop | None:
+    """The ASGI server's loop, if this thread runs synchronous code for it: asgiref records it
+    for the threads `sync_to_async` starts, and hands `async_to_sync` calls there the same way.
+    None anywhere else (or should asgiref stop recording it: the push loop serves then)."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    pid = getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None)
+    if isinstance(loop, asyncio.AbstractEventLoop) and pid == os.getpid() and loop.is_running():
+        return loop
+    return None
+
+
+def run_push(coroutine: Coroutine[Any, Any, None], *, timeout: float) -> None:
+    """Run `coroutine` on the server's loop (inside the ASGI server) or the push loop, and wait
+    for it at most `timeout` seconds."""
+    run_on(server_loop() or push_loop(), coroutine, timeout=timeout)
+
+
+def run_on(
+    loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, None], *, timeout: float
+) -> None:
+    """Run `coroutine` on `loop`, another thread's, and wait for it at most `timeout` seconds.
 
     Raises what the coroutine raised, or TimeoutError once `timeout` passed (the coroutine is
-    then cancelled). From synchronous code only: on a thread running an event loop (the push
-    loop's own included) it refuses with RuntimeError rather than block that loop."""
+    then cancelled). From synchronous code only: on a thread running an event loop it refuses
+    with RuntimeError rather than block that loop."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         pass
     else:
         coroutine.close()
-        raise RuntimeError("run_on_push_loop is for synchronous code; await the coroutine instead")
-    future = asyncio.run_coroutine_threadsafe(coroutine, push_loop())
+        raise RuntimeError("a push from async code: await the layer instead")
+    future = asyncio.run_coroutine_threadsafe(coroutine, loop)
     try:
         future.result(timeout)
     except concurrent.futures.TimeoutError:

@@ -1,6 +1,7 @@
-"""Pushes from synchronous code (a Celery task, a command, a request's thread) share one event
-loop per process, and so one channel-layer connection pool; a forked child (a Celery prefork
-child) starts its own. The bound on a hung layer is in tests/test_broker_outage.py."""
+"""Pushes from synchronous code share one event loop per process, and so one channel-layer
+connection pool: outside the ASGI server (a Celery task, a command) the process's push loop, a
+forked child (a Celery prefork child) starting its own; inside the server, the server's loop.
+The bound on a hung layer is in tests/test_broker_outage.py."""
 
 import asyncio
 import copy
@@ -10,6 +11,7 @@ import time
 import uuid
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 
@@ -46,9 +48,9 @@ def layer_config():
 def listener(layer_config):
     """Another process's view of the same Redis: a plain channel in the test's groups."""
     layer = RedisChannelLayer(**layer_config)
-    push_loop.run_on_push_loop(layer.group_add("test.district", "test.inbox"), timeout=5)
+    push_loop.run_push(layer.group_add("test.district", "test.inbox"), timeout=5)
     yield layer
-    push_loop.run_on_push_loop(layer.flush(), timeout=5)
+    push_loop.run_push(layer.flush(), timeout=5)
 
 
 def test_pushes_from_synchronous_code_share_one_loop_and_one_connection_pool(
@@ -69,7 +71,7 @@ def test_pushes_from_synchronous_code_share_one_loop_and_one_connection_pool(
         for _ in range(PUSHES):
             received.append(await listener.receive("test.inbox"))
 
-    push_loop.run_on_push_loop(receive_all(), timeout=5)
+    push_loop.run_push(receive_all(), timeout=5)
     assert [m["envelope"]["id"] for m in received] == list(range(PUSHES))
 
 
@@ -134,3 +136,24 @@ def test_a_push_from_inside_an_event_loop_is_refused_at_once_not_blocking_it(mon
     assert asyncio.run(from_async_code()) < 0.1
     assert layer.send_loops == []
     assert "push_failed" in caplog.text
+
+
+def test_inside_the_asgi_server_a_request_threads_pushes_run_on_the_servers_loop(
+    monkeypatch, layer_config
+):
+    layer = CountingLayer(**layer_config)
+    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+
+    async def server() -> asyncio.AbstractEventLoop:
+        def request_thread() -> None:  # as Django's ASGI handler runs a view and its commit
+            for event_id in range(5):
+                events.push_to_groups(["test.district"], {"id": event_id})
+
+        await sync_to_async(request_thread)()
+        return asyncio.get_running_loop()
+
+    server_loop = asyncio.run(server())
+
+    assert [id(loop) for loop in layer.send_loops] == [id(server_loop)] * 5
+    assert layer.pools_opened == 1
+    assert server_loop is not push_loop.push_loop()

@@ -1,6 +1,6 @@
 """Where a request thread's push should run inside the ASGI server: on the server's own event
-loop (`async_to_sync` from a thread that `sync_to_async` started hands it there) or on the
-process's push loop (backend/core/push_loop.py). Measures, against the real Redis channel layer:
+loop (known to the threads `sync_to_async` starts) or on the process's push loop, a thread of
+its own (backend/core/push_loop.py). Measures, against the real Redis channel layer:
 
 - the push as the request thread sees it (pushes/s, p50, p99), `--clients` threads pushing at
   once, each a push to two groups as `event_record` makes them;
@@ -15,15 +15,15 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import get_channel_layer
+from asgiref.sync import sync_to_async
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
 from django.core.management.base import BaseCommand
 
 from backend.core.events import PUSH_TIMEOUT_S, _send_all
-from backend.core.push_loop import run_on_push_loop
+from backend.core.push_loop import push_loop, run_on, server_loop
 
 ENVELOPE = {"id": 1, "type": "request.offered", "data": {"reference": "x" * 200}}
 
@@ -45,7 +45,9 @@ class Command(BaseCommand):
 
 
 async def _run(mode: str, busy: bool, clients: int, pushes: int) -> str:
-    layer = get_channel_layer()
+    # A layer of its own per run: channels_redis binds a receiving channel's locks to the loop
+    # that first used them, and every run is a new server loop.
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
     tag = uuid.uuid4().hex[:8]
     groups = [f"bench-{tag}.district", f"bench-{tag}.user"]
     message = {"type": "event.push", "envelope": ENVELOPE}
@@ -79,19 +81,13 @@ async def _run(mode: str, busy: bool, clients: int, pushes: int) -> str:
         tasks.append(asyncio.create_task(other_work()))
         await asyncio.sleep(0.5)
 
-    def push_on_server_loop() -> None:
-        async_to_sync(_send_all)(layer, groups, message, {})
-
-    def push_on_push_loop() -> None:
-        run_on_push_loop(_send_all(layer, groups, message, {}), timeout=PUSH_TIMEOUT_S)
-
-    push: Callable[[], None] = push_on_server_loop if mode == "server" else push_on_push_loop
-
     def client() -> list[float]:
+        loop = server_loop() if mode == "server" else push_loop()
+        assert loop is not None, "a thread sync_to_async started knows the server loop"
         took = []
         for _ in range(pushes):
             started = time.perf_counter()
-            push()
+            run_on(loop, _send_all(layer, groups, message, {}), timeout=PUSH_TIMEOUT_S)
             took.append(time.perf_counter() - started)
         return took
 
