@@ -252,6 +252,12 @@ CHANNEL_LAYERS = {
 
 CELERY_BROKER_URL = f"{REDIS_URL}/{REDIS_DB_CELERY}"
 CELERY_RESULT_BACKEND = None
+# Nothing reads a task's result. And the (disabled) result backend is one object for the whole
+# process: by default Celery looks it up again in every new thread, scanning every installed
+# package's entry points to do so, and every request runs in a thread of its own; that scan was
+# an eighth of a web process's time under load (py-spy, docs/serving.md).
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND_THREAD_SAFE = True
 # Queues by urgency (backend/core/queues.py): urgent, routine, notify and bulk, each named from
 # CELERY_QUEUE (local.py: anxin, test.py: anxin-test, production.py: anxin-prod) and each with a
 # worker of its own (deploy/up). A routed task no worker consumes waits forever: `manage.py
