@@ -4,6 +4,9 @@ Redis going away must not fail a request (an alarm, an accept): each call that c
 is logged and answered as if the cache were empty, so limits fail open for the outage and token
 versions are read from the database (backend/accounts/tokens.py)."""
 
+import os
+import threading
+from functools import cached_property
 from typing import Any
 
 import structlog
@@ -35,10 +38,25 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
         return client
 
 
+# The process's cache clients, one per configuration: Django makes a cache backend object per
+# thread, each with a connection pool of its own, and every request runs in a thread of its
+# own, so every request opened (and handshook) a new Redis connection. Keyed by the process as
+# well, so a forked child never shares its parent's sockets.
+_CLIENTS: dict[tuple[int, str], ReusedClientRedisCacheClient] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
 class ResilientRedisCache(RedisCache):
-    def __init__(self, server: str, params: dict[str, Any]) -> None:
-        super().__init__(server, params)
-        self._class = ReusedClientRedisCacheClient
+    @cached_property
+    def _cache(self) -> ReusedClientRedisCacheClient:
+        # RedisCache's parsed LOCATION and OPTIONS; django-stubs leaves them out.
+        servers, options = self._servers, self._options  # type: ignore[attr-defined]
+        key = (os.getpid(), repr((servers, sorted(options.items()))))
+        with _CLIENTS_LOCK:
+            client = _CLIENTS.get(key)
+            if client is None:
+                client = _CLIENTS[key] = ReusedClientRedisCacheClient(servers, **options)
+        return client
 
     def _failed(self, operation: str) -> None:
         log.warning("cache_unavailable", operation=operation, exc_info=True)
