@@ -15,7 +15,7 @@ from drf_spectacular.contrib.rest_framework_gis import GeoFeatureModelSerializer
 from drf_spectacular.plumbing import build_object_type
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework_gis.fields import GeometryField
+from rest_framework_gis.fields import GeoJsonDict, GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 _A = 6378245.0  # semi-major axis of the Krasovsky 1940 ellipsoid used by GCJ-02
@@ -98,6 +98,16 @@ class PointOutputField(GeometryField):
         kwargs["read_only"] = True
         kwargs.setdefault("precision", 7)
         super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        # A stored point is written out directly: GEOS's GeoJSON goes through GDAL, which looks
+        # EPSG:4326 up in its database for every point (a millisecond or so each, per row).
+        if isinstance(value, Point) and not value.empty and value.srid in (None, 4326):
+            return GeoJsonDict(
+                type="Point",
+                coordinates=(round(value.x, self.precision), round(value.y, self.precision)),
+            )
+        return super().to_representation(value)
 
 
 class GeoFeatureSerializer(GeoFeatureModelSerializer):

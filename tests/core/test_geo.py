@@ -1,6 +1,10 @@
+import json
 import math
 
 import pytest
+from django.contrib.gis.geos import Point
+from hypothesis import given
+from hypothesis import strategies as st
 
 from backend.core.geo import PositionSerializer, gcj02_to_wgs84, wgs84_to_gcj02
 
@@ -49,3 +53,20 @@ def test_a_gcj02_position_becomes_wgs84_once():
     assert position.is_valid(), position.errors
     point = position.to_point()
     assert (point.srid, round(point.x, 6), round(point.y, 6)) == (4326, 125.3245, 43.8868)
+
+
+@given(
+    lng=st.floats(min_value=-180, max_value=180, allow_nan=False),
+    lat=st.floats(min_value=-90, max_value=90, allow_nan=False),
+)
+def test_a_point_is_written_as_gdal_would_write_it(lng, lat):
+    """PointOutputField writes a stored point itself (GDAL looks its SRS up for each one):
+    the same GeoJSON, to the same 7 decimals."""
+    from rest_framework_gis.fields import GeometryField
+
+    from backend.core.geo import PointOutputField
+
+    point = Point(lng, lat, srid=4326)
+    ours = PointOutputField().to_representation(point)
+    assert ours == GeometryField(precision=7).to_representation(point)
+    assert json.loads(str(ours)) == {"type": "Point", "coordinates": list(ours["coordinates"])}
