@@ -23,7 +23,9 @@ FOUND = {
         r"\+\d{8,15}|(?<![0-9A-Za-z])(?:(?:00)?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![0-9A-Za-z])"
         r"|(?<![0-9A-Za-z])0\d{2,3}[ -]\d{3,4}[ -]?\d{4}(?![0-9A-Za-z])"
     ),
-    "ID numbers": re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])"),
+    # As for phone numbers: digits inside a run of letters and digits (a hex message or task id,
+    # '...af4c479305490303222299') are not an ID number.
+    "ID numbers": re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"),
 }
 
 

@@ -41,6 +41,14 @@ def test_a_task_ids_hex_is_not_a_phone_number():
     assert not any(pattern.search(text) for pattern in FOUND.values())
 
 
+def test_a_message_ids_hex_is_not_an_id_number():
+    """A notification's hex id can hold eighteen digits after a letter (seen in a CI run)."""
+    text = "sms_send[9dd8e6bd] succeeded in 0.00032s: '3a94e064e6af4c479305490303222299'"
+
+    assert redact(text) == text
+    assert not any(pattern.search(text) for pattern in FOUND.values())
+
+
 def test_a_phone_number_in_chinese_text_is_redacted():
     assert redact("家属电话13800138000请回电") == "家属电话[phone]请回电"
 
