@@ -396,10 +396,13 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="one JSON line of figures too")
 
     def handle(self, *args, **o):
-        if not settings.DEBUG and not os.environ.get("ANXIN_BENCHMARK_ALLOWED"):
+        allowed = os.environ.get("ANXIN_BENCHMARK_ALLOWED", "").lower() in ("1", "true", "yes")
+        production = os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith(".production")
+        if production or not (settings.DEBUG or allowed):
             raise CommandError(
                 "benchmark_intake writes a district of its own into this database: it runs on "
-                "development settings (DEBUG), or where ANXIN_BENCHMARK_ALLOWED=1 says it may"
+                "development settings (DEBUG) or where ANXIN_BENCHMARK_ALLOWED=1 says it may, "
+                "never on production settings"
             )
         base = o["url"].rstrip("/")
         self.stdout.write(f"seeding the benchmark district ({o['workers']} workers)")
