@@ -152,8 +152,8 @@ DATABASES = {
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 # Under ASGI each request may run in a different thread: a pool beats long CONN_MAX_AGE. Each
 # process has its own pool of at most DATABASE_POOL_MAX connections (deploy/web and deploy/up
-# set it per process, to what the budget counts); a request that waits DATABASE_POOL_TIMEOUT for one is answered 503 with
-# Retry-After. The budget across processes: docs/serving.md.
+# set it per process, to what the budget counts); a request that waits DATABASE_POOL_TIMEOUT
+# for one is answered 503 with Retry-After. The budget across processes: docs/serving.md.
 DATABASES["default"].setdefault("OPTIONS", {})["pool"] = (
     {
         "min_size": env.int("DATABASE_POOL_MIN", default=1),
