@@ -48,6 +48,16 @@ def _cache():
 
 
 @pytest.fixture(autouse=True)
+def _health_answer():
+    """/healthz remembers its anonymous answer for two seconds: not from one test to the next."""
+    from backend.core.health import anonymous_forget
+
+    anonymous_forget()
+    yield
+    anonymous_forget()
+
+
+@pytest.fixture(autouse=True)
 def _outbox():
     RecordingBackend.outbox.clear()
     yield RecordingBackend.outbox

@@ -4,9 +4,12 @@ GET /healthz (readiness): 200 when every component answers, 503 when any is down
 database, PostGIS, Redis, the Celery workers, a worker on every queue (backend/core/queues.py)
 and the timers, each sweep having run within ANXIN_TIMER_STALE_S (backend/core/watchdog.py; the
 probe is one of the watchdog's checks, so a stale sweep alerts the operators once). Anyone (a
-load balancer) gets the overall status; each component's detail (versions, worker names,
-errors, when each sweep last ran) goes to staff signed in to the admin site and to a monitor
-that presents ANXIN_HEALTH_TOKEN in the X-Health-Token header.
+monitor) gets the overall status, computed at most once every ANONYMOUS_MAX_AGE_S per process
+(each answer costs a broadcast every Celery worker must answer, the urgent one included, so a
+flood of anonymous probes must not become a flood of broadcasts); each component's detail
+(versions, worker names, errors, when each sweep last ran), always fresh, goes to staff signed
+in to the admin site and to a monitor that presents ANXIN_HEALTH_TOKEN in the X-Health-Token
+header.
 
 GET /healthz/live (liveness): 200 from the process alone, touching neither the database nor
 Redis nor Celery, so an orchestrator restarts a web process that hangs, not every one of them
@@ -14,6 +17,7 @@ because Celery or the database is down.
 """
 
 import hmac
+import threading
 import time
 from collections.abc import Callable
 
@@ -29,6 +33,16 @@ from .watchdog import timers_check
 # How long to listen for workers' answers after the last one: a healthy platform answers at once
 # (listening stops when every queue has a consumer), one missing a consumer in about this long.
 CELERY_LISTEN_S = 1.0
+# Anonymous callers get an answer at most this old (seconds), one per process.
+ANONYMOUS_MAX_AGE_S = 2.0
+_anonymous_lock = threading.Lock()
+_anonymous: dict = {"at": None, "healthy": False}
+
+
+def anonymous_forget() -> None:
+    """Drop the remembered anonymous answer (tests that change the platform between probes)."""
+    with _anonymous_lock:
+        _anonymous["at"] = None
 
 
 class Down(Exception):
@@ -125,10 +139,9 @@ def _may_see_detail(request) -> bool:
     return bool(token) and hmac.compare_digest(offered.encode(), token.encode())
 
 
-@require_GET
-def healthz(request):
+def _checks() -> dict:
     heard = _listen()
-    checks = {
+    return {
         "database": _check(_database),
         "postgis": _check(_postgis),
         "redis": _check(_redis),
@@ -136,10 +149,32 @@ def healthz(request):
         "queues": _check(lambda: _queues(heard)),
         "timers": _check(_timers),
     }
-    healthy = all(c["status"] == "up" for c in checks.values())
-    body: dict = {"status": "up" if healthy else "down"}
+
+
+def _healthy(checks: dict) -> bool:
+    return all(c["status"] == "up" for c in checks.values())
+
+
+def _anonymous_healthy() -> bool:
+    """The overall status, computed by one probe at a time and remembered for the others."""
+    with _anonymous_lock:
+        at = _anonymous["at"]
+        if at is None or time.monotonic() - at >= ANONYMOUS_MAX_AGE_S:
+            _anonymous["healthy"] = _healthy(_checks())
+            _anonymous["at"] = time.monotonic()
+        return _anonymous["healthy"]
+
+
+@require_GET
+def healthz(request):
+    body: dict
     if _may_see_detail(request):
-        body["checks"] = checks
+        checks = _checks()
+        healthy = _healthy(checks)
+        body = {"status": "up" if healthy else "down", "checks": checks}
+    else:
+        healthy = _anonymous_healthy()
+        body = {"status": "up" if healthy else "down"}
     return JsonResponse(body, status=200 if healthy else 503)
 
 

@@ -107,10 +107,27 @@ def test_an_anonymous_caller_learns_the_overall_status_and_nothing_else(monkeypa
     all_up(monkeypatch)
     up = Client().get("/healthz")
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    remembered = Client().get("/healthz")
+    health.anonymous_forget()  # as two seconds later
     down = Client().get("/healthz")
 
     assert (up.status_code, up.json()) == (200, {"status": "up"})
+    assert (remembered.status_code, remembered.json()) == (200, {"status": "up"})
     assert (down.status_code, down.json()) == (503, {"status": "down"})
+
+
+@pytest.mark.django_db
+def test_a_flood_of_anonymous_probes_costs_one_check(monkeypatch):
+    """Each check broadcasts to every Celery worker: anonymous probes share one answer."""
+    all_up(monkeypatch)
+    listened = []
+    real = health._listen
+    monkeypatch.setattr(health, "_listen", lambda: listened.append(1) or real())
+
+    answers = [Client().get("/healthz").status_code for _ in range(20)]
+
+    assert answers == [200] * 20
+    assert len(listened) == 1
 
 
 @pytest.mark.django_db
