@@ -194,6 +194,18 @@ class Stack:
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
 
+    def wait_live(self, timeout: float = 60) -> None:
+        """Until the web server answers /healthz/live (it needs nothing else running)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.base}/healthz/live", timeout=2).ok:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"web server not live:\n{self.tail_logs()}")
+
     def wait_healthy(self, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
         last = None

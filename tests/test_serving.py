@@ -40,18 +40,6 @@ def children(pid: int) -> set[int]:
     return found
 
 
-def wait_live(stack: Stack, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{stack.base}/healthz/live", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"web server not live:\n{stack.tail_logs()}")
-
-
 @pytest.fixture
 def stack(tmp_path):
     s = Stack(tmp_path)
@@ -61,7 +49,7 @@ def stack(tmp_path):
 
 def test_every_web_process_answers_and_one_that_dies_is_replaced(stack, transactional_db):
     web = stack.start_web(workers=2)
-    wait_live(stack)
+    stack.wait_live()
     deadline = time.monotonic() + 30
     while len(children(web.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -98,7 +86,7 @@ def test_a_request_that_finds_no_connection_free_in_time_gets_503(stack, transac
     waits a second for a connection, then is told to come back."""
     worker = f.WorkerFactory()
     stack.start_web(workers=1, ANXIN_WEB_DB_POOL="1", DATABASE_POOL_TIMEOUT="1")
-    wait_live(stack)
+    stack.wait_live()
     token = requests.post(
         f"{stack.base}/api/v1/auth/token/",
         json={"username": worker.user.username, "password": "pw"},
@@ -149,7 +137,7 @@ def test_a_local_client_cannot_pick_its_address_with_x_forwarded_for(stack, tran
     """Sign-in attempts are limited per client address: uvicorn must not take one from the
     header (it trusts 127.0.0.1 unless told not to), or every attempt would be a new client."""
     stack.start_web(workers=1, ANXIN_THROTTLE_ANON="3/min")
-    wait_live(stack)
+    stack.wait_live()
     codes = [
         requests.post(
             f"{stack.base}/api/v1/auth/token/",
@@ -169,7 +157,7 @@ def test_the_intake_benchmark_runs_against_the_stack(stack, catalogue):
 
     stack.start_web(workers=2)
     stack.start_worker()
-    wait_live(stack)
+    stack.wait_live()
     run = subprocess.run(
         [sys.executable, "manage.py", "benchmark_intake", "--url", stack.base]
         + ["--clients", "2", "--duration", "2", "--warmup", "0.5", "--workers", "3"]
