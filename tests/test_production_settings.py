@@ -18,11 +18,15 @@ PRODUCTION_ENV = {
     "ANXIN_NOTIFICATION_BACKEND": "backend.telephony.backends.FileBackend",
     "ANXIN_FIELD_KEYS": "pGmL2oBx1n3dJ0Yb7Fq9kz8H5cW4vT6sR2eU1aQ0iXo=",
     "ANXIN_LOOKUP_HASH_KEY": "kq3Zr8V1mT0pX6yW2cN9bH4sJ7dF5gL0aE1uR3oI8tY",
+    "TWILIO_ACCOUNT_SID": "AC5ef8732a3c49700934481addd5ce1659",
+    "TWILIO_AUTH_TOKEN": "9c1e3b5d7f2a4c6e8b0d1f3a5c7e9b2d",
+    "TWILIO_FROM_NUMBER": "+8657112349",
+    "ANXIN_PUBLIC_URL": "https://anxin.example.org",
 }
 
 
 def manage(*args, env):
-    prefixes = ("DJANGO_", "DATABASE_", "REDIS_", "ANXIN_", "CELERY_", "CHANNELS_")
+    prefixes = ("DJANGO_", "DATABASE_", "REDIS_", "ANXIN_", "CELERY_", "CHANNELS_", "TWILIO_")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -36,7 +40,7 @@ def manage(*args, env):
 
 def python(code: str, env):
     """`code` in a fresh interpreter, with none of this run's settings in its environment."""
-    prefixes = ("DJANGO_", "DATABASE_", "REDIS_", "ANXIN_", "CELERY_", "CHANNELS_")
+    prefixes = ("DJANGO_", "DATABASE_", "REDIS_", "ANXIN_", "CELERY_", "CHANNELS_", "TWILIO_")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -62,6 +66,10 @@ def test_production_refuses_to_start_without_its_secrets():
         "DJANGO_ALLOWED_HOSTS",
         "ANXIN_FIELD_KEYS",
         "ANXIN_LOOKUP_HASH_KEY",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_FROM_NUMBER",
+        "ANXIN_PUBLIC_URL",
     ):
         env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
 
@@ -76,6 +84,21 @@ def test_production_refuses_a_development_secret():
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TWILIO_AUTH_TOKEN", "dev-twilio-auth-token-not-secret"),  # local.py's
+        ("TWILIO_AUTH_TOKEN", "test-twilio-auth-token-not-secret"),  # test.py's
+        ("ANXIN_PUBLIC_URL", "http://anxin.example.org"),  # Twilio would sign in the clear
+    ],
+)
+def test_production_refuses_development_telephony_settings(name, value):
+    result = production_settings({**PRODUCTION_ENV, name: value})
+
+    assert result.returncode != 0, value
+    assert name in result.stderr, result.stderr[-500:]
 
 
 def production_settings(env, show: str = "None"):

@@ -414,6 +414,14 @@ NOTIFICATION_BACKEND = env.str(
 )
 NOTIFICATION_FILE = Path(env.str("ANXIN_NOTIFICATION_FILE", default=str(VAR_DIR / "outbox.jsonl")))
 
+# Twilio (backend/telephony/twilio_backend.py, docs/telephony.md). The auth token also checks
+# the signature of every webhook Twilio sends to /hooks/twilio/; ANXIN_PUBLIC_URL is the address
+# Twilio calls us at (scheme and host, no trailing slash), from which the signed URLs are built.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+ANXIN_PUBLIC_URL = env.str("ANXIN_PUBLIC_URL", default="").rstrip("/")
+
 # Dispatch knobs: every one can be changed per deployment.
 # Offer timeouts, fan-out, rounds, SLA targets and alert re-send intervals are per service type
 # (dispatch.ServiceType, edited in the admin; defaults in dispatch/catalogue.py).

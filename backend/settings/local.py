@@ -11,6 +11,13 @@ os.environ.setdefault("DATABASE_URL", "postgis://anxin:anxin@127.0.0.1:5432/anxi
 os.environ.setdefault("DJANGO_DEBUG", "true")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("CELERY_QUEUE", "anxin")
+# Twilio in development: no account, so nothing is sent (the file backend records every SMS and
+# call in var/outbox.jsonl), but the webhooks work: sign requests to
+# http://localhost:8000/hooks/twilio/... with this public, development-only token.
+os.environ.setdefault("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000")
+os.environ.setdefault("TWILIO_AUTH_TOKEN", "dev-twilio-auth-token-not-secret")
+os.environ.setdefault("TWILIO_FROM_NUMBER", "+8657112349")
+os.environ.setdefault("ANXIN_PUBLIC_URL", "http://localhost:8000")
 
 from .base import *  # noqa: E402,F403
 

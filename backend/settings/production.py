@@ -77,3 +77,12 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 NOTIFICATION_BACKEND = env.str("ANXIN_NOTIFICATION_BACKEND")
+# Required in production, no defaults: without them no SMS leaves and every webhook is refused.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER")
+ANXIN_PUBLIC_URL = env.str("ANXIN_PUBLIC_URL").rstrip("/")
+if TWILIO_AUTH_TOKEN.startswith(DEVELOPMENT_KEYS):
+    raise ImproperlyConfigured("TWILIO_AUTH_TOKEN must be the account's token, not a development one")
+if not ANXIN_PUBLIC_URL.startswith("https://"):
+    raise ImproperlyConfigured("ANXIN_PUBLIC_URL must be the https:// address Twilio calls")

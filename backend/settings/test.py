@@ -19,6 +19,10 @@ os.environ.setdefault("CHANNELS_PREFIX", "anxin-test")
 os.environ.setdefault("REDIS_DB_CACHE", "5")
 os.environ.setdefault("CACHE_KEY_PREFIX", f"anxin-test-{os.getpid()}")
 os.environ.setdefault("ANXIN_NOTIFICATION_BACKEND", "backend.telephony.backends.RecordingBackend")
+os.environ.setdefault("TWILIO_ACCOUNT_SID", "AC11111111111111111111111111111111")
+os.environ.setdefault("TWILIO_AUTH_TOKEN", "test-twilio-auth-token-not-secret")
+os.environ.setdefault("TWILIO_FROM_NUMBER", "+8657112349")
+os.environ.setdefault("ANXIN_PUBLIC_URL", "https://anxin.test")
 # A test run logs at DEBUG into a directory of its own (its servers and workers too, through the
 # environment they inherit), and tests/log_audit.py audits it at the end: no phone number and no
 # ID number may appear in any line.

@@ -1,0 +1,80 @@
+"""Twilio: the only module that imports the `twilio` SDK. It gives the rest of the platform
+three things and nothing more:
+
+- `TwilioBackend`, the notification backend that sends SMS and places and redirects calls
+  through Twilio's REST API (its HTTP goes through `requests`, which tests mock);
+- `signature_is_valid`, Twilio's own check of `X-Twilio-Signature` on a webhook;
+- `voice_response` and `messaging_response`, Twilio's TwiML builders, so that every answer to a
+  webhook uses only TwiML's verbs and is well-formed XML.
+
+Settings: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER (docs/telephony.md)."""
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
+
+# Twilio's REST calls must not hold a Celery thread for long; a timeout is an OSError the
+# delivery task handles by its policy (at most once for routine, again for emergencies).
+HTTP_TIMEOUT_S = 10
+
+
+def signature_is_valid(url: str, params: Mapping[str, Any], signature: str) -> bool:
+    """Whether `signature` is what Twilio computes for this URL (scheme, host, path and query
+    exactly as Twilio requested it) and these POST parameters, with our auth token."""
+    token = settings.TWILIO_AUTH_TOKEN
+    if not token or not signature:
+        return False
+    return bool(RequestValidator(token).validate(url, params, signature))
+
+
+def voice_response() -> VoiceResponse:
+    return VoiceResponse()
+
+
+def messaging_response() -> MessagingResponse:
+    return MessagingResponse()
+
+
+@cache
+def _client() -> Client:
+    return Client(
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        http_client=TwilioHttpClient(timeout=HTTP_TIMEOUT_S),
+    )
+
+
+class TwilioBackend:
+    """Sends what the notification log asks for. Each method returns Twilio's SID, which the
+    status callbacks carry back."""
+
+    def send_sms(self, *, to: str, body: str, status_url: str) -> str:
+        message = _client().messages.create(
+            to=to, from_=settings.TWILIO_FROM_NUMBER, body=body, status_callback=status_url
+        )
+        return str(message.sid)
+
+    def place_call(self, *, to: str, url: str, status_url: str) -> str:
+        """Call `to`; when it is answered Twilio fetches its instructions from `url` (one of our
+        webhooks)."""
+        call = _client().calls.create(
+            to=to,
+            from_=settings.TWILIO_FROM_NUMBER,
+            url=url,
+            method="POST",
+            status_callback=status_url,
+            status_callback_event=["initiated", "ringing", "answered", "completed"],
+            status_callback_method="POST",
+        )
+        return str(call.sid)
+
+    def redirect_call(self, *, call_sid: str, url: str) -> None:
+        """Give a live call new instructions from `url`: a call waiting in a queue leaves it."""
+        _client().calls(call_sid).update(url=url, method="POST")
