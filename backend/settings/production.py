@@ -83,6 +83,6 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER")
 ANXIN_PUBLIC_URL = env.str("ANXIN_PUBLIC_URL").rstrip("/")
 if TWILIO_AUTH_TOKEN.startswith(DEVELOPMENT_KEYS):
-    raise ImproperlyConfigured("TWILIO_AUTH_TOKEN must be the account's token, not a development one")
+    raise ImproperlyConfigured("TWILIO_AUTH_TOKEN must not be a development token")
 if not ANXIN_PUBLIC_URL.startswith("https://"):
     raise ImproperlyConfigured("ANXIN_PUBLIC_URL must be the https:// address Twilio calls")
