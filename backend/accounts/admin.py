@@ -31,10 +31,13 @@ class DistrictAdmin(DistrictScopedAdmin, GISModelAdmin):
 class UserAdmin(DistrictScopedAdmin, BaseUserAdmin):
     list_display = ("username", "role", "district", "is_active")
     list_filter = ("role", "district")
-    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Anxin", {"fields": ("role", "district")}))
+    fieldsets = (
+        *(BaseUserAdmin.fieldsets or ()),
+        ("Anxin", {"fields": ("role", "district", "language", "phone")}),
+    )
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
-        ("Anxin", {"fields": ("role", "district")}),
+        ("Anxin", {"fields": ("role", "district", "language", "phone")}),
     )
     district_lookups = USER_DISTRICT_LOOKUPS
 

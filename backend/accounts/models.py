@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.gis.db import models
+from phonenumber_field.modelfields import PhoneNumberField
 
 
 class District(models.Model):
@@ -38,6 +40,18 @@ class User(AbstractUser):
         help_text="Carried in every token; raised to end them all (password change, "
         "deactivation, sign-out everywhere). Read from the cache (backend/accounts/tokens.py)",
     )
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text="The language of this user's pages, API answers, texts and calls; "
+        "blank: the platform's (backend/core/i18n.py)",
+    )
+    phone = PhoneNumberField(
+        blank=True,
+        help_text="E.164. An operator's registered phone, which the hotline connects the "
+        "callers they take to",
+    )
 
     class Meta:
         constraints = [
@@ -47,6 +61,7 @@ class User(AbstractUser):
                 | models.Q(district__isnull=False),
             )
         ]
+        indexes = [models.Index(fields=["phone"], name="user_phone")]
 
     @property
     def is_district_staff(self) -> bool:

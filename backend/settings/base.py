@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before common (Django's documented place): Accept-Language, else zh-hans.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -319,7 +321,13 @@ ANXIN_WATCHED_TIMERS = [task for _, task, _, watched in _PERIODIC if watched]
 ANXIN_TIMER_STALE_S = env.int("ANXIN_TIMER_STALE_S", default=60)
 ANXIN_WATCHDOG_INTERVAL_S = env.float("ANXIN_WATCHDOG_INTERVAL_S", default=15)
 
-LANGUAGE_CODE = "en"
+# Chinese first (issue 12): msgids are English, translations in locale/zh_Hans (compiled by
+# deploy/up and deploy/test). The language of a response: the signed-in user's own setting
+# (User.language, applied by the API's authentication) > Accept-Language (LocaleMiddleware) >
+# LANGUAGE_CODE. Each language is named in itself, so the labels never need translating.
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 DISPLAY_TIME_ZONE = env.str("ANXIN_DISPLAY_TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True

@@ -1,0 +1,57 @@
+"""Which language a person gets: their own setting, else the platform's (zh-hans).
+
+A response to a request follows the signed-in user's setting, then Accept-Language, then
+LANGUAGE_CODE (backend/accounts/authentication.py, LocaleMiddleware). A text or call to a phone
+number has no request: the sender asks `language_for_phone` for the recipient's language and
+renders inside `translation.override(...)`.
+"""
+
+from django.conf import settings
+from django.db.models import Q
+from phonenumber_field.phonenumber import PhoneNumber, to_python
+
+from backend.accounts.models import User
+
+
+def platform_language() -> str:
+    return str(settings.LANGUAGE_CODE)
+
+
+def language_supported(code: str) -> bool:
+    return code in {language for language, _ in settings.LANGUAGES}
+
+
+def language_for_user(user: object) -> str:
+    """A user's own language, else the platform's (also for anonymous users and None)."""
+    code = getattr(user, "language", "") or ""
+    return code if language_supported(code) else platform_language()
+
+
+def language_for_phone(phone: PhoneNumber | str) -> str:
+    """The language of whoever has an account behind this number: a user's registered phone, a
+    worker's phone or second phone, a family contact's phone or second phone (a contact with a
+    family account). Anyone else (an elder, a contact without an account, an unknown number):
+    the platform's. One query; when several accounts share the number, the oldest with a
+    language set decides."""
+    number = to_python(phone)
+    if not isinstance(number, PhoneNumber) or not number.is_valid():
+        return platform_language()
+    e164 = number.as_e164
+    owners = (
+        Q(phone=e164)
+        | Q(
+            pk__in=User.objects.filter(Q(worker__phone=e164) | Q(worker__alt_phone=e164)).values(
+                "pk"
+            )
+        )
+        | Q(pk__in=User.objects.filter(elder_contacts__phone=e164).values("pk"))
+        | Q(pk__in=User.objects.filter(elder_contacts__alt_phone=e164).values("pk"))
+    )
+    code = (
+        User.objects.filter(owners, is_active=True)
+        .exclude(language="")
+        .order_by("pk")
+        .values_list("language", flat=True)
+        .first()
+    )
+    return code if code and language_supported(code) else platform_language()
