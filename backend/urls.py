@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("elders.api.urls")),
     path("", include("providers.api.urls")),
     path("", include("dispatch.api.urls")),
+    path("", include("hotline.api.urls")),
 ]
 
 urlpatterns = [
@@ -24,6 +25,7 @@ urlpatterns = [
     path("api-auth/login/", SignInView.as_view(), name="sign-in"),  # before DRF's own
     path("api-auth/", include("rest_framework.urls")),
     path("api/v1/", include(api_v1)),
+    path("hooks/twilio/", include("hotline.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves the page's script from its own URL: no inline script (the CSP).
     path(

@@ -1,6 +1,7 @@
 """Reads of the elder registry, always scoped to what the caller may see."""
 
 from enum import StrEnum
+from typing import Any
 
 import phonenumbers
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -9,6 +10,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from backend.accounts.models import STAFF_ROLES, Role, User
 
+from .identity import age_today
 from .models import AccessGrant, Elder, EmergencyContact
 
 ID_NUMBER_ROLES = frozenset({Role.SUPERVISOR, Role.DISTRICT_ADMIN})
@@ -112,13 +114,27 @@ def phone_to_e164(raw: str, region: str = "CN") -> str | None:
 
 
 def elders_by_phone(*, user: User, phone: str) -> list[tuple[Elder, str]]:
-    """Elders a caller could be, with how the number matched: own mobile, home landline, or an
-    emergency contact's phone. A list, because couples and neighbours share landlines."""
+    """Elders a caller could be, among those `user` may see (see `elders_matching_phone`)."""
+    return elders_matching_phone(elders=elders_visible_to(user), phone=phone)
+
+
+def elders_matching_phone(*, elders: QuerySet[Elder], phone: str) -> list[tuple[Elder, str]]:
+    """Which of `elders` a caller could be, with how the number matched: own mobile, home
+    landline, or an emergency contact's phone. A list, because couples and neighbours share
+    landlines."""
     e164 = phone_to_e164(phone)
     if e164 is None:
         return []
-    visible = elders_visible_to(user).only(
-        "id", "full_name", "gender", "birth_date", "address", "phone", "landline", "status"
+    visible = elders.only(
+        "id",
+        "district_id",
+        "full_name",
+        "gender",
+        "birth_date",
+        "address",
+        "phone",
+        "landline",
+        "status",
     )
     matches: dict[int, tuple[Elder, str]] = {}
     for elder in visible.filter(Q(phone=e164) | Q(landline=e164)).order_by("pk"):
@@ -131,3 +147,18 @@ def elders_by_phone(*, user: User, phone: str) -> list[tuple[Elder, str]]:
     for elder in contact_elders:
         matches.setdefault(elder.pk, (elder, "contact"))
     return list(matches.values())
+
+
+def elder_caller_card(elder: Elder, matched_on: str) -> dict[str, Any]:
+    """What district staff are shown of a caller the number matched (the lookup, the hotline's
+    screen pop): no birth date, no ID number, no health notes."""
+    return {
+        "id": elder.pk,
+        "full_name": elder.full_name,
+        "district": elder.district_id,
+        "gender": elder.gender,
+        "age": age_today(elder.birth_date),
+        "address": elder.address,
+        "status": elder.status,
+        "matched_on": matched_on,
+    }

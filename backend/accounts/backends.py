@@ -43,6 +43,9 @@ DISTRICT_ADMIN: dict[str, tuple[str, ...]] = {
     "dispatch.servicerequest": VIEW,
     "dispatch.joboffer": VIEW,
     "dispatch.visit": VIEW,
+    "hotline.hotlinenumber": EDIT,
+    "hotline.call": VIEW,
+    "hotline.callback": VIEW,
 }
 
 ADMIN_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "elders",
     "providers",
     "dispatch",
+    "hotline",
 ]
 
 MIDDLEWARE = [
@@ -459,6 +460,18 @@ ANXIN = {
     "MISSING_CHECK_OUT_GRACE_M": env.int("ANXIN_MISSING_CHECK_OUT_GRACE_M", default=30),
     # Matching looks at this many nearest eligible workers, then ranks them (dispatch/ranking.py)
     "CANDIDATE_POOL": env.int("ANXIN_CANDIDATE_POOL", default=10),
+    # The hotline (hotline/, docs/telephony.md "Hotline"): the menu's language (zh-hans or en),
+    # how long a caller waits for an operator before being offered voicemail (emergencies wait
+    # on), how long the menu waits for a key, the operator's phone rings and a message may last,
+    # the pause between hold messages, and the bound on each webhook's database work (Twilio
+    # gives up on a webhook after 15 s).
+    "IVR_LANGUAGE": env.str("ANXIN_IVR_LANGUAGE", default="zh-hans"),
+    "HOTLINE_QUEUE_WAIT_S": env.int("ANXIN_HOTLINE_QUEUE_WAIT_S", default=120),
+    "HOTLINE_MENU_TIMEOUT_S": env.int("ANXIN_HOTLINE_MENU_TIMEOUT_S", default=8),
+    "HOTLINE_DIAL_TIMEOUT_S": env.int("ANXIN_HOTLINE_DIAL_TIMEOUT_S", default=20),
+    "HOTLINE_MESSAGE_MAX_S": env.int("ANXIN_HOTLINE_MESSAGE_MAX_S", default=120),
+    "HOTLINE_HOLD_PAUSE_S": env.int("ANXIN_HOTLINE_HOLD_PAUSE_S", default=15),
+    "HOTLINE_DB_TIMEOUT_MS": env.int("ANXIN_HOTLINE_DB_TIMEOUT_MS", default=2000),
     "RANK_WEIGHTS": {
         "distance": env.float("ANXIN_RANK_W_DISTANCE", default=1.0),
         "continuity": env.float("ANXIN_RANK_W_CONTINUITY", default=0.3),

@@ -10,12 +10,12 @@ from backend.accounts.models import STAFF_ROLES, Role
 from backend.core.idempotency import idempotent
 from backend.core.permissions import require_role, signed_in
 from elders import services
-from elders.identity import age_today
 from elders.models import AccessLog, AlarmDevice, CareNeed, Consent, Elder, EmergencyContact
 from elders.selectors import (
     ID_NUMBER_ROLES,
     ElderView,
     elder_active_grant,
+    elder_caller_card,
     elder_lists_in_full,
     elder_view_for,
     elders_by_phone,
@@ -142,16 +142,7 @@ class ElderLookupView(APIView):
         if not phone.strip():
             raise serializers.ValidationError({"phone": ["required"]})
         rows = [
-            {
-                "id": e.pk,
-                "full_name": e.full_name,
-                "gender": e.gender,
-                "age": age_today(e.birth_date),
-                "address": e.address,
-                "status": e.status,
-                "matched_on": how,
-            }
-            for e, how in elders_by_phone(user=request.user, phone=phone)
+            elder_caller_card(e, how) for e, how in elders_by_phone(user=request.user, phone=phone)
         ]
         return Response(s.LookupOutput(rows, many=True).data)
 

@@ -1,0 +1,150 @@
+"""The hotline (12349 热线): each district's numbers, every inbound call, and the call-back tasks
+voicemail leaves for the operators."""
+
+from django.conf import settings
+from django.db import models
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+class HotlineNumber(models.Model):
+    """A number the public dials for a district's hotline. Twilio sends the number dialled as
+    `To`; the call goes to this district's operator queue."""
+
+    number = PhoneNumberField(unique=True, help_text="E.164, as Twilio sends it in `To`")
+    district = models.ForeignKey(
+        "accounts.District", on_delete=models.PROTECT, related_name="hotline_numbers"
+    )
+    label = models.CharField(max_length=100, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.label or self.district_id})"
+
+
+class CallState(models.TextChoices):
+    RINGING = "ringing", "Arrived (来电)"
+    MENU = "menu", "In the voice menu"
+    SERVED = "served", "Served by the menu (request created)"
+    QUEUED = "queued", "Waiting for an operator"
+    CONNECTING = "connecting", "Taken, ringing the operator's phone"
+    CONNECTED = "connected", "Talking to an operator"
+    VOICEMAIL = "voicemail", "Leaving a message"
+    ENDED = "ended", "Ended"
+
+
+# A caller waiting for a person: the operators' live list.
+WAITING_STATES = frozenset({CallState.QUEUED})
+ENDED_CALL_STATES = frozenset({CallState.ENDED})
+
+
+class CallOutcome(models.TextChoices):
+    REQUEST_CREATED = "request_created", "A request through the menu"
+    ANSWERED = "answered", "Talked to an operator"
+    VOICEMAIL = "voicemail", "Left a message (call-back task)"
+    ABANDONED = "abandoned", "Hung up before being served"
+    FAILED = "failed", "The call failed"
+
+
+class CallPriority(models.TextChoices):
+    ROUTINE = "routine", "Routine"
+    EMERGENCY = "emergency", "Emergency (助急)"
+
+
+class Call(models.Model):
+    """One inbound call: who called, who we think it is, what they chose, how long they waited,
+    who took it and how it ended. Changed only through hotline.services (one audit row each)."""
+
+    call_sid = models.CharField(max_length=64, unique=True, help_text="Twilio's CallSid")
+    from_number = models.CharField(max_length=32, help_text="The caller's number, as sent")
+    to_number = models.CharField(max_length=32, help_text="The hotline number dialled")
+    district = models.ForeignKey("accounts.District", on_delete=models.PROTECT, related_name="+")
+    elders = models.ManyToManyField(
+        "elders.Elder", blank=True, related_name="+", help_text="Elders the number matched"
+    )
+    menu_path = models.CharField(
+        max_length=40, blank=True, help_text="Keys pressed in the menu, in order"
+    )
+    priority = models.CharField(
+        max_length=10, choices=CallPriority.choices, default=CallPriority.ROUTINE
+    )
+    state = models.CharField(max_length=12, choices=CallState.choices, default=CallState.RINGING)
+    outcome = models.CharField(max_length=20, choices=CallOutcome.choices, blank=True)
+    arrived_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The operator who took the call",
+    )
+    taken_at = models.DateTimeField(null=True, blank=True)
+    request = models.ForeignKey(
+        "dispatch.ServiceRequest",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The work order the call created",
+    )
+    recording_sid = models.CharField(max_length=64, blank=True)
+    recording_url = models.URLField(max_length=500, blank=True)
+    recording_duration_s = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["district", "state", "priority", "queued_at"], name="call_waiting"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="call_taken_by_someone",
+                condition=~models.Q(state__in=["connecting", "connected"])
+                | models.Q(taken_by__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"call {self.pk} ({self.state})"
+
+
+class CallBackState(models.TextChoices):
+    OPEN = "open", "Waiting for an operator"
+    TAKEN = "taken", "Taken"
+    CLOSED = "closed", "Closed"
+
+
+class CallBack(models.Model):
+    """A message left when nobody took the call in time: an operator takes it, calls back and
+    closes it (回访)."""
+
+    call = models.OneToOneField(Call, on_delete=models.PROTECT, related_name="call_back")
+    district = models.ForeignKey("accounts.District", on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(
+        max_length=10, choices=CallBackState.choices, default=CallBackState.OPEN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    taken_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["district", "state", "created_at"], name="callback_open")]
+        constraints = [
+            models.CheckConstraint(
+                name="callback_closed_by_someone",
+                condition=~models.Q(state="closed") | models.Q(closed_by__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"call-back {self.pk} ({self.state})"
