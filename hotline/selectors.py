@@ -64,12 +64,18 @@ def call_elder_cards(call: Call) -> list[dict[str, Any]]:
     return cards
 
 
-def call_backs_visible_to(user: User, *, state: str | None = None) -> QuerySet[CallBack]:
-    """The district's call-back tasks; by default those not yet closed, oldest first."""
+def call_backs_visible_to(
+    user: User, *, state: str | None = None, open_only: bool = True
+) -> QuerySet[CallBack]:
+    """The district's call-back tasks, oldest first: in `state`, else (`open_only`) those not
+    yet closed."""
     qs = CallBack.objects.filter(district_id=user.staff_district_id).select_related(
         "call", "taken_by", "closed_by"
     )
-    qs = qs.filter(state=state) if state else qs.exclude(state=CallBackState.CLOSED)
+    if state:
+        qs = qs.filter(state=state)
+    elif open_only:
+        qs = qs.exclude(state=CallBackState.CLOSED)
     return qs.prefetch_related(
         Prefetch("call__elders", queryset=Elder.objects.only(*ELDER_CARD_FIELDS).order_by("pk"))
     ).order_by("created_at", "pk")

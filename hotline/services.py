@@ -239,16 +239,16 @@ def call_take(*, call_id: int, user: User) -> Call:
     """An operator takes a waiting call: the first take wins (the row lock), and Twilio is told
     to connect the caller to the operator's registered phone before the take commits, so a
     take that Twilio refused leaves the call waiting for someone else."""
-    if not user.phone:
-        raise RuleViolation(
-            "Register your phone number first: the caller is connected to it",
-            code="operator_phone_missing",
-            fields={"phone": ["required to take calls"]},
-        )
     with transaction.atomic():
         call = _lock_call(call_id=call_id)
         if call is None or call.district_id != user.staff_district_id:
             raise CallNotFound("No such call in your district")
+        if not user.phone:
+            raise RuleViolation(
+                "Register your phone number first: the caller is connected to it",
+                code="operator_phone_missing",
+                fields={"phone": ["required to take calls"]},
+            )
         if call.state != CallState.QUEUED:
             who = f" by {call.taken_by.username}" if call.taken_by_id and call.taken_by else ""
             raise StateConflict(

@@ -1,3 +1,4 @@
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -36,6 +37,7 @@ class CallTakeView(APIView):
     def post(self, request, pk: int):
         user = signed_in(request)
         require_role(user, STAFF_ROLES, "take hotline calls")
+        get_object_or_404(selectors.calls_visible_to(user), pk=pk)
         services.call_take(call_id=pk, user=user)
         return Response(CallOutput(selectors.calls_visible_to(user).get(pk=pk)).data)
 
@@ -79,6 +81,7 @@ class CallBackCloseView(APIView):
     def post(self, request, pk: int):
         user = signed_in(request)
         require_role(user, STAFF_ROLES, "close call-backs")
+        get_object_or_404(selectors.call_backs_visible_to(user, state=None, open_only=False), pk=pk)
         data = CallBackCloseInput(data=request.data)
         data.is_valid(raise_exception=True)
         back = services.call_back_close(

@@ -24,6 +24,7 @@ from backend.core.models import Event
 from backend.core.tickets import ws_ticket_issue
 from dispatch.models import Complaint, JobOffer, OperatorAlert, ServiceRequest, Visit
 from elders.models import Elder
+from hotline.models import Call, CallBack
 from providers.models import Appeal, Provider
 from tests.conftest import cache_forget
 from tests.security.world import build_tenant
@@ -120,6 +121,12 @@ MATRIX: dict[tuple[str, str], set | str] = {
     ("GET", "/api/v1/alerts/"): STAFF,
     ("POST", "/api/v1/alerts/{id}/acknowledge/"): STAFF,
     ("POST", "/api/v1/alerts/{id}/resolve/"): STAFF,
+    # The hotline (docs/telephony.md, "Hotline"): district staff answer it.
+    ("GET", "/api/v1/calls/"): STAFF,
+    ("POST", "/api/v1/calls/{id}/take/"): STAFF,
+    ("GET", "/api/v1/call-backs/"): STAFF,
+    ("POST", "/api/v1/call-backs/{id}/take/"): STAFF,
+    ("POST", "/api/v1/call-backs/{id}/close/"): STAFF,
     ("GET", "/api/v1/complaints/"): STAFF,
     ("POST", "/api/v1/complaints/{id}/decide/"): {ADM},
     ("GET", "/api/v1/visits/exceptions/"): STAFF,
@@ -140,6 +147,8 @@ ID_OF = {
     "visits": "visits",
     "users": "users",
     "provider-changes": "provider_changes",
+    "calls": "calls",
+    "call-backs": "call_backs",
 }
 
 
@@ -194,6 +203,8 @@ def _other_ids(b) -> dict[str, set[int]]:
         "/api/v1/visits/exceptions/": _pks(Visit.objects.filter(request_id__in=requests)),
         "/api/v1/appeals/": _pks(Appeal.objects.filter(sanction__provider__district_id=district)),
         "/api/v1/events/": set(events),
+        "/api/v1/calls/": _pks(Call.objects.filter(district_id=district)),
+        "/api/v1/call-backs/": _pks(CallBack.objects.filter(district_id=district)),
     }
 
 

@@ -10,6 +10,7 @@ from backend.accounts.models import Role, User
 from dispatch import services
 from dispatch.follow_up import feedback_record
 from dispatch.models import JobOffer, OperatorAlert, ServiceType, Visit
+from hotline import services as hotline
 from providers.models import ProviderChange
 from providers.services import appeal_file, sanction_impose
 from tests import factories as f
@@ -94,7 +95,26 @@ def build_tenant(name: str, east_m: float) -> Tenant:
         f"/api/v1/providers/{provider.pk}/", {"service_radius_m": 4000}, format="json"
     )
     assert asked.status_code < 300, asked.content
+    # A caller waiting on the hotline, and one who left a message for a call-back.
+    calls = {}
+    for kind in ("waiting", "left"):
+        call = hotline.call_arrive(
+            call_sid=f"CA{name}{kind}",
+            from_number="+8613900000000",
+            to_number="+8643112349",
+            district_id=district.pk,
+        )
+        calls[kind] = hotline.call_enqueue(call_id=call.pk)
+    hotline.call_voicemail(call_sid=calls["left"].call_sid)
+    call_back = hotline.call_message_record(
+        call_sid=calls["left"].call_sid,
+        recording_sid=f"RE{name}",
+        recording_url="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+        duration_s=10,
+    )
     tenant.ids = {
+        "calls": calls["waiting"].pk,
+        "call_backs": call_back.pk,
         "elders": elder.pk,
         "providers": provider.pk,
         "workers": worker.pk,
