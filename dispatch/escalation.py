@@ -15,9 +15,12 @@ from django.utils import timezone
 from backend.accounts.models import Role, User
 from backend.core.errors import RuleViolation, StateConflict
 from backend.core.events import event_record
-from backend.telephony.tasks import call_place, sms_send
+from backend.core.i18n import language_for_phone
+from backend.telephony.models import Channel, Urgency
+from backend.telephony.services import notify
 from elders.models import EmergencyContact
 
+from .family import family_text, request_params
 from .models import (
     ALERT_FOLLOW_UP,
     ALERT_RESOLUTIONS,
@@ -28,7 +31,7 @@ from .models import (
     ServiceRequest,
     Visit,
 )
-from .urgency import enqueue_for_request
+from .urgency import request_is_urgent
 
 CALL_120 = "如有生命危险，请立即拨打120急救电话。"
 # Alerts that mean nobody is (yet) at the door: the family hears of these.
@@ -80,7 +83,7 @@ def alert_raise(
         },
     )
     if tell_contacts and kind in CONTACTS_TOLD_OF:
-        _tell_emergency_contacts(sr)
+        _tell_emergency_contacts(sr, alert)
     return alert
 
 
@@ -115,16 +118,19 @@ def missing_check_out_alert(*, request_id: int) -> bool:
         return alert_raise(sr, "missing_check_out", visit=sr.visit) is not None
 
 
-def _tell_emergency_contacts(sr: ServiceRequest) -> None:
-    contacts = EmergencyContact.objects.filter(elder_id=sr.elder_id).order_by("priority")
-    text = (
-        f"【安心】{sr.elder.full_name}的紧急求助(工单{sr.reference})暂无服务人员接单，"
-        f"坐席正在处理。{CALL_120}"
-    )
-    for i, contact in enumerate(contacts):
-        enqueue_for_request(sr, sms_send, str(contact.phone), text)
-        if i == 0:
-            enqueue_for_request(sr, call_place, str(contact.phone), text)
+def _tell_emergency_contacts(sr: ServiceRequest, alert: OperatorAlert) -> None:
+    family_text(sr, event=f"alert:{alert.pk}", template=f"sms.{alert.kind}")
+    first = EmergencyContact.objects.filter(elder_id=sr.elder_id).order_by("priority").first()
+    if first is not None:
+        notify(
+            event=f"alert:{alert.pk}",
+            to=str(first.phone),
+            channel=Channel.CALL,
+            template="call.no_worker",
+            params=request_params(sr),
+            language=language_for_phone(first.phone),
+            urgency=Urgency.EMERGENCY if request_is_urgent(sr) else Urgency.ROUTINE,
+        )
 
 
 def alert_acknowledge(*, alert_id: int, user: User) -> OperatorAlert:

@@ -89,12 +89,9 @@ def elder_family_user_ids(*, elder_id: int) -> list[int]:
     return list(elder_family_users(elder_id=elder_id))
 
 
-def elder_first_sms_contact(*, elder_id: int) -> EmergencyContact | None:
-    return (
-        EmergencyContact.objects.filter(elder_id=elder_id, wants_sms=True)
-        .order_by("priority")
-        .first()
-    )
+def elder_sms_contacts(*, elder_id: int) -> QuerySet[EmergencyContact]:
+    """The emergency contacts who opted in to SMS (`wants_sms`), in priority order."""
+    return EmergencyContact.objects.filter(elder_id=elder_id, wants_sms=True).order_by("priority")
 
 
 def phone_parse(raw: str, region: str = "CN") -> PhoneNumber | None:

@@ -305,6 +305,13 @@ _PERIODIC = [
     ("housekeeping", "backend.core.tasks.housekeeping_purge", 3600.0, False),
     ("care-plans", "dispatch.tasks.care_plans_generate", 900.0, False),
     ("providers-daily", "providers.tasks.providers_daily", 6 * 3600.0, False),
+    # Notifications that came due (quiet hours over) or whose delivery was lost.
+    (
+        "notifications",
+        "backend.telephony.tasks.notifications_sweep",
+        env.float("ANXIN_NOTIFY_SWEEP_S", 15),
+        False,
+    ),
 ]
 CELERY_BEAT_SCHEDULE = {
     name: {
@@ -458,6 +465,13 @@ ANXIN = {
     "CARE_PLAN_MAX_PER_RUN": env.int("ANXIN_CARE_PLAN_MAX_PER_RUN", default=2000),
     "CARE_PLAN_RUN_S": env.float("ANXIN_CARE_PLAN_RUN_S", default=60),
     "MISSING_CHECK_OUT_GRACE_M": env.int("ANXIN_MISSING_CHECK_OUT_GRACE_M", default=30),
+    # Notifications (backend/telephony, docs/telephony.md). Quiet hours hold routine SMS and calls
+    # back ("HH:MM-HH:MM" in DISPLAY_TIME_ZONE, "" for none); emergencies never wait, and go
+    # again after a failure up to this many attempts. SMS_REPLIES: whether inbound SMS are read
+    # (Twilio in mainland China has no two-way SMS).
+    "QUIET_HOURS": env.str("ANXIN_QUIET_HOURS", default="22:00-07:00"),
+    "NOTIFY_EMERGENCY_ATTEMPTS": env.int("ANXIN_NOTIFY_EMERGENCY_ATTEMPTS", default=5),
+    "SMS_REPLIES": env.bool("ANXIN_SMS_REPLIES", default=False),
     # Matching looks at this many nearest eligible workers, then ranks them (dispatch/ranking.py)
     "CANDIDATE_POOL": env.int("ANXIN_CANDIDATE_POOL", default=10),
     # The hotline (hotline/, docs/telephony.md "Hotline"): the menu's language (zh-hans or en),

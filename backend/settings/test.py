@@ -23,6 +23,8 @@ os.environ.setdefault("TWILIO_ACCOUNT_SID", "AC11111111111111111111111111111111"
 os.environ.setdefault("TWILIO_AUTH_TOKEN", "test-twilio-auth-token-not-secret")
 os.environ.setdefault("TWILIO_FROM_NUMBER", "+8657112349")
 os.environ.setdefault("ANXIN_PUBLIC_URL", "https://anxin.test")
+# No quiet hours unless a test sets them: a test's SMS must not wait because CI runs at night.
+os.environ.setdefault("ANXIN_QUIET_HOURS", "")
 # A test run logs at DEBUG into a directory of its own (its servers and workers too, through the
 # environment they inherit), and tests/log_audit.py audits it at the end: no phone number and no
 # ID number may appear in any line.

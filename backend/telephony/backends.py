@@ -1,10 +1,22 @@
-"""The notification interface: send an SMS, place a voice call. Twilio arrives later as one more
-backend behind the same two methods; nothing in the domain imports a backend directly."""
+"""The notification backends: send an SMS from a template, place a call, redirect a live call.
+
+Nothing in the domain calls a backend: `services.notify` writes the notification log and its
+delivery task calls `get_backend()`. The interface takes a template and its parameters, not a
+text, because domestic carriers accept only registered templates; each backend renders it (or
+hands the code to a carrier that does). Every method returns the provider's id for the message
+or call (its SID), which status callbacks carry back.
+
+- FileBackend (development): every SMS (with its rendered text, template and parameters) and
+  every call and redirect is a JSON line in var/outbox.jsonl, readable with `tail -f`.
+- RecordingBackend (tests): the same records in memory, in `RecordingBackend.outbox`.
+- TwilioBackend (twilio_backend.py, production).
+"""
 
 import json
 import threading
 import uuid
-from typing import ClassVar, Protocol
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol
 
 import structlog
 from django.conf import settings
@@ -13,52 +25,169 @@ from django.utils.module_loading import import_string
 
 from backend.core.logging import phone_tail
 
+from .templates import render
+
 log = structlog.get_logger(__name__)
 
 
 class NotificationBackend(Protocol):
-    def send_sms(self, *, to: str, body: str) -> str: ...
+    def send_sms(
+        self,
+        *,
+        to: str,
+        template: str,
+        params: Mapping[str, Any],
+        language: str,
+        status_url: str,
+    ) -> str: ...
 
-    def place_call(self, *, to: str, say: str) -> str: ...
+    def place_call(
+        self,
+        *,
+        to: str,
+        url: str,
+        status_url: str,
+        template: str = "",
+        params: Mapping[str, Any] | None = None,
+        language: str = "",
+    ) -> str:
+        """Call `to`; once answered the provider fetches what to say from `url`. The template
+        is what that answer will speak (a record for the file and recording backends)."""
+        ...
+
+    def redirect_call(self, *, call_sid: str, url: str) -> None: ...
+
+
+def _sms(
+    to: str, template: str, params: Mapping[str, Any], language: str, status_url: str
+) -> dict[str, Any]:
+    return {
+        "kind": "sms",
+        "to": to,
+        "template": template,
+        "params": dict(params),
+        "language": language,
+        "body": render(template, params, language),
+        "status_url": status_url,
+    }
+
+
+def _call(
+    to: str,
+    url: str,
+    status_url: str,
+    template: str,
+    params: Mapping[str, Any] | None,
+    language: str,
+) -> dict[str, Any]:
+    return {
+        "kind": "call",
+        "to": to,
+        "url": url,
+        "status_url": status_url,
+        "template": template,
+        "params": dict(params or {}),
+        "language": language,
+        "say": render(template, params or {}, language) if template else "",
+    }
 
 
 class FileBackend:
-    """Development: every message is a JSON line in var/outbox.jsonl, readable with `tail -f`."""
+    """Development: every message, call and redirect is a JSON line in NOTIFICATION_FILE."""
 
     _lock = threading.Lock()
 
-    def _write(self, record: dict) -> str:
+    def _write(self, record: dict[str, Any]) -> str:
         record = {"id": uuid.uuid4().hex, "at": timezone.now().isoformat(), **record}
         path = settings.NOTIFICATION_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(record, ensure_ascii=False)
         with self._lock, open(path, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
-        log.info("notification_written", kind=record["kind"], to=phone_tail(record["to"]))
-        return record["id"]
+        log.info("notification_written", kind=record["kind"], to=phone_tail(record.get("to", "")))
+        return str(record["id"])
 
-    def send_sms(self, *, to: str, body: str) -> str:
-        return self._write({"kind": "sms", "to": to, "body": body})
+    def send_sms(
+        self,
+        *,
+        to: str,
+        template: str,
+        params: Mapping[str, Any],
+        language: str,
+        status_url: str,
+    ) -> str:
+        return self._write(_sms(to, template, params, language, status_url))
 
-    def place_call(self, *, to: str, say: str) -> str:
-        return self._write({"kind": "call", "to": to, "say": say})
+    def place_call(
+        self,
+        *,
+        to: str,
+        url: str,
+        status_url: str,
+        template: str = "",
+        params: Mapping[str, Any] | None = None,
+        language: str = "",
+    ) -> str:
+        return self._write(_call(to, url, status_url, template, params, language))
+
+    def redirect_call(self, *, call_sid: str, url: str) -> None:
+        self._write({"kind": "redirect", "call_sid": call_sid, "url": url})
 
 
 class RecordingBackend:
-    """Tests: keeps messages in memory; `RecordingBackend.outbox` is cleared by a fixture."""
+    """Tests: keeps the same records in memory; `RecordingBackend.outbox` is cleared by a
+    fixture (tests/conftest.py)."""
 
-    outbox: ClassVar[list[dict]] = []
+    outbox: ClassVar[list[dict[str, Any]]] = []
 
-    def send_sms(self, *, to: str, body: str) -> str:
-        message_id = uuid.uuid4().hex
-        self.outbox.append({"id": message_id, "kind": "sms", "to": to, "body": body})
-        return message_id
+    def _keep(self, record: dict[str, Any]) -> str:
+        record = {"id": uuid.uuid4().hex, **record}
+        self.outbox.append(record)
+        return str(record["id"])
 
-    def place_call(self, *, to: str, say: str) -> str:
-        message_id = uuid.uuid4().hex
-        self.outbox.append({"id": message_id, "kind": "call", "to": to, "say": say})
-        return message_id
+    def send_sms(
+        self,
+        *,
+        to: str,
+        template: str,
+        params: Mapping[str, Any],
+        language: str,
+        status_url: str,
+    ) -> str:
+        return self._keep(_sms(to, template, params, language, status_url))
+
+    def place_call(
+        self,
+        *,
+        to: str,
+        url: str,
+        status_url: str,
+        template: str = "",
+        params: Mapping[str, Any] | None = None,
+        language: str = "",
+    ) -> str:
+        return self._keep(_call(to, url, status_url, template, params, language))
+
+    def redirect_call(self, *, call_sid: str, url: str) -> None:
+        self._keep({"kind": "redirect", "call_sid": call_sid, "url": url})
 
 
 def get_backend() -> NotificationBackend:
-    return import_string(settings.NOTIFICATION_BACKEND)()
+    backend: NotificationBackend = import_string(settings.NOTIFICATION_BACKEND)()
+    return backend
+
+
+def status_url() -> str:
+    """Where the provider reports delivery status (MessageStatus, CallStatus)."""
+    return f"{settings.ANXIN_PUBLIC_URL}/hooks/twilio/status/"
+
+
+def voice_url(notification_id: int) -> str:
+    """What the provider fetches when an outbound call is answered (flows.answer_twiml)."""
+    return f"{settings.ANXIN_PUBLIC_URL}/hooks/twilio/voice/?n={notification_id}"
+
+
+def gather_path(notification_id: int) -> str:
+    """Where a keypad answer to an outbound call goes (flows.gather_twiml), relative to the
+    answered call's URL."""
+    return f"/hooks/twilio/gather/?n={notification_id}"

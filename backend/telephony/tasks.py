@@ -1,13 +1,18 @@
+"""Thin tasks over services: take an id, and do nothing when the work is already done. The
+delivery runs on the notify lane (an emergency's is sent to the urgent lane by its enqueue
+site); the sweep on beat is the guarantee (backend/core/queues.py, CELERY_BEAT_SCHEDULE)."""
+
 from celery import shared_task
 
-from .backends import get_backend
+from . import services
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def sms_send(to: str, body: str) -> str:
-    return get_backend().send_sms(to=to, body=body)
+# No autoretry: a failure is settled by the delivery policy (services.py), never retried blind.
+@shared_task(acks_late=True)
+def notification_deliver(notification_id: int) -> str:
+    return services.notification_deliver(notification_id=notification_id)
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def call_place(to: str, say: str) -> str:
-    return get_backend().place_call(to=to, say=say)
+@shared_task(acks_late=True)
+def notifications_sweep() -> dict[str, int]:
+    return services.notifications_sweep()

@@ -1,8 +1,9 @@
 """Twilio: the only module that imports the `twilio` SDK. It gives the rest of the platform
 three things and nothing more:
 
-- `TwilioBackend`, the notification backend that sends SMS and places and redirects calls
-  through Twilio's REST API (its HTTP goes through `requests`, which tests mock);
+- `TwilioBackend`, the notification backend (backends.py) that sends SMS from a template and
+  places and redirects calls through Twilio's REST API (its HTTP goes through `requests`, which
+  tests mock);
 - `signature_is_valid`, Twilio's own check of `X-Twilio-Signature` on a webhook;
 - `voice_response` and `messaging_response`, Twilio's TwiML builders, so that every answer to a
   webhook uses only TwiML's verbs and is well-formed XML.
@@ -19,6 +20,8 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
+
+from .templates import render
 
 # Twilio's REST calls must not hold a Celery thread for long; a timeout is an OSError the
 # delivery task handles by its policy (at most once for routine, again for emergencies).
@@ -53,17 +56,38 @@ def _client() -> Client:
 
 class TwilioBackend:
     """Sends what the notification log asks for. Each method returns Twilio's SID, which the
-    status callbacks carry back."""
+    status callbacks carry back. Twilio takes a finished text, so an SMS template is rendered
+    here, in the recipient's language."""
 
-    def send_sms(self, *, to: str, body: str, status_url: str) -> str:
+    def send_sms(
+        self,
+        *,
+        to: str,
+        template: str,
+        params: Mapping[str, Any],
+        language: str,
+        status_url: str,
+    ) -> str:
         message = _client().messages.create(
-            to=to, from_=settings.TWILIO_FROM_NUMBER, body=body, status_callback=status_url
+            to=to,
+            from_=settings.TWILIO_FROM_NUMBER,
+            body=render(template, params, language),
+            status_callback=status_url,
         )
         return str(message.sid)
 
-    def place_call(self, *, to: str, url: str, status_url: str) -> str:
+    def place_call(
+        self,
+        *,
+        to: str,
+        url: str,
+        status_url: str,
+        template: str = "",
+        params: Mapping[str, Any] | None = None,
+        language: str = "",
+    ) -> str:
         """Call `to`; when it is answered Twilio fetches its instructions from `url` (one of our
-        webhooks)."""
+        webhooks, which speaks the template)."""
         call = _client().calls.create(
             to=to,
             from_=settings.TWILIO_FROM_NUMBER,

@@ -22,6 +22,7 @@ from providers.selectors import (
 )
 
 from ..escalation import alert_raise
+from ..family import family_text
 from ..models import (
     OPEN_REQUEST_STATES,
     JobOffer,
@@ -34,7 +35,7 @@ from ..ranking import Ranked, preferences_apply, rank
 from ..transitions import (
     SYSTEM,
 )
-from ..urgency import enqueue_for_request
+from ..urgency import enqueue_for_request, request_is_urgent
 from ._core import (
     MAX_COUNTDOWN_S,
     RequestNotFound,
@@ -120,6 +121,8 @@ def service_request_create(
             },
         )
         _schedule_matching(sr)
+        if request_is_urgent(sr):  # the family hears of an emergency at once, by SMS
+            family_text(sr, event=f"request.emergency:{sr.pk}", template="sms.emergency_created")
     return sr
 
 

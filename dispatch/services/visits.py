@@ -12,9 +12,7 @@ from django.utils import timezone
 from backend.accounts.models import User
 from backend.core.errors import RuleViolation, StateConflict, require_code
 from backend.core.events import event_record
-from backend.telephony.tasks import sms_send
 from elders.models import Elder
-from elders.selectors import elder_first_sms_contact
 from elders.services import access_grant_revoke
 from providers.selectors import (
     provider_price,
@@ -22,6 +20,7 @@ from providers.selectors import (
 from providers.services import worker_jobs_adjust
 
 from ..escalation import alert_raise
+from ..family import family_text
 from ..models import (
     GEOFENCE_EXCEPTION_REASONS,
     VISIT_EXCEPTION_RESOLUTIONS,
@@ -32,7 +31,6 @@ from ..models import (
     Visit,
 )
 from ..transitions import VISIT_EXCEPTION_TRANSITIONS, next_state
-from ..urgency import enqueue_for_request
 from ._core import (
     _credit,
     _display_tz,
@@ -111,7 +109,7 @@ def visit_check_in(
         )
         if visit.checked_in_at > sr.arrive_due_at:  # the service's arrival target
             _credit(worker.pk, "late_arrival", f"visit:{visit.pk}")
-        _notify_family(sr, elder, arrived=True, at=visit.checked_in_at)
+        _notify_family(sr, visit, arrived=True, at=visit.checked_in_at)
         return CheckIn(visit=visit, distance_m=distance)
 
 
@@ -251,7 +249,7 @@ def visit_check_out(
         worker_jobs_adjust(worker_id=worker.pk, delta=-1)
         access_grant_revoke(reference=_grant_reference(sr))
         _credit_if_verified(visit)
-        _notify_family(sr, elder, arrived=False, at=checked_out)
+        _notify_family(sr, visit, arrived=False, at=checked_out)
         return visit
 
 
@@ -264,14 +262,7 @@ def _credit_if_verified(visit: Visit) -> None:
         _credit(visit.worker_id, "verified_visit", f"visit:{visit.pk}")
 
 
-def _notify_family(sr: ServiceRequest, elder: Elder, *, arrived: bool, at: datetime) -> None:
-    contact = elder_first_sms_contact(elder_id=elder.pk)
-    if contact is None:
-        return
+def _notify_family(sr: ServiceRequest, visit: Visit, *, arrived: bool, at: datetime) -> None:
     local = timezone.localtime(at, timezone=_display_tz()).strftime("%H:%M")
-    what = f"{sr.service_type.name_zh}({sr.service_type.name})"
-    if arrived:
-        body = f"【安心】{elder.full_name}的{what}服务人员已于{local}到达。工单{sr.reference}"
-    else:
-        body = f"【安心】{elder.full_name}的{what}服务已于{local}完成。工单{sr.reference}"
-    enqueue_for_request(sr, sms_send, str(contact.phone), body)
+    kind = "check_in" if arrived else "check_out"
+    family_text(sr, event=f"visit.{kind}:{visit.pk}", template=f"sms.visit_{kind}", time=local)

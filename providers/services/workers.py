@@ -19,6 +19,7 @@ from backend.core.events import event_record
 
 from ..models import (
     Certificate,
+    CertificateKind,
     PositionTrace,
     Provider,
     ShiftChange,
@@ -215,8 +216,9 @@ def certificate_add(*, worker: Worker, actor: User, **fields: Any) -> Certificat
 
 def certificates_expiry_notify(*, today: date | None = None) -> int:
     """Tell each provider, once per certificate, that a worker's certificate expires soon."""
-    from backend.core.side_effects import enqueue_after_commit
-    from backend.telephony.tasks import sms_send
+    from backend.core.i18n import language_for_phone
+    from backend.telephony.services import notify
+    from backend.telephony.templates import per_language
 
     today = today or timezone.localdate()
     horizon = today + timedelta(days=settings.ANXIN["CERT_NOTICE_DAYS"])
@@ -231,10 +233,6 @@ def certificates_expiry_notify(*, today: date | None = None) -> int:
         )
         for cert in due:
             provider = cert.worker.provider
-            text = (
-                f"【安心】{cert.worker.full_name}的{cert.get_kind_display()}将于"
-                f"{cert.expires_on:%Y-%m-%d}到期，到期后不再派单相关服务。"
-            )
             _record(
                 provider,
                 "provider.certificate_expiring",
@@ -246,7 +244,18 @@ def certificates_expiry_notify(*, today: date | None = None) -> int:
                 },
             )
             if provider.contact_phone:
-                enqueue_after_commit(sms_send, str(provider.contact_phone), text)
+                notify(
+                    event=f"certificate.expiring:{cert.pk}",
+                    to=str(provider.contact_phone),
+                    channel="sms",
+                    template="sms.certificate_expiring",
+                    params={
+                        "worker": cert.worker.full_name,
+                        "certificate": per_language(CertificateKind(cert.kind).label),
+                        "date": cert.expires_on.isoformat(),
+                    },
+                    language=language_for_phone(provider.contact_phone),
+                )
             cert.expiry_notice_sent_on = today
             cert.save(update_fields=["expiry_notice_sent_on"])
             sent += 1

@@ -206,11 +206,12 @@ def test_check_in_outside_the_geofence_is_refused_with_the_distance(
     assert not Visit.objects.exists()
 
 
-def test_check_in_and_out_at_the_door_tell_the_first_contact(
+def test_check_in_and_out_at_the_door_text_every_contact_who_opted_in(
     operator, elder, make_worker, django_capture_on_commit_callbacks, outbox
 ):
     first = f.ContactFactory(elder=elder, priority=1)
-    f.ContactFactory(elder=elder, priority=2)
+    second = f.ContactFactory(elder=elder, priority=2)
+    f.ContactFactory(elder=elder, priority=3, wants_sms=False)
     worker, sr_id = _assigned(operator, elder, make_worker, django_capture_on_commit_callbacks)
     door = f.offset(f.HOME, north_m=30)
 
@@ -230,8 +231,14 @@ def test_check_in_and_out_at_the_door_tell_the_first_contact(
     assert visit.checked_in_at <= visit.checked_out_at
     assert ServiceRequest.objects.get(pk=sr_id).state == RequestState.COMPLETED
     assert Worker.objects.get(pk=worker.pk).active_jobs == 0
-    assert [m["to"] for m in outbox] == [str(first.phone)] * 2
-    assert "到达" in outbox[0]["body"] and "完成" in outbox[1]["body"]
+    sent = [(m["template"], m["to"]) for m in outbox]
+    assert sent == [
+        ("sms.visit_check_in", str(first.phone)),
+        ("sms.visit_check_in", str(second.phone)),
+        ("sms.visit_check_out", str(first.phone)),
+        ("sms.visit_check_out", str(second.phone)),
+    ]
+    assert outbox[0]["params"]["reference"] == ServiceRequest.objects.get(pk=sr_id).reference
 
 
 def test_check_in_from_a_gcj02_phone_is_converted_before_the_geofence(

@@ -51,10 +51,12 @@ def test_an_emergency_nobody_takes_calls_the_family_and_says_call_120(
 
     create(operator, elder, django_capture_on_commit_callbacks, service="emergency")
 
-    sms_to = [m["to"] for m in outbox if m["kind"] == "sms"]
+    sms = [(m["template"], m["to"]) for m in outbox if m["kind"] == "sms"]
     calls = [m for m in outbox if m["kind"] == "call"]
-    assert sms_to == [str(first.phone), str(second.phone)]
-    assert [c["to"] for c in calls] == [str(first.phone)] and "120" in calls[0]["say"]
+    assert sms == [("sms.emergency_created", str(first.phone)), ("sms.no_worker", str(first.phone))]
+    # The call-out: the first contact is asked to press 1 (tests/dispatch/test_callout.py)
+    assert [(c["template"], c["to"]) for c in calls] == [("call.callout_prompt", str(first.phone))]
+    assert second.phone not in {m["to"] for m in outbox}
     raised = Event.objects.get(kind="alert.raised")
     assert "120" in raised.data["instruction"]
 

@@ -259,5 +259,7 @@ def test_providers_hear_of_expiring_certificates_once(
         second = certificates_expiry_notify()
 
     assert (first, second) == (1, 0)
-    assert [m["to"] for m in outbox] == ["+8613500135000"]
-    assert "健康证" in outbox[0]["body"]
+    assert [(m["template"], m["to"]) for m in outbox] == [
+        ("sms.certificate_expiring", "+8613500135000")
+    ]
+    assert "健康证" in outbox[0]["params"]["certificate"]["zh-hans"]

@@ -1,0 +1,369 @@
+"""Outbound notifications: the notification log and its delivery policy.
+
+Every outbound SMS and call is first a `Notification` row keyed by (event, recipient, channel,
+attempt). Twilio takes no idempotency key, so a request that reaches Twilio twice is two
+messages; what is safe to repeat is decided here, from the row, by urgency:
+
+- Routine (`Urgency.ROUTINE`): AT MOST ONCE. The delivery marks the row "sending" and commits
+  BEFORE it calls the backend. A retried or redelivered task that finds the row sending, sent or
+  ended does nothing. An error, whether Twilio refused or the outcome is unknown (a timeout, a
+  worker killed mid-request), marks the row failed; it is never sent again.
+- Emergency (`Urgency.EMERGENCY`, calls above all): AT LEAST ONCE. A failure, or a row left
+  "sending" longer than any request can take (its worker died: the outcome is unknown), ends
+  that attempt as failed and places the next one (attempt + 1), up to
+  ANXIN["NOTIFY_EMERGENCY_ATTEMPTS"]. A recipient may get a call twice; never none.
+
+Routine rows wait out quiet hours (ANXIN["QUIET_HOURS"]) in `send_after`, never in a Celery
+countdown; emergencies never wait. Delivery runs on the notify lane, emergencies' on the urgent
+lane (backend/core/queues.py); the sweep (`notifications_sweep`, on beat) delivers rows as they
+come due, re-sends a delivery whose task was lost, and settles rows stuck in "sending".
+
+Twilio's status callbacks (MessageStatus, CallStatus) arrive in any order: each status has a
+rank per channel and only a higher rank moves the row; a final status stays.
+"""
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from backend.core.logging import phone_tail
+from backend.core.side_effects import enqueue_after_commit
+
+from . import flows, quiet_hours
+from .backends import get_backend, status_url, voice_url
+from .models import Channel, Notification, NotificationState, Urgency
+from .templates import template_check
+
+log = structlog.get_logger(__name__)
+
+State = NotificationState
+
+# Longer than any request to the provider can take (twilio_backend.HTTP_TIMEOUT_S is 10 s): a
+# row sending for longer lost its worker, and its outcome is unknown.
+STALE_SENDING = timedelta(seconds=60)
+# A pending, due row whose delivery task was sent this long ago was lost (a broker outage, a
+# flooded lane): the sweep sends it again (the task does nothing if the first one ran).
+REENQUEUE_AFTER = {Urgency.EMERGENCY: timedelta(seconds=30), Urgency.ROUTINE: timedelta(minutes=5)}
+# An emergency's next attempt after a failure: at once, then waiting this much longer each time.
+RETRY_STEP = timedelta(seconds=15)
+SWEEP_BATCH = 200
+E164 = re.compile(r"^\+[1-9]\d{5,14}$")
+
+# Twilio's statuses per channel, ranked in the order they happen; the highest rank is final.
+STATUS_RANKS: dict[str, dict[str, int]] = {
+    Channel.SMS: {
+        "accepted": 1,
+        "scheduled": 1,
+        "queued": 1,
+        "sending": 2,
+        "sent": 3,
+        "delivered": 4,
+        "undelivered": 4,
+        "failed": 4,
+        "canceled": 4,
+    },
+    Channel.CALL: {
+        "queued": 1,
+        "initiated": 2,
+        "ringing": 3,
+        "in-progress": 4,
+        "completed": 5,
+        "busy": 5,
+        "no-answer": 5,
+        "failed": 5,
+        "canceled": 5,
+    },
+}
+FINAL_RANK: dict[str, int] = {Channel.SMS: 4, Channel.CALL: 5}
+STATUS_STATES: dict[str, State] = {
+    "delivered": State.DELIVERED,
+    "in-progress": State.DELIVERED,  # answered
+    "completed": State.DELIVERED,
+    "busy": State.UNANSWERED,
+    "no-answer": State.UNANSWERED,
+    "undelivered": State.FAILED,
+    "failed": State.FAILED,
+    "canceled": State.FAILED,
+}
+
+
+def notify(
+    *,
+    event: str,
+    to: str,
+    channel: str,
+    template: str,
+    params: Mapping[str, Any],
+    language: str,
+    urgency: str = Urgency.ROUTINE,
+    flow: str = "",
+    quiet_hours: bool | None = None,
+) -> Notification:
+    """Log an SMS or call to `to` about `event` and deliver it after commit (at once, or when
+    quiet hours end). Idempotent: the same (event, to, channel) again returns the first row.
+
+    `quiet_hours`: None or True, a routine message waits out ANXIN["QUIET_HOURS"]; False, it
+    does not (it is about now). An emergency never waits. `flow`: a call that takes a keypad
+    answer, registered with flows.register_flow."""
+    to = str(to)
+    if channel not in Channel.values:
+        raise ValueError(f"unknown channel {channel!r}")
+    if urgency not in Urgency.values:
+        raise ValueError(f"unknown urgency {urgency!r}")
+    if not E164.match(to):
+        raise ValueError("the recipient must be an E.164 number")
+    if flow and (channel != Channel.CALL or not flows.flow_registered(flow)):
+        raise ValueError(f"{flow!r} is not a registered call flow")
+    template_check(template, params)
+    now = timezone.now()
+    send_after = now
+    if urgency == Urgency.ROUTINE and quiet_hours is not False:
+        send_after = quiet_hours_end(now)
+    with transaction.atomic():
+        notification, created = Notification.objects.get_or_create(
+            event=event,
+            recipient=to,
+            channel=channel,
+            attempt=1,
+            defaults={
+                "template": template,
+                "params": dict(params),
+                "language": language or settings.LANGUAGE_CODE,
+                "urgency": urgency,
+                "flow": flow,
+                "send_after": send_after,
+            },
+        )
+        if created:
+            log.info(
+                "notification_logged",
+                notification=notification.pk,
+                channel=channel,
+                template=template,
+                to=phone_tail(to),
+                waits=send_after > now,
+            )
+            _enqueue_if_due(notification, now)
+    return notification
+
+
+def quiet_hours_end(now: datetime) -> datetime:
+    """When a routine message written at `now` may go (now, outside quiet hours)."""
+    return quiet_hours.send_after(now, settings.ANXIN["QUIET_HOURS"])
+
+
+def call_again(notification: Notification, *, after: timedelta | None = None) -> Notification:
+    """The next attempt (attempt + 1) of the same call or SMS to the same recipient, delivered
+    after commit (or after `after`). Idempotent: asking twice gives the same next row."""
+    now = timezone.now()
+    with transaction.atomic():
+        follower, created = Notification.objects.get_or_create(
+            event=notification.event,
+            recipient=notification.recipient,
+            channel=notification.channel,
+            attempt=notification.attempt + 1,
+            defaults={
+                "template": notification.template,
+                "params": notification.params,
+                "language": notification.language,
+                "urgency": notification.urgency,
+                "flow": notification.flow,
+                "send_after": now + (after or timedelta(0)),
+            },
+        )
+        if created:
+            log.info(
+                "notification_again",
+                notification=follower.pk,
+                previous=notification.pk,
+                attempt=follower.attempt,
+            )
+            _enqueue_if_due(follower, now)
+    return follower
+
+
+def _enqueue_if_due(notification: Notification, now: datetime) -> None:
+    """Precondition: inside the transaction that wrote the row."""
+    if notification.send_after > now:
+        return  # the sweep delivers it when it comes due
+    from .tasks import notification_deliver
+
+    notification.enqueued_at = now
+    notification.save(update_fields=["enqueued_at", "updated_at"])
+    enqueue_after_commit(
+        notification_deliver, notification.pk, urgent=notification.urgency == Urgency.EMERGENCY
+    )
+
+
+def notification_deliver(*, notification_id: int) -> str:
+    """Hand one row to the backend, by the policy above. Returns what happened ("sent",
+    "failed", "skipped"). Must run outside any transaction: the "sending" mark commits first."""
+    notification = _claim(notification_id)
+    if notification is None:
+        return "skipped"
+    try:
+        sid = _hand_over(notification)
+    except Exception as exc:  # refused, or unknown: the policy decides, never a blind retry
+        log.warning(
+            "notification_failed",
+            notification=notification.pk,
+            error=type(exc).__name__,
+            code=_error_code(exc),
+        )
+        _settle_failure(notification.pk, _error_code(exc))
+        return "failed"
+    with transaction.atomic():
+        row = Notification.objects.select_for_update().get(pk=notification.pk)
+        row.provider_sid = sid
+        if row.state == State.SENDING:
+            row.state, row.sent_at = State.SENT, timezone.now()
+        row.save(update_fields=["provider_sid", "state", "sent_at", "updated_at"])
+    log.info("notification_sent", notification=notification.pk, attempt=notification.attempt)
+    return "sent"
+
+
+def _claim(notification_id: int) -> Notification | None:
+    """Mark the row sending and commit, if it is pending and due; else None (another delivery
+    has it, it already went, or it is not due). A row left sending by a dead worker is settled
+    here too."""
+    with transaction.atomic():
+        row = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification_id)
+            .first()
+        )
+        if row is None:
+            return None
+        now = timezone.now()
+        if row.state == State.SENDING and row.sending_at and row.sending_at < now - STALE_SENDING:
+            _fail(row, "outcome_unknown")
+            return None
+        if row.state != State.PENDING or row.send_after > now:
+            return None
+        row.state, row.sending_at = State.SENDING, now
+        row.save(update_fields=["state", "sending_at", "updated_at"])
+        return row
+
+
+def _hand_over(notification: Notification) -> str:
+    backend = get_backend()
+    if notification.channel == Channel.SMS:
+        return backend.send_sms(
+            to=notification.recipient,
+            template=notification.template,
+            params=notification.params,
+            language=notification.language,
+            status_url=status_url(),
+        )
+    return backend.place_call(
+        to=notification.recipient,
+        url=voice_url(notification.pk),
+        status_url=status_url(),
+        template=notification.template,
+        params=notification.params,
+        language=notification.language,
+    )
+
+
+def _error_code(exc: BaseException) -> str:
+    """The provider's error code when it gave one (Twilio's REST errors carry `code`), else
+    the kind of error."""
+    code = getattr(exc, "code", None)
+    return str(code) if code else type(exc).__name__
+
+
+def _settle_failure(notification_id: int, code: str) -> None:
+    with transaction.atomic():
+        row = Notification.objects.select_for_update().get(pk=notification_id)
+        if row.state == State.SENDING:  # else the sweep already settled it
+            _fail(row, code)
+
+
+def _fail(row: Notification, code: str) -> None:
+    """Precondition: `row` is locked. End this attempt as failed; an emergency goes again."""
+    row.state, row.error_code, row.ended_at = State.FAILED, code[:40], timezone.now()
+    row.save(update_fields=["state", "error_code", "ended_at", "updated_at"])
+    _after_failure(row)
+
+
+def _after_failure(row: Notification) -> None:
+    if row.urgency == Urgency.EMERGENCY:
+        if row.attempt < settings.ANXIN["NOTIFY_EMERGENCY_ATTEMPTS"]:
+            call_again(row, after=RETRY_STEP * (row.attempt - 1))
+            return
+        log.error("notification_gave_up", notification=row.pk, attempts=row.attempt)
+    if row.flow:
+        flows.call_ended(row)
+
+
+def notifications_sweep() -> dict[str, int]:
+    """The guarantee behind the delivery tasks: send the delivery of every pending row that
+    has come due (quiet hours over, a retry's back-off passed) or whose task was lost, and
+    settle rows stuck in "sending" (routine: failed; emergency: failed and the next attempt).
+    Rows another sweep holds are skipped (`skip_locked`)."""
+    now = timezone.now()
+    lost = Q()
+    for urgency, after in REENQUEUE_AFTER.items():
+        lost |= Q(urgency=urgency, enqueued_at__lt=now - after)
+    with transaction.atomic():
+        due = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(state=State.PENDING, send_after__lte=now)
+            .filter(Q(enqueued_at__isnull=True) | lost)
+            .order_by("send_after")[:SWEEP_BATCH]
+        )
+        for row in due:
+            _enqueue_if_due(row, now)
+    with transaction.atomic():
+        stuck = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(state=State.SENDING, sending_at__lt=now - STALE_SENDING)
+            .order_by("sending_at")[:SWEEP_BATCH]
+        )
+        for row in stuck:
+            log.warning("notification_outcome_unknown", notification=row.pk)
+            _fail(row, "outcome_unknown")
+    return {"enqueued": len(due), "settled": len(stuck)}
+
+
+def delivery_status_record(*, sid: str, status: str, error_code: str = "") -> Notification | None:
+    """A status callback (Twilio's MessageStatus or CallStatus) for the message or call `sid`.
+    Callbacks come in any order: only a status ranked above the recorded one moves the row, and
+    a final one stays. A call that ends without a keypad answer ends its flow (flows.on_ended);
+    an emergency the provider failed goes again. None when `sid` is not ours."""
+    with transaction.atomic():
+        row = Notification.objects.select_for_update().filter(provider_sid=sid).first()
+        if row is None:
+            return None
+        ranks = STATUS_RANKS[row.channel]
+        rank = ranks.get(status)
+        if rank is None:
+            log.info("notification_status_ignored", notification=row.pk, status=status)
+            return row
+        final, current = FINAL_RANK[row.channel], ranks.get(row.provider_status, 0)
+        if current == final or rank <= current:
+            return row  # the row already ended, or this is older news
+        row.provider_status = status
+        row.state = STATUS_STATES.get(status, State.SENT)
+        if error_code:
+            row.error_code = error_code[:40]
+        if rank == final:
+            row.ended_at = timezone.now()
+        row.save()
+        if rank == final:
+            _provider_ended(row)
+        return row
+
+
+def _provider_ended(row: Notification) -> None:
+    if row.state == State.FAILED and row.urgency == Urgency.EMERGENCY:
+        _after_failure(row)
+    elif row.channel == Channel.CALL and row.flow and not row.digits:
+        flows.call_ended(row)
