@@ -12,6 +12,8 @@ import websockets
 
 from backend.accounts.models import Role
 from backend.core.models import Event
+from backend.telephony.models import Notification
+from backend.telephony.templates import render
 from tests import factories as f
 from tests.stack import Stack, running_stack
 
@@ -188,7 +190,8 @@ def test_the_core_loop_over_real_processes(stack):
 
     asyncio.run(scenario())
 
-    # The family's first contact heard about arrival and departure, from the Celery worker.
+    # The family's contact heard about arrival and departure, from the Celery worker, through
+    # the notification log, in the platform's language.
     deadline = time.monotonic() + 15
     sms = []
     while time.monotonic() < deadline and len(sms) < 2:
@@ -196,7 +199,13 @@ def test_the_core_loop_over_real_processes(stack):
             sms = [json.loads(line) for line in stack.outbox.read_text().splitlines()]
         time.sleep(0.2)
     assert [m["to"] for m in sms] == [str(contact.phone)] * 2, stack.tail_logs()
-    assert "到达" in sms[0]["body"] and "完成" in sms[1]["body"]
+    assert [m["template"] for m in sms] == ["sms.visit_check_in", "sms.visit_check_out"]
+    assert [m["language"] for m in sms] == ["zh-hans"] * 2
+    assert sms[0]["body"] == render("sms.visit_check_in", sms[0]["params"], "zh-hans")
+    sent = Notification.objects.filter(recipient=str(contact.phone), state="sent")
+    while time.monotonic() < deadline and sent.count() < 2:  # the row is updated just after
+        time.sleep(0.1)
+    assert sent.count() == 2
 
     # The audit names who did what: the operator logged it, the far worker took it.
     created = Event.objects.get(kind="request.created", subject_id=request_ids[0])

@@ -56,14 +56,36 @@ def routine_requests(elder, n: int) -> list[int]:
     return [sr.pk for sr in made]
 
 
-def flood(request_ids: list[int], phone: str, sms: int) -> None:
-    """Each routine order's matching task, and `sms` text messages, on the broker at once."""
+def notification_backlog(phone: str, n: int) -> list[int]:
+    """`n` routine SMS in the notification log, due now, written in one statement."""
+    from backend.telephony.models import Notification
+
+    now = timezone.now()
+    made = Notification.objects.bulk_create(
+        Notification(
+            event=f"flood:{i}",
+            recipient=phone,
+            channel="sms",
+            template="sms.visit_check_out",
+            params={"elder": "王", "service": "meal", "time": "10:00", "reference": str(i)},
+            language="zh-hans",
+            send_after=now,
+            enqueued_at=now,
+        )
+        for i in range(n)
+    )
+    return [n.pk for n in made]
+
+
+def flood(request_ids: list[int], notification_ids: list[int]) -> None:
+    """Each routine order's matching task, and each SMS's delivery, on the broker at once."""
     with app.producer_or_acquire() as producer:
         for pk in request_ids:
             app.send_task("dispatch.tasks.request_match", args=[pk], producer=producer)
-        for i in range(sms):
-            body = f"【安心】通知 {i}"
-            app.send_task("backend.telephony.tasks.sms_send", args=[phone, body], producer=producer)
+        for pk in notification_ids:
+            app.send_task(
+                "backend.telephony.tasks.notification_deliver", args=[pk], producer=producer
+            )
 
 
 # The test process runs tasks inline; the backlog is sent to the real workers on purpose.
@@ -94,6 +116,7 @@ def test_an_emergency_is_offered_on_time_while_the_routine_queue_is_flooded(stac
         time.sleep(0.1)
     time.sleep(0.5)
     backlog = routine_requests(regular, ROUTINE_BACKLOG)
+    texts = notification_backlog("+8613900001111", NOTIFY_BACKLOG)
 
     async def scenario() -> tuple[float, int]:
         desk = Phone(stack, "op", otp=f.totp_code(authenticator))
@@ -101,7 +124,7 @@ def test_an_emergency_is_offered_on_time_while_the_routine_queue_is_flooded(stac
         await phone.connect()
 
         # Given the routine and notify queues flooded
-        await asyncio.to_thread(flood, backlog, "+8613900001111", NOTIFY_BACKLOG)
+        await asyncio.to_thread(flood, backlog, texts)
 
         # When the operator logs an emergency
         started = time.monotonic()
