@@ -145,7 +145,7 @@ def notify(
             log.info(
                 "notification_logged",
                 notification=notification.pk,
-                channel=channel,
+                channel=str(channel),
                 template=template,
                 to=phone_tail(to),
                 waits=send_after > now,

@@ -1,0 +1,127 @@
+"""Twilio's status callbacks arrive in any order; the row ends in the right state."""
+
+import pytest
+from django.utils import timezone
+
+from backend.telephony.models import Notification
+from backend.telephony.services import delivery_status_record
+
+pytestmark = pytest.mark.django_db
+
+
+def sent(channel="sms", sid="SM1", **fields):
+    return Notification.objects.create(
+        event="visit.check_in:1",
+        recipient="+8613800138000",
+        channel=channel,
+        template="sms.visit_check_in" if channel == "sms" else "call.visit_confirm",
+        params={"elder": "王", "service": "meal", "time": "10:05", "reference": "R"},
+        language="zh-hans",
+        send_after=timezone.now(),
+        state="sent",
+        provider_sid=sid,
+        **fields,
+    )
+
+
+def record(sid, *statuses, error_code=""):
+    for status in statuses:
+        delivery_status_record(sid=sid, status=status, error_code=error_code)
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ("queued", "sending", "sent", "delivered"),
+        ("delivered", "sent", "queued", "sending"),
+        ("sent", "delivered", "queued"),
+    ],
+)
+def test_an_sms_delivered_stays_delivered_whatever_the_order(order):
+    sms = sent()
+
+    record("SM1", *order)
+
+    sms.refresh_from_db()
+    assert (sms.state, sms.provider_status) == ("delivered", "delivered")
+    assert sms.ended_at is not None
+
+
+def test_an_undelivered_sms_is_failed_with_the_carriers_code_and_stays_failed():
+    sms = sent()
+
+    record("SM1", "undelivered", error_code="30003")
+    record("SM1", "sent", "delivered")
+
+    sms.refresh_from_db()
+    assert (sms.state, sms.provider_status, sms.error_code) == ("failed", "undelivered", "30003")
+
+
+def test_an_early_status_only_moves_the_row_forward():
+    sms = sent()
+
+    record("SM1", "sent", "queued")
+
+    sms.refresh_from_db()
+    assert (sms.state, sms.provider_status) == ("sent", "sent")
+
+
+@pytest.mark.parametrize(
+    "order, state",
+    [
+        (("initiated", "ringing", "in-progress", "completed"), "delivered"),
+        (("completed", "ringing", "in-progress", "initiated"), "delivered"),
+        (("ringing", "no-answer", "initiated"), "unanswered"),
+        (("busy", "ringing"), "unanswered"),
+    ],
+)
+def test_a_calls_statuses_in_any_order_end_in_its_final_state(order, state):
+    call = sent("call", "CA1")
+
+    record("CA1", *order)
+
+    call.refresh_from_db()
+    assert call.state == state
+    assert call.provider_status == next(s for s in order if s in {"completed", "no-answer", "busy"})
+
+
+def test_a_status_for_someone_elses_sid_is_not_ours():
+    assert delivery_status_record(sid="SMunknown", status="delivered") is None
+
+
+def test_a_call_that_ends_unanswered_ends_its_flow_once(flow):
+    call = sent("call", "CA1", flow="test-flow")
+
+    record("CA1", "ringing", "no-answer", "completed", "no-answer")
+
+    assert flow["ended"] == [call.pk]
+
+
+def test_a_call_answered_with_a_key_does_not_end_its_flow_again(flow):
+    sent("call", "CA1", flow="test-flow", digits="1")
+
+    record("CA1", "in-progress", "completed")
+
+    assert flow["ended"] == []
+
+
+def test_an_emergency_call_twilio_failed_is_placed_again(
+    django_capture_on_commit_callbacks, outbox
+):
+    call = sent("call", "CA1", urgency="emergency")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record("CA1", "failed")
+
+    again = Notification.objects.get(attempt=2)
+    assert again.event == call.event and again.state == "sent"
+    assert [m["kind"] for m in outbox] == ["call"]
+
+
+def test_a_routine_call_twilio_failed_is_not_placed_again(django_capture_on_commit_callbacks):
+    sent("call", "CA1")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record("CA1", "failed")
+
+    assert Notification.objects.count() == 1
