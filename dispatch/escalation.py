@@ -120,6 +120,11 @@ def missing_check_out_alert(*, request_id: int) -> bool:
 
 def _tell_emergency_contacts(sr: ServiceRequest, alert: OperatorAlert) -> None:
     family_text(sr, event=f"alert:{alert.pk}", template=f"sms.{alert.kind}")
+    if request_is_urgent(sr):  # an emergency: the contacts in turn until one takes it
+        from .callout import callout_start  # the call-out raises its own alert from here
+
+        callout_start(sr)
+        return
     first = EmergencyContact.objects.filter(elder_id=sr.elder_id).order_by("priority").first()
     if first is not None:
         notify(

@@ -172,6 +172,11 @@ OPEN_REQUEST_STATES = frozenset(
     }
 )
 
+# Nobody (no worker, no provider) has the work yet.
+UNACCEPTED_STATES = frozenset(
+    {RequestState.NEW, RequestState.MATCHING, RequestState.OFFERED, RequestState.ESCALATED}
+)
+
 
 class ServiceRequest(models.Model):
     """The work order (工单): one need of one elder, from intake to check-out."""
@@ -329,6 +334,15 @@ class JobOffer(models.Model):
     expires_at = models.DateTimeField(help_text="The sweeper's deadline for an answer")
     responded_at = models.DateTimeField(null=True, blank=True)
     decline_reason = models.CharField(max_length=200, blank=True)
+    # Workers without a connection: an offer the worker's app has not opened within
+    # ANXIN["OFFER_SMS_AFTER_S"] also goes by SMS, with a code the worker may reply with.
+    opened_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the worker's app first opened it"
+    )
+    sms_code = models.CharField(
+        max_length=8, blank=True, help_text="The short code of its SMS (unique among live offers)"
+    )
+    sms_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -336,6 +350,16 @@ class JobOffer(models.Model):
                 fields=["expires_at"],
                 name="offer_pending_deadline",
                 condition=models.Q(state="pending"),
+            ),
+            models.Index(
+                fields=["sent_at"],
+                name="offer_unopened",
+                condition=models.Q(
+                    state="pending",
+                    opened_at__isnull=True,
+                    sms_sent_at__isnull=True,
+                    worker__isnull=False,
+                ),
             ),
         ]
         constraints = [
@@ -350,6 +374,12 @@ class JobOffer(models.Model):
                 fields=["request"],
                 condition=models.Q(state="accepted"),
                 name="offer_one_accepted_per_request",
+            ),
+            # A reply names an offer by its code alone (with the sender's number).
+            models.UniqueConstraint(
+                fields=["sms_code"],
+                condition=models.Q(state="pending") & ~models.Q(sms_code=""),
+                name="offer_sms_code_live",
             ),
         ]
 
@@ -372,6 +402,13 @@ class ExceptionState(models.TextChoices):
 VISIT_VERIFIED = models.Q(
     checked_out_at__isnull=False, exception_state__in=["", ExceptionState.APPROVED]
 )
+
+
+class VisitConfirmation(models.TextChoices):
+    PENDING = "pending", "Asked, waiting for the answer"
+    CONFIRMED = "confirmed", "The elder confirmed the caregiver is there"
+    DENIED = "denied", "The elder said nobody has arrived"
+    NO_ANSWER = "no_answer", "No answer"
 
 
 class Visit(models.Model):
@@ -421,6 +458,17 @@ class Visit(models.Model):
         ],
         help_text="巡访: what the welfare check found",
     )
+    # Visit confirmation: the elder asked by phone or SMS at check-in whether the caregiver has
+    # arrived (ANXIN["VISIT_CONFIRMATION"]). An independent check beside the geofence: it does
+    # not change `verified`; a denial alerts the operators.
+    confirmation = models.CharField(max_length=10, blank=True, choices=VisitConfirmation.choices)
+    confirmation_channel = models.CharField(
+        max_length=4, blank=True, choices=[("call", "Voice call"), ("sms", "SMS")]
+    )
+    confirmation_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="No answer by then counts as no answer (the sweeper)"
+    )
+    confirmation_at = models.DateTimeField(null=True, blank=True)
     verified = models.GeneratedField(
         expression=models.ExpressionWrapper(VISIT_VERIFIED, output_field=models.BooleanField()),
         output_field=models.BooleanField(),
@@ -505,6 +553,11 @@ class AlertKind(models.TextChoices):
     WELFARE_NEEDS_HELP = "welfare_needs_help", "A welfare check found the elder needs help"
     LATE_ARRIVAL = "late_arrival", "Nobody on site by the arrival target"
     EMERGENCY_OUTCOME = "emergency_outcome", "An emergency visit ended: record its outcome"
+    CALLOUT_UNANSWERED = (
+        "callout_unanswered",
+        "No emergency contact took responsibility on the phone: call 120",
+    )
+    VISIT_DENIED = "visit_denied", "The elder said on the phone that nobody has arrived"
 
 
 # How an operator may resolve each kind of alert. `request_ended` is recorded when the work
@@ -542,6 +595,8 @@ ALERT_RESOLUTIONS = {
     },
     "welfare_needs_help": {"service_arranged", "family_informed", "handed_to_120", "other"},
     "emergency_outcome": {"outcome_recorded"},
+    "callout_unanswered": {"handed_to_120", "family_reached", "handled_by_phone", "other"},
+    "visit_denied": {"worker_on_site_confirmed", "elder_mistaken", "visit_not_verified", "other"},
 }
 
 # What follows a resolved alert when the condition that raised it is found again, by (kind,
@@ -618,4 +673,88 @@ class OperatorAlert(models.Model):
                 name="alert_unresolved",
                 condition=models.Q(resolved_at__isnull=True),
             ),
+        ]
+
+
+class CallOutState(models.TextChoices):
+    CALLING = "calling", "Calling the emergency contacts in turn"
+    TAKEN = "taken", "A contact took responsibility (pressed 1)"
+    NOBODY = "nobody", "Nobody took responsibility: the operators call 120"
+    STOPPED = "stopped", "Stopped: the work order was accepted or ended first"
+
+
+class CallOut(models.Model):
+    """Emergency call-out (紧急联系人呼叫): when an emergency is not accepted in time, the elder's
+    emergency contacts are called in priority order (each one's phone, then alt_phone) until
+    one presses 1 to take responsibility. The numbers to dial are fixed when it starts, one
+    `CallOutAttempt` each; the rows, not a callback in memory, say what comes next."""
+
+    request = models.OneToOneField(ServiceRequest, on_delete=models.CASCADE, related_name="callout")
+    state = models.CharField(
+        max_length=10, choices=CallOutState.choices, default=CallOutState.CALLING
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    taken_by = models.ForeignKey(
+        "elders.EmergencyContact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The contact who pressed 1 and took responsibility",
+    )
+    taken_at = models.DateTimeField(null=True, blank=True)
+
+
+class CallAttemptState(models.TextChoices):
+    WAITING = "waiting", "Not called yet"
+    CALLING = "calling", "Calling"
+    TAKEN = "taken", "Pressed 1"
+    NOT_TAKEN = "not_taken", "No answer, busy, failed, hung up or another key"
+    TIMED_OUT = "timed_out", "No final status in time: counted as no answer"
+    SKIPPED = "skipped", "Not called: the call-out ended first"
+
+
+class CallOutAttempt(models.Model):
+    """One number of a call-out, dialled once (Twilio's retries of a failed delivery belong to
+    the same attempt: the notification log's `attempt`)."""
+
+    callout = models.ForeignKey(CallOut, on_delete=models.CASCADE, related_name="attempts")
+    position = models.PositiveSmallIntegerField(help_text="1 is called first")
+    contact = models.ForeignKey(
+        "elders.EmergencyContact", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    which = models.CharField(
+        max_length=9, choices=[("phone", "Phone"), ("alt_phone", "Other phone")]
+    )
+    phone = models.CharField(max_length=20, help_text="E.164, as dialled")
+    event = models.CharField(
+        max_length=40, unique=True, help_text="The notification log's event for this call"
+    )
+    state = models.CharField(
+        max_length=10, choices=CallAttemptState.choices, default=CallAttemptState.WAITING
+    )
+    outcome = models.CharField(
+        max_length=20, blank=True, help_text="What ended it: no-answer, busy, failed, digits ..."
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(
+        null=True, blank=True, help_text="No final answer by then counts as not answered"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["callout", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["callout", "position"], name="callout_position"),
+            models.UniqueConstraint(
+                fields=["callout"],
+                condition=models.Q(state="calling"),
+                name="callout_one_call_at_a_time",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"], name="callout_call_due", condition=models.Q(state="calling")
+            )
         ]

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from backend.core.watchdog import heartbeat_record
 
-from . import escalation, services
+from . import callout, escalation, offer_sms, services, visit_confirmation
 from .models import JobOffer, OfferState, Priority, RequestState, ServiceRequest
 from .urgency import urgent_q
 
@@ -169,6 +169,20 @@ def _steps(
         ),
         lambda pk: services.request_arrive_missed(request_id=pk),
     )
+    # Telephony (issue 12): a call-out's call with no final answer in time, an offer the app
+    # has not opened, an elder who has not answered the visit confirmation.
+    yield (
+        "callout_calls_overdue",
+        lambda: _ids(
+            callout.callout_calls_overdue(), "due_at", priority="callout__request__priority"
+        ),
+        lambda pk: callout.callout_call_overdue(attempt_id=pk),
+    )
+    yield (
+        "offers_texted",
+        lambda: _ids(offer_sms.offers_unopened(), "sent_at", priority="request__priority"),
+        lambda pk: offer_sms.offer_sms_send(offer_id=pk),
+    )
     yield (
         "alerts_resent",
         lambda: _ids(escalation.alerts_due_for_resend(), "resend_at", priority="request__priority"),
@@ -185,6 +199,15 @@ def _steps(
             "window_end",
         ),
         lambda pk: services.request_no_show(request_id=pk),
+    )
+    yield (
+        "visit_confirmations_unanswered",
+        lambda: _ids(
+            visit_confirmation.visit_confirmations_overdue(),
+            "confirmation_due_at",
+            priority="request__priority",
+        ),
+        lambda pk: visit_confirmation.visit_confirmation_overdue(visit_id=pk),
     )
     yield (
         "missing_check_outs",

@@ -8,7 +8,15 @@ provider's admin); `services._request_move` checks both columns.
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, TypeVar
 
-from .models import ExceptionState, OfferState, RequestState, VisitState
+from .models import (
+    CallAttemptState,
+    CallOutState,
+    ExceptionState,
+    OfferState,
+    RequestState,
+    VisitConfirmation,
+    VisitState,
+)
 
 if TYPE_CHECKING:
     from backend.accounts.models import User
@@ -61,6 +69,35 @@ E = ExceptionState
 VISIT_EXCEPTION_TRANSITIONS: dict[tuple[str, str], str] = {
     (E.PENDING, "approve"): E.APPROVED,
     (E.PENDING, "reject"): E.REJECTED,
+}
+
+# The elder's answer to "has your caregiver arrived?", asked once at check-in.
+VC = VisitConfirmation
+VISIT_CONFIRMATION_TRANSITIONS: dict[tuple[str, str], str] = {
+    ("", "ask"): VC.PENDING,
+    (VC.PENDING, "confirm"): VC.CONFIRMED,
+    (VC.PENDING, "deny"): VC.DENIED,
+    (VC.PENDING, "no_answer"): VC.NO_ANSWER,
+}
+
+# An emergency call-out: the first contact to press 1 takes responsibility, even one whose
+# call ended late (after the call-out moved on, ran out of numbers, or was stopped).
+CO = CallOutState
+CALLOUT_TRANSITIONS: dict[tuple[str, str], str] = {
+    (CO.CALLING, "take"): CO.TAKEN,
+    (CO.NOBODY, "take"): CO.TAKEN,
+    (CO.STOPPED, "take"): CO.TAKEN,
+    (CO.CALLING, "exhaust"): CO.NOBODY,
+    (CO.CALLING, "stop"): CO.STOPPED,
+}
+CA = CallAttemptState
+CALL_ATTEMPT_TRANSITIONS: dict[tuple[str, str], str] = {
+    (CA.WAITING, "dial"): CA.CALLING,
+    (CA.WAITING, "skip"): CA.SKIPPED,
+    (CA.CALLING, "take"): CA.TAKEN,
+    (CA.TIMED_OUT, "take"): CA.TAKEN,
+    (CA.CALLING, "not_taken"): CA.NOT_TAKEN,
+    (CA.CALLING, "time_out"): CA.TIMED_OUT,
 }
 
 

@@ -492,6 +492,16 @@ ANXIN = {
         "rating": env.float("ANXIN_RANK_W_RATING", default=0.1),
         "fairness": env.float("ANXIN_RANK_W_FAIRNESS", default=0.1),
     },
+    # Emergency call-out (dispatch/callout.py): a contact's call with no final answer this long
+    # after it was placed (or last placed again) counts as not answered.
+    "CALLOUT_ANSWER_WITHIN_S": env.int("ANXIN_CALLOUT_ANSWER_WITHIN_S", default=180),
+    # Visit confirmation at check-in (dispatch/visit_confirmation.py): "off", "call" or "sms"
+    # ("sms" needs SMS_REPLIES); no answer within this long is recorded as no answer.
+    "VISIT_CONFIRMATION": env.str("ANXIN_VISIT_CONFIRMATION", default="off"),
+    "VISIT_CONFIRMATION_WAIT_M": env.int("ANXIN_VISIT_CONFIRMATION_WAIT_M", default=15),
+    # An offer the worker's app has not opened this long after it was made (or by half its
+    # time, if sooner) also goes by SMS with a short code (dispatch/offer_sms.py).
+    "OFFER_SMS_AFTER_S": env.int("ANXIN_OFFER_SMS_AFTER_S", default=60),
 }
 
 # Structured log lines from services (structlog), rendered as key=value through stdlib logging.

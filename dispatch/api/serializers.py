@@ -102,6 +102,7 @@ class OfferOutput(serializers.Serializer):
     distance_m = serializers.FloatField()
     sent_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
+    opened_at = serializers.DateTimeField()
 
 
 class ExplainOutput(serializers.Serializer):

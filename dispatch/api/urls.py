@@ -43,4 +43,5 @@ urlpatterns = [
     path("offers/", views.OfferListView.as_view(), name="offer-list"),
     path("offers/<int:pk>/accept/", views.OfferAcceptView.as_view(), name="offer-accept"),
     path("offers/<int:pk>/decline/", views.OfferDeclineView.as_view(), name="offer-decline"),
+    path("offers/<int:pk>/opened/", views.OfferOpenedView.as_view(), name="offer-opened"),
 ]

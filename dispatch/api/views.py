@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from backend.accounts.models import STAFF_ROLES, Role, User
 from backend.core.idempotency import idempotent
 from backend.core.permissions import require_role, signed_in
-from dispatch import escalation, follow_up, services
+from dispatch import escalation, follow_up, offer_sms, services
 from dispatch.models import (
     Channel,
     Complaint,
@@ -498,3 +498,15 @@ class OfferDeclineView(APIView):
             offer_id=pk, user=request.user, reason=data.validated_data["reason"]
         )
         return Response(OfferOutput(offer).data)
+
+
+class OfferOpenedView(APIView):
+    """The worker's app opened the offer: it has a connection, so the offer does not also go
+    by SMS (ANXIN["OFFER_SMS_AFTER_S"]). The first call counts; later ones change nothing."""
+
+    @extend_schema(request=None, responses=OfferOutput)
+    def post(self, request, pk: int):
+        offer = get_object_or_404(
+            offers_for_user(signed_in(request), state=None).select_related("request"), pk=pk
+        )
+        return Response(OfferOutput(offer_sms.offer_opened(offer=offer)).data)

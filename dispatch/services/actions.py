@@ -14,6 +14,7 @@ from providers.services import worker_jobs_adjust
 
 from ..escalation import alert_raise
 from ..models import (
+    UNACCEPTED_STATES,
     JobOffer,
     OfferState,
     Outcome,
@@ -149,11 +150,6 @@ def request_arrive_missed(*, request_id: int) -> bool:
         if sr.assigned_worker_id or sr.priority == Priority.EMERGENCY:
             alert_raise(sr, "late_arrival", data={"worker": sr.assigned_worker_id})
         return True
-
-
-UNACCEPTED_STATES = frozenset(
-    {RequestState.NEW, RequestState.MATCHING, RequestState.OFFERED, RequestState.ESCALATED}
-)
 
 
 def _sla_missed(sr: ServiceRequest, target: str, now: datetime) -> None:

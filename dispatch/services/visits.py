@@ -31,6 +31,7 @@ from ..models import (
     Visit,
 )
 from ..transitions import VISIT_EXCEPTION_TRANSITIONS, next_state
+from ..visit_confirmation import visit_confirmation_ask
 from ._core import (
     _credit,
     _display_tz,
@@ -109,6 +110,7 @@ def visit_check_in(
         )
         if visit.checked_in_at > sr.arrive_due_at:  # the service's arrival target
             _credit(worker.pk, "late_arrival", f"visit:{visit.pk}")
+        visit_confirmation_ask(sr, visit)
         _notify_family(sr, visit, arrived=True, at=visit.checked_in_at)
         return CheckIn(visit=visit, distance_m=distance)
 

@@ -118,6 +118,7 @@ MATRIX: dict[tuple[str, str], set | str] = {
     ("GET", "/api/v1/offers/"): EVERYONE,  # scoped: a worker's own, a provider's whole jobs
     ("POST", "/api/v1/offers/{id}/accept/"): {WRK},
     ("POST", "/api/v1/offers/{id}/decline/"): {WRK},
+    ("POST", "/api/v1/offers/{id}/opened/"): {WRK},  # the app opened it: no SMS needed
     ("GET", "/api/v1/alerts/"): STAFF,
     ("POST", "/api/v1/alerts/{id}/acknowledge/"): STAFF,
     ("POST", "/api/v1/alerts/{id}/resolve/"): STAFF,
