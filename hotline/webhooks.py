@@ -19,6 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from backend.core.i18n import language_for_user
+from backend.telephony import flows
+from backend.telephony.services import delivery_status_record
 from backend.telephony.twilio_backend import messaging_response, signature_is_valid
 
 from . import ivr, services
@@ -102,8 +104,6 @@ def _flows_fallback(request: HttpRequest) -> str:
 @twilio_webhook(_flows_fallback)
 def voice(request: HttpRequest) -> str:
     if request.GET.get("n"):
-        from backend.telephony import flows
-
         return flows.answer_twiml(_notification_id(request), request.POST)
     district_id = _district(request)
     if district_id is None:
@@ -140,8 +140,6 @@ def _notification_id(request: HttpRequest) -> int:
 def gather(request: HttpRequest) -> str:
     digits = request.POST.get("Digits", "")
     if request.GET.get("n"):
-        from backend.telephony import flows
-
         return flows.gather_twiml(_notification_id(request), digits, request.POST)
     district_id = _district(request)
     if district_id is None:
@@ -302,27 +300,19 @@ def status(request: HttpRequest) -> str:
             services.call_status_record(call_sid=call_sid, status=call_status)
             sid, sid_status = call_sid, call_status
         if sid and sid_status:
-            _delivery_status_record(
+            delivery_status_record(
                 sid=sid, status=sid_status, error_code=params.get("ErrorCode", "")
             )
     return ivr.empty()
-
-
-def _delivery_status_record(*, sid: str, status: str, error_code: str) -> None:
-    from backend.telephony.services import delivery_status_record
-
-    delivery_status_record(sid=sid, status=status, error_code=error_code)
 
 
 @twilio_webhook(lambda request: str(messaging_response()))
 def sms(request: HttpRequest) -> str:
     """An inbound text: telephony's handlers answer it (a reply only where the carrier has
     two-way SMS, ANXIN["SMS_REPLIES"])."""
-    from backend.telephony.flows import sms_reply
-
     response = messaging_response()
     with database_bounded():
-        reply = sms_reply(request.POST.get("From", ""), request.POST.get("Body", ""))
+        reply = flows.sms_reply(request.POST.get("From", ""), request.POST.get("Body", ""))
     if reply:
         response.message(reply)
     return str(response)
