@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role, User
 from backend.core.errors import RuleViolation, StateConflict
@@ -147,8 +148,12 @@ def alert_acknowledge(*, alert_id: int, user: User) -> OperatorAlert:
         )
         if alert.acknowledged_at:
             raise StateConflict(
-                f"Already {'resolved' if alert.resolved_at else 'acknowledged'} by "
-                f"{_name(alert.acknowledged_by)}",
+                (
+                    _("Already resolved by %(name)s.")
+                    if alert.resolved_at
+                    else _("Already acknowledged by %(name)s.")
+                )
+                % {"name": _name(alert.acknowledged_by)},
                 current_state="resolved" if alert.resolved_at else "acknowledged",
                 code="alert_acknowledged",
             )
@@ -179,15 +184,17 @@ def alert_resolve(*, alert_id: int, user: User, resolution: str, note: str = "")
         )
         if alert.resolved_at:
             raise StateConflict(
-                f"Already resolved ({alert.resolution}) by {_name(alert.resolved_by)}",
+                _("Already resolved (%(resolution)s) by %(name)s.")
+                % {"resolution": alert.resolution, "name": _name(alert.resolved_by)},
                 current_state="resolved",
                 code="alert_resolved",
             )
         allowed = ALERT_RESOLUTIONS[alert.kind] - {"outcome_recorded"}
         if resolution not in allowed:
-            hint = ", ".join(sorted(allowed)) or "close the request with its outcome"
+            hint = ", ".join(sorted(allowed)) or _("close the request with its outcome")
             raise RuleViolation(
-                f"{resolution} does not resolve a {alert.kind} alert",
+                _("%(resolution)s does not resolve a %(kind)s alert.")
+                % {"resolution": resolution, "kind": alert.kind},
                 code="resolution_not_allowed",
                 fields={"resolution": [hint]},
             )
@@ -206,7 +213,7 @@ def alerts_end_with_request(sr: ServiceRequest, *, actor: User | None) -> None:
 
 
 def _name(user: User | None) -> str:
-    return user.username if user else "the system"
+    return user.username if user else _("the system")
 
 
 def _resolve(alert: OperatorAlert, user: User | None, resolution: str, note: str) -> None:

@@ -4,6 +4,7 @@ provider's credit record (through the providers app's service)."""
 from django.db import IntegrityError, transaction
 from django.db.models import Avg
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import STAFF_ROLES, Role, User
 from backend.core.errors import StateConflict
@@ -28,10 +29,10 @@ def feedback_record(*, request_id: int, user: User, rating: int, comment: str) -
             user.role == Role.FAMILY and user.pk in elder_family_user_ids(elder_id=sr.elder_id)
         )
         if not allowed:
-            raise services.RequestNotFound("No such request among yours")
+            raise services.RequestNotFound(_("No such request among yours."))
         if sr.state not in (RequestState.COMPLETED, RequestState.CLOSED):
             raise StateConflict(
-                "Feedback comes after the visit",
+                _("Feedback comes after the visit."),
                 current_state=sr.state,
                 code="request_state_conflict",
             )
@@ -42,12 +43,14 @@ def feedback_record(*, request_id: int, user: User, rating: int, comment: str) -
                 )
         except IntegrityError:
             raise StateConflict(
-                "This visit already has feedback", current_state=sr.state, code="feedback_exists"
+                _("This visit already has feedback."),
+                current_state=sr.state,
+                code="feedback_exists",
             ) from None
         worker = sr.assigned_worker
         if worker is None:  # a completed visit always has its worker; the column allows none
             raise StateConflict(
-                "This request has no worker to rate", current_state=sr.state, code="no_worker"
+                _("This request has no worker to rate."), current_state=sr.state, code="no_worker"
             )
         average = Feedback.objects.filter(request__assigned_worker=worker).aggregate(
             a=Avg("rating")
@@ -88,7 +91,7 @@ def complaint_decide(*, complaint_id: int, actor: User, uphold: bool, note: str)
         )
         if complaint.state != ComplaintState.OPEN:
             raise StateConflict(
-                f"This complaint is already {complaint.state}",
+                _("This complaint is already %(state)s.") % {"state": complaint.state},
                 current_state=complaint.state,
                 code="complaint_decided",
             )

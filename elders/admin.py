@@ -4,6 +4,7 @@ from django.contrib.gis.admin import GISModelAdmin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import District
 from backend.core.admin import DistrictScope, DistrictScopedAdmin, ReadOnlyAdmin
@@ -41,13 +42,17 @@ class DeviceInline(DistrictScope, admin.TabularInline):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV or XLSX")
-    district = forms.ModelChoiceField(queryset=District.objects.all())
+    file = forms.FileField(label=_("File"), help_text=_("CSV or XLSX"))
+    district = forms.ModelChoiceField(label=_("District"), queryset=District.objects.all())
     mode = forms.ChoiceField(
-        choices=[(KEEP_GOOD, "Keep the good rows"), (ALL_OR_NOTHING, "All or nothing")]
+        label=_("Mode"),
+        choices=[(KEEP_GOOD, _("Keep the good rows")), (ALL_OR_NOTHING, _("All or nothing"))],
     )
     dry_run = forms.BooleanField(
-        required=False, initial=True, help_text="Check everything, write nothing"
+        label=_("Dry run"),
+        required=False,
+        initial=True,
+        help_text=_("Check everything, write nothing"),
     )
 
 
@@ -80,7 +85,9 @@ class ElderAdmin(DistrictScopedAdmin, GISModelAdmin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             if upload.size > MAX_FILE_BYTES:  # refused before it is read into memory
-                form.add_error("file", f"larger than {MAX_FILE_BYTES // 2**20} MB: split it")
+                form.add_error(
+                    "file", _("larger than %(mb)s MB: split it") % {"mb": MAX_FILE_BYTES // 2**20}
+                )
             else:
                 try:
                     rows = read_rows(upload.name, upload.read())
@@ -97,7 +104,7 @@ class ElderAdmin(DistrictScopedAdmin, GISModelAdmin):
             **self.admin_site.each_context(request),
             "form": form,
             "report": report,
-            "title": "Import elders",
+            "title": _("Import elders"),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/elders/import.html", context)

@@ -9,6 +9,8 @@ placed at total loss whatever the score.
 The Barthel index has ten items with fixed allowed scores, 0-100 in all.
 """
 
+from django.utils.translation import gettext as _
+
 from .models import CareLevel
 
 DIMENSION_MAX = {"self_care": 32, "basic_motor": 16, "mental_state": 30, "perception_social": 12}
@@ -49,12 +51,12 @@ def barthel_errors(items: dict) -> dict[str, str]:
     """Every problem with a Barthel answer sheet, by item; empty when it is valid."""
     errors = {}
     for name in sorted(set(items) - set(BARTHEL_ITEMS)):
-        errors[name] = "not a Barthel item"
+        errors[name] = _("not a Barthel item")
     for name, allowed in BARTHEL_ITEMS.items():
         if name not in items:
-            errors[name] = "missing"
+            errors[name] = _("missing")
         elif items[name] not in allowed:
-            errors[name] = f"must be one of {', '.join(map(str, allowed))}"
+            errors[name] = _("must be one of %(values)s") % {"values": ", ".join(map(str, allowed))}
     return errors
 
 

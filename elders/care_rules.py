@@ -20,6 +20,7 @@ from dateutil.rrule import rrule, rrulestr
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY")
 MAX_PER_DAY = 4
@@ -47,45 +48,52 @@ def care_rule_parse(text: str) -> CareRule:
     """The rule, if it is within the bounds; CareRuleInvalid saying why not."""
     rule_text = text.strip().upper().removeprefix("RRULE:")
     if not rule_text or any(c in rule_text for c in "\r\n:"):
-        raise CareRuleInvalid("one line of RRULE parts, e.g. FREQ=DAILY;BYHOUR=11;BYMINUTE=30")
+        raise CareRuleInvalid(_("one line of RRULE parts, e.g. FREQ=DAILY;BYHOUR=11;BYMINUTE=30"))
     parts: dict[str, str] = {}
     for part in rule_text.split(";"):
         key, sep, value = part.partition("=")
         if not sep or not value:
-            raise CareRuleInvalid(f"{part or 'an empty part'} is not NAME=VALUE")
+            raise CareRuleInvalid(
+                _("%(part)s is not NAME=VALUE") % {"part": part or _("an empty part")}
+            )
         if key in parts:
-            raise CareRuleInvalid(f"{key} is given twice")
+            raise CareRuleInvalid(_("%(key)s is given twice") % {"key": key})
         parts[key] = value
     _refuse_unknown(parts)
     freq = parts.get("FREQ", "")
     if freq not in FREQUENCIES:
-        raise CareRuleInvalid("FREQ must be DAILY, WEEKLY or MONTHLY")
+        raise CareRuleInvalid(_("FREQ must be DAILY, WEEKLY or MONTHLY"))
     interval = _integers(parts, "INTERVAL", 1, MAX_INTERVAL[freq], default=[1])[0]
     hours = _integers(parts, "BYHOUR", 0, 23)
     if not hours:
-        raise CareRuleInvalid("BYHOUR is required: at what hour (0-23) the service is due")
+        raise CareRuleInvalid(_("BYHOUR is required: at what hour (0-23) the service is due"))
     minutes = _integers(parts, "BYMINUTE", 0, 59, default=[0])
     if len(hours) * len(minutes) > MAX_PER_DAY:
         raise CareRuleInvalid(
-            f"at most {MAX_PER_DAY} times a day: BYHOUR times BYMINUTE gives "
-            f"{len(hours) * len(minutes)}"
+            _("at most %(most)s times a day: BYHOUR times BYMINUTE gives %(count)s")
+            % {"most": MAX_PER_DAY, "count": len(hours) * len(minutes)}
         )
     _check_days(parts, freq, interval)
     if parts.get("WKST", "MO") not in WEEKDAYS:
-        raise CareRuleInvalid("WKST must be a weekday, MO to SU")
+        raise CareRuleInvalid(_("WKST must be a weekday, MO to SU"))
     try:
         rrulestr(rule_text, dtstart=datetime(2000, 1, 1))
     except (ValueError, TypeError) as exc:
-        raise CareRuleInvalid(f"not a valid RRULE: {exc}") from None
+        raise CareRuleInvalid(_("not a valid RRULE: %(error)s") % {"error": exc}) from None
     return CareRule(text=rule_text, freq=freq, interval=interval, parts=parts)
 
 
 def _refuse_unknown(parts: dict[str, str]) -> None:
     for key in parts:
         if key in ("COUNT", "UNTIL"):
-            raise CareRuleInvalid(f"no {key}: the entry's ends_on says when it ends")
+            raise CareRuleInvalid(
+                _("no %(key)s: the entry's ends_on says when it ends") % {"key": key}
+            )
         if key not in PARTS:
-            raise CareRuleInvalid(f"{key} is not taken here; a rule uses {', '.join(PARTS)}")
+            raise CareRuleInvalid(
+                _("%(key)s is not taken here; a rule uses %(parts)s")
+                % {"key": key, "parts": ", ".join(PARTS)}
+            )
 
 
 def _integers(
@@ -96,9 +104,12 @@ def _integers(
     try:
         values = [int(v) for v in parts[key].split(",")]
     except ValueError:
-        raise CareRuleInvalid(f"{key} takes whole numbers") from None
+        raise CareRuleInvalid(_("%(key)s takes whole numbers") % {"key": key}) from None
     if len(set(values)) != len(values) or not all(low <= v <= high for v in values):
-        raise CareRuleInvalid(f"{key} takes distinct numbers from {low} to {high}")
+        raise CareRuleInvalid(
+            _("%(key)s takes distinct numbers from %(low)s to %(high)s")
+            % {"key": key, "low": low, "high": high}
+        )
     return values
 
 
@@ -108,22 +119,25 @@ def _check_days(parts: dict[str, str], freq: str, interval: int) -> None:
     days = parts.get("BYDAY", "").split(",") if "BYDAY" in parts else []
     if "BYMONTHDAY" in parts:
         if freq != "MONTHLY":
-            raise CareRuleInvalid("BYMONTHDAY is for FREQ=MONTHLY")
+            raise CareRuleInvalid(_("BYMONTHDAY is for FREQ=MONTHLY"))
         if days:
-            raise CareRuleInvalid("BYMONTHDAY or BYDAY, not both")
+            raise CareRuleInvalid(_("BYMONTHDAY or BYDAY, not both"))
         for value in parts["BYMONTHDAY"].split(","):
             if not re.fullmatch(r"-?[0-9]{1,2}", value) or not 1 <= abs(int(value)) <= 28:
                 raise CareRuleInvalid(
-                    "BYMONTHDAY takes 1 to 28, or -1 (the last day) to -28: every month has them"
+                    _("BYMONTHDAY takes 1 to 28, or -1 (the last day) to -28: every month has them")
                 )
     for day in days:
         found = ORDINAL_WEEKDAY.match(day)
         if found is None or (found.group(1) and freq != "MONTHLY"):
             raise CareRuleInvalid(
-                "BYDAY takes weekdays (MO to SU); in a monthly rule also 1MO to 4MO or -1MO to -4MO"
+                _(
+                    "BYDAY takes weekdays (MO to SU); in a monthly rule also 1MO to 4MO or -1MO "
+                    "to -4MO"
+                )
             )
     if days and freq == "DAILY" and interval != 1:
-        raise CareRuleInvalid("BYDAY with FREQ=DAILY needs INTERVAL=1 (or it may never occur)")
+        raise CareRuleInvalid(_("BYDAY with FREQ=DAILY needs INTERVAL=1 (or it may never occur)"))
 
 
 def care_rule_start_check(starts_on: date) -> None:
@@ -131,7 +145,8 @@ def care_rule_start_check(starts_on: date) -> None:
     today = timezone.localdate(timezone=ZoneInfo(settings.DISPLAY_TIME_ZONE))
     if starts_on < today - timedelta(days=START_MAX_DAYS_BACK):
         raise CareRuleInvalid(
-            f"at most {START_MAX_DAYS_BACK} days ago: nothing is made for the past"
+            _("at most %(days)s days ago: nothing is made for the past")
+            % {"days": START_MAX_DAYS_BACK}
         )
 
 

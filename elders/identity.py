@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 _WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]  # 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2
 _CHECK = "10X98765432"
@@ -46,15 +47,15 @@ def normalise(raw: str) -> str:
 def parse_id_number(raw: str, *, today: date | None = None) -> IdNumber:
     value = normalise(raw)
     if not _SHAPE.match(value):
-        raise InvalidIdNumber("must be 17 digits and a final digit or X")
+        raise InvalidIdNumber(_("must be 17 digits and a final digit or X"))
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise InvalidIdNumber("the birth date inside it does not exist") from None
+        raise InvalidIdNumber(_("the birth date inside it does not exist")) from None
     if born.year < 1880 or born > (today or date.today()):
-        raise InvalidIdNumber("the birth date inside it is impossible")
+        raise InvalidIdNumber(_("the birth date inside it is impossible"))
     if check_character(value[:17]) != value[17]:
-        raise InvalidIdNumber("the check character does not match (ISO 7064 MOD 11-2)")
+        raise InvalidIdNumber(_("the check character does not match (ISO 7064 MOD 11-2)"))
     gender = "male" if int(value[16]) % 2 else "female"
     return IdNumber(value=value, birth_date=born, gender=gender)
 

@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from defusedxml import ElementTree
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import District, User
 from backend.core.crypto import field_encrypt, lookup_hash
@@ -29,7 +30,7 @@ from backend.core.geo import GCJ02, WGS84, point_wgs84
 from .identity import InvalidIdNumber, parse_id_number
 from .models import Category, Elder, EmergencyContact, LivingArrangement
 from .selectors import phone_parse
-from .services import DUPLICATE_ID_NUMBER
+from .services import duplicate_id_number
 
 BATCH = 2000
 KEEP_GOOD = "keep_good"
@@ -133,18 +134,29 @@ class ImportReport:
         return out.getvalue()
 
     def summary(self) -> str:
-        verb = "would create" if not self.written else "created"
-        return (
-            f"{self.rows} rows: {verb} {self.created}, "
-            f"{'would update' if not self.written else 'updated'} {self.updated}, "
-            f"{len(self.errors)} errors in {len({e.row for e in self.errors})} rows"
-            + ("; dry run, nothing written" if self.dry_run else "")
-            + (
-                "; all or nothing, nothing written"
-                if self.mode == ALL_OR_NOTHING and self.errors and not self.dry_run
-                else ""
+        counts = {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "errors": len(self.errors),
+            "error_rows": len({e.row for e in self.errors}),
+        }
+        text = (
+            _(
+                "%(rows)s rows: created %(created)s, updated %(updated)s, %(errors)s errors in "
+                "%(error_rows)s rows"
             )
-        )
+            if self.written
+            else _(
+                "%(rows)s rows: would create %(created)s, would update %(updated)s, %(errors)s "
+                "errors in %(error_rows)s rows"
+            )
+        ) % counts
+        if self.dry_run:
+            text += _("; dry run, nothing written")
+        elif self.mode == ALL_OR_NOTHING and self.errors:
+            text += _("; all or nothing, nothing written")
+        return text
 
 
 # Reading ----------------------------------------------------------------------------------
@@ -171,24 +183,28 @@ def read_rows(path: Path | str, content: bytes | None = None) -> Iterator[tuple[
     import commits batch by batch, so a refusal half way through would leave half a file."""
     name = str(path).lower()
     if not name.endswith((".xlsx", ".csv")):
-        raise ValueError("expected a .csv or .xlsx file")
+        raise ValueError(_("expected a .csv or .xlsx file"))
     size = len(content) if content is not None else Path(path).stat().st_size
     if size > MAX_FILE_BYTES:
         raise CensusFileRefused(
-            f"larger than {MAX_FILE_BYTES // 2**20} MB: split the census into smaller files"
+            _("larger than %(mb)s MB: split the census into smaller files")
+            % {"mb": MAX_FILE_BYTES // 2**20}
         )
     raw = content if content is not None else Path(path).read_bytes()
     if name.endswith(".xlsx"):
         _xlsx_bounds_check(raw)
         return _read_xlsx(raw)
     text = raw.decode("utf-8-sig")
-    if sum(1 for _ in csv.reader(io.StringIO(text))) - 1 > MAX_ROWS:  # blank rows included
+    if sum(1 for _row in csv.reader(io.StringIO(text))) - 1 > MAX_ROWS:  # blank rows included
         raise _too_many_rows()
     return _read_csv(text)
 
 
 def _too_many_rows() -> CensusFileRefused:
-    return CensusFileRefused(f"more than {MAX_ROWS:,} rows: split the census into smaller files")
+    return CensusFileRefused(
+        _("more than %(rows)s rows: split the census into smaller files")
+        % {"rows": f"{MAX_ROWS:,}"}
+    )
 
 
 def _within_rows(numbered: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
@@ -205,16 +221,20 @@ def _xlsx_bounds_check(content: bytes) -> None:
     parts declare, streaming through the shared strings, before openpyxl opens it."""
     entries = _zip_entry_count(content)
     if entries is None or entries > MAX_XLSX_PARTS:
-        raise CensusFileRefused(f"not a workbook of at most {MAX_XLSX_PARTS} parts")
+        raise CensusFileRefused(
+            _("not a workbook of at most %(parts)s parts") % {"parts": MAX_XLSX_PARTS}
+        )
     try:
         book = zipfile.ZipFile(io.BytesIO(content))
     except zipfile.BadZipFile:
-        raise CensusFileRefused("not an XLSX workbook (not a zip file)") from None
+        raise CensusFileRefused(_("not an XLSX workbook (not a zip file)")) from None
     with book:
         parts = book.infolist()
         # zipfile stops every part at its declared size, so the declared sizes are the bound
         if sum(p.file_size for p in parts) > MAX_UNPACKED_BYTES:
-            raise CensusFileRefused(f"unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB")
+            raise CensusFileRefused(
+                _("unpacks to more than %(mb)s MB") % {"mb": MAX_UNPACKED_BYTES // 2**20}
+            )
         for part in parts:
             lower = part.filename.lower()
             if lower.startswith("xl/worksheets/") and lower.endswith(".xml"):
@@ -265,7 +285,9 @@ def _zip_entry_count(content: bytes) -> int | None:
 
 
 def _shared_strings_check(stream: IO[bytes]) -> None:
-    too_many = CensusFileRefused(f"more than {MAX_SHARED_STRINGS:,} shared strings")
+    too_many = CensusFileRefused(
+        _("more than %(count)s shared strings") % {"count": f"{MAX_SHARED_STRINGS:,}"}
+    )
     count = 0
     for event, element in ElementTree.iterparse(stream, events=("start", "end")):
         if event == "start":
@@ -333,13 +355,13 @@ def _clean(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]
 
     out["full_name"] = v["full_name"]
     if not v["full_name"]:
-        errors.append(("full_name", "required"))
+        errors.append(("full_name", _("required")))
     elif len(v["full_name"]) > 100:
-        errors.append(("full_name", "longer than 100 characters"))
+        errors.append(("full_name", _("longer than 100 characters")))
 
     gender = GENDERS.get(v["gender"].lower())
     if gender is None:
-        errors.append(("gender", "must be 男/女 or male/female"))
+        errors.append(("gender", _("must be 男/女 or male/female")))
     out["gender"] = gender
 
     birth = None
@@ -347,12 +369,12 @@ def _clean(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]
         try:
             birth = date.fromisoformat(v["birth_date"].replace("/", "-"))
         except ValueError:
-            errors.append(("birth_date", "not a date (YYYY-MM-DD)"))
+            errors.append(("birth_date", _("not a date (YYYY-MM-DD)")))
     out["birth_date"] = birth
 
     out["id_number"] = None
     if not v["id_number"]:
-        errors.append(("id_number", "required: the import is keyed by ID number"))
+        errors.append(("id_number", _("required: the import is keyed by ID number")))
     else:
         try:
             parsed = parse_id_number(v["id_number"])
@@ -360,9 +382,11 @@ def _clean(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]
             errors.append(("id_number", exc.reason))
         else:
             if birth and parsed.birth_date != birth:
-                errors.append(("id_number", "the birth date inside it differs from birth_date"))
+                errors.append(("id_number", _("the birth date inside it differs from birth_date")))
             if gender and parsed.gender != gender:
-                errors.append(("id_number", f"its sequence digit says {parsed.gender}"))
+                errors.append(
+                    ("id_number", _("its sequence digit says %(found)s") % {"found": parsed.gender})
+                )
             out["id_number"] = parsed
             out["birth_date"] = birth or parsed.birth_date
 
@@ -371,33 +395,33 @@ def _clean(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]
         if v[name]:
             number = phone_parse(v[name])
             if number is None:
-                errors.append((name, "not a possible phone number"))
+                errors.append((name, _("not a possible phone number")))
             out[name] = number or ""
 
     out["address"] = v["address"]
     if not v["address"]:
-        errors.append(("address", "required"))
+        errors.append(("address", _("required")))
 
     crs = (v["crs"] or WGS84).lower().replace("-", "")
     if crs not in (WGS84, GCJ02):
-        errors.append(("crs", "must be wgs84 or gcj02"))
+        errors.append(("crs", _("must be wgs84 or gcj02")))
     try:
         lng, lat = float(v["longitude"]), float(v["latitude"])
         if not (-180 <= lng <= 180 and -90 <= lat <= 90):
             raise ValueError
         out["location"] = point_wgs84(lng, lat, crs if crs in (WGS84, GCJ02) else WGS84)
     except ValueError:
-        errors.append(("longitude/latitude", "missing or out of range"))
+        errors.append(("longitude/latitude", _("missing or out of range")))
 
     out["division_code"] = v["division_code"]
     if v["division_code"] and not (v["division_code"].isdigit() and len(v["division_code"]) == 12):
-        errors.append(("division_code", "must be 12 digits"))
+        errors.append(("division_code", _("must be 12 digits")))
 
     out["living_arrangement"] = ""
     if v["living_arrangement"]:
         arrangement = ARRANGEMENTS.get(v["living_arrangement"])
         if arrangement is None:
-            errors.append(("living_arrangement", "unknown value"))
+            errors.append(("living_arrangement", _("unknown value")))
         out["living_arrangement"] = arrangement or ""
 
     categories = set()
@@ -407,7 +431,7 @@ def _clean(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]
             continue
         code = CATEGORIES.get(part)
         if code is None:
-            errors.append(("categories", f"unknown category {part!r}"))
+            errors.append(("categories", _("unknown category %(value)r") % {"value": part}))
         else:
             categories.add(code)
     out["categories"] = sorted(categories)
@@ -416,9 +440,9 @@ def _clean(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]
     if v["contact_phone"] or v["contact_name"]:
         contact_phone = phone_parse(v["contact_phone"]) if v["contact_phone"] else None
         if contact_phone is None:
-            errors.append(("contact_phone", "missing or not a possible phone number"))
+            errors.append(("contact_phone", _("missing or not a possible phone number")))
         if not v["contact_name"]:
-            errors.append(("contact_name", "required with a contact phone"))
+            errors.append(("contact_name", _("required with a contact phone")))
         out["contact"] = (v["contact_name"], v["contact_relationship"], contact_phone)
     return out, errors
 
@@ -487,7 +511,9 @@ def _import_batches(
         cleaned, errors = _clean(values)
         parsed = cleaned["id_number"]
         if parsed is not None and parsed.value in seen:
-            errors.append(("id_number", f"same ID number as row {seen[parsed.value]}"))
+            errors.append(
+                ("id_number", _("same ID number as row %(row)s") % {"row": seen[parsed.value]})
+            )
         elif parsed is not None:
             seen[parsed.value] = number
         if errors:
@@ -536,8 +562,8 @@ def _write(batch: list[tuple[int, dict]], district: District, report: ImportRepo
     existing = {e.id_number_hash: e for e in Elder.objects.filter(id_number_hash__in=hashes)}
     for digest, elder in existing.items():
         if digest is not None and elder.district_id != district.pk:
-            number, _ = hashes.pop(digest)
-            report.errors.append(RowError(number, "id_number", DUPLICATE_ID_NUMBER))
+            number, _cleaned = hashes.pop(digest)
+            report.errors.append(RowError(number, "id_number", duplicate_id_number()))
     fields = [
         "full_name",
         "gender",
@@ -552,7 +578,7 @@ def _write(batch: list[tuple[int, dict]], district: District, report: ImportRepo
     ]
     to_create: list[Elder] = []
     to_update: list[Elder] = []
-    for digest, (_, c) in hashes.items():
+    for digest, (_row, c) in hashes.items():
         elder = existing.get(digest) or Elder(
             district=district,
             id_number_hash=digest,

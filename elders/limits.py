@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 
 from backend.core.errors import DomainError
 
@@ -55,4 +56,6 @@ def limits_hit(hits: Iterable[tuple[Limit, object]], *, what: str) -> None:
         if _count(key, limit.window_s + 5) > limit.attempts:
             wait = max(wait, int((window + 1) * limit.window_s - now) + 1)
     if wait:
-        raise TooManyAttempts(f"Too many attempts to {what}; try again later.", wait=wait)
+        raise TooManyAttempts(
+            _("Too many attempts to %(action)s; try again later.") % {"action": what}, wait=wait
+        )

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from backend.accounts.models import User
 from backend.core.crypto import field_decrypt, field_encrypt, lookup_hash
@@ -36,13 +37,16 @@ class ElderDataError(DomainError):
     """400 with `fields` mapping each field to its reasons, like a serializer's refusal."""
 
     def __init__(self, fields: dict[str, list[str]]):
-        super().__init__("The elder's data has invalid fields.", code="invalid", fields=fields)
+        super().__init__(
+            gettext("The elder's data has invalid fields."), code="invalid", fields=fields
+        )
         self.fields = fields
 
 
 # The same words whether the elder who has the number is in the caller's district or another:
 # that a number is on file somewhere is all that is told, never where.
-DUPLICATE_ID_NUMBER = "another elder has this ID number"
+def duplicate_id_number() -> str:
+    return gettext("another elder has this ID number")
 
 
 def id_number_problems(raw: str, *, birth_date: date | None, gender: str | None) -> list[str]:
@@ -52,9 +56,12 @@ def id_number_problems(raw: str, *, birth_date: date | None, gender: str | None)
         return [exc.reason]
     problems = []
     if birth_date and parsed.birth_date != birth_date:
-        problems.append("the birth date inside it differs from birth_date")
+        problems.append(gettext("the birth date inside it differs from birth_date"))
     if gender and parsed.gender != gender:
-        problems.append(f"its sequence digit says {parsed.gender}, not {gender}")
+        problems.append(
+            gettext("its sequence digit says %(found)s, not %(given)s")
+            % {"found": parsed.gender, "given": gender}
+        )
     return problems
 
 
@@ -88,7 +95,7 @@ def elder_create(
             elder.save()
             _record(elder, "elder.created", actor)
     except IntegrityError:
-        raise ElderDataError({"id_number": [DUPLICATE_ID_NUMBER]}) from None
+        raise ElderDataError({"id_number": [duplicate_id_number()]}) from None
     return elder
 
 
@@ -112,7 +119,7 @@ def elder_update(
             with transaction.atomic():
                 elder.save()
         except IntegrityError:
-            raise ElderDataError({"id_number": [DUPLICATE_ID_NUMBER]}) from None
+            raise ElderDataError({"id_number": [duplicate_id_number()]}) from None
         _record(
             elder,
             "elder.updated",
@@ -161,14 +168,14 @@ def assessment_record(
         "perception_social": perception_social,
     }
     errors = {
-        name: [f"must be between 0 and {DIMENSION_MAX[name]}"]
+        name: [gettext("must be between 0 and %(most)s") % {"most": DIMENSION_MAX[name]}]
         for name, value in scores.items()
         if not 0 <= value <= DIMENSION_MAX[name]
     }
     if barthel_items is not None:
         errors.update({f"barthel_items.{k}": [v] for k, v in barthel_errors(barthel_items).items()})
     if assessed_on > timezone.localdate():
-        errors["assessed_on"] = ["is in the future"]
+        errors["assessed_on"] = [gettext("is in the future")]
     if errors:
         raise ElderDataError(errors)
     total = sum(scores.values())
@@ -266,12 +273,14 @@ def elder_id_number_check(*, elder: Elder, user: User, last_digits: str, purpose
     the number a digit at a time."""
     said = last_digits.strip().upper()
     if not _LAST_CHARACTERS.match(said):
-        raise ElderDataError({"last_digits": ["the last 4 to 6 characters (digits, X last)"]})
+        raise ElderDataError(
+            {"last_digits": [gettext("the last 4 to 6 characters (digits, X last)")]}
+        )
     if not elder.id_number_encrypted:
-        raise RuleViolation("No ID number is on file for this elder.", code="no_id_number")
+        raise RuleViolation(gettext("No ID number is on file for this elder."), code="no_id_number")
     limits_hit(
         [(ID_CHECK_PER_USER, user.pk), (ID_CHECK_PER_ELDER, elder.pk)],
-        what="check this ID number",
+        what=gettext("check this ID number"),
     )
     on_file = field_decrypt(elder.id_number_encrypted)
     match = hmac.compare_digest(on_file[-len(said) :].encode(), said.encode())
@@ -324,7 +333,7 @@ def elder_child_add(
 def _integrity_reason(exc: IntegrityError) -> str:
     text = str(exc)
     if "contact_priority_unique" in text:
-        return "another contact already has this priority"
+        return gettext("another contact already has this priority")
     if "serial" in text:
-        return "a device with this serial is already registered"
-    return "conflicts with an existing record"
+        return gettext("a device with this serial is already registered")
+    return gettext("conflicts with an existing record")

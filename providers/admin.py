@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
+from django.utils.translation import gettext as _
 
 from backend.core.admin import DistrictScope, DistrictScopedAdmin, ReadOnlyAdmin
 from backend.core.errors import DomainError
@@ -94,7 +95,7 @@ class WorkerForm(forms.ModelForm):
         held = self.instance.active_jobs if self.instance.pk else 0
         if capacity < held:
             raise forms.ValidationError(
-                f"The worker holds {held} jobs now; capacity cannot be lower."
+                _("The worker holds %(jobs)s jobs now; capacity cannot be lower.") % {"jobs": held}
             )
         return capacity
 

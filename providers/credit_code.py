@@ -8,6 +8,8 @@ weighted sum of the first 17 values with weights 3^i mod 31, then 31 minus that 
 
 import re
 
+from django.utils.translation import gettext as _
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 _WEIGHTS = [3**i % 31 for i in range(17)]
@@ -40,13 +42,13 @@ def _org_code_ok(org: str) -> bool:
 def parse_credit_code(raw: str) -> str:
     value = re.sub(r"[\s-]", "", raw or "").upper()
     if len(value) != 18:
-        raise InvalidCreditCode("must be 18 characters")
+        raise InvalidCreditCode(_("must be 18 characters"))
     if not _SHAPE.match(value):
-        raise InvalidCreditCode("only digits and capitals other than I, O, Z, S, V")
+        raise InvalidCreditCode(_("only digits and capitals other than I, O, Z, S, V"))
     if not value[2:8].isdigit():
-        raise InvalidCreditCode("characters 3-8 must be an administrative division code")
+        raise InvalidCreditCode(_("characters 3-8 must be an administrative division code"))
     if check_character(value[:17]) != value[17]:
-        raise InvalidCreditCode("the check character does not match (GB 32100)")
+        raise InvalidCreditCode(_("the check character does not match (GB 32100)"))
     if not _org_code_ok(value[8:17]):
-        raise InvalidCreditCode("the organisation code inside it has a wrong check (GB 11714)")
+        raise InvalidCreditCode(_("the organisation code inside it has a wrong check (GB 11714)"))
     return value

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
@@ -15,6 +17,33 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         catalogue_load(ServiceType)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _translations_compiled():
+    """The catalogues of locale/ compiled, as deploy/test does (an up-to-date .mo is kept):
+    answers are in Chinese by default, and the tests see what users see."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    here = os.getcwd()
+    os.chdir(settings.BASE_DIR)  # compilemessages looks for locale folders from here
+    try:
+        call_command("compilemessages", ignore_patterns=[".*", "var"], verbosity=0)
+    finally:
+        os.chdir(here)
+
+
+@pytest.fixture
+def english(settings):
+    """For a test that reads messages as written in the code (the English msgids): English is
+    the default for its requests and is active for what it calls directly. What the default
+    language is, and how a request chooses one, is tested in tests/i18n."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -12,12 +12,15 @@ from axes.helpers import get_cool_off, get_failure_limit, make_cache_key_list
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from backend.core.errors import API_PREFIX, DomainError
 
 MAX_ADDRESSES = 200  # per account: enough for any real use, bounded under attack
-MESSAGE = "Too many wrong sign-ins for this account from here. Try again later or ask a supervisor."
+MESSAGE = _(
+    "Too many wrong sign-ins for this account from here. Try again later or ask a supervisor."
+)
 
 
 class LockedOut(DomainError):
@@ -28,7 +31,7 @@ class LockedOut(DomainError):
 
     def __init__(self) -> None:
         self.wait = cool_off_seconds()
-        super().__init__(MESSAGE, retry_after=self.wait)
+        super().__init__(str(MESSAGE), retry_after=self.wait)
 
 
 def cool_off_seconds() -> int:
@@ -96,7 +99,7 @@ def lockout_response(
             {
                 "error": {
                     "code": "locked_out",
-                    "message": MESSAGE,
+                    "message": str(MESSAGE),
                     "fields": {},
                     "retry_after": wait,
                 }
@@ -104,6 +107,6 @@ def lockout_response(
             status=429,
         )
     else:
-        response = HttpResponse(MESSAGE, status=429, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(str(MESSAGE), status=429, content_type="text/plain; charset=utf-8")
     response["Retry-After"] = str(wait)
     return response

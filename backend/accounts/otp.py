@@ -3,6 +3,7 @@
 import hashlib
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import status
 
@@ -17,8 +18,8 @@ class OTPRequired(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
-            "Staff sign in with the code from their authenticator app as well",
-            fields={"otp": ["required for staff: the 6-digit code from your authenticator app"]},
+            _("Staff sign in with the code from their authenticator app as well."),
+            fields={"otp": [_("required for staff: the 6-digit code from your authenticator app")]},
         )
 
 
@@ -28,8 +29,8 @@ class OTPNotEnrolled(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
-            "This staff account has no authenticator app yet: ask an administrator to enrol it",
-            fields={"otp": ["no authenticator app enrolled for this account"]},
+            _("This staff account has no authenticator app yet: ask an administrator to enrol it."),
+            fields={"otp": [_("no authenticator app enrolled for this account")]},
         )
 
 
@@ -39,8 +40,8 @@ class OTPInvalid(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
-            "The code is wrong, expired or already used",
-            fields={"otp": ["wrong, expired or already used"]},
+            _("The code is wrong, expired or already used."),
+            fields={"otp": [_("wrong, expired or already used")]},
         )
 
 

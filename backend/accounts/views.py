@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.views import LoginView
+from django.utils.translation import gettext_lazy as _
 
 from backend.core.errors import DomainError
 
@@ -17,7 +18,7 @@ class SignInForm(AuthenticationForm):
     otp = forms.CharField(
         required=False,
         max_length=10,
-        label="Code from your authenticator app (staff)",
+        label=_("Code from your authenticator app (staff)"),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 

@@ -1,4 +1,7 @@
-"""One error shape everywhere: {"error": {"code", "message", "fields"}} plus any detail."""
+"""One error shape everywhere: {"error": {"code", "message", "fields"}} plus any detail.
+
+`code` is for programs and never changes; `message` and the texts in `fields` are for people, in
+the request's language (backend/core/i18n.py): services raise with gettext messages."""
 
 from typing import Any
 
@@ -6,6 +9,8 @@ import structlog
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -17,14 +22,16 @@ log = structlog.get_logger(__name__)
 API_PREFIX = "/api/"
 SERVER_ERROR = {
     "code": "server_error",
-    "message": "Something went wrong on our side. It has been logged; please try again.",
+    "message": _("Something went wrong on our side. It has been logged; please try again."),
     "fields": {},
 }
-NOT_FOUND = {"code": "not_found", "message": "Not found.", "fields": {}}
+NOT_FOUND = {"code": "not_found", "message": _("Not found."), "fields": {}}
 UNAVAILABLE = {
     "code": "unavailable",
-    "message": "Busy or briefly unable to reach the database: nothing was changed. Try again in "
-    "a moment, with the same Idempotency-Key.",
+    "message": _(
+        "Busy or briefly unable to reach the database: nothing was changed. Try again in a "
+        "moment, with the same Idempotency-Key."
+    ),
     "fields": {},
 }
 # Seconds a client waits before trying again after a 503.
@@ -78,7 +85,9 @@ def require_code(value: str, allowed, *, field: str, message: str, code: str) ->
     """422 naming the field and the codes it takes here, unless `value` is one of them."""
     if value not in allowed:
         raise RuleViolation(
-            message, code=code, fields={field: [f"one of {', '.join(sorted(allowed))}"]}
+            message,
+            code=code,
+            fields={field: [gettext("one of %(codes)s") % {"codes": ", ".join(sorted(allowed))}]},
         )
 
 
@@ -114,7 +123,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, exceptions.ValidationError):
         body = {
             "code": "invalid",
-            "message": "The request has invalid fields.",
+            "message": gettext("The request has invalid fields."),
             "fields": _flatten(exc.detail),
         }
     else:

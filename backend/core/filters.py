@@ -5,6 +5,7 @@ DjangoFilterBackend answers with a 400 naming the parameter."""
 import django_filters
 from django import forms
 from django.contrib.gis.geos import Point
+from django.utils.translation import gettext as _
 
 MAX_RADIUS_M = 50_000
 
@@ -18,11 +19,11 @@ class LngLatField(forms.CharField):
         except ValueError:
             numbers = []
         if len(numbers) != count:
-            raise forms.ValidationError(f"expected {shape}", code="invalid")
+            raise forms.ValidationError(_("expected %(shape)s") % {"shape": shape}, code="invalid")
         lng, lat = numbers[0], numbers[1]
         if not (-180 <= lng <= 180 and -90 <= lat <= 90):  # NaN fails these too
             raise forms.ValidationError(
-                "longitude must be in [-180, 180], latitude in [-90, 90]", code="invalid"
+                _("longitude must be in [-180, 180], latitude in [-90, 90]"), code="invalid"
             )
         return numbers
 
@@ -44,7 +45,8 @@ class NearField(LngLatField):
         lng, lat, radius = self._numbers(value, 3, "lng,lat,radius_m")
         if not 0 < radius <= MAX_RADIUS_M:
             raise forms.ValidationError(
-                f"radius must be in (0, {MAX_RADIUS_M}] metres", code="invalid"
+                _("radius must be in (0, %(most)s] metres") % {"most": MAX_RADIUS_M},
+                code="invalid",
             )
         return Point(lng, lat, srid=4326), radius
 
@@ -74,7 +76,7 @@ class StrictBooleanField(forms.NullBooleanField):
             return True
         if text in ("false", "0"):
             return False
-        raise forms.ValidationError("expected true or false", code="invalid")
+        raise forms.ValidationError(_("expected true or false"), code="invalid")
 
 
 class BooleanFilter(django_filters.BooleanFilter):

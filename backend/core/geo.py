@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.geos import GEOSException, MultiPolygon, Point, Polygon
+from django.utils.translation import gettext_lazy
 from drf_spectacular.contrib.rest_framework_gis import GeoFeatureModelSerializerExtension
 from drf_spectacular.plumbing import build_object_type
 from drf_spectacular.utils import extend_schema_field
@@ -147,9 +148,9 @@ class GeoJSONPointInput(serializers.Field):
     or other geometry type can slip in."""
 
     default_error_messages = {
-        "not_a_point": 'Must be a GeoJSON object with "type": "Point".',
-        "coordinates": "coordinates must be [longitude, latitude].",
-        "range": "longitude must be in [-180, 180], latitude in [-90, 90].",
+        "not_a_point": gettext_lazy('Must be a GeoJSON object with "type": "Point".'),
+        "coordinates": gettext_lazy("coordinates must be [longitude, latitude]."),
+        "range": gettext_lazy("longitude must be in [-180, 180], latitude in [-90, 90]."),
     }
 
     def to_internal_value(self, data) -> tuple[float, float]:

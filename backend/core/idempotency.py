@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -57,9 +58,9 @@ def idempotent(view_method: Callable) -> Callable:
             raise refusal
         if len(key) > 200:
             raise DomainError(
-                "Idempotency-Key is longer than 200 characters",
+                _("Idempotency-Key is longer than 200 characters."),
                 code="invalid",
-                fields={HEADER: ["at most 200 characters"]},
+                fields={HEADER: [_("at most 200 characters")]},
             )
         body_hash = _body_hash(request)
         with transaction.atomic():
@@ -76,7 +77,7 @@ def idempotent(view_method: Callable) -> Callable:
                 first = IdempotencyRecord.objects.get(user=signed_in(request), key=key)
                 if first.body_hash != body_hash:
                     raise IdempotencyKeyReused(
-                        "This Idempotency-Key was used with a different request body"
+                        _("This Idempotency-Key was used with a different request body.")
                     )
                 replay = Response(first.response_body, status=first.status_code)
                 replay["Idempotent-Replayed"] = "true"

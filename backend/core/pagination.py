@@ -1,5 +1,6 @@
 """Lists paginate by page: `page`, and `page_size` up to MAX_PAGE_SIZE (README, Conventions)."""
 
+from django.utils.translation import gettext as _
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
@@ -30,7 +31,11 @@ class PagePagination(pagination.PageNumberPagination):
             size = 0
         if size < 1:
             raise ValidationError(
-                {self.page_size_query_param: [f"a whole number from 1 to {self.max_page_size}"]}
+                {
+                    self.page_size_query_param: [
+                        _("a whole number from 1 to %(most)s") % {"most": self.max_page_size}
+                    ]
+                }
             )
         return min(size, self.max_page_size)
 

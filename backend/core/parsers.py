@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
@@ -39,17 +40,19 @@ class BoundedJSONParser(JSONParser):
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLarge(f"The body is larger than {limit} bytes")
+            raise PayloadTooLarge(_("The body is larger than %(limit)s bytes.") % {"limit": limit})
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
-            raise PayloadTooLarge(f"The body is larger than {limit} bytes")
+            raise PayloadTooLarge(_("The body is larger than %(limit)s bytes.") % {"limit": limit})
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             data = json.loads(raw.decode(encoding)) if raw else {}
         except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply") from None
+            raise ParseError(_("JSON parse error: nested too deeply.")) from None
         except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+            raise ParseError(_("JSON parse error: %(error)s") % {"error": exc}) from None
         if _too_deep(data, MAX_DEPTH):
-            raise ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels")
+            raise ParseError(
+                _("JSON parse error: nested deeper than %(levels)s levels.") % {"levels": MAX_DEPTH}
+            )
         return data

@@ -1,5 +1,6 @@
 from collections.abc import Collection
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.request import Request
 
@@ -15,6 +16,7 @@ def signed_in(request: Request) -> User:
 
 
 def require_role(user: User, roles: Collection[str], what: str) -> None:
-    """403 naming what the caller's role may not do."""
+    """403 naming what the caller's role may not do: `what` is a gettext verb phrase, e.g.
+    _("register elders"), that completes "Your role may not ..."."""
     if user.role not in roles:
-        raise PermissionDenied(f"Your role may not {what}")
+        raise PermissionDenied(_("Your role may not %(action)s.") % {"action": what})

@@ -3,6 +3,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -90,17 +91,17 @@ class RequestListCreateView(ListAPIView):
     @extend_schema(request=RequestCreateInput, responses={201: RequestOutput})
     @idempotent
     def post(self, request):
-        require_role(request.user, CHANNEL_BY_ROLE, "create requests")
+        require_role(request.user, CHANNEL_BY_ROLE, _("create requests"))
         channel = CHANNEL_BY_ROLE[request.user.role]
         data = RequestCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         elder = elders_visible_to(request.user).filter(pk=values["elder"]).first()
         if elder is None:
-            raise serializers.ValidationError({"elder": ["no such elder"]})
+            raise serializers.ValidationError({"elder": [_("no such elder")]})
         service_type = service_type_named(request, values["service_type"])
         if service_type is None:
-            raise serializers.ValidationError({"service_type": ["unknown service type"]})
+            raise serializers.ValidationError({"service_type": [_("unknown service type")]})
         sr = services.service_request_create(
             elder=elder,
             service_type=service_type,
@@ -146,7 +147,7 @@ class RequestCancelView(APIView):
     @extend_schema(request=CancelInput, responses=RequestOutput)
     @idempotent
     def post(self, request, pk: int):
-        require_role(request.user, CHANNEL_BY_ROLE, "cancel requests")
+        require_role(request.user, CHANNEL_BY_ROLE, _("cancel requests"))
         if request_visible(request.user, pk) is None:
             raise Http404
         data = CancelInput(data=request.data)
@@ -206,7 +207,7 @@ class VisitExceptionListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Visit.objects.none()
-        require_role(user := signed_in(self.request), STAFF_ROLES, "see visit exceptions")
+        require_role(user := signed_in(self.request), STAFF_ROLES, _("see visit exceptions"))
         return (
             Visit.objects.filter(request__district_id=user.staff_district_id)
             .exclude(exception_state="")
@@ -219,7 +220,7 @@ class VisitExceptionDecideView(APIView):
     @idempotent
     def post(self, request, pk: int):
         require_role(
-            request.user, {Role.SUPERVISOR, Role.DISTRICT_ADMIN}, "decide visit exceptions"
+            request.user, {Role.SUPERVISOR, Role.DISTRICT_ADMIN}, _("decide visit exceptions")
         )
         visit = get_object_or_404(Visit, pk=pk, request__district_id=request.user.district_id)
         data = ExceptionDecisionInput(data=request.data)
@@ -242,7 +243,7 @@ def _assigned_to_me(request: Request, pk: int) -> None:
 def _staff_request(request: Request, pk: int) -> ServiceRequest:
     """The work order, for district staff of its district; 404 for anyone else."""
     user = signed_in(request)
-    require_role(user, STAFF_ROLES, "do this")
+    require_role(user, STAFF_ROLES, _("do this"))
     sr = request_visible(user, pk)
     if sr is None:
         raise Http404
@@ -347,7 +348,7 @@ class RequestFeedbackView(APIView):
     @idempotent
     def post(self, request, pk: int):
         user = signed_in(request)
-        require_role(user, CHANNEL_BY_ROLE, "record feedback")
+        require_role(user, CHANNEL_BY_ROLE, _("record feedback"))
         if request_visible(user, pk) is None:
             raise Http404
         data = FeedbackInput(data=request.data)
@@ -367,7 +368,7 @@ class ComplaintListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Complaint.objects.none()
-        require_role(user := signed_in(self.request), STAFF_ROLES, "see complaints")
+        require_role(user := signed_in(self.request), STAFF_ROLES, _("see complaints"))
         return Complaint.objects.filter(request__district_id=user.staff_district_id).order_by(
             "-opened_at"
         )
@@ -379,7 +380,7 @@ class ComplaintDecideView(APIView):
     @extend_schema(request=ComplaintDecisionInput, responses=ComplaintOutput)
     @idempotent
     def post(self, request, pk: int):
-        require_role(request.user, {Role.DISTRICT_ADMIN}, "decide complaints")
+        require_role(request.user, {Role.DISTRICT_ADMIN}, _("decide complaints"))
         complaint = get_object_or_404(
             Complaint, pk=pk, request__district_id=request.user.district_id
         )
@@ -404,7 +405,7 @@ class AlertListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return OperatorAlert.objects.none()
-        require_role(user := signed_in(self.request), STAFF_ROLES, "see alerts")
+        require_role(user := signed_in(self.request), STAFF_ROLES, _("see alerts"))
         return (
             OperatorAlert.objects.filter(request__district_id=user.staff_district_id)
             .select_related("acknowledged_by", "resolved_by")
@@ -414,7 +415,7 @@ class AlertListView(ListAPIView):
 
 def _staff_alert(request, pk: int) -> int:
     """The alert's id if it is one of the caller's district and the caller is district staff."""
-    require_role(request.user, STAFF_ROLES, "act on alerts")
+    require_role(request.user, STAFF_ROLES, _("act on alerts"))
     return get_object_or_404(OperatorAlert, pk=pk, request__district_id=request.user.district_id).pk
 
 
@@ -451,7 +452,7 @@ class RequestAssignWorkerView(APIView):
     @idempotent
     def post(self, request, pk: int):
         user = signed_in(request)
-        require_role(user, {Role.PROVIDER_ADMIN}, "name the worker of a job")
+        require_role(user, {Role.PROVIDER_ADMIN}, _("name the worker of a job"))
         if request_visible(user, pk) is None:
             raise Http404
         data = AssignWorkerInput(data=request.data)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.core.errors import (
@@ -103,13 +104,16 @@ def _request_move(
     found = next_state(REQUEST_TRANSITIONS, before, event)
     if found is None:
         raise StateConflict(
-            f"Cannot {event.replace('_', ' ')} a request that is {before}",
+            _("Cannot %(event)s a request that is %(state)s.")
+            % {"event": event.replace("_", " "), "state": before},
             current_state=before,
             code="request_state_conflict",
         )
     after, who = found
     if (by or actor_kind(actor)) not in who:
-        raise NotAllowed(f"Your role may not {event.replace('_', ' ')} a request")
+        raise NotAllowed(
+            _("Your role may not %(event)s a request.") % {"event": event.replace("_", " ")}
+        )
     if after in ENDED_STATES:
         fields.update(_ending(sr, event, actor, fields))
     sr.state = after
@@ -146,15 +150,16 @@ def _ending(
             outcome,
             OUTCOMES_BY_EVENT[event],
             field="outcome",
-            message=f"A request cannot {event} with the outcome {outcome}",
+            message=_("A request cannot %(event)s with the outcome %(outcome)s.")
+            % {"event": event, "outcome": outcome},
             code="outcome_not_allowed",
         )
     if sr.priority == Priority.EMERGENCY and (actor is None or not outcome):
         raise RuleViolation(
-            "An emergency ends only with the person who answers for it and an outcome code",
+            _("An emergency ends only with the person who answers for it and an outcome code."),
             code="emergency_outcome_required",
             current_state=sr.state,
-            fields={"outcome": ["required to end an emergency"]},
+            fields={"outcome": [_("required to end an emergency")]},
         )
     if event == "close" and not outcome:
         outcome = Outcome.SERVED
@@ -174,7 +179,7 @@ def _offer_move(
     after = next_state(OFFER_TRANSITIONS, before, event)
     if after is None:
         raise StateConflict(
-            f"Cannot {event} an offer that is {before}",
+            _("Cannot %(event)s an offer that is %(state)s.") % {"event": event, "state": before},
             current_state=before,
             code="offer_state_conflict",
         )
@@ -206,7 +211,8 @@ def _visit_move(visit: Visit, event: str, **fields: Any) -> None:
     after = next_state(VISIT_TRANSITIONS, visit.state, event)
     if after is None:
         raise StateConflict(
-            f"Cannot {event} a visit that is {visit.state}",
+            _("Cannot %(event)s a visit that is %(state)s.")
+            % {"event": event, "state": visit.state},
             current_state=visit.state,
             code="visit_state_conflict",
         )
@@ -234,7 +240,7 @@ def _lock(request_id: int) -> ServiceRequest:
     """The work order, locked (waiting for whoever holds it); 404 if there is none."""
     sr = _lock_request(request_id)
     if sr is None:
-        raise RequestNotFound("No such request")
+        raise RequestNotFound(_("No such request."))
     return sr
 
 
@@ -244,7 +250,7 @@ def _lock_assigned(request_id: int, user: User) -> tuple[ServiceRequest, Worker]
     sr = _lock_request(request_id, with_worker=True)
     worker = sr.assigned_worker if sr is not None else None
     if sr is None or worker is None or worker.user_id != user.pk:
-        raise RequestNotFound("No such request among your jobs")
+        raise RequestNotFound(_("No such request among your jobs."))
     return sr, worker
 
 
@@ -266,7 +272,7 @@ def _take_job(worker: Worker, *, current_state: str) -> None:
             worker_jobs_adjust(worker_id=worker.pk, delta=+1)
     except IntegrityError:
         raise StateConflict(
-            "The worker already holds as many jobs as they can take",
+            _("The worker already holds as many jobs as they can take."),
             current_state=current_state,
             code="worker_at_capacity",
         ) from None

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from backend.accounts.models import User
 from backend.core.events import event_record
@@ -219,7 +220,7 @@ def request_override_assign(
             .first()
         )
         if worker is None:
-            raise RequestNotFound("No such worker in this district")
+            raise RequestNotFound(gettext("No such worker in this district."))
         for offer in JobOffer.objects.select_related("worker", "request").filter(
             request=sr, state=OfferState.PENDING
         ):

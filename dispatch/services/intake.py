@@ -9,6 +9,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.core.errors import RuleViolation, StateConflict
@@ -70,9 +71,9 @@ def service_request_create(
     end = window_end or start + service_type.default_duration
     if end <= start:
         raise RuleViolation(
-            "The window must end after it starts",
+            _("The window must end after it starts."),
             code="invalid_window",
-            fields={"window_end": ["must be after window_start"]},
+            fields={"window_end": [_("must be after window_start")]},
         )
     match_at = max(now, start - service_type.lead_time)
     arrive_due_at = start + service_type.arrive_within if service_type.arrive_within else end
@@ -378,14 +379,15 @@ def offer_accept(*, offer_id: int, user: User) -> JobOffer:
         offer, sr = _lock_offer_of(user, offer_id)
         if offer.state != OfferState.PENDING:
             raise StateConflict(
-                f"This offer is {offer.state}; the request is {sr.state}",
+                _("This offer is %(offer_state)s; the request is %(state)s.")
+                % {"offer_state": offer.state, "state": sr.state},
                 current_state=offer.state,
                 request_state=sr.state,
                 code="offer_state_conflict",
             )
         if sr.state != RequestState.OFFERED:
             raise StateConflict(
-                f"This job is no longer open: the request is {sr.state}",
+                _("This job is no longer open: the request is %(state)s.") % {"state": sr.state},
                 current_state=sr.state,
                 code="request_state_conflict",
             )
@@ -394,7 +396,7 @@ def offer_accept(*, offer_id: int, user: User) -> JobOffer:
             return offer
         _expire(offer, sr)
     raise OfferExpired(
-        f"This offer expired at {offer.expires_at.isoformat()}",
+        _("This offer expired at %(time)s.") % {"time": offer.expires_at.isoformat()},
         current_state=OfferState.EXPIRED,
         code="offer_expired",
     )
@@ -443,10 +445,10 @@ def request_assign_worker(*, request_id: int, user: User, worker_id: int) -> Ser
         if sr.assigned_provider_id is None or user.pk not in provider_admin_ids(
             provider_id=sr.assigned_provider_id
         ):
-            raise RequestNotFound("No such request among your organisation's jobs")
+            raise RequestNotFound(_("No such request among your organisation's jobs."))
         if sr.state != RequestState.ASSIGNED or sr.assigned_worker_id:
             raise StateConflict(
-                "A worker can be named only once, for a job your organisation accepted",
+                _("A worker can be named only once, for a job your organisation accepted."),
                 current_state=sr.state,
                 code="request_state_conflict",
             )
@@ -458,9 +460,9 @@ def request_assign_worker(*, request_id: int, user: User, worker_id: int) -> Ser
         )
         if worker is None:
             raise RuleViolation(
-                "Not one of your workers with this skill and valid certificates",
+                _("Not one of your workers with this skill and valid certificates."),
                 code="worker_not_eligible",
-                fields={"worker": ["not eligible for this job"]},
+                fields={"worker": [_("not eligible for this job")]},
             )
         _take_job(worker, current_state=sr.state)
         _request_move(
@@ -478,7 +480,7 @@ def _lock_offer_of(user: User, offer_id: int) -> tuple[JobOffer, ServiceRequest]
         JobOffer.objects.filter(mine, pk=offer_id).values_list("request_id", flat=True).first()
     )
     if request_id is None:
-        raise RequestNotFound("No such offer among yours")
+        raise RequestNotFound(_("No such offer among yours."))
     sr = _lock(request_id)
     offer = JobOffer.objects.select_related("worker").get(pk=offer_id)
     offer.request = sr  # the locked row, not a second copy of it

@@ -8,6 +8,7 @@ from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.core.errors import RuleViolation, StateConflict, require_code
@@ -62,7 +63,7 @@ def visit_check_in(
         sr, worker = _lock_assigned(request_id, user)
         if sr.state not in (RequestState.ASSIGNED, RequestState.EN_ROUTE):
             raise StateConflict(
-                f"Cannot check in: the request is {sr.state}",
+                _("Cannot check in: the request is %(state)s.") % {"state": sr.state},
                 current_state=sr.state,
                 code="request_state_conflict",
             )
@@ -73,8 +74,11 @@ def visit_check_in(
         if outside and not exception_reason:
             log.info("check_in_refused", request=sr.pk, distance_m=distance, geofence_m=limit)
             raise RuleViolation(
-                f"You are {distance:.0f} m from the home; check in within {limit} m, or give "
-                f"an exception_reason",
+                _(
+                    "You are %(distance)s m from the home; check in within %(limit)s m, or "
+                    "give an exception_reason."
+                )
+                % {"distance": f"{distance:.0f}", "limit": limit},
                 code="outside_geofence",
                 distance_m=distance,
                 geofence_m=limit,
@@ -128,8 +132,16 @@ def _refuse_early(sr: ServiceRequest) -> None:
 
     log.info("check_in_refused_early", request=sr.pk)
     raise RuleViolation(
-        f"The visit's window opens at {local(sr.window_start)} ({_display_tz().key}); check in "
-        f"from {local(earliest)}, {hours:g} h before it, at the earliest",
+        _(
+            "The visit's window opens at %(opens)s (%(zone)s); check in from %(earliest)s, "
+            "%(hours)s h before it, at the earliest."
+        )
+        % {
+            "opens": local(sr.window_start),
+            "zone": _display_tz().key,
+            "earliest": local(earliest),
+            "hours": f"{hours:g}",
+        },
         code="check_in_too_early",
         window_start=sr.window_start,
         window_end=sr.window_end,
@@ -162,7 +174,8 @@ def visit_exception_decide(
         resolution,
         VISIT_EXCEPTION_RESOLUTIONS[decision],
         field="resolution",
-        message=f"{resolution} does not resolve an exception as {decision}",
+        message=_("%(resolution)s does not resolve an exception as %(decision)s.")
+        % {"resolution": resolution, "decision": decision},
         code="resolution_not_allowed",
     )
     with transaction.atomic():
@@ -174,7 +187,7 @@ def visit_exception_decide(
         after = next_state(VISIT_EXCEPTION_TRANSITIONS, before, event)
         if after is None:
             raise StateConflict(
-                "No pending exception on this visit",
+                _("No pending exception on this visit."),
                 current_state=before or "none",
                 code="no_pending_exception",
             )
@@ -222,7 +235,7 @@ def visit_check_out(
         sr, worker = _lock_assigned(request_id, user)
         if sr.state != RequestState.ON_SITE:
             raise StateConflict(
-                f"Cannot check out: the request is {sr.state}",
+                _("Cannot check out: the request is %(state)s.") % {"state": sr.state},
                 current_state=sr.state,
                 code="request_state_conflict",
             )
@@ -230,9 +243,14 @@ def visit_check_out(
         is_welfare = sr.service_type.code == "welfare_check"
         if is_welfare and not welfare_outcome:
             raise RuleViolation(
-                "A welfare check (巡访) records what it found",
+                _("A welfare check records what it found."),
                 code="welfare_outcome_required",
-                fields={"welfare_outcome": ["seen_well, needs_help, not_home or no_answer"]},
+                fields={
+                    "welfare_outcome": [
+                        _("one of %(codes)s")
+                        % {"codes": "seen_well, needs_help, not_home, no_answer"}
+                    ]
+                },
             )
         elder, distance = _from_home(sr.elder_id, point)
         _visit_move(

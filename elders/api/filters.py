@@ -1,6 +1,7 @@
 import django_filters
 from django.contrib.gis.measure import D
 from django.db.models import Q
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
@@ -42,7 +43,7 @@ class ElderFilter(django_filters.FilterSet):
 
     def filter_division(self, qs, name, value):
         if not value.isdigit() or len(value) not in (2, 4, 6, 9, 12):
-            raise ValidationError({"division": ["a prefix of 2, 4, 6, 9 or 12 digits"]})
+            raise ValidationError({"division": [_("a prefix of 2, 4, 6, 9 or 12 digits")]})
         return qs.filter(division_code__startswith=value)
 
     def filter_category(self, qs, name, values):
@@ -57,7 +58,9 @@ class ElderFilter(django_filters.FilterSet):
     def filter_within(self, qs, name, value):
         area = polygon_from_geojson(value)
         if area is None:
-            raise ValidationError({"within": ["must be a valid GeoJSON Polygon or MultiPolygon"]})
+            raise ValidationError(
+                {"within": [_("must be a valid GeoJSON Polygon or MultiPolygon")]}
+            )
         return qs.filter(location__intersects=area)
 
     def filter_q(self, qs, name, value):

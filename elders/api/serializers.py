@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
@@ -118,7 +119,7 @@ class CareNeedSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         if attrs.get("ends_on") and attrs["ends_on"] < attrs["starts_on"]:
-            raise serializers.ValidationError({"ends_on": ["must not be before starts_on"]})
+            raise serializers.ValidationError({"ends_on": [_("must not be before starts_on")]})
         return attrs
 
 

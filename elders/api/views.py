@@ -1,5 +1,6 @@
 from django.db import models
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -68,7 +69,10 @@ class _ElderList(ListAPIView):
         asked = sorted(set(self.request.query_params) & set(ElderFilter.base_filters))
         if asked:
             raise serializers.ValidationError(
-                {name: ["not available to your role: your list does not show it"] for name in asked}
+                {
+                    name: [_("not available to your role: your list does not show it")]
+                    for name in asked
+                }
             )
         return queryset
 
@@ -89,7 +93,7 @@ class ElderListView(_ElderList):
     @extend_schema(request=s.ElderInput, responses={201: s.ElderWithBirthDateOutput})
     @idempotent
     def post(self, request):
-        require_role(request.user, STAFF_ROLES, "register elders")
+        require_role(request.user, STAFF_ROLES, _("register elders"))
         data = s.ElderInput(data=request.data)
         data.is_valid(raise_exception=True)
         elder = services.elder_create(
@@ -108,7 +112,7 @@ class ElderFeaturesView(_ElderList):
     serializer_class = s.ElderFeature
 
     def list(self, request, *args, **kwargs):
-        require_role(request.user, STAFF_ROLES, "map elders")
+        require_role(request.user, STAFF_ROLES, _("map elders"))
         return super().list(request, *args, **kwargs)
 
 
@@ -122,7 +126,7 @@ class ElderDetailView(APIView):
     @idempotent
     def patch(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        require_role(request.user, STAFF_ROLES, "change an elder's file")
+        require_role(request.user, STAFF_ROLES, _("change an elder's file"))
         data = s.ElderInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         services.elder_update(elder=elder, actor=request.user, **data.validated_data)
@@ -137,10 +141,10 @@ class ElderLookupView(APIView):
         responses=s.LookupOutput(many=True),
     )
     def get(self, request):
-        require_role(request.user, STAFF_ROLES, "look up callers")
+        require_role(request.user, STAFF_ROLES, _("look up callers"))
         phone = request.query_params.get("phone", "")
         if not phone.strip():
-            raise serializers.ValidationError({"phone": ["required"]})
+            raise serializers.ValidationError({"phone": [_("required")]})
         rows = [
             elder_caller_card(e, how) for e, how in elders_by_phone(user=request.user, phone=phone)
         ]
@@ -158,7 +162,7 @@ class IdNumberRevealView(APIView):
     @extend_schema(request=s.PurposeInput, responses=RevealOutput)
     def post(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        require_role(request.user, ID_NUMBER_ROLES, "see full ID numbers")
+        require_role(request.user, ID_NUMBER_ROLES, _("see full ID numbers"))
         data = s.PurposeInput(data=request.data)
         data.is_valid(raise_exception=True)
         revealed = services.elder_id_number_reveal(
@@ -190,7 +194,7 @@ class IdNumberCheckView(APIView):
     @extend_schema(request=CheckInput, responses=CheckOutput)
     def post(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        require_role(request.user, STAFF_ROLES, "check ID numbers")
+        require_role(request.user, STAFF_ROLES, _("check ID numbers"))
         data = self.CheckInput(data=request.data)
         data.is_valid(raise_exception=True)
         match = services.elder_id_number_check(
@@ -214,7 +218,9 @@ def _read_purpose(request, elder: Elder, what: str) -> str:
             raise Http404
         return f"{grant.reference}: {grant.purpose}" + (f" ({purpose})" if purpose else "")
     if not purpose:
-        raise serializers.ValidationError({"purpose": [f"say why you need the {what}"]})
+        raise serializers.ValidationError(
+            {"purpose": [_("say why you need the %(what)s") % {"what": what}]}
+        )
     return purpose
 
 
@@ -227,7 +233,7 @@ class HealthView(APIView):
         elder = _visible_elder(request, pk)
         if request.user.role == Role.PROVIDER_ADMIN:
             raise Http404
-        purpose = _read_purpose(request, elder, "health notes")
+        purpose = _read_purpose(request, elder, _("health notes"))
         profile = services.health_profile_read(elder=elder, user=request.user, purpose=purpose)
         return Response(s.HealthSerializer(profile).data)
 
@@ -235,7 +241,7 @@ class HealthView(APIView):
     @idempotent
     def put(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        require_role(request.user, STAFF_ROLES, "change health notes")
+        require_role(request.user, STAFF_ROLES, _("change health notes"))
         data = s.HealthSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         profile = services.health_profile_write(
@@ -250,8 +256,8 @@ class AssessmentsView(APIView):
     @extend_schema(parameters=[PURPOSE], responses=s.AssessmentOutput(many=True))
     def get(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        require_role(request.user, STAFF_ROLES | {Role.FAMILY}, "see assessments")
-        purpose = _read_purpose(request, elder, "assessments")
+        require_role(request.user, STAFF_ROLES | {Role.FAMILY}, _("see assessments"))
+        purpose = _read_purpose(request, elder, _("assessments"))
         rows = services.assessments_read(elder=elder, user=request.user, purpose=purpose)
         return Response(s.AssessmentOutput(rows, many=True).data)
 
@@ -259,7 +265,7 @@ class AssessmentsView(APIView):
     @idempotent
     def post(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        require_role(request.user, STAFF_ROLES, "record assessments")
+        require_role(request.user, STAFF_ROLES, _("record assessments"))
         data = s.AssessmentInput(data=request.data)
         data.is_valid(raise_exception=True)
         assessment = services.assessment_record(
@@ -279,14 +285,14 @@ class _ElderChildren(APIView):
 
     def get(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        require_role(request.user, self.read_roles, "see this")
+        require_role(request.user, self.read_roles, _("see this"))
         rows = self.model._default_manager.filter(elder=elder).order_by(*self.ordering)
         return Response(self.output_class(rows, many=True).data)
 
     @idempotent
     def post(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        require_role(request.user, STAFF_ROLES, "change an elder's file")
+        require_role(request.user, STAFF_ROLES, _("change an elder's file"))
         data = self.input_class(data=request.data)
         data.is_valid(raise_exception=True)
         row = services.elder_child_add(
@@ -312,8 +318,8 @@ class CareNeedsView(_ElderChildren):
     @extend_schema(parameters=[PURPOSE], responses=s.CareNeedSerializer(many=True))
     def get(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        require_role(request.user, self.read_roles, "see the care plan")
-        purpose = _read_purpose(request, elder, "care plan")
+        require_role(request.user, self.read_roles, _("see the care plan"))
+        purpose = _read_purpose(request, elder, _("care plan"))
         rows = services.care_plan_read(elder=elder, user=request.user, purpose=purpose)
         return Response(s.CareNeedSerializer(rows, many=True).data)
 
@@ -337,5 +343,5 @@ class AccessLogView(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return AccessLog.objects.none()
         elder = _visible_elder(self.request, self.kwargs["pk"])
-        require_role(signed_in(self.request), ID_NUMBER_ROLES, "read the access log")
+        require_role(signed_in(self.request), ID_NUMBER_ROLES, _("read the access log"))
         return AccessLog.objects.filter(elder=elder).select_related("user").order_by("-at")

@@ -1,5 +1,6 @@
 import json
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
@@ -60,7 +61,7 @@ class ProviderInput(serializers.Serializer):
             return None
         area = polygon_from_geojson(json.dumps(value))
         if area is None:
-            raise serializers.ValidationError("must be a valid GeoJSON Polygon or MultiPolygon")
+            raise serializers.ValidationError(_("must be a valid GeoJSON Polygon or MultiPolygon"))
         return MultiPolygon(area, srid=4326) if isinstance(area, Polygon) else area
 
 

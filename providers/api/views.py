@@ -1,5 +1,6 @@
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -43,7 +44,9 @@ class ProviderListView(ListAPIView):
     @extend_schema(request=s.ProviderInput, responses={201: s.ProviderOutput})
     @idempotent
     def post(self, request):
-        require_role(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, "register providers")
+        require_role(
+            request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, _("register providers")
+        )
         data = s.ProviderInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -53,7 +56,7 @@ class ProviderListView(ListAPIView):
             code = request.data.get("district", "")
             district = District.objects.filter(code=code).first()
             if district is None:
-                raise serializers.ValidationError({"district": ["no district with this code"]})
+                raise serializers.ValidationError({"district": [_("no district with this code")]})
             district_id = district.pk
         provider = services.provider_register(actor=request.user, district_id=district_id, **values)
         return Response(s.ProviderOutput(provider).data, status=status.HTTP_201_CREATED)
@@ -87,7 +90,9 @@ class ProviderDetailView(APIView):
     @idempotent
     def patch(self, request, pk: int):
         provider = _provider(request, pk)
-        require_role(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, "change providers")
+        require_role(
+            request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, _("change providers")
+        )
         data = s.ProviderInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         provider, change = services.provider_update(
@@ -105,7 +110,7 @@ class ProviderStatusView(APIView):
     @idempotent
     def post(self, request, pk: int):
         provider = _provider(request, pk)
-        require_role(request.user, ADMIN, "change a provider's status")
+        require_role(request.user, ADMIN, _("change a provider's status"))
         data = s.StatusChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
         provider = services.provider_status_change(
@@ -136,7 +141,7 @@ class ProviderServicesView(APIView):
     @idempotent
     def post(self, request, pk: int):
         provider = _provider(request, pk)
-        require_role(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, "set services")
+        require_role(request.user, {Role.PROVIDER_ADMIN, Role.DISTRICT_ADMIN}, _("set services"))
         data = s.ServiceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         change = services.provider_service_set(
@@ -162,7 +167,7 @@ class ProviderWorkersView(APIView):
     @idempotent
     def post(self, request, pk: int):
         provider = _provider(request, pk)
-        require_role(request.user, {Role.PROVIDER_ADMIN}, "add workers")
+        require_role(request.user, {Role.PROVIDER_ADMIN}, _("add workers"))
         data = s.WorkerInput(data=request.data)
         data.is_valid(raise_exception=True)
         worker = services.worker_create(
@@ -182,7 +187,7 @@ class WorkerDetailView(APIView):
     @idempotent
     def patch(self, request, pk: int):
         worker = get_object_or_404(workers_visible_to(request.user), pk=pk)
-        require_role(request.user, {Role.PROVIDER_ADMIN}, "change workers")
+        require_role(request.user, {Role.PROVIDER_ADMIN}, _("change workers"))
         data = s.WorkerUpdate(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         worker = services.worker_update(
@@ -203,7 +208,7 @@ class WorkerCertificatesView(APIView):
     @idempotent
     def post(self, request, pk: int):
         worker = get_object_or_404(workers_visible_to(request.user), pk=pk)
-        require_role(request.user, {Role.PROVIDER_ADMIN}, "add certificates")
+        require_role(request.user, {Role.PROVIDER_ADMIN}, _("add certificates"))
         data = s.CertificateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cert = services.certificate_add(worker=worker, actor=request.user, **data.validated_data)
@@ -229,12 +234,12 @@ class ProviderCreditView(APIView):
     @idempotent
     def post(self, request, pk: int):
         provider = _provider(request, pk)
-        require_role(request.user, ADMIN, "record credit events")
+        require_role(request.user, ADMIN, _("record credit events"))
         data = s.ManualCreditInput(data=request.data)
         data.is_valid(raise_exception=True)
         worker_id = data.validated_data.get("worker")
         if worker_id and not provider.workers.filter(pk=worker_id).exists():
-            raise serializers.ValidationError({"worker": ["not a worker of this provider"]})
+            raise serializers.ValidationError({"worker": [_("not a worker of this provider")]})
         event = services.credit_event_record(
             provider_id=provider.pk,
             worker_id=worker_id,
@@ -243,7 +248,7 @@ class ProviderCreditView(APIView):
             note=data.validated_data["note"],
         )
         if event is None:
-            raise serializers.ValidationError({"reference": ["already recorded"]})
+            raise serializers.ValidationError({"reference": [_("already recorded")]})
         return Response(s.CreditEventSerializer(event).data, status=status.HTTP_201_CREATED)
 
 
@@ -259,7 +264,7 @@ class ProviderSanctionsView(APIView):
     @idempotent
     def post(self, request, pk: int):
         provider = _provider(request, pk)
-        require_role(request.user, ADMIN, "sanction providers")
+        require_role(request.user, ADMIN, _("sanction providers"))
         data = s.SanctionInput(data=request.data)
         data.is_valid(raise_exception=True)
         sanction = services.sanction_impose(
@@ -274,7 +279,7 @@ class SanctionAppealView(APIView):
     @extend_schema(request=s.AppealInput, responses={201: s.AppealOutput})
     @idempotent
     def post(self, request, pk: int):
-        require_role(request.user, {Role.PROVIDER_ADMIN}, "appeal sanctions")
+        require_role(request.user, {Role.PROVIDER_ADMIN}, _("appeal sanctions"))
         sanction = get_object_or_404(
             Sanction.objects.select_related("provider"), pk=pk, provider__admins=request.user
         )
@@ -303,7 +308,7 @@ class AppealDecideView(APIView):
     @extend_schema(request=s.AppealDecisionInput, responses=s.AppealOutput)
     @idempotent
     def post(self, request, pk: int):
-        require_role(request.user, ADMIN, "decide appeals")
+        require_role(request.user, ADMIN, _("decide appeals"))
         appeal = get_object_or_404(
             Appeal, pk=pk, sanction__provider__in=providers_visible_to(request.user)
         )
@@ -345,7 +350,7 @@ class ProviderChangeDecideView(APIView):
     @extend_schema(request=s.ChangeDecisionInput, responses=s.ProviderChangeOutput)
     @idempotent
     def post(self, request, pk: int):
-        require_role(request.user, ADMIN, "decide provider changes")
+        require_role(request.user, ADMIN, _("decide provider changes"))
         change = get_object_or_404(provider_changes_visible_to(request.user), pk=pk)
         data = s.ChangeDecisionInput(data=request.data)
         data.is_valid(raise_exception=True)

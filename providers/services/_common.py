@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from backend.accounts.models import User
 from backend.core.errors import DomainError
 from backend.core.events import event_record
@@ -14,7 +16,9 @@ from ..models import (
 
 class ProviderDataError(DomainError):
     def __init__(self, fields: dict[str, list[str]]):
-        super().__init__("The provider's data has invalid fields.", code="invalid", fields=fields)
+        super().__init__(
+            _("The provider's data has invalid fields."), code="invalid", fields=fields
+        )
 
 
 def _admin_ids(provider: Provider) -> list[int]:

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import District, Role, User
 from backend.core.errors import NotAllowed, NotFound, RuleViolation, StateConflict
@@ -88,9 +89,9 @@ def _where_check(provider: Provider, changes: dict[str, dict[str, Any]]) -> None
     )
     if boundary is not None and not boundary.covers(area):
         raise RuleViolation(
-            "A provider's service area lies within its own district",
+            _("A provider's service area lies within its own district."),
             code="outside_district",
-            fields={"service_area": ["reaches outside the district's boundary"]},
+            fields={"service_area": [_("reaches outside the district's boundary")]},
         )
 
 
@@ -98,7 +99,7 @@ def _changes_check(provider: Provider, changes: dict[str, dict[str, Any]]) -> No
     _where_check(provider, changes)
     code = changes.get("credit_code", {}).get("to")
     if code and Provider.objects.filter(credit_code=code).exclude(pk=provider.pk).exists():
-        raise ProviderDataError({"credit_code": ["already registered"]})
+        raise ProviderDataError({"credit_code": [_("already registered")]})
 
 
 def _change_apply(provider: Provider, change: ProviderChange) -> None:
@@ -137,7 +138,9 @@ def _change_submit(
         return None
     direct = change_may_decide(actor=actor, provider=provider)
     if not direct and not provider.admins.filter(pk=actor.pk).exists():
-        raise NotAllowed("Only the provider's admins or its district administrators change this")
+        raise NotAllowed(
+            _("Only the provider's admins or its district administrators change this.")
+        )
     _changes_check(provider, changes)
     now = timezone.now()
     change = ProviderChange.objects.create(
@@ -182,15 +185,15 @@ def provider_change_decide(
         ProviderChange.objects.filter(pk=change_id).values_list("provider_id", flat=True).first()
     )
     if provider_id is None:
-        raise NotFound("No such change")
+        raise NotFound(_("No such change."))
     with transaction.atomic():
         provider = Provider.objects.select_for_update().get(pk=provider_id)
         change = ProviderChange.objects.select_for_update().get(pk=change_id)
         if not change_may_decide(actor=actor, provider=provider):
-            raise NotAllowed("Only a district administrator of the provider's district decides")
+            raise NotAllowed(_("Only a district administrator of the provider's district decides."))
         if change.state != ChangeState.PENDING:
             raise StateConflict(
-                f"This change is already {change.state}",
+                _("This change is already %(state)s.") % {"state": change.state},
                 current_state=change.state,
                 code="change_decided",
             )
@@ -202,10 +205,10 @@ def provider_change_decide(
             )
             if stale:
                 raise StateConflict(
-                    "What this change starts from is no longer on file: reject it",
+                    _("What this change starts from is no longer on file: reject it."),
                     current_state=change.state,
                     code="change_stale",
-                    fields={key: ["changed since the request"] for key in stale},
+                    fields={key: [_("changed since the request")] for key in stale},
                 )
             _changes_check(provider, change.changes)
         change.state = ChangeState.APPROVED if approve else ChangeState.REJECTED
@@ -216,7 +219,7 @@ def provider_change_decide(
             try:
                 _change_apply(provider, change)
             except IntegrityError:  # a code registered since the check; all of it rolls back
-                raise ProviderDataError({"credit_code": ["already registered"]}) from None
+                raise ProviderDataError({"credit_code": [_("already registered")]}) from None
         _record(
             provider,
             f"provider.change_{change.state}",

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role, User
 from backend.core.errors import StateConflict
@@ -45,7 +46,7 @@ def provider_register(
                 provider.admins.add(actor)
             _record(provider, "provider.registered", actor, after=provider.status)
     except IntegrityError:
-        raise ProviderDataError({"credit_code": ["already registered"]}) from None
+        raise ProviderDataError({"credit_code": [_("already registered")]}) from None
     return provider
 
 
@@ -67,7 +68,7 @@ def provider_update(
                 _record(provider, "provider.updated", actor, data={"fields": sorted(fields)})
             change = _change_submit(provider, actor, _diffs(provider, reviewed), reason=reason)
     except IntegrityError:
-        raise ProviderDataError({"credit_code": ["already registered"]}) from None
+        raise ProviderDataError({"credit_code": [_("already registered")]}) from None
     return provider, change
 
 
@@ -115,14 +116,15 @@ def provider_status_change(
 ) -> Provider:
     """The one place a provider's status changes: lock, check the table, save, audit."""
     if not reason.strip():
-        raise ProviderDataError({"reason": ["a status change needs a reason"]})
+        raise ProviderDataError({"reason": [_("a status change needs a reason")]})
     with transaction.atomic():
         provider = Provider.objects.select_for_update().get(pk=provider_id)
         before = provider.status
         after = PROVIDER_TRANSITIONS.get((before, event))
         if after is None:
             raise StateConflict(
-                f"Cannot {event} a provider that is {before}",
+                _("Cannot %(event)s a provider that is %(state)s.")
+                % {"event": event, "state": before},
                 current_state=before,
                 code="provider_state_conflict",
             )

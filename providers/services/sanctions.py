@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.core.errors import StateConflict
@@ -60,7 +61,9 @@ def sanction_impose(
 def appeal_file(*, sanction: Sanction, actor: User, grounds: str) -> Appeal:
     if sanction.lifted_at:
         raise StateConflict(
-            "This sanction was already lifted", current_state="lifted", code="sanction_lifted"
+            _("This sanction was already lifted."),
+            current_state="lifted",
+            code="sanction_lifted",
         )
     try:
         with transaction.atomic():
@@ -73,7 +76,9 @@ def appeal_file(*, sanction: Sanction, actor: User, grounds: str) -> Appeal:
             )
     except IntegrityError:
         raise StateConflict(
-            "An appeal of this sanction is already open", current_state="open", code="appeal_open"
+            _("An appeal of this sanction is already open."),
+            current_state="open",
+            code="appeal_open",
         ) from None
     return appeal
 
@@ -85,7 +90,7 @@ def appeal_decide(*, appeal_id: int, actor: User, grant: bool, note: str) -> App
         appeal = Appeal.objects.select_for_update().select_related("sanction").get(pk=appeal_id)
         if appeal.state != AppealState.OPEN:
             raise StateConflict(
-                f"This appeal is already {appeal.state}",
+                _("This appeal is already %(state)s.") % {"state": appeal.state},
                 current_state=appeal.state,
                 code="appeal_decided",
             )

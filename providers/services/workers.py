@@ -10,6 +10,7 @@ from django.contrib.gis.geos import Point
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role, User
 from backend.accounts.services import password_check
@@ -45,7 +46,7 @@ def worker_create(
             worker = Worker.objects.create(user=user, provider=provider, **fields)
             _record(provider, "provider.worker_added", actor, data={"worker": worker.pk})
     except IntegrityError:
-        raise ProviderDataError({"username": ["already taken"]}) from None
+        raise ProviderDataError({"username": [_("already taken")]}) from None
     return worker
 
 
@@ -58,9 +59,14 @@ def worker_update(*, worker_id: int, actor: User | None, **fields: Any) -> Worke
         capacity = fields.get("capacity", worker.capacity)
         if capacity < worker.active_jobs:
             raise RuleViolation(
-                f"The worker holds {worker.active_jobs} jobs now; capacity cannot be lower",
+                _("The worker holds %(jobs)s jobs now; capacity cannot be lower.")
+                % {"jobs": worker.active_jobs},
                 code="capacity_below_jobs_held",
-                fields={"capacity": [f"at least {worker.active_jobs}, the jobs held now"]},
+                fields={
+                    "capacity": [
+                        _("at least %(jobs)s, the jobs held now") % {"jobs": worker.active_jobs}
+                    ]
+                },
             )
         changed = sorted(name for name, value in fields.items() if getattr(worker, name) != value)
         for name in changed:

@@ -29,6 +29,7 @@ def test_a_deeply_nested_json_body_is_a_400(operator):
     assert response.json()["error"]["code"] == "parse_error"
 
 
+@pytest.mark.usefixtures("english")
 def test_a_body_nested_past_the_limit_but_within_the_parser_is_a_400(operator):
     body = {"elder": 1, "notes": "x"}
     for _ in range(40):

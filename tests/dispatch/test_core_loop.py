@@ -299,6 +299,7 @@ def test_future_request_waits_for_its_lead_time(
     assert ServiceRequest.objects.get(pk=sr_id).state == RequestState.OFFERED
 
 
+@pytest.mark.usefixtures("english")
 def test_family_requests_for_their_own_elder_only(family, elder, district):
     stranger_elder = f.ElderFactory(district=district)
 

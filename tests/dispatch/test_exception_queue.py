@@ -108,6 +108,7 @@ def test_an_emergencys_outcome_alert_is_resolved_by_closing_it_with_the_outcome(
     assert (alert.resolution, alert.resolved_by) == ("outcome_recorded", operator)
 
 
+@pytest.mark.usefixtures("english")
 def test_an_alert_the_system_closed_with_its_work_order_cannot_be_taken(
     operator, elder, django_capture_on_commit_callbacks
 ):

@@ -217,6 +217,7 @@ def test_an_exception_approved_before_check_out_is_credited_at_check_out(
     assert credit_of(worker) == [("verified_visit", Decimal("0.2"))]
 
 
+@pytest.mark.usefixtures("english")
 def test_a_check_in_long_before_the_window_opens_is_refused_naming_the_window(
     operator, elder, make_worker, django_capture_on_commit_callbacks
 ):

@@ -9,6 +9,7 @@ from tests.elders.test_import import BAD, GOOD, csv_bytes
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.usefixtures("english")
 def test_the_admin_import_page_reports_every_bad_row_and_honours_the_dry_run(district):
     admin = f.UserFactory(
         role="district_admin", district=district, is_staff=True, is_superuser=True

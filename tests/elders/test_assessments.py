@@ -44,6 +44,7 @@ def test_a_coma_is_total_loss_whatever_the_score():
     assert gb_level(90, unconscious=True) == CareLevel.TOTAL
 
 
+@pytest.mark.usefixtures("english")
 def test_barthel_items_take_only_their_allowed_scores():
     assert barthel_errors(FULL_BARTHEL) == {}
     assert barthel_errors({**FULL_BARTHEL, "bathing": 10, "stairs": 7}) == {

@@ -42,6 +42,7 @@ def add_need(operator, elder, rrule, starts_on=None):
         ("FREQ=DAILY;FREQ=WEEKLY;BYHOUR=9", "FREQ"),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_a_rule_out_of_bounds_is_a_400_naming_rrule_and_why(operator, elder, rrule, reason):
     response = add_need(operator, elder, rrule)
 

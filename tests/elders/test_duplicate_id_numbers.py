@@ -66,6 +66,7 @@ def test_changing_a_number_to_one_on_file_elsewhere_answers_as_one_on_file_here(
     assert elsewhere.json() == here.json()
 
 
+@pytest.mark.usefixtures("english")
 def test_the_census_import_names_no_district_for_a_number_on_file_elsewhere(on_file, district):
     report = run([row("新老人", "女", on_file["elsewhere"])], district)
     api_answer = "another elder has this ID number"

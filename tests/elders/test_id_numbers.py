@@ -39,6 +39,7 @@ def test_a_lower_case_x_and_spaces_are_accepted():
         ("", "17 digits"),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_invalid_numbers_say_why(value, reason):
     with pytest.raises(InvalidIdNumber) as refused:
         parse_id_number(value)

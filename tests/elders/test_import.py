@@ -83,6 +83,7 @@ def run(rows, district, **kwargs):
     )
 
 
+@pytest.mark.usefixtures("english")
 def test_bad_rows_are_each_reported_and_the_good_ones_kept(district):
     report = run(GOOD + BAD, district)
 
@@ -154,6 +155,7 @@ def test_importing_the_same_file_twice_updates_instead_of_duplicating(district):
     assert str(wang.contacts.get().phone) == "+8613900139999"
 
 
+@pytest.mark.usefixtures("english")
 def test_an_elder_registered_in_another_district_is_not_taken_over(district):
     from tests import factories as f
 
@@ -187,6 +189,7 @@ def test_xlsx_with_real_dates_and_numbers_reads_like_csv(district):
     assert Elder.objects.get().division_code == "220104002003"
 
 
+@pytest.mark.usefixtures("english")
 def test_the_command_line_import_writes_a_report_file(district, tmp_path):
     source = tmp_path / "census.csv"
     source.write_bytes(csv_bytes(GOOD + BAD))

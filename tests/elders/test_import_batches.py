@@ -98,6 +98,7 @@ def test_a_dry_run_writes_each_batch_and_rolls_it_back(monkeypatch, district):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("english")
 def test_a_csv_past_the_row_bound_is_refused_before_any_batch_is_written(monkeypatch, district):
     monkeypatch.setattr(importer, "BATCH", 2)
     monkeypatch.setattr(importer, "MAX_ROWS", 4)
@@ -108,6 +109,7 @@ def test_a_csv_past_the_row_bound_is_refused_before_any_batch_is_written(monkeyp
     assert not Elder.objects.exists()
 
 
+@pytest.mark.usefixtures("english")
 def test_a_workbook_whose_rows_run_past_the_bound_is_refused_before_it_is_read(monkeypatch):
     monkeypatch.setattr(importer, "MAX_ROWS", 100)
     book = Workbook()

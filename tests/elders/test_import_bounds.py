@@ -14,7 +14,7 @@ from elders.models import Elder
 from tests.elders import ids
 from tests.elders.test_import import HEADER, csv_bytes, row
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 MB = 1024 * 1024
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

@@ -52,6 +52,7 @@ def test_an_id_number_that_contradicts_the_birth_date_or_gender_is_refused(opera
     assert not Elder.objects.exists()
 
 
+@pytest.mark.usefixtures("english")
 def test_the_same_id_number_cannot_be_registered_twice(operator):
     api(operator).post("/api/v1/elders/", NEW_ELDER, format="json")
 

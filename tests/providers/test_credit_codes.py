@@ -22,6 +22,7 @@ def test_the_standards_example_is_valid_in_any_case_and_spacing():
         ("", "18 characters"),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_invalid_codes_say_why(value, reason):
     with pytest.raises(InvalidCreditCode) as refused:
         parse_credit_code(value)

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
@@ -68,10 +69,12 @@ class TokenRefreshInput(TokenRefreshSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         token = RefreshToken(attrs["refresh"])
         if not token_is_current(token):
-            raise AuthenticationFailed("This token has ended", code="token_ended")
+            raise AuthenticationFailed(_("This token has ended."), code="token_ended")
         user_id = token.get(jwt_settings.USER_ID_CLAIM)
         if not User.objects.filter(pk=user_id, is_active=True).exists():
-            raise AuthenticationFailed("No active account for this token", code="no_active_account")
+            raise AuthenticationFailed(
+                _("No active account for this token."), code="no_active_account"
+            )
         return super().validate(attrs)
 
 
@@ -85,7 +88,7 @@ class LogoutInput(serializers.Serializer):
         try:
             return RefreshToken(value)
         except TokenError:
-            raise serializers.ValidationError("not a valid refresh token") from None
+            raise serializers.ValidationError(_("not a valid refresh token")) from None
 
 
 class PasswordChangeInput(serializers.Serializer):
