@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -26,6 +27,12 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("api/v1/", include(api_v1)),
     path("hooks/twilio/", include("hotline.urls")),
+    # gettext for our scripts: the djangojs catalogue of locale/ (LOCALE_PATHS) and Django's.
+    path(
+        "jsi18n/",
+        JavaScriptCatalog.as_view(packages=["backend.core"]),
+        name="javascript-catalog",
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves the page's script from its own URL: no inline script (the CSP).
     path(

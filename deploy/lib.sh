@@ -84,7 +84,9 @@ find_python() {
 
 ensure_system_packages() {
   check_system
-  apt_install ca-certificates locales procps gdal-bin redis-server postgresql postgresql-contrib
+  # gettext: msgfmt compiles the translation catalogues (locale/), and checks them in CI.
+  apt_install ca-certificates locales procps gdal-bin gettext redis-server postgresql \
+    postgresql-contrib
   PY=$(find_python || true)
   if [ -z "$PY" ]; then
     apt_install python3.11 python3.11-venv 2>/dev/null || apt_install python3 python3-venv
@@ -181,6 +183,13 @@ ensure_venv() {
     "${pip[@]}" install --no-deps --no-build-isolation -e "$ROOT"
     echo "$want" > "$stamp"
   fi
+}
+
+# The translation catalogues of locale/ compiled to .mo (not committed); only ours: the walk for
+# locale folders skips .venv and var. A .mo newer than its .po is left alone.
+ensure_messages() {
+  (cd "$ROOT" && DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-backend.settings.local} \
+    python manage.py compilemessages --ignore=.venv --ignore=var --ignore=.git -v0)
 }
 
 setup_all() {

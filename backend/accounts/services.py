@@ -7,6 +7,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from backend.core.errors import DomainError
@@ -28,7 +29,7 @@ def password_check(password: str, *, user: User | None = None, field: str = "pas
         validate_password(password, user=user)
     except ValidationError as refused:
         raise DomainError(
-            "The password is too weak.", code="weak_password", fields={field: refused.messages}
+            _("The password is too weak."), code="weak_password", fields={field: refused.messages}
         ) from None
 
 
@@ -68,9 +69,9 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
     """The user's own change: the old password first; every token of theirs ends."""
     if not user.check_password(old_password):
         raise DomainError(
-            "The current password is wrong.",
+            _("The current password is wrong."),
             code="wrong_password",
-            fields={"old_password": ["not your current password"]},
+            fields={"old_password": [_("not your current password")]},
         )
     password_check(new_password, user=user, field="new_password")
     with transaction.atomic():
@@ -78,6 +79,17 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
         user.save(update_fields=["password"])
         user_tokens_end(user=user)
         _record("user.password_changed", user, user)
+
+
+def user_language_set(*, user: User, language: str) -> None:
+    """The user's own language ("" for the platform's): their answers, texts and calls."""
+    if language == user.language:
+        return
+    with transaction.atomic():
+        before = user.language
+        user.language = language
+        user.save(update_fields=["language"])
+        _record("user.language_changed", user, user, before=before, after=language)
 
 
 def user_password_set(*, user: User, actor: User | None) -> None:

@@ -1,13 +1,20 @@
 """Which language a person gets: their own setting, else the platform's (zh-hans).
 
-A response to a request follows the signed-in user's setting, then Accept-Language, then
-LANGUAGE_CODE (backend/accounts/authentication.py, LocaleMiddleware). A text or call to a phone
-number has no request: the sender asks `language_for_phone` for the recipient's language and
-renders inside `translation.override(...)`.
+A response to a request is in, first to last: the signed-in user's own setting (User.language),
+the request's Accept-Language, LANGUAGE_CODE. LocaleMiddleware picks from the last two; the
+user's setting then wins through `user_language_activate`, called where a user is known: the
+middleware below for a session (pages, the admin, the API from a browser) and the API's token
+authentication (backend/accounts/authentication.py), since a JWT is read only inside DRF.
+A text or call to a phone number has no request: the sender asks `language_for_phone` for the
+recipient's language and renders inside `translation.override(...)`.
 """
+
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 from backend.accounts.models import User
@@ -55,3 +62,25 @@ def language_for_phone(phone: PhoneNumber | str) -> str:
         .first()
     )
     return code if code and language_supported(code) else platform_language()
+
+
+def user_language_activate(request: HttpRequest, user: object) -> None:
+    """For the rest of this request, the user's own language, when they chose one (over
+    Accept-Language). LocaleMiddleware's Content-Language then names it."""
+    code = getattr(user, "language", "") or ""
+    if language_supported(code):
+        translation.activate(code)
+        request.LANGUAGE_CODE = code
+
+
+class UserLanguageMiddleware:
+    """After LocaleMiddleware and the session's user (AuthenticationMiddleware, OTPMiddleware).
+    A request without a session cookie costs nothing here: its user is anonymous unread."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            user_language_activate(request, request.user)
+        return self.get_response(request)

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.gis.forms.widgets import OSMWidget
 from django.forms import Media
+from django.urls import reverse
 
 
 class MapWidget(OSMWidget):
@@ -20,7 +21,12 @@ class MapWidget(OSMWidget):
     def media(self) -> Media:
         return Media(
             css={"all": (settings.ANXIN_MAP_STYLE_URL, "gis/css/ol3.css")},
-            js=(settings.ANXIN_MAP_SCRIPT_URL, "gis/js/OLMapWidget.js", "core/map_widget.js"),
+            js=(
+                settings.ANXIN_MAP_SCRIPT_URL,
+                "gis/js/OLMapWidget.js",
+                reverse("javascript-catalog"),  # gettext for core/map_widget.js
+                "core/map_widget.js",
+            ),
         )
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:

@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): the session passed the second factor (staff, the admin).
     "django_otp.middleware.OTPMiddleware",
+    # A signed-in user's own language over Accept-Language (a JWT's: the API's authentication).
+    "backend.core.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a lockout noticed during a Django login (session, admin) into its answer.

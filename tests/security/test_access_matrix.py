@@ -45,6 +45,7 @@ MATRIX: dict[tuple[str, str], set | str] = {
     ("POST", "/api/v1/auth/logout/"): OPEN,  # the refresh token is the credential
     ("POST", "/api/v1/me/password/"): EVERYONE,
     ("GET", "/api/v1/me/"): EVERYONE,
+    ("PATCH", "/api/v1/me/"): EVERYONE,  # one's own language
     ("POST", "/api/v1/ws-ticket/"): EVERYONE,
     ("GET", "/api/v1/events/"): EVERYONE,  # each sees their own (district, or addressed)
     ("GET", "/api/v1/service-types/"): EVERYONE,

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -10,6 +12,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from backend.accounts import services
 from backend.accounts.models import Role, User
 from backend.accounts.selectors import users_managed_by
+from backend.core.i18n import user_language_activate
 from backend.core.permissions import require_role, signed_in
 
 from .serializers import (
@@ -24,15 +27,39 @@ MANAGERS = {Role.SUPERVISOR, Role.DISTRICT_ADMIN}
 
 
 class MeView(APIView):
+    """Your own account. `language` is yours to set (blank: the platform's, zh-hans); it wins
+    over Accept-Language in every answer to you, and chooses the language of your texts and
+    calls. `phone` is the registered phone the hotline connects the callers you take to; an
+    administrator sets it."""
+
     class MeOutput(serializers.Serializer):
         id = serializers.IntegerField()
         username = serializers.CharField()
         role = serializers.CharField()
         district = serializers.CharField(source="district.code", allow_null=True, default=None)
+        language = serializers.CharField(help_text="Your language; blank: the platform's")
+        phone = serializers.CharField(help_text="E.164; blank when none is registered")
+
+    class MeInput(serializers.Serializer):
+        language = serializers.ChoiceField(
+            choices=settings.LANGUAGES,
+            allow_blank=True,
+            help_text="Your language; blank for the platform's (zh-hans)",
+        )
 
     @extend_schema(responses=MeOutput)
     def get(self, request):
         return Response(self.MeOutput(request.user).data)
+
+    @extend_schema(request=MeInput, responses=MeOutput)
+    def patch(self, request):
+        data = self.MeInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = signed_in(request)
+        if "language" in data.validated_data:
+            services.user_language_set(user=user, language=data.validated_data["language"])
+            user_language_activate(request._request, user)  # this answer is in it already
+        return Response(self.MeOutput(user).data)
 
 
 class TokenObtainView(TokenObtainPairView):
@@ -98,7 +125,7 @@ class UserUnlockView(APIView):
     @extend_schema(request=None, responses=UnlockOutput)
     def post(self, request, pk: int):
         actor = signed_in(request)
-        require_role(actor, MANAGERS, "unlock accounts")
+        require_role(actor, MANAGERS, _("unlock accounts"))
         user = get_object_or_404(users_managed_by(actor), pk=pk)
         unlocked = services.user_unlock(user=user, actor=actor)
         return Response({"addresses_locked": unlocked})
@@ -115,7 +142,7 @@ class UserDeactivateView(APIView):
     @extend_schema(request=None, responses=DeactivateOutput)
     def post(self, request, pk: int):
         actor = signed_in(request)
-        require_role(actor, {Role.DISTRICT_ADMIN}, "deactivate accounts")
+        require_role(actor, {Role.DISTRICT_ADMIN}, _("deactivate accounts"))
         user = get_object_or_404(users_managed_by(actor), pk=pk)
         services.user_deactivate(user=user, actor=actor)
         return Response({"id": user.pk, "is_active": user.is_active})
