@@ -126,7 +126,13 @@ class Worker(models.Model):
     credit_score = models.DecimalField(max_digits=5, decimal_places=1, default=100)
 
     class Meta:
-        indexes = [GinIndex(fields=["skills"], name="worker_skills")]
+        indexes = [
+            GinIndex(fields=["skills"], name="worker_skills"),
+            # A worker found by a number: the language of a text or call to it
+            # (backend/core/i18n.py), an SMS reply from it (dispatch/offer_sms.py).
+            models.Index(fields=["phone"], name="worker_phone"),
+            models.Index(fields=["alt_phone"], name="worker_alt_phone"),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="worker_jobs_within_capacity",

@@ -12,7 +12,6 @@ recipient's language and renders inside `translation.override(...)`.
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from phonenumber_field.phonenumber import PhoneNumber, to_python
@@ -44,23 +43,20 @@ def language_for_phone(phone: PhoneNumber | str) -> str:
     if not isinstance(number, PhoneNumber) or not number.is_valid():
         return platform_language()
     e164 = number.as_e164
-    owners = (
-        Q(phone=e164)
-        | Q(
-            pk__in=User.objects.filter(Q(worker__phone=e164) | Q(worker__alt_phone=e164)).values(
-                "pk"
-            )
+    speakers = User.objects.filter(is_active=True).exclude(language="")
+    # A union, not an OR across joins: each branch walks its own phone index.
+    branches = [
+        speakers.filter(**{lookup: e164}).values_list("pk", "language")
+        for lookup in (
+            "phone",
+            "worker__phone",
+            "worker__alt_phone",
+            "elder_contacts__phone",
+            "elder_contacts__alt_phone",
         )
-        | Q(pk__in=User.objects.filter(elder_contacts__phone=e164).values("pk"))
-        | Q(pk__in=User.objects.filter(elder_contacts__alt_phone=e164).values("pk"))
-    )
-    code = (
-        User.objects.filter(owners, is_active=True)
-        .exclude(language="")
-        .order_by("pk")
-        .values_list("language", flat=True)
-        .first()
-    )
+    ]
+    found = branches[0].union(*branches[1:], all=True).order_by("pk").first()
+    code = found[1] if found else ""
     return code if code and language_supported(code) else platform_language()
 
 
