@@ -19,18 +19,22 @@ from .urgency import request_is_urgent
 log = structlog.get_logger(__name__)
 
 
-def request_params(sr: ServiceRequest) -> dict[str, Any]:
-    """What every family message names: the elder, the service (in both languages), the order."""
+def request_params(sr: ServiceRequest, *, elder_name: str = "") -> dict[str, Any]:
+    """What every family message names: the elder, the service (in both languages), the order.
+    `elder_name`: the elder's name when the caller has it (no query for the elder)."""
     return {
-        "elder": sr.elder.full_name,
+        "elder": elder_name or sr.elder.full_name,
         "service": {"en": sr.service_type.name, "zh-hans": sr.service_type.name_zh},
         "reference": sr.reference,
     }
 
 
-def family_text(sr: ServiceRequest, *, event: str, template: str, **params: Any) -> int:
+def family_text(
+    sr: ServiceRequest, *, event: str, template: str, elder_name: str = "", **params: Any
+) -> int:
     """Text `template` about `sr` to every contact who opted in; `event` keys it in the
     notification log, so telling twice about one event texts once. Returns how many."""
+    params = {**request_params(sr, elder_name=elder_name), **params}
     urgency = Urgency.EMERGENCY if request_is_urgent(sr) else Urgency.ROUTINE
     told = 0
     for contact in elder_sms_contacts(elder_id=sr.elder_id):
@@ -40,7 +44,7 @@ def family_text(sr: ServiceRequest, *, event: str, template: str, **params: Any)
                 to=str(contact.phone),
                 channel=Channel.SMS,
                 template=template,
-                params={**request_params(sr), **params},
+                params=params,
                 language=language_for_phone(contact.phone),
                 urgency=urgency,
             )

@@ -35,7 +35,9 @@ BUDGETS = {
     "matching (request_match task), one offer": 18,
     "matching (request_match task), emergency, three offers": 22,
     "accept": 20,
-    "check-in": 16,
+    # The family's SMS: the contacts who opted in, then per contact (one here) their language
+    # and their row in the notification log (a savepoint, the insert, its release).
+    "check-in": 20,
     "location update": 2,
     "location update on a job": 3,
 }

@@ -29,7 +29,7 @@ from typing import Any
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -126,31 +126,34 @@ def notify(
     send_after = now
     if urgency == Urgency.ROUTINE and quiet_hours is not False:
         send_after = quiet_hours_end(now)
-    with transaction.atomic():
-        notification, created = Notification.objects.get_or_create(
-            event=event,
-            recipient=to,
-            channel=channel,
-            attempt=1,
-            defaults={
-                "template": template,
-                "params": dict(params),
-                "language": language or settings.LANGUAGE_CODE,
-                "urgency": urgency,
-                "flow": flow,
-                "send_after": send_after,
-            },
-        )
-        if created:
-            log.info(
-                "notification_logged",
-                notification=notification.pk,
-                channel=str(channel),
+    due = send_after <= now
+    try:
+        with transaction.atomic():  # three statements: a savepoint, the row, its release
+            notification = Notification.objects.create(
+                event=event,
+                recipient=to,
+                channel=channel,
+                attempt=1,
                 template=template,
-                to=phone_tail(to),
-                waits=send_after > now,
+                params=dict(params),
+                language=language or settings.LANGUAGE_CODE,
+                urgency=urgency,
+                flow=flow,
+                send_after=send_after,
+                enqueued_at=now if due else None,
             )
-            _enqueue_if_due(notification, now)
+    except IntegrityError:  # told before: that row is the one
+        return Notification.objects.get(event=event, recipient=to, channel=channel, attempt=1)
+    log.info(
+        "notification_logged",
+        notification=notification.pk,
+        channel=str(channel),
+        template=template,
+        to=phone_tail(to),
+        waits=not due,
+    )
+    if due:
+        _enqueue(notification)
     return notification
 
 
@@ -193,10 +196,14 @@ def _enqueue_if_due(notification: Notification, now: datetime) -> None:
     """Precondition: inside the transaction that wrote the row."""
     if notification.send_after > now:
         return  # the sweep delivers it when it comes due
-    from .tasks import notification_deliver
-
     notification.enqueued_at = now
     notification.save(update_fields=["enqueued_at", "updated_at"])
+    _enqueue(notification)
+
+
+def _enqueue(notification: Notification) -> None:
+    from .tasks import notification_deliver
+
     enqueue_after_commit(
         notification_deliver, notification.pk, urgent=notification.urgency == Urgency.EMERGENCY
     )

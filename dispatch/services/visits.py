@@ -115,7 +115,7 @@ def visit_check_in(
         if visit.checked_in_at > sr.arrive_due_at:  # the service's arrival target
             _credit(worker.pk, "late_arrival", f"visit:{visit.pk}")
         visit_confirmation_ask(sr, visit)
-        _notify_family(sr, visit, arrived=True, at=visit.checked_in_at)
+        _notify_family(sr, visit, elder, arrived=True, at=visit.checked_in_at)
         return CheckIn(visit=visit, distance_m=distance)
 
 
@@ -269,7 +269,7 @@ def visit_check_out(
         worker_jobs_adjust(worker_id=worker.pk, delta=-1)
         access_grant_revoke(reference=_grant_reference(sr))
         _credit_if_verified(visit)
-        _notify_family(sr, visit, arrived=False, at=checked_out)
+        _notify_family(sr, visit, elder, arrived=False, at=checked_out)
         return visit
 
 
@@ -282,7 +282,15 @@ def _credit_if_verified(visit: Visit) -> None:
         _credit(visit.worker_id, "verified_visit", f"visit:{visit.pk}")
 
 
-def _notify_family(sr: ServiceRequest, visit: Visit, *, arrived: bool, at: datetime) -> None:
+def _notify_family(
+    sr: ServiceRequest, visit: Visit, elder: Elder, *, arrived: bool, at: datetime
+) -> None:
     local = timezone.localtime(at, timezone=_display_tz()).strftime("%H:%M")
     kind = "check_in" if arrived else "check_out"
-    family_text(sr, event=f"visit.{kind}:{visit.pk}", template=f"sms.visit_{kind}", time=local)
+    family_text(
+        sr,
+        event=f"visit.{kind}:{visit.pk}",
+        template=f"sms.visit_{kind}",
+        elder_name=elder.full_name,
+        time=local,
+    )
