@@ -8,6 +8,7 @@ from drf_spectacular.validation import validate_schema
 
 from dispatch import services
 from dispatch.models import Complaint, JobOffer, OperatorAlert, ServiceType, Visit
+from hotline import services as hotline
 from providers import services as provider_services
 from tests import factories as f
 from tests.conftest import api
@@ -83,6 +84,24 @@ def world(district, elder, family, make_worker, django_capture_on_commit_callbac
     _, change = provider_services.provider_update(
         provider=offered_to.provider, actor=provider_admin, service_radius_m=4000
     )
+    calls = [
+        hotline.call_enqueue(
+            call_id=hotline.call_arrive(
+                call_sid=sid,
+                from_number="+8613900000000",
+                to_number="+8643112349",
+                district_id=district.pk,
+            ).pk
+        )
+        for sid in ("CAwaiting", "CAleft")
+    ]
+    hotline.call_voicemail(call_sid="CAleft")
+    call_back = hotline.call_message_record(
+        call_sid="CAleft",
+        recording_sid="RE1",
+        recording_url="https://api.twilio.com/r",
+        duration_s=5,
+    )
     return {
         "admin": admin,
         "offered_to": offered_to.user,
@@ -100,6 +119,8 @@ def world(district, elder, family, make_worker, django_capture_on_commit_callbac
         "/api/v1/appeals/": appeal.pk,
         "/api/v1/users/": offered_to.user.pk,
         "/api/v1/provider-changes/": change.pk,
+        "/api/v1/calls/": calls[0].pk,
+        "/api/v1/call-backs/": call_back.pk,
         "visited": visited.pk,
     }
 
