@@ -9,6 +9,7 @@ import structlog
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.core.errors import DomainError, NotFound, RuleViolation, StateConflict
@@ -67,7 +68,7 @@ def _call_move(
     after = call_next_state(before, event)
     if after is None:
         raise StateConflict(
-            f"Cannot {event} a call that is {before}",
+            _("Cannot %(event)s a call that is %(state)s") % {"event": event, "state": before},
             current_state=before,
             code="call_state_conflict",
         )
@@ -180,7 +181,7 @@ def call_menu_choose(*, call_sid: str, digits: str) -> MenuResult:
     with transaction.atomic():
         call = _lock_call(call_sid=call_sid)
         if call is None:
-            raise CallNotFound("No such call")
+            raise CallNotFound(_("No such call"))
         if call.state != CallState.MENU:
             return MenuResult(call=call, queued=call.state == CallState.QUEUED)
         key = digits[:1]
@@ -195,8 +196,14 @@ def call_menu_choose(*, call_sid: str, digits: str) -> MenuResult:
             _call_move(call, "enqueue", data={"reason": reason}, queued_at=timezone.now())
             return MenuResult(call=call, queued=True)
         sr = _request_from_menu(call, elders[0], code)
-        if sr is None:
-            _call_move(call, "enqueue", data={"reason": "intake_refused"}, queued_at=timezone.now())
+        if sr is None:  # a person takes it from here, an emergency still ahead of the rest
+            _call_move(
+                call,
+                "enqueue",
+                data={"reason": "intake_refused"},
+                queued_at=timezone.now(),
+                priority=CallPriority.EMERGENCY if key == EMERGENCY_KEY else call.priority,
+            )
             return MenuResult(call=call, queued=True, refused=True)
         if key == EMERGENCY_KEY:
             _call_move(
@@ -242,17 +249,20 @@ def call_take(*, call_id: int, user: User) -> Call:
     with transaction.atomic():
         call = _lock_call(call_id=call_id)
         if call is None or call.district_id != user.staff_district_id:
-            raise CallNotFound("No such call in your district")
+            raise CallNotFound(_("No such call in your district"))
         if not user.phone:
             raise RuleViolation(
-                "Register your phone number first: the caller is connected to it",
+                _("Register your phone number first: the caller is connected to it"),
                 code="operator_phone_missing",
-                fields={"phone": ["required to take calls"]},
+                fields={"phone": [_("required to take calls")]},
             )
         if call.state != CallState.QUEUED:
-            who = f" by {call.taken_by.username}" if call.taken_by_id and call.taken_by else ""
+            taker = call.taken_by.username if call.taken_by_id and call.taken_by else ""
             raise StateConflict(
-                f"This call is already {call.state}{who}",
+                _("This call is already %(state)s by %(user)s")
+                % {"state": call.state, "user": taker}
+                if taker
+                else _("This call is already %(state)s") % {"state": call.state},
                 current_state=call.state,
                 code="call_taken" if call.taken_by_id else "call_state_conflict",
             )
@@ -270,8 +280,10 @@ def call_take(*, call_id: int, user: User) -> Call:
         except Exception as error:  # Twilio's answer, whatever it is: the take does not stand
             log.warning("hotline_redirect_failed", call=call.pk, exc_info=True)
             raise TelephonyUnavailable(
-                "The telephone network did not take the call through; it is still waiting "
-                "(or the caller hung up). Try again.",
+                _(
+                    "The telephone network did not take the call through; it is still waiting "
+                    "(or the caller hung up). Try again."
+                ),
                 current_state=CallState.QUEUED,
             ) from error
         return call
@@ -387,7 +399,7 @@ def _outcome_at_end(state: str, status: str) -> str:
 def _locked(call_id: int) -> Call:
     call = _lock_call(call_id=call_id)
     if call is None:
-        raise CallNotFound("No such call")
+        raise CallNotFound(_("No such call"))
     return call
 
 
@@ -403,7 +415,10 @@ def _call_back_move(
     if after is None:
         who = back.closed_by or back.taken_by
         raise StateConflict(
-            f"This call-back is already {before}" + (f" by {who.username}" if who else ""),
+            _("This call-back is already %(state)s by %(user)s")
+            % {"state": before, "user": who.username}
+            if who
+            else _("This call-back is already %(state)s") % {"state": before},
             current_state=before,
             code="call_back_state_conflict",
         )
@@ -431,7 +446,7 @@ def _lock_call_back(*, call_back_id: int, user: User) -> CallBack:
         .first()
     )
     if back is None:
-        raise NotFound("No such call-back in your district", code="not_found")
+        raise NotFound(_("No such call-back in your district"), code="not_found")
     return back
 
 
@@ -450,7 +465,8 @@ def call_back_close(*, call_back_id: int, user: User, note: str) -> CallBack:
         back = _lock_call_back(call_back_id=call_back_id, user=user)
         if back.state == CallBackState.TAKEN and back.taken_by_id != user.pk:
             raise StateConflict(
-                f"Taken by {back.taken_by.username if back.taken_by else 'someone else'}",
+                _("Taken by %(user)s")
+                % {"user": back.taken_by.username if back.taken_by else _("someone else")},
                 current_state=back.state,
                 code="call_back_taken",
             )

@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -23,7 +24,7 @@ class CallWaitingListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Call.objects.none()
-        require_role(user := signed_in(self.request), STAFF_ROLES, "see the hotline's calls")
+        require_role(user := signed_in(self.request), STAFF_ROLES, _("see the hotline's calls"))
         return selectors.calls_waiting(user)
 
 
@@ -36,7 +37,7 @@ class CallTakeView(APIView):
     @idempotent
     def post(self, request, pk: int):
         user = signed_in(request)
-        require_role(user, STAFF_ROLES, "take hotline calls")
+        require_role(user, STAFF_ROLES, _("take hotline calls"))
         get_object_or_404(selectors.calls_visible_to(user), pk=pk)
         services.call_take(call_id=pk, user=user)
         return Response(CallOutput(selectors.calls_visible_to(user).get(pk=pk)).data)
@@ -55,7 +56,7 @@ class CallBackListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return CallBack.objects.none()
-        require_role(user := signed_in(self.request), STAFF_ROLES, "see call-backs")
+        require_role(user := signed_in(self.request), STAFF_ROLES, _("see call-backs"))
         query = CallBackListQuery(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return selectors.call_backs_visible_to(user, state=query.validated_data.get("state"))
@@ -68,7 +69,7 @@ class CallBackTakeView(APIView):
     @idempotent
     def post(self, request, pk: int):
         user = signed_in(request)
-        require_role(user, STAFF_ROLES, "take call-backs")
+        require_role(user, STAFF_ROLES, _("take call-backs"))
         back = services.call_back_take(call_back_id=pk, user=user)
         return Response(CallBackOutput(back).data)
 
@@ -80,7 +81,7 @@ class CallBackCloseView(APIView):
     @idempotent
     def post(self, request, pk: int):
         user = signed_in(request)
-        require_role(user, STAFF_ROLES, "close call-backs")
+        require_role(user, STAFF_ROLES, _("close call-backs"))
         get_object_or_404(selectors.call_backs_visible_to(user, state=None, open_only=False), pk=pk)
         data = CallBackCloseInput(data=request.data)
         data.is_valid(raise_exception=True)
