@@ -296,9 +296,7 @@ def test_nobody_takes_it_in_time_the_caller_leaves_a_message_for_a_call_back(
 
     assert desk.post(f"/api/v1/call-backs/{back.pk}/take/").status_code == 200
     assert api(other).post(f"/api/v1/call-backs/{back.pk}/take/").status_code == 409
-    assert (
-        api(other).post(f"/api/v1/call-backs/{back.pk}/close/", {"note": "x"}).status_code == 409
-    )
+    assert api(other).post(f"/api/v1/call-backs/{back.pk}/close/", {"note": "x"}).status_code == 409
     closed = desk.post(f"/api/v1/call-backs/{back.pk}/close/", {"note": "called back, fine"})
     assert closed.status_code == 200
     assert (closed.json()["closed_by"], closed.json()["state"]) == (operator.username, "closed")
