@@ -196,9 +196,10 @@ def test_the_core_loop_over_real_processes(stack):
     sms = []
     while time.monotonic() < deadline and len(sms) < 2:
         if stack.outbox.exists():
-            sms = [json.loads(line) for line in stack.outbox.read_text().splitlines()]
+            lines = [json.loads(line) for line in stack.outbox.read_text().splitlines()]
+            sms = [m for m in lines if m["kind"] == "sms" and m["to"] == str(contact.phone)]
         time.sleep(0.2)
-    assert [m["to"] for m in sms] == [str(contact.phone)] * 2, stack.tail_logs()
+    assert len(sms) == 2, stack.tail_logs()  # (a worker may have had an offer by SMS too)
     assert [m["template"] for m in sms] == ["sms.visit_check_in", "sms.visit_check_out"]
     assert [m["language"] for m in sms] == ["zh-hans"] * 2
     assert sms[0]["body"] == render("sms.visit_check_in", sms[0]["params"], "zh-hans")
