@@ -102,6 +102,7 @@ class Stack:
             "ANXIN_HEALTH_TOKEN": HEALTH_TOKEN,
             "ANXIN_SWEEP_URGENT_S": "1",
             "ANXIN_SWEEP_ROUTINE_S": "1",
+            "ANXIN_NOTIFY_SWEEP_S": "1",
         }
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url

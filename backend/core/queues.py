@@ -32,7 +32,8 @@ TASK_LANES = {
     "dispatch.tasks.offer_expire": ROUTINE,
     "dispatch.tasks.sweep_routine": ROUTINE,
     "backend.telephony.tasks.notification_deliver": NOTIFY,
-    "backend.telephony.tasks.notifications_sweep": NOTIFY,
+    # The guarantee behind emergency calls: not behind a flood of routine SMS.
+    "backend.telephony.tasks.notifications_sweep": URGENT,
     "dispatch.tasks.care_plans_generate": BULK,
     "backend.core.tasks.housekeeping_purge": BULK,
     "providers.tasks.providers_daily": BULK,

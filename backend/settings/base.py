@@ -307,12 +307,13 @@ _PERIODIC = [
     ("housekeeping", "backend.core.tasks.housekeeping_purge", 3600.0, False),
     ("care-plans", "dispatch.tasks.care_plans_generate", 900.0, False),
     ("providers-daily", "providers.tasks.providers_daily", 6 * 3600.0, False),
-    # Notifications that came due (quiet hours over) or whose delivery was lost.
+    # Notifications that came due (quiet hours over) or whose delivery was lost: the guarantee
+    # behind emergency calls, so watched, and on the urgent lane.
     (
         "notifications",
         "backend.telephony.tasks.notifications_sweep",
         env.float("ANXIN_NOTIFY_SWEEP_S", 15),
-        False,
+        True,
     ),
 ]
 CELERY_BEAT_SCHEDULE = {

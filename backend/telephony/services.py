@@ -30,7 +30,7 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from backend.core.logging import phone_tail
@@ -54,6 +54,8 @@ REENQUEUE_AFTER = {Urgency.EMERGENCY: timedelta(seconds=30), Urgency.ROUTINE: ti
 # An emergency's next attempt after a failure: at once, then waiting this much longer each time.
 RETRY_STEP = timedelta(seconds=15)
 SWEEP_BATCH = 200
+# A sweep's batch takes emergencies before anything routine, however many are waiting.
+EMERGENCIES_FIRST = Case(When(urgency=Urgency.EMERGENCY, then=Value(0)), default=Value(1))
 E164 = re.compile(r"^\+[1-9]\d{5,14}$")
 
 # Twilio's statuses per channel, ranked in the order they happen; the highest rank is final.
@@ -324,7 +326,7 @@ def notifications_sweep() -> dict[str, int]:
             Notification.objects.select_for_update(skip_locked=True)
             .filter(state=State.PENDING, send_after__lte=now)
             .filter(Q(enqueued_at__isnull=True) | lost)
-            .order_by("send_after")[:SWEEP_BATCH]
+            .order_by(EMERGENCIES_FIRST, "send_after")[:SWEEP_BATCH]
         )
         for row in due:
             _enqueue_if_due(row, now)
@@ -332,7 +334,7 @@ def notifications_sweep() -> dict[str, int]:
         stuck = list(
             Notification.objects.select_for_update(skip_locked=True)
             .filter(state=State.SENDING, sending_at__lt=now - STALE_SENDING)
-            .order_by("sending_at")[:SWEEP_BATCH]
+            .order_by(EMERGENCIES_FIRST, "sending_at")[:SWEEP_BATCH]
         )
         for row in stuck:
             log.warning("notification_outcome_unknown", notification=row.pk)

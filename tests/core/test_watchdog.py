@@ -17,12 +17,13 @@ from backend.core import health
 from backend.core.events import events_visible_to
 from backend.core.models import Event, Heartbeat
 from backend.core.watchdog import heartbeat_record, timers_check
+from backend.telephony.tasks import notifications_sweep
 from dispatch.tasks import ROUTINE_SWEEP, URGENT_SWEEP, sweep_urgent
 from tests import factories as f
 from tests.stack import Stack
 
 TOKEN = "monitor-token-0123456789-abcdefghijklmnop"
-URGENT, ROUTINE = settings.ANXIN_WATCHED_TIMERS
+URGENT, ROUTINE, NOTIFY = settings.ANXIN_WATCHED_TIMERS
 
 
 @pytest.fixture
@@ -53,13 +54,25 @@ def errors_logged(caplog, event):
 
 
 def test_every_watched_timer_is_a_sweep_that_records_its_runs():
-    assert [URGENT_SWEEP.timer, ROUTINE_SWEEP.timer] == settings.ANXIN_WATCHED_TIMERS
+    assert [
+        URGENT_SWEEP.timer,
+        ROUTINE_SWEEP.timer,
+        "backend.telephony.tasks.notifications_sweep",
+    ] == settings.ANXIN_WATCHED_TIMERS
+
+
+@pytest.mark.django_db
+def test_the_notifications_sweep_records_its_runs():
+    notifications_sweep()
+
+    assert Heartbeat.objects.filter(name=NOTIFY, last_ran_at__isnull=False).exists()
 
 
 def test_a_stale_sweep_fails_readiness_and_alerts_once_for_many_probes(districts, monitor, caplog):
     # Given the urgent sweep last ran two minutes ago (beat died), the routine one just now
     ran(URGENT, 120)
     ran(ROUTINE, 1)
+    ran(NOTIFY, 1)
 
     # When a monitor probes five times
     probes = [monitor.get("/healthz") for _ in range(5)]
@@ -84,6 +97,7 @@ def test_a_stale_sweep_fails_readiness_and_alerts_once_for_many_probes(districts
 def test_a_sweep_that_runs_again_gives_200_and_ends_the_episode_once(districts, monitor):
     ran(URGENT, 120)
     ran(ROUTINE, 1)
+    ran(NOTIFY, 1)
     monitor.get("/healthz")  # the alarm is raised
 
     sweep_urgent()  # beat is back: the sweep runs and records it
@@ -110,7 +124,7 @@ def test_a_sweep_that_never_ran_is_not_ready_and_alerted_once_it_is_late(distric
     monitor.get("/healthz")
 
     # Then both sweeps are alerted
-    assert {e.data["timer"] for e in alerts("watchdog.stale")} == {URGENT, ROUTINE}
+    assert {e.data["timer"] for e in alerts("watchdog.stale")} == {URGENT, ROUTINE, NOTIFY}
 
 
 def test_a_heartbeat_is_one_row_per_sweep_updated_each_run(db):
@@ -129,6 +143,7 @@ def test_checks_in_many_processes_at_once_alert_each_episode_once():
     districts = [f.DistrictFactory(code="220104000000"), f.DistrictFactory(code="220105000000")]
     ran(URGENT, 120)
     ran(ROUTINE, 1)
+    ran(NOTIFY, 1)
     start = threading.Barrier(8)
     failed = []
 
@@ -179,6 +194,7 @@ def test_the_workers_raise_and_end_the_alarm_without_beat_or_a_probe(
     districts = [f.DistrictFactory(code="220104000000"), f.DistrictFactory(code="220105000000")]
     ran(URGENT, 120)
     ran(ROUTINE, 1)
+    ran(NOTIFY, 1)
     monkeypatch.setenv("ANXIN_WATCHDOG_INTERVAL_S", "0.3")
     stack = Stack(tmp_path)
     try:
