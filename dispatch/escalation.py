@@ -202,6 +202,22 @@ def alert_resolve(*, alert_id: int, user: User, resolution: str, note: str = "")
     return alert
 
 
+def alerts_resolve_kind(
+    sr: ServiceRequest, kind: str, *, user: User, resolution: str, note: str = ""
+) -> int:
+    """Resolve the request's open alerts of `kind` on the user's word: the matter the alert
+    raised was taken in hand elsewhere (an operator took the waiting caller). How many."""
+    assert resolution in ALERT_RESOLUTIONS[kind], (kind, resolution)
+    open_alerts = OperatorAlert.objects.select_for_update(of=("self",)).filter(
+        request=sr, kind=kind, resolved_at__isnull=True
+    )
+    resolved = 0
+    for alert in open_alerts.select_related("request"):
+        _resolve(alert, user, resolution, note)
+        resolved += 1
+    return resolved
+
+
 def alerts_end_with_request(sr: ServiceRequest, *, actor: User | None) -> None:
     """The work order ended: its open alerts end with it, resolved by whoever ended it (an
     emergency's outcome alert as `outcome_recorded`). Precondition: `sr` is locked."""

@@ -558,6 +558,10 @@ class AlertKind(models.TextChoices):
         "No emergency contact took responsibility on the phone: call 120",
     )
     VISIT_DENIED = "visit_denied", "The elder said on the phone that nobody has arrived"
+    CALLER_WAITING = (
+        "caller_waiting",
+        "An emergency by phone: the caller is on the line, waiting for an operator",
+    )
 
 
 # How an operator may resolve each kind of alert. `request_ended` is recorded when the work
@@ -597,6 +601,8 @@ ALERT_RESOLUTIONS = {
     "emergency_outcome": {"outcome_recorded"},
     "callout_unanswered": {"handed_to_120", "family_reached", "handled_by_phone", "other"},
     "visit_denied": {"worker_on_site_confirmed", "elder_mistaken", "visit_not_verified", "other"},
+    # Resolved as `caller_answered` by the operator who takes the call (hotline.services).
+    "caller_waiting": {"caller_answered", "called_back", "handed_to_120", "other"},
 }
 
 # What follows a resolved alert when the condition that raised it is found again, by (kind,

@@ -15,6 +15,7 @@ from backend.accounts.models import User
 from backend.core.errors import DomainError, NotFound, RuleViolation, StateConflict
 from backend.core.events import event_record
 from backend.telephony.backends import get_backend
+from dispatch.escalation import alert_raise, alerts_resolve_kind
 from dispatch.models import ServiceRequest, ServiceType
 from dispatch.services import service_request_create
 from elders.models import Elder, ElderStatus
@@ -214,6 +215,9 @@ def call_menu_choose(*, call_sid: str, digits: str) -> MenuResult:
                 queued_at=timezone.now(),
                 request=sr,
             )
+            # The operators are alerted at once (re-sent until someone answers for it), beside
+            # the call heading their list.
+            alert_raise(sr, "caller_waiting", data={"call": call.pk})
             return MenuResult(call=call, request=sr, queued=True)
         _call_move(
             call,
@@ -274,6 +278,14 @@ def call_take(*, call_id: int, user: User) -> Call:
             taken_by=user,
             taken_at=timezone.now(),
         )
+        if call.request_id is not None:
+            alerts_resolve_kind(
+                call.request,
+                "caller_waiting",
+                user=user,
+                resolution="caller_answered",
+                note=f"call {call.pk}",
+            )
         url = f"{settings.ANXIN_PUBLIC_URL}/hooks/twilio/queue/?step=connect&op={user.pk}"
         try:
             get_backend().redirect_call(call_sid=call.call_sid, url=url)

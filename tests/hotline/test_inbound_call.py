@@ -5,7 +5,7 @@ call and is put through."""
 import pytest
 
 from backend.core.models import Event
-from dispatch.models import ServiceRequest
+from dispatch.models import OperatorAlert, ServiceRequest
 from hotline.models import Call, CallBack
 from tests import factories as f
 from tests.conftest import api
@@ -111,6 +111,33 @@ def test_nine_raises_an_emergency_and_puts_the_caller_first_in_the_queue(
     assert [c["from_number"] for c in listed] == [str(elder.phone), waiting.caller]
     assert listed[0]["priority"] == "emergency"
     assert listed[0]["request_reference"] == sr.reference
+
+
+def test_nine_alerts_the_operators_and_the_one_who_takes_the_call_answers_for_it(
+    hotline, district, phone, operator, twilio
+):
+    operator.phone = "+8613700000001"
+    operator.save()
+    elder = f.ElderFactory(district=district)
+    call = phone(str(elder.phone))
+
+    call.press(call.dial(), "9")
+
+    sr = ServiceRequest.objects.get(elder=elder)
+    alert = OperatorAlert.objects.get(request=sr, kind="caller_waiting")
+    raised = Event.objects.get(kind="alert.raised", subject_id=alert.pk)
+    assert (raised.district_id, raised.data["call"]) == (district.pk, Call.objects.get().pk)
+    assert alert.resolved_at is None
+
+    taken = api(operator).post(f"/api/v1/calls/{Call.objects.get().pk}/take/")
+
+    assert taken.status_code == 200, taken.content
+    alert.refresh_from_db()
+    assert (alert.resolution, alert.resolved_by, alert.acknowledged_by) == (
+        "caller_answered",
+        operator,
+        operator,
+    )
 
 
 def test_an_emergency_caller_is_never_sent_to_voicemail(hotline, district, phone):
