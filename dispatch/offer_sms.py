@@ -101,7 +101,7 @@ def offer_sms_send(*, offer_id: int) -> bool:
             event=f"offer.sms:{offer.pk}",
             to=offer.worker.phone.as_e164,
             channel="sms",
-            template="sms.offer",
+            template="sms.offer" if settings.ANXIN["SMS_REPLIES"] else "sms.offer_open_app",
             params={
                 "service": {"en": sr.service_type.name, "zh-hans": sr.service_type.name_zh},
                 "time": local.strftime("%m-%d %H:%M"),

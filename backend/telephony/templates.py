@@ -66,6 +66,11 @@ TEMPLATES: dict[str, str] = {
     "sms.offer": gettext_noop(
         "[Anxin] New job: %(service)s at %(time)s, order %(reference)s. To accept, reply %(code)s."
     ),
+    # The same where SMS replies are not read (ANXIN["SMS_REPLIES"] off: mainland China).
+    "sms.offer_open_app": gettext_noop(
+        "[Anxin] New job: %(service)s at %(time)s, order %(reference)s. Open the app to accept "
+        "it (code %(code)s)."
+    ),
     "sms_reply.accepted": gettext_noop(
         "[Anxin] Order %(reference)s is yours. The details are in the app."
     ),

@@ -51,6 +51,26 @@ def test_an_unopened_offer_is_texted_once_with_a_code(texted, outbox):
     assert Event.objects.filter(kind="offer.texted", subject_id=offer.pk).exists()
 
 
+def test_where_replies_are_not_read_the_text_says_to_open_the_app(texted, outbox):
+    [message] = sms(outbox)  # replies off: the default, as in mainland China
+
+    assert message["template"] == "sms.offer_open_app"
+    assert "回复" not in message["body"] and "App" in message["body"]
+
+
+def test_where_replies_are_read_the_text_says_to_reply_with_the_code(
+    replies_on, operator, elder, make_worker, outbox, django_capture_on_commit_callbacks
+):
+    worker = make_worker(east_m=30)
+    create(operator, elder, django_capture_on_commit_callbacks)
+    unopened_for_a_while(django_capture_on_commit_callbacks)
+
+    [message] = sms(outbox)
+
+    assert message["template"] == "sms.offer"
+    assert JobOffer.objects.get(worker=worker).sms_code in message["body"]
+
+
 def test_an_offer_the_app_opened_is_not_texted(
     operator, elder, make_worker, outbox, django_capture_on_commit_callbacks
 ):
