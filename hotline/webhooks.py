@@ -301,7 +301,10 @@ def status(request: HttpRequest) -> str:
             sid, sid_status = call_sid, call_status
         if sid and sid_status:
             delivery_status_record(
-                sid=sid, status=sid_status, error_code=params.get("ErrorCode", "")
+                sid=sid,
+                status=sid_status,
+                error_code=params.get("ErrorCode", ""),
+                notification_id=_notification_id(request) if request.GET.get("n") else None,
             )
     return ivr.empty()
 

@@ -177,9 +177,11 @@ def get_backend() -> NotificationBackend:
     return backend
 
 
-def status_url() -> str:
-    """Where the provider reports delivery status (MessageStatus, CallStatus)."""
-    return f"{settings.ANXIN_PUBLIC_URL}/hooks/twilio/status/"
+def status_url(notification_id: int) -> str:
+    """Where the provider reports the row's delivery status (MessageStatus, CallStatus). The
+    row's id is in it, so a callback that arrives before the provider's SID is saved (the REST
+    answer still on its way back) still finds its row."""
+    return f"{settings.ANXIN_PUBLIC_URL}/hooks/twilio/status/?n={notification_id}"
 
 
 def voice_url(notification_id: int) -> str:

@@ -269,12 +269,12 @@ def _hand_over(notification: Notification) -> str:
             template=notification.template,
             params=notification.params,
             language=notification.language,
-            status_url=status_url(),
+            status_url=status_url(notification.pk),
         )
     return backend.place_call(
         to=notification.recipient,
         url=voice_url(notification.pk),
-        status_url=status_url(),
+        status_url=status_url(notification.pk),
         template=notification.template,
         params=notification.params,
         language=notification.language,
@@ -342,15 +342,27 @@ def notifications_sweep() -> dict[str, int]:
     return {"enqueued": len(due), "settled": len(stuck)}
 
 
-def delivery_status_record(*, sid: str, status: str, error_code: str = "") -> Notification | None:
-    """A status callback (Twilio's MessageStatus or CallStatus) for the message or call `sid`.
-    Callbacks come in any order: only a status ranked above the recorded one moves the row, and
-    a final one stays. A call that ends without a keypad answer ends its flow (flows.on_ended);
-    an emergency the provider failed goes again. None when `sid` is not ours."""
+def delivery_status_record(
+    *, sid: str, status: str, error_code: str = "", notification_id: int | None = None
+) -> Notification | None:
+    """A status callback (Twilio's MessageStatus or CallStatus) for the message or call `sid`,
+    of the row `notification_id` named in its URL (backends.status_url). Callbacks come in any
+    order, some before the delivery has saved the SID: only a status ranked above the recorded
+    one moves the row, and a final one stays. A call that ends without a keypad answer ends its
+    flow (flows.on_ended); an emergency the provider failed goes again. None when `sid` is not
+    ours."""
     with transaction.atomic():
-        row = Notification.objects.select_for_update().filter(provider_sid=sid).first()
+        rows = Notification.objects.select_for_update()
+        if notification_id is None:
+            row = rows.filter(provider_sid=sid).first()
+        else:
+            row = rows.filter(pk=notification_id).first()
+            if row is not None and row.provider_sid not in ("", None, sid):
+                row = None  # another attempt's SID: not this row's news
         if row is None:
             return None
+        if not row.provider_sid:
+            row.provider_sid = sid
         ranks = STATUS_RANKS[row.channel]
         rank = ranks.get(status)
         if rank is None:

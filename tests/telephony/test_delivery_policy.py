@@ -63,7 +63,7 @@ def test_a_routine_sms_goes_to_twilio_rendered_with_the_status_callback(
     assert sent["Body"] == [
         "[Anxin] The caregiver for 王淑珍's meal arrived at 10:05. Order 250101-000042"
     ]
-    assert sent["StatusCallback"] == ["https://anxin.test/hooks/twilio/status/"]
+    assert sent["StatusCallback"] == [f"https://anxin.test/hooks/twilio/status/?n={sms.pk}"]
     assert (sms.state, sms.provider_sid) == ("sent", "SM" + f"{1:032x}")
 
 

@@ -9,7 +9,7 @@ from backend.telephony.services import delivery_status_record
 pytestmark = pytest.mark.django_db
 
 
-def sent(channel="sms", sid="SM1", **fields):
+def sent(channel="sms", sid="SM1", state="sent", **fields):
     return Notification.objects.create(
         event="visit.check_in:1",
         recipient="+8613800138000",
@@ -18,7 +18,7 @@ def sent(channel="sms", sid="SM1", **fields):
         params={"elder": "王", "service": "meal", "time": "10:05", "reference": "R"},
         language="zh-hans",
         send_after=timezone.now(),
-        state="sent",
+        state=state,
         provider_sid=sid,
         **fields,
     )
@@ -125,3 +125,22 @@ def test_a_routine_call_twilio_failed_is_not_placed_again(django_capture_on_comm
         record("CA1", "failed")
 
     assert Notification.objects.count() == 1
+
+
+def test_a_callback_before_the_sid_is_saved_finds_its_row_by_the_id_in_its_url():
+    # Twilio can report "sent" before its REST answer (with the SID) reaches the delivery task
+    sms = sent(sid=None, state="sending")
+
+    delivery_status_record(sid="SM9", status="delivered", notification_id=sms.pk)
+
+    sms.refresh_from_db()
+    assert (sms.provider_sid, sms.state, sms.provider_status) == ("SM9", "delivered", "delivered")
+
+
+def test_a_callback_naming_a_row_with_another_sid_is_ignored():
+    sms = sent(sid="SM1")
+
+    assert delivery_status_record(sid="SM2", status="failed", notification_id=sms.pk) is None
+
+    sms.refresh_from_db()
+    assert (sms.state, sms.provider_status) == ("sent", "")
