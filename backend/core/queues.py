@@ -36,6 +36,7 @@ TASK_LANES = {
     "backend.telephony.tasks.notifications_sweep": URGENT,
     "dispatch.tasks.care_plans_generate": BULK,
     "backend.core.tasks.housekeeping_purge": BULK,
+    "backend.telephony.tasks.notifications_purge": BULK,
     "providers.tasks.providers_daily": BULK,
 }
 

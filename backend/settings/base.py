@@ -305,6 +305,7 @@ _PERIODIC = [
     ("sweep-urgent", "dispatch.tasks.sweep_urgent", env.float("ANXIN_SWEEP_URGENT_S", 5), True),
     ("sweep-routine", "dispatch.tasks.sweep_routine", env.float("ANXIN_SWEEP_ROUTINE_S", 10), True),
     ("housekeeping", "backend.core.tasks.housekeeping_purge", 3600.0, False),
+    ("notifications-purge", "backend.telephony.tasks.notifications_purge", 6 * 3600.0, False),
     ("care-plans", "dispatch.tasks.care_plans_generate", 900.0, False),
     ("providers-daily", "providers.tasks.providers_daily", 6 * 3600.0, False),
     # Notifications that came due (quiet hours over) or whose delivery was lost: the guarantee
@@ -452,6 +453,8 @@ ANXIN = {
     "LOCATION_MAX_AGE_S": env.int("ANXIN_LOCATION_MAX_AGE_S", default=900),
     "LOCATION_MIN_INTERVAL_S": env.float("ANXIN_LOCATION_MIN_INTERVAL_S", default=10),
     "TRACE_KEEP_DAYS": env.int("ANXIN_TRACE_KEEP_DAYS", default=7),
+    # The notification log (backend/telephony): how long its rows are kept.
+    "NOTIFICATION_KEEP_DAYS": env.int("ANXIN_NOTIFICATION_KEEP_DAYS", default=180),
     "CERT_NOTICE_DAYS": env.int("ANXIN_CERT_NOTICE_DAYS", default=30),
     "WS_TICKET_TTL_S": env.int("ANXIN_WS_TICKET_TTL_S", default=30),
     "IDEMPOTENCY_TTL_H": env.int("ANXIN_IDEMPOTENCY_TTL_H", default=48),
