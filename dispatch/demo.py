@@ -44,6 +44,7 @@ from elders.models import (
     EmergencyContact,
     LivingArrangement,
 )
+from hotline.models import HotlineNumber
 from providers import services as registrar
 from providers.models import (
     CertificateKind,
@@ -63,6 +64,10 @@ BOX = (125.24, 43.80, 125.36, 43.90)  # lng/lat box around the district's centre
 DISTRICT_CODE = "220104000000"
 DEMO_PASSWORD = "anxin-demo"
 DEMO_SEED = 12349
+# The demo district's hotline (0431-12349, Changchun), which is also local.py's
+# TWILIO_FROM_NUMBER; operators are put through to these (synthetic) phones.
+DEMO_HOTLINE = "+8643112349"
+DEMO_STAFF_PHONES = {"operator": "+8613900012349", "supervisor": "+8613900012350"}
 
 
 @dataclass(frozen=True)
@@ -769,6 +774,7 @@ def _staff(district: District, password: str) -> dict[str, User]:
             district=district if in_district else None,
             # Admin site rights come from the role (backend/accounts/backends.py): no superuser.
             is_staff=role in (Role.SUPERVISOR, Role.DISTRICT_ADMIN),
+            phone=DEMO_STAFF_PHONES.get(username, ""),
         )
     return staff
 
@@ -831,6 +837,7 @@ def demo_district_seed(
         name="朝阳区 (demo)",
         boundary=MultiPolygon(Polygon.from_bbox(BOX), srid=4326),
     )
+    HotlineNumber.objects.create(number=DEMO_HOTLINE, district=district, label="12349")
     staff = _staff(district, password)
     for user in staff.values():  # staff sign in with a code too: the demo's public secrets
         if user.is_district_staff:

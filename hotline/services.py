@@ -278,7 +278,7 @@ def call_take(*, call_id: int, user: User) -> Call:
             taken_by=user,
             taken_at=timezone.now(),
         )
-        if call.request_id is not None:
+        if call.request is not None:
             alerts_resolve_kind(
                 call.request,
                 "caller_waiting",

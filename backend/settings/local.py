@@ -16,7 +16,7 @@ os.environ.setdefault("CELERY_QUEUE", "anxin")
 # http://localhost:8000/hooks/twilio/... with this public, development-only token.
 os.environ.setdefault("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000")
 os.environ.setdefault("TWILIO_AUTH_TOKEN", "dev-twilio-auth-token-not-secret")
-os.environ.setdefault("TWILIO_FROM_NUMBER", "+8657112349")
+os.environ.setdefault("TWILIO_FROM_NUMBER", "+8643112349")
 os.environ.setdefault("ANXIN_PUBLIC_URL", "http://localhost:8000")
 
 from .base import *  # noqa: E402,F403

@@ -4,13 +4,16 @@ server, an operator's real WebSocket hears `call.ringing`, and taking the call r
 (the development File backend records the redirect) to TwiML that dials the operator."""
 
 import asyncio
+import io
 import json
 import time
 
 import pytest
 import requests
+from django.core.management import call_command
 
 from backend.accounts.models import Role
+from dispatch.models import ServiceRequest
 from hotline.models import Call, HotlineNumber
 from tests import factories as f
 from tests.hotline.script import HOTLINE, ScriptedCall, spoken
@@ -41,6 +44,7 @@ def test_an_unknown_caller_rings_on_the_operators_socket_and_is_put_through(cata
         role=Role.OPERATOR, district=district, username="op", phone="+8613700000001"
     )
     code = f.totp_code(f.totp_device(operator))
+    elder = f.ElderFactory(district=district)
 
     with running_stack(tmp_path) as stack:
         call = ScriptedCall(http_sender(stack.base), caller="+8613912345678")
@@ -77,6 +81,21 @@ def test_an_unknown_caller_rings_on_the_operators_socket_and_is_put_through(cata
         assert redirect["call_sid"] == call.sid
         dial = call.redirected(redirect["url"])
         assert dial.find("Dial/Number").text == "+8613700000001"
+
+        # manage.py hotline_call plays Twilio the same way from a shell: a known caller's 1
+        out = io.StringIO()
+        call_command(
+            "hotline_call",
+            "--from",
+            str(elder.phone),
+            "--press",
+            "1",
+            server=stack.base,
+            stdout=out,
+        )
+        sr = ServiceRequest.objects.get(elder=elder)
+        assert (sr.channel, sr.service_type.code) == ("ivr", "meal")
+        assert ", ".join(ch for ch in sr.reference if ch.isdigit()) in out.getvalue()
 
     row = Call.objects.get(call_sid=call.sid)
     assert (row.state, row.taken_by_id) == ("connecting", operator.pk)
