@@ -774,7 +774,6 @@ def _staff(district: District, password: str) -> dict[str, User]:
             district=district if in_district else None,
             # Admin site rights come from the role (backend/accounts/backends.py): no superuser.
             is_staff=role in (Role.SUPERVISOR, Role.DISTRICT_ADMIN),
-            phone=DEMO_STAFF_PHONES.get(username, ""),
         )
     return staff
 
@@ -823,6 +822,16 @@ def _first_meal(elder: Elder, family1: User, worker1: Worker) -> None:
     feedback_record(request_id=sr.pk, user=family1, rating=5, comment="准时送到，饭菜热乎")
 
 
+def demo_telephony_ensure(district: District) -> None:
+    """The demo district's hotline number and its staff's registered phones; also run on a demo
+    seeded before the hotline existed (`seed_demo --if-empty`), changing nothing already set."""
+    HotlineNumber.objects.get_or_create(
+        number=DEMO_HOTLINE, defaults={"district": district, "label": "12349"}
+    )
+    for username, phone in DEMO_STAFF_PHONES.items():
+        User.objects.filter(username=username, district=district, phone="").update(phone=phone)
+
+
 # One transaction, so that `seed_demo --if-empty` never finds half a demo. It holds the events
 # feed back while it runs (backend/core/events.py, COMMIT_SAFE_WATERMARK): deploy/up seeds
 # before the platform serves; seeding by hand beside a running platform stalls its feed as long.
@@ -837,8 +846,8 @@ def demo_district_seed(
         name="朝阳区 (demo)",
         boundary=MultiPolygon(Polygon.from_bbox(BOX), srid=4326),
     )
-    HotlineNumber.objects.create(number=DEMO_HOTLINE, district=district, label="12349")
     staff = _staff(district, password)
+    demo_telephony_ensure(district)
     for user in staff.values():  # staff sign in with a code too: the demo's public secrets
         if user.is_district_staff:
             accounts.user_otp_enrol(user=user, key=demo_otp_key(user.username))

@@ -24,6 +24,7 @@ from dispatch.simulate import Pace, Simulation
 from elders.assessment import gb_level
 from elders.models import AbilityAssessment, AlarmDevice, CareNeed, Elder
 from elders.selectors import elders_visible_to
+from hotline.models import HotlineNumber
 from providers.models import Provider, Worker
 from tests.conftest import api
 
@@ -216,6 +217,23 @@ def test_seed_demo_if_empty_twice_does_not_duplicate():
 
     assert "nothing to do" in output
     assert {m.__name__: m.objects.count() for m in models} == before
+
+
+def test_the_demo_hotline_rings_in_the_district_and_its_operator_has_a_phone():
+    district = District.objects.get(code="220104000000")
+
+    assert HotlineNumber.objects.get(number="+8643112349").district == district
+    assert str(User.objects.get(username="operator").phone) == "+8613900012349"
+
+
+def test_a_demo_seeded_before_the_hotline_gets_it_from_seed_demo_if_empty():
+    HotlineNumber.objects.all().delete()
+    User.objects.filter(username="operator").update(phone="")
+
+    seed("--if-empty", *SMALL)
+
+    assert HotlineNumber.objects.filter(number="+8643112349").exists()
+    assert str(User.objects.get(username="operator").phone) == "+8613900012349"
 
 
 # simulate --------------------------------------------------------------------------------------

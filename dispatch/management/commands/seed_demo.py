@@ -9,6 +9,7 @@ from dispatch.demo import (
     DISTRICT_CODE,
     DemoSize,
     demo_district_seed,
+    demo_telephony_ensure,
 )
 from elders.models import AlarmDevice, CareNeed, Elder
 from providers.models import Provider, Worker
@@ -33,6 +34,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["if_empty"] and District.objects.exists():
+            demo = District.objects.filter(code=DISTRICT_CODE).first()
+            if demo is not None:  # seeded by an earlier version: what it lacks is added
+                demo_telephony_ensure(demo)
             self.stdout.write("Demo data: a district exists already, nothing to do.")
             return
         if District.objects.filter(code=DISTRICT_CODE).exists():
