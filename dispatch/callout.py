@@ -4,28 +4,27 @@ with a spoken message "press 1 to take responsibility", until one does. Nobody b
 list: the operators are alerted with the instruction to call 120.
 
 The numbers are fixed as rows when the call-out starts (`CallOutAttempt`, one per number); the
-call in progress is the one row `calling`, with a deadline. Whatever ends a call (a keypress,
-Twilio's final status, or the sweeper finding the deadline passed) ends that row and dials the
-next one in the same transaction, so a worker that dies between two calls loses nothing: the
-sweeper finds the row. Every change is made here, under the work order's lock, with an event on
-the work order for the operators.
+call in progress is the one row `calling`. Whatever ends a call (a keypress, or the flow's
+`on_ended` from the notification log) ends that row and dials the next one in the same
+transaction. Every change is made here, under the work order's lock, with an event on the work
+order for the operators.
 
 Calls go through the notification log (backend/telephony) as emergencies: at least once, never
 held for quiet hours, placed again by the log when their delivery failed (the call ends for the
-call-out only once those tries are spent)."""
+call-out only once those tries are spent, or at once when the number is refused for good), and
+ended by the log's sweep as not answered when Twilio's final status never comes
+(ANXIN["CALL_FINAL_STATUS_WITHIN_S"]): every call ends, so the call-out keeps no deadline of its
+own."""
 
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from backend.core.events import event_record
 from backend.core.i18n import language_for_phone, platform_language
 from backend.telephony.models import Notification
-from backend.telephony.services import notify
+from backend.telephony.services import NO_FINAL_STATUS, notify
 from backend.telephony.templates import render
 from elders.models import EmergencyContact
 
@@ -43,10 +42,6 @@ from .transitions import CALL_ATTEMPT_TRANSITIONS, CALLOUT_TRANSITIONS, next_sta
 
 FLOW = "callout"
 TAKE = "1"
-
-
-def _answer_within() -> timedelta:
-    return timedelta(seconds=settings.ANXIN["CALLOUT_ANSWER_WITHIN_S"])
 
 
 def callout_start(sr: ServiceRequest) -> CallOut | None:
@@ -117,8 +112,7 @@ def _dial_next(sr: ServiceRequest, callout: CallOut) -> None:
             },
         )
         return
-    now = timezone.now()
-    _attempt_move(attempt, "dial", started_at=now, due_at=now + _answer_within())
+    _attempt_move(attempt, "dial", started_at=timezone.now())
     notify(
         event=attempt.event,
         to=attempt.phone,
@@ -189,7 +183,7 @@ def _record(sr: ServiceRequest, callout: CallOut, what: str, before: str = "", *
     )
 
 
-# What ends a call: a keypress, Twilio's final status, or the deadline ----------------------
+# What ends a call: a keypress, or the notification log's end of it -------------------------
 
 
 def _locked(event: str) -> tuple[ServiceRequest, CallOut, CallOutAttempt] | None:
@@ -235,11 +229,16 @@ def callout_digits(notification: Notification, digits: str) -> str | None:
 
 
 def callout_call_ended(notification: Notification) -> None:
-    """The call ended without 1: no answer, busy, failed, or hung up. The next number."""
+    """The call ended without 1: no answer, busy, failed, hung up, or its end never reported
+    (the log's sweep). The next number."""
+    if notification.error_code == NO_FINAL_STATUS:
+        outcome = NO_FINAL_STATUS
+    else:
+        outcome = notification.provider_status or notification.state
     with transaction.atomic():
         found = _locked(notification.event)
         if found is not None:
-            _call_ended(*found, notification.provider_status or notification.state)
+            _call_ended(*found, outcome)
 
 
 def _call_ended(
@@ -249,51 +248,8 @@ def _call_ended(
     one after the deadline did, changes nothing) and moves the call-out on while it runs."""
     if attempt.state != CallAttemptState.CALLING:
         return
-    _attempt_move(attempt, "not_taken", outcome=outcome[:20])
+    unheard = outcome == NO_FINAL_STATUS
+    _attempt_move(attempt, "time_out" if unheard else "not_taken", outcome=outcome[:20])
     _record(sr, callout, "not_taken", outcome=outcome, **_who(attempt))
     if callout.state == CallOutState.CALLING:
         _dial_next(sr, callout)
-
-
-def callout_calls_overdue() -> QuerySet[CallOutAttempt]:
-    """Calls with no final answer by their deadline (the sweeper)."""
-    return CallOutAttempt.objects.filter(state=CallAttemptState.CALLING, due_at__lte=timezone.now())
-
-
-def callout_call_overdue(*, attempt_id: int) -> bool:
-    """The sweeper: a call with no final answer by its deadline counts as not answered, and the
-    next number is dialled. The deadline runs from the latest try of the call (the notification
-    log places an emergency call again when its delivery failed). True if it acted."""
-    request_id = (
-        CallOutAttempt.objects.filter(pk=attempt_id)
-        .values_list("callout__request_id", flat=True)
-        .first()
-    )
-    if request_id is None:
-        return False
-    with transaction.atomic():
-        sr = _lock_request(request_id, skip_locked=True)
-        if sr is None:
-            return False
-        callout = CallOut.objects.select_for_update().get(request=sr)
-        attempt = CallOutAttempt.objects.select_related("contact").get(pk=attempt_id)
-        now = timezone.now()
-        if attempt.state != CallAttemptState.CALLING or attempt.due_at is None:
-            return False
-        tried_at = (
-            Notification.objects.filter(event=attempt.event, channel="call")
-            .order_by("-attempt")
-            .values_list("created_at", flat=True)
-            .first()
-        )
-        due_at = max(attempt.due_at, (tried_at or now) + _answer_within())
-        if due_at > now:
-            if due_at != attempt.due_at:  # a later try: its own time to be answered
-                attempt.due_at = due_at
-                attempt.save(update_fields=["due_at"])
-            return False
-        _attempt_move(attempt, "time_out", outcome="no_final_status")
-        _record(sr, callout, "not_taken", outcome="no_final_status", **_who(attempt))
-        if callout.state == CallOutState.CALLING:
-            _dial_next(sr, callout)
-        return True

@@ -744,9 +744,6 @@ class CallOutAttempt(models.Model):
         max_length=20, blank=True, help_text="What ended it: no-answer, busy, failed, digits ..."
     )
     started_at = models.DateTimeField(null=True, blank=True)
-    due_at = models.DateTimeField(
-        null=True, blank=True, help_text="No final answer by then counts as not answered"
-    )
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -758,9 +755,4 @@ class CallOutAttempt(models.Model):
                 condition=models.Q(state="calling"),
                 name="callout_one_call_at_a_time",
             ),
-        ]
-        indexes = [
-            models.Index(
-                fields=["due_at"], name="callout_call_due", condition=models.Q(state="calling")
-            )
         ]

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from backend.core.watchdog import heartbeat_record
 
-from . import callout, escalation, offer_sms, services, visit_confirmation
+from . import escalation, offer_sms, services, visit_confirmation
 from .models import JobOffer, OfferState, Priority, RequestState, ServiceRequest
 from .urgency import urgent_q
 
@@ -169,15 +169,9 @@ def _steps(
         ),
         lambda pk: services.request_arrive_missed(request_id=pk),
     )
-    # Telephony (issue 12): a call-out's call with no final answer in time, an offer the app
-    # has not opened, an elder who has not answered the visit confirmation.
-    yield (
-        "callout_calls_overdue",
-        lambda: _ids(
-            callout.callout_calls_overdue(), "due_at", priority="callout__request__priority"
-        ),
-        lambda pk: callout.callout_call_overdue(attempt_id=pk),
-    )
+    # Telephony (issue 12): an offer the app has not opened, an elder who has not answered the
+    # visit confirmation. (A call-out's call that is never heard of again is ended by the
+    # notification log's sweep, backend/telephony/services.py.)
     yield (
         "offers_texted",
         lambda: _ids(offer_sms.offers_unopened(), "sent_at", priority="request__priority"),

@@ -498,9 +498,9 @@ ANXIN = {
         "rating": env.float("ANXIN_RANK_W_RATING", default=0.1),
         "fairness": env.float("ANXIN_RANK_W_FAIRNESS", default=0.1),
     },
-    # Emergency call-out (dispatch/callout.py): a contact's call with no final answer this long
-    # after it was placed (or last placed again) counts as not answered.
-    "CALLOUT_ANSWER_WITHIN_S": env.int("ANXIN_CALLOUT_ANSWER_WITHIN_S", default=180),
+    # A call the provider took with no final status this long after (the callback was lost)
+    # counts as not answered, and its flow (an emergency call-out's next number) moves on.
+    "CALL_FINAL_STATUS_WITHIN_S": env.int("ANXIN_CALL_FINAL_STATUS_WITHIN_S", default=180),
     # Visit confirmation at check-in (dispatch/visit_confirmation.py): "off", "call" or "sms"
     # ("sms" needs SMS_REPLIES); no answer within this long is recorded as no answer.
     "VISIT_CONFIRMATION": env.str("ANXIN_VISIT_CONFIRMATION", default="off"),

@@ -12,11 +12,17 @@ messages; what is safe to repeat is decided here, from the row, by urgency:
   "sending" longer than any request can take (its worker died: the outcome is unknown), ends
   that attempt as failed and places the next one (attempt + 1), up to
   ANXIN["NOTIFY_EMERGENCY_ATTEMPTS"]. A recipient may get a call twice; never none.
+- Either way, a permanent refusal (errors.ProviderError with `permanent`: an invalid or
+  unreachable number) ends the row as failed with no further attempt, and its flow moves on at
+  once: asking again cannot reach that number.
 
 Routine rows wait out quiet hours (ANXIN["QUIET_HOURS"]) in `send_after`, never in a Celery
 countdown; emergencies never wait. Delivery runs on the notify lane, emergencies' on the urgent
 lane (backend/core/queues.py); the sweep (`notifications_sweep`, on beat) delivers rows as they
-come due, re-sends a delivery whose task was lost, and settles rows stuck in "sending".
+come due, re-sends a delivery whose task was lost, settles rows stuck in "sending", and ends
+a call the provider took but never reported an end of within ANXIN["CALL_FINAL_STATUS_WITHIN_S"]
+(its final status callback was lost: Twilio does not send it again) as not answered, so its
+flow moves on. That bound is the one rule for a call nobody hears the end of.
 
 Twilio's status callbacks (MessageStatus, CallStatus) arrive in any order: each status has a
 rank per channel and only a higher rank moves the row; a final status stays.
@@ -38,6 +44,7 @@ from backend.core.side_effects import enqueue_after_commit
 
 from . import flows, quiet_hours
 from .backends import get_backend, status_url, voice_url
+from .errors import ProviderError
 from .models import Channel, Notification, NotificationState, Urgency
 from .templates import template_check
 
@@ -54,6 +61,8 @@ REENQUEUE_AFTER = {Urgency.EMERGENCY: timedelta(seconds=30), Urgency.ROUTINE: ti
 # An emergency's next attempt after a failure: at once, then waiting this much longer each time.
 RETRY_STEP = timedelta(seconds=15)
 SWEEP_BATCH = 200
+# The error code of a call ended by the sweep because its final status never came.
+NO_FINAL_STATUS = "no_final_status"
 # A sweep's batch takes emergencies before anything routine, however many are waiting.
 EMERGENCIES_FIRST = Case(When(urgency=Urgency.EMERGENCY, then=Value(0)), default=Value(1))
 E164 = re.compile(r"^\+[1-9]\d{5,14}$")
@@ -84,6 +93,12 @@ STATUS_RANKS: dict[str, dict[str, int]] = {
     },
 }
 FINAL_RANK: dict[str, int] = {Channel.SMS: 4, Channel.CALL: 5}
+# Twilio's final CallStatus values (a call that ended, however): for whoever follows a call.
+CALL_FINAL_STATUSES = frozenset(
+    status
+    for status, rank in STATUS_RANKS[Channel.CALL].items()
+    if rank == FINAL_RANK[Channel.CALL]
+)
 STATUS_STATES: dict[str, State] = {
     "delivered": State.DELIVERED,
     "in-progress": State.DELIVERED,  # answered
@@ -220,13 +235,15 @@ def notification_deliver(*, notification_id: int) -> str:
     try:
         sid = _hand_over(notification)
     except Exception as exc:  # refused, or unknown: the policy decides, never a blind retry
+        permanent = isinstance(exc, ProviderError) and exc.permanent
         log.warning(
             "notification_failed",
             notification=notification.pk,
             error=type(exc).__name__,
             code=_error_code(exc),
+            permanent=permanent,
         )
-        _settle_failure(notification.pk, _error_code(exc))
+        _settle_failure(notification.pk, _error_code(exc), permanent=permanent)
         return "failed"
     with transaction.atomic():
         row = Notification.objects.select_for_update().get(pk=notification.pk)
@@ -288,35 +305,68 @@ def _error_code(exc: BaseException) -> str:
     return str(code) if code else type(exc).__name__
 
 
-def _settle_failure(notification_id: int, code: str) -> None:
+def _settle_failure(notification_id: int, code: str, *, permanent: bool = False) -> None:
     with transaction.atomic():
         row = Notification.objects.select_for_update().get(pk=notification_id)
         if row.state == State.SENDING:  # else the sweep already settled it
-            _fail(row, code)
+            _fail(row, code, permanent=permanent)
 
 
-def _fail(row: Notification, code: str) -> None:
-    """Precondition: `row` is locked. End this attempt as failed; an emergency goes again."""
+def _fail(row: Notification, code: str, *, permanent: bool = False) -> None:
+    """Precondition: `row` is locked. End this attempt as failed; an emergency goes again
+    unless the failure is permanent."""
     row.state, row.error_code, row.ended_at = State.FAILED, code[:40], timezone.now()
     row.save(update_fields=["state", "error_code", "ended_at", "updated_at"])
-    _after_failure(row)
+    _after_failure(row, permanent=permanent)
 
 
-def _after_failure(row: Notification) -> None:
+def _after_failure(row: Notification, *, permanent: bool = False) -> None:
     if row.urgency == Urgency.EMERGENCY:
-        if row.attempt < settings.ANXIN["NOTIFY_EMERGENCY_ATTEMPTS"]:
+        if permanent:
+            log.warning("notification_refused_for_good", notification=row.pk, code=row.error_code)
+        elif row.attempt < settings.ANXIN["NOTIFY_EMERGENCY_ATTEMPTS"]:
             call_again(row, after=RETRY_STEP * (row.attempt - 1))
             return
-        log.error("notification_gave_up", notification=row.pk, attempts=row.attempt)
+        else:
+            log.error("notification_gave_up", notification=row.pk, attempts=row.attempt)
     if row.flow:
+        flows.call_ended(row)
+
+
+def call_final_status_within() -> timedelta:
+    """How long after the provider took a call its final status must have come: longer than it
+    rings, is answered and asked its question (ANXIN["CALL_FINAL_STATUS_WITHIN_S"])."""
+    return timedelta(seconds=settings.ANXIN["CALL_FINAL_STATUS_WITHIN_S"])
+
+
+def calls_without_final_status(now: datetime) -> Q:
+    """Calls the provider took (ringing, or answered) whose end was never reported in time."""
+    return Q(
+        channel=Channel.CALL,
+        state__in=[State.SENT, State.DELIVERED],
+        ended_at__isnull=True,
+        sent_at__lt=now - call_final_status_within(),
+    )
+
+
+def _end_unheard(row: Notification) -> None:
+    """Precondition: `row` is locked and matches `calls_without_final_status`. Its final status
+    was lost: the call counts as not answered (or, answered, as ended without a key), and its
+    flow moves on. A late callback is still recorded but ends nothing again."""
+    if row.state == State.SENT:
+        row.state = State.UNANSWERED
+    row.error_code, row.ended_at = NO_FINAL_STATUS, timezone.now()
+    row.save(update_fields=["state", "error_code", "ended_at", "updated_at"])
+    if row.flow and not row.digits:
         flows.call_ended(row)
 
 
 def notifications_sweep() -> dict[str, int]:
     """The guarantee behind the delivery tasks: send the delivery of every pending row that
     has come due (quiet hours over, a retry's back-off passed) or whose task was lost, and
-    settle rows stuck in "sending" (routine: failed; emergency: failed and the next attempt).
-    Rows another sweep holds are skipped (`skip_locked`)."""
+    settle rows stuck in "sending" (routine: failed; emergency: failed and the next attempt), and
+    end calls whose final status never came (not answered: their flow moves on). Rows another
+    sweep holds are skipped (`skip_locked`)."""
     now = timezone.now()
     lost = Q()
     for urgency, after in REENQUEUE_AFTER.items():
@@ -339,7 +389,16 @@ def notifications_sweep() -> dict[str, int]:
         for row in stuck:
             log.warning("notification_outcome_unknown", notification=row.pk)
             _fail(row, "outcome_unknown")
-    return {"enqueued": len(due), "settled": len(stuck)}
+    with transaction.atomic():
+        unheard = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(calls_without_final_status(now))
+            .order_by(EMERGENCIES_FIRST, "sent_at")[:SWEEP_BATCH]
+        )
+        for row in unheard:
+            log.warning("notification_no_final_status", notification=row.pk)
+            _end_unheard(row)
+    return {"enqueued": len(due), "settled": len(stuck), "unheard": len(unheard)}
 
 
 def delivery_status_record(
@@ -371,14 +430,15 @@ def delivery_status_record(
         final, current = FINAL_RANK[row.channel], ranks.get(row.provider_status, 0)
         if current == final or rank <= current:
             return row  # the row already ended, or this is older news
+        ended_before = row.ended_at is not None  # by us: failed, or no final status in time
         row.provider_status = status
         row.state = STATUS_STATES.get(status, State.SENT)
         if error_code:
             row.error_code = error_code[:40]
-        if rank == final:
+        if rank == final and not ended_before:
             row.ended_at = timezone.now()
         row.save()
-        if rank == final:
+        if rank == final and not ended_before:
             _provider_ended(row)
         return row
 

@@ -10,17 +10,20 @@ three things and nothing more:
 
 Settings: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER (docs/telephony.md)."""
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 from django.conf import settings
+from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from .errors import ProviderError
 from .templates import render
 
 # Twilio's REST calls must not hold a Celery thread for long; a timeout is an OSError the
@@ -60,6 +63,23 @@ def _client() -> Client:
     )
 
 
+# Twilio's 4xx that a later try may still pass: its rate limit.
+TRANSIENT_CLIENT_STATUSES = frozenset({429})
+
+
+@contextmanager
+def _refusals_ours() -> Iterator[None]:
+    """Twilio's REST refusals as our `ProviderError`: a 4xx (an invalid or unreachable number,
+    21211, 21214, 21614 ...) is permanent, a 5xx or a rate limit is not. Timeouts and lost
+    connections pass through as they are (their outcome is unknown)."""
+    try:
+        yield
+    except TwilioRestException as exc:
+        status = int(exc.status or 0)
+        permanent = 400 <= status < 500 and status not in TRANSIENT_CLIENT_STATUSES
+        raise ProviderError(str(exc.code or status), permanent=permanent, status=status) from exc
+
+
 class TwilioBackend:
     """Sends what the notification log asks for. Each method returns Twilio's SID, which the
     status callbacks carry back. Twilio takes a finished text, so an SMS template is rendered
@@ -74,12 +94,13 @@ class TwilioBackend:
         language: str,
         status_url: str,
     ) -> str:
-        message = _client().messages.create(
-            to=to,
-            from_=settings.TWILIO_FROM_NUMBER,
-            body=render(template, params, language),
-            status_callback=status_url,
-        )
+        with _refusals_ours():
+            message = _client().messages.create(
+                to=to,
+                from_=settings.TWILIO_FROM_NUMBER,
+                body=render(template, params, language),
+                status_callback=status_url,
+            )
         return str(message.sid)
 
     def place_call(
@@ -94,17 +115,19 @@ class TwilioBackend:
     ) -> str:
         """Call `to`; when it is answered Twilio fetches its instructions from `url` (one of our
         webhooks, which speaks the template)."""
-        call = _client().calls.create(
-            to=to,
-            from_=settings.TWILIO_FROM_NUMBER,
-            url=url,
-            method="POST",
-            status_callback=status_url,
-            status_callback_event=["initiated", "ringing", "answered", "completed"],
-            status_callback_method="POST",
-        )
+        with _refusals_ours():
+            call = _client().calls.create(
+                to=to,
+                from_=settings.TWILIO_FROM_NUMBER,
+                url=url,
+                method="POST",
+                status_callback=status_url,
+                status_callback_event=["initiated", "ringing", "answered", "completed"],
+                status_callback_method="POST",
+            )
         return str(call.sid)
 
     def redirect_call(self, *, call_sid: str, url: str) -> None:
         """Give a live call new instructions from `url`: a call waiting in a queue leaves it."""
-        _client().calls(call_sid).update(url=url, method="POST")
+        with _refusals_ours():
+            _client().calls(call_sid).update(url=url, method="POST")

@@ -20,7 +20,7 @@ class Twilio:
     def __init__(self, mock: responses.RequestsMock) -> None:
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
         self.failures = 0
-        self.refusals: list[int] = []
+        self.refusals: list[tuple[int, int]] = []
         self._sids = itertools.count(1)
         for kind, prefix in (("Messages", "SM"), ("Calls", "CA")):
             mock.add_callback(
@@ -33,9 +33,9 @@ class Twilio:
         def answer(request):
             self.requests.append((kind, parse_qs(request.body)))
             if self.refusals:
-                code = self.refusals.pop(0)
-                body = {"code": code, "message": "refused", "status": 400}
-                return 400, {"Content-Type": "application/json"}, json.dumps(body)
+                code, status = self.refusals.pop(0)
+                body = {"code": code, "message": "refused", "status": status}
+                return status, {"Content-Type": "application/json"}, json.dumps(body)
             if self.failures:
                 self.failures -= 1
                 raise requests.ConnectionError("read timed out")
@@ -47,9 +47,9 @@ class Twilio:
     def fail_next(self, n: int = 1) -> None:
         self.failures = n
 
-    def refuse_next(self, code: int) -> None:
-        """The next request is refused with Twilio's error `code` (HTTP 400)."""
-        self.refusals.append(code)
+    def refuse_next(self, code: int, status: int = 400) -> None:
+        """The next request is refused with Twilio's error `code` (HTTP `status`)."""
+        self.refusals.append((code, status))
 
     def sent(self, kind: str) -> list[dict[str, list[str]]]:
         return [params for k, params in self.requests if k == kind]

@@ -241,3 +241,32 @@ def test_emergency_attempts_back_off_and_stop_at_the_limit(
 
     assert [n.state for n in Notification.objects.order_by("attempt")] == ["failed"] * 3
     assert len(twilio.sent("Calls")) == 3
+
+
+@pytest.mark.parametrize("code", [21211, 21214, 21614])
+def test_an_emergency_call_to_a_number_refused_for_good_is_not_placed_again_and_its_flow_moves_on(
+    twilio, flow, django_capture_on_commit_callbacks, code
+):
+    twilio.refuse_next(code)  # invalid, unreachable, not a mobile: HTTP 400
+
+    first = call(django_capture_on_commit_callbacks, flow="test-flow")
+
+    first.refresh_from_db()
+    assert (first.state, first.error_code) == ("failed", str(code))
+    assert Notification.objects.count() == 1  # no attempt 2
+    assert len(twilio.sent("Calls")) == 1
+    assert flow["ended"] == [first.pk]  # at once: a call-out dials its next number
+
+
+@pytest.mark.parametrize(("code", "status"), [(20500, 500), (20503, 503), (20429, 429)])
+def test_an_emergency_call_twilio_could_not_take_for_now_is_placed_again(
+    twilio, flow, django_capture_on_commit_callbacks, code, status
+):
+    twilio.refuse_next(code, status=status)
+
+    call(django_capture_on_commit_callbacks, flow="test-flow")
+
+    attempts = Notification.objects.order_by("attempt")
+    assert [(n.attempt, n.state) for n in attempts] == [(1, "failed"), (2, "sent")]
+    assert attempts[0].error_code == str(code)
+    assert flow["ended"] == []  # the call goes on: its flow waits for the second try

@@ -1,10 +1,12 @@
 """Twilio's status callbacks arrive in any order; the row ends in the right state."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
 from backend.telephony.models import Notification
-from backend.telephony.services import delivery_status_record
+from backend.telephony.services import delivery_status_record, notifications_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +146,51 @@ def test_a_callback_naming_a_row_with_another_sid_is_ignored():
 
     sms.refresh_from_db()
     assert (sms.state, sms.provider_status) == ("sent", "")
+
+
+def taken_by_twilio(flow_name, ago, **fields):
+    """An emergency call Twilio took `ago`; its statuses since are in `fields`."""
+    return sent(
+        channel="call",
+        sid="CA1",
+        urgency="emergency",
+        flow=flow_name,
+        sent_at=timezone.now() - ago,
+        **fields,
+    )
+
+
+def test_a_call_whose_final_status_never_comes_ends_unanswered_and_its_flow_moves_on(flow):
+    lost = taken_by_twilio("test-flow", timedelta(minutes=10), provider_status="ringing")
+
+    notifications_sweep()
+    notifications_sweep()  # told once
+    record("CA1", "completed")  # the lost callback after all: recorded, ends nothing again
+
+    lost.refresh_from_db()
+    assert (lost.state, lost.error_code) == ("delivered", "no_final_status")
+    assert lost.provider_status == "completed" and lost.ended_at is not None
+    assert flow["ended"] == [lost.pk]
+    assert Notification.objects.count() == 1  # not answered is no failure: not placed again
+
+
+def test_a_call_ringing_within_the_bound_is_left_to_its_callbacks(flow, settings):
+    within = timedelta(seconds=settings.ANXIN["CALL_FINAL_STATUS_WITHIN_S"] - 30)
+    ringing = taken_by_twilio("test-flow", within, provider_status="ringing")
+
+    notifications_sweep()
+
+    ringing.refresh_from_db()
+    assert (ringing.state, ringing.ended_at, flow["ended"]) == ("sent", None, [])
+
+
+def test_an_answered_call_whose_end_never_comes_ends_its_flow_only_without_a_key(flow):
+    keyed = taken_by_twilio("test-flow", timedelta(minutes=10), state="delivered", digits="1")
+    keyed.provider_status = "in-progress"
+    keyed.save()
+
+    swept = notifications_sweep()
+
+    keyed.refresh_from_db()
+    assert swept["unheard"] == 1 and keyed.ended_at is not None
+    assert flow["ended"] == []  # its answer was taken: nothing more to move on
