@@ -6,11 +6,11 @@ class DispatchConfig(AppConfig):
 
     def ready(self) -> None:
         """Dispatch's answers to the telephone (backend/telephony/flows.py): the emergency
-        call-out's and the visit confirmation's keypad answers, and SMS replies (an offer's code,
-        a visit confirmation)."""
+        call-out's and the visit confirmation's keypad answers, SMS replies (an offer's code, a
+        visit confirmation), and an SMS nothing took, to the operators."""
         from backend.telephony import flows
 
-        from . import callout, offer_sms, visit_confirmation
+        from . import callout, inbound_sms, offer_sms, visit_confirmation
 
         flows.register_flow(
             callout.FLOW, on_digits=callout.callout_digits, on_ended=callout.callout_call_ended
@@ -22,3 +22,4 @@ class DispatchConfig(AppConfig):
         )
         flows.register_sms_handler(offer_sms.offer_sms_reply)
         flows.register_sms_handler(visit_confirmation.visit_confirmation_sms_reply)
+        flows.register_sms_unhandled(inbound_sms.sms_unhandled)

@@ -145,11 +145,7 @@ def offer_sms_reply(from_number: str, body: str) -> str | None:
     found = REPLY.match(unicodedata.normalize("NFKC", body))
     if found is None:
         return None
-    workers = list(
-        Worker.objects.select_related("user")
-        .filter(Q(phone=from_number) | Q(alt_phone=from_number), user__is_active=True)
-        .order_by("pk")
-    )
+    workers = workers_by_phone(from_number)
     if not workers:
         return None
     language = language_for_user(workers[0].user)
@@ -171,6 +167,16 @@ def offer_sms_reply(from_number: str, body: str) -> str | None:
     except DomainError:  # taken by someone else, expired, withdrawn, worker at capacity
         return render("sms_reply.taken", params, language)
     return render("sms_reply.accepted", params, language)
+
+
+def workers_by_phone(phone: str) -> list[Worker]:
+    """The active workers whose phone or second phone is `phone` (E.164), oldest first: the one
+    lookup of a worker by a number that wrote to us (an offer's code, an SMS nothing took)."""
+    return list(
+        Worker.objects.select_related("user", "provider")
+        .filter(Q(phone=phone) | Q(alt_phone=phone), user__is_active=True)
+        .order_by("pk")
+    )
 
 
 def _count_wrong(key: str) -> None:

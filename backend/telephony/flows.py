@@ -13,10 +13,15 @@ names it in `notify(..., flow=name)`. The webhooks (hotline) then ask:
   `on_ended(notification)` when the call ends without an answer taken: no answer, busy,
   failed (an emergency only once its attempts are spent), or completed without digits.
 
-Inbound SMS: `sms_reply(from_number, body)` tries each registered handler in turn and returns
-the first reply. Twilio's service in mainland China has no two-way SMS, so the reply path is a
-setting, ANXIN["SMS_REPLIES"], false by default: then no handler runs and the sender is told
-replies are not read.
+Inbound SMS: `sms_reply(from_number, body, message_sid=...)` keeps every SMS as an
+`InboundSms` row first (a MessageSid seen before is a replay or Twilio's retry: ignored, so a
+replayed "1" answers nothing twice). Where SMS are read (ANXIN["SMS_REPLIES"]; Twilio's service
+in mainland China has no two-way SMS, so it is false by default) each registered handler is tried
+in turn and the first reply is the answer, recorded on the row. Otherwise nothing is answered,
+ever: no automatic reply to loop with another auto-responder or cost money. An SMS no handler
+takes (or that arrives while replies are off) goes to the `register_sms_unhandled` hooks, which
+put one from a number we know before a person (dispatch: an `sms.unhandled` event to the
+district's operators); one from an unknown number stays a row and a warning in the log.
 """
 
 from collections.abc import Callable, Mapping
@@ -25,12 +30,12 @@ from typing import Any
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from backend.core.i18n import language_for_phone
+from backend.core.logging import phone_tail
 
 from .backends import gather_path
-from .models import Channel, Notification
+from .models import Channel, InboundSms, Notification
 from .speech import say
 from .templates import render
 from .twilio_backend import voice_response
@@ -40,6 +45,7 @@ log = structlog.get_logger(__name__)
 OnDigits = Callable[[Notification, str], str | None]
 OnEnded = Callable[[Notification], None]
 SmsHandler = Callable[[str, str], str | None]
+SmsUnhandled = Callable[[InboundSms], bool]
 
 # Seconds Twilio waits for a key after the question; the question is asked twice.
 GATHER_TIMEOUT_S = 8
@@ -55,6 +61,9 @@ class Flow:
 
 _flows: dict[str, Flow] = {}
 _sms_handlers: list[SmsHandler] = []
+_sms_unhandled: list[SmsUnhandled] = []
+# InboundSms.handled_by of an SMS no handler took that a hook put before a person.
+TO_OPERATORS = "operators"
 
 
 def register_flow(name: str, *, on_digits: OnDigits, on_ended: OnEnded) -> None:
@@ -146,12 +155,62 @@ def register_sms_handler(handler: SmsHandler) -> None:
         _sms_handlers.append(handler)
 
 
-def sms_reply(from_number: str, body: str) -> str | None:
-    """The answer to an inbound SMS, or None for no answer."""
-    if not settings.ANXIN["SMS_REPLIES"]:
-        return render("sms_reply.unsupported", {}, language_for_phone(from_number))
+def register_sms_unhandled(hook: SmsUnhandled) -> None:
+    """`hook(message)` puts an SMS nothing took before a person; True if it did (the sender is
+    someone it knows), False to leave it to the next hook."""
+    if hook not in _sms_unhandled:
+        _sms_unhandled.append(hook)
+
+
+def sms_reply(from_number: str, body: str, *, message_sid: str = "") -> str | None:
+    """Take an inbound SMS: keep it, let a handler answer it (replies on), else put it before a
+    person. The reply to send, or None (replies off, nothing took it, or a repeated
+    `message_sid`). Runs inside the webhook's transaction."""
+    message = _sms_keep(from_number, body, message_sid)
+    if message is None:
+        log.info("inbound_sms_repeated", message_sid=message_sid)
+        return None
+    reply, handled_by = None, ""
+    if settings.ANXIN["SMS_REPLIES"]:
+        reply, handled_by = _sms_handle(from_number, body)
+    if reply is None:
+        handled_by = TO_OPERATORS if _sms_to_a_person(message) else ""
+    if not handled_by:
+        log.warning("inbound_sms_unhandled", message=message.pk, to=phone_tail(from_number))
+    message.handled_by, message.reply = handled_by[:100], reply or ""
+    message.save(update_fields=["handled_by", "reply"])
+    return reply
+
+
+def _sms_keep(from_number: str, body: str, message_sid: str) -> InboundSms | None:
+    """The SMS as a row; None when its MessageSid is already one (Twilio's retry, a replay)."""
+    try:
+        with transaction.atomic():
+            return InboundSms.objects.create(
+                sender=from_number[:32], body=body, message_sid=message_sid or None
+            )
+    except IntegrityError:
+        return None
+
+
+def _sms_handle(from_number: str, body: str) -> tuple[str | None, str]:
+    """The first handler's reply and its name. A handler that fails is logged and passed over:
+    the SMS then goes to a person rather than being lost with the webhook's transaction."""
     for handler in _sms_handlers:
-        reply = handler(from_number, body)
+        try:
+            with transaction.atomic():
+                reply = handler(from_number, body)
+        except Exception:
+            log.error("sms_handler_failed", handler=_name(handler), exc_info=True)
+            continue
         if reply is not None:
-            return reply
-    return None
+            return reply, _name(handler)
+    return None, ""
+
+
+def _sms_to_a_person(message: InboundSms) -> bool:
+    return any(hook(message) for hook in _sms_unhandled)
+
+
+def _name(handler: Callable[..., object]) -> str:
+    return f"{handler.__module__}.{getattr(handler, '__qualname__', repr(handler))}"

@@ -76,7 +76,36 @@ class Notification(models.Model):
                 name="notification_sending",
                 condition=models.Q(state="sending"),
             ),
+            # The sweep: calls the provider took whose end was never reported.
+            models.Index(
+                fields=["sent_at"],
+                name="notification_call_unended",
+                condition=models.Q(
+                    channel="call", state__in=["sent", "delivered"], ended_at__isnull=True
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.channel} {self.template} #{self.attempt} ({self.state})"
+
+
+class InboundSms(models.Model):
+    """One SMS that came in (收到的短信), kept whether or not anything took it: who sent it, what
+    it said, which handler took it (or that it went to the operators, or to nobody) and what was
+    answered. Twilio's MessageSid is unique: a replayed or retried webhook is ignored."""
+
+    sender = models.CharField(max_length=32, help_text="The From number, as the provider gave it")
+    body = models.TextField(blank=True)
+    message_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    handled_by = models.CharField(
+        max_length=100, blank=True, help_text='The handler that took it, "operators", or blank'
+    )
+    reply = models.TextField(blank=True, help_text="What was answered (SMS replies on)")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["sender", "received_at"], name="inbound_sms_sender")]
+
+    def __str__(self) -> str:
+        return f"SMS from {self.sender[-4:]} ({self.handled_by or 'unhandled'})"

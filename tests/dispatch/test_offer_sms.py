@@ -122,5 +122,7 @@ def test_without_two_way_sms_a_code_is_not_read(texted, django_capture_on_commit
 
     answer = reply_sms(django_capture_on_commit_callbacks, str(worker.phone), offer.sms_code)
 
-    assert answer  # replies to this number are not read
+    assert answer == ""  # nothing is answered where replies are off
     assert JobOffer.objects.get(pk=offer.pk).state == "pending"
+    told = Event.objects.get(kind="sms.unhandled")  # a person reads it instead
+    assert told.data["workers"][0]["id"] == worker.pk

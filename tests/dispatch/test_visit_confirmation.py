@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from backend.core.models import Event
+from backend.telephony.flows import sms_reply
 from dispatch.models import JobOffer, OperatorAlert, Visit
 from dispatch.tasks import sweep_deadlines
 from tests.conftest import api
@@ -94,6 +95,21 @@ def test_an_sms_reply_confirms_and_silence_is_no_answer(
     assert Visit.objects.get(pk=first.pk).confirmation == "confirmed"
     assert swept["visit_confirmations_unanswered"] == 1
     assert Visit.objects.get(pk=second.pk).confirmation == "no_answer"
+
+
+def test_a_replayed_1_does_not_answer_the_next_visits_confirmation(
+    confirm_by, check_in, elder, django_capture_on_commit_callbacks
+):
+    confirm_by("sms")
+    first = check_in()
+    sms_reply(str(elder.phone), "1", message_sid="SM1")
+    second = check_in()
+
+    replayed = sms_reply(str(elder.phone), "1", message_sid="SM1")  # a signed request again
+
+    assert replayed is None
+    assert Visit.objects.get(pk=first.pk).confirmation == "confirmed"
+    assert Visit.objects.get(pk=second.pk).confirmation == "pending"
 
 
 def test_off_by_default_nobody_is_asked(check_in, outbox):

@@ -5,8 +5,14 @@ import pytest
 from django.utils import timezone
 
 from backend.telephony import flows
-from backend.telephony.flows import answer_twiml, gather_twiml, register_sms_handler, sms_reply
-from backend.telephony.models import Notification
+from backend.telephony.flows import (
+    answer_twiml,
+    gather_twiml,
+    register_sms_handler,
+    register_sms_unhandled,
+    sms_reply,
+)
+from backend.telephony.models import InboundSms, Notification
 from tests.hotline.twiml import assert_twiml
 
 pytestmark = pytest.mark.django_db
@@ -90,23 +96,78 @@ def test_an_unknown_call_is_hung_up():
 
 @pytest.fixture
 def handlers():
-    saved = list(flows._sms_handlers)
+    """Only the handlers and hooks a test registers (dispatch's are set aside meanwhile)."""
+    saved = list(flows._sms_handlers), list(flows._sms_unhandled)
+    flows._sms_handlers[:], flows._sms_unhandled[:] = [], []
     yield
-    flows._sms_handlers[:] = saved
+    flows._sms_handlers[:], flows._sms_unhandled[:] = saved
 
 
-def test_inbound_sms_are_not_read_by_default(settings, handlers):
+def test_inbound_sms_are_kept_and_not_answered_by_default(settings, handlers):
     register_sms_handler(lambda number, body: "taken")
 
-    reply = sms_reply("+8613800138000", "123456")
+    reply = sms_reply("+8613800138000", "123456", message_sid="SM1")
 
     assert settings.ANXIN["SMS_REPLIES"] is False
-    assert "12349" in reply and reply != "taken"
+    assert reply is None  # no automatic reply, ever: it could loop with an auto-responder
+    kept = InboundSms.objects.get()
+    assert (kept.sender, kept.body, kept.message_sid) == ("+8613800138000", "123456", "SM1")
+    assert (kept.handled_by, kept.reply) == ("", "")
 
 
-def test_with_replies_on_each_handler_is_tried_in_turn(settings, handlers):
+def taken(number, body):
+    return f"got {body}"
+
+
+def test_with_replies_on_each_handler_is_tried_in_turn_and_the_reply_recorded(settings, handlers):
     settings.ANXIN = {**settings.ANXIN, "SMS_REPLIES": True}
     register_sms_handler(lambda number, body: None)
-    register_sms_handler(lambda number, body: f"got {body}")
+    register_sms_handler(taken)
 
-    assert sms_reply("+8613800138000", "123456") == "got 123456"
+    assert sms_reply("+8613800138000", "123456", message_sid="SM1") == "got 123456"
+    kept = InboundSms.objects.get()
+    assert kept.handled_by == "tests.telephony.test_flows.taken"
+    assert kept.reply == "got 123456"
+
+
+def test_a_repeated_message_sid_is_ignored(settings, handlers):
+    settings.ANXIN = {**settings.ANXIN, "SMS_REPLIES": True}
+    heard = []
+    register_sms_handler(lambda number, body: heard.append(body) or "ok")
+
+    first = sms_reply("+8613800138000", "1", message_sid="SM1")
+    replayed = sms_reply("+8613800138000", "1", message_sid="SM1")  # Twilio's retry, a replay
+
+    assert (first, replayed) == ("ok", None)
+    assert heard == ["1"] and InboundSms.objects.count() == 1
+
+
+@pytest.mark.parametrize("replies", [True, False])
+def test_an_sms_nothing_takes_goes_to_a_person_and_is_not_answered(settings, handlers, replies):
+    settings.ANXIN = {**settings.ANXIN, "SMS_REPLIES": replies}
+    told = []
+    register_sms_handler(lambda number, body: None)
+    register_sms_unhandled(lambda message: False)  # not a number this hook knows
+    register_sms_unhandled(lambda message: told.append(message.body) or True)
+
+    reply = sms_reply("+8613800138000", "救命", message_sid="SM1")
+
+    assert reply is None and told == ["救命"]
+    assert InboundSms.objects.get().handled_by == "operators"
+
+
+def test_a_failing_handler_does_not_lose_the_sms(settings, handlers):
+    settings.ANXIN = {**settings.ANXIN, "SMS_REPLIES": True}
+    told = []
+
+    def broken(number, body):
+        InboundSms.objects.create(sender="x", body="inside the handler")  # rolled back
+        raise RuntimeError("a bug")
+
+    register_sms_handler(broken)
+    register_sms_unhandled(lambda message: told.append(message.pk) or True)
+
+    assert sms_reply("+8613800138000", "救命", message_sid="SM1") is None
+
+    kept = InboundSms.objects.get()
+    assert told == [kept.pk] and kept.handled_by == "operators"
