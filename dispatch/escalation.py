@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import Role, User
 from backend.core.errors import RuleViolation, StateConflict
 from backend.core.events import event_record
-from backend.core.i18n import language_for_phone
+from backend.core.i18n import language_for_phone, platform_language
 from backend.telephony.models import Channel, Urgency
 from backend.telephony.services import notify
+from backend.telephony.templates import render
 from elders.models import EmergencyContact
 
 from .family import family_text, request_params
@@ -34,7 +35,6 @@ from .models import (
 )
 from .urgency import request_is_urgent
 
-CALL_120 = "如有生命危险，请立即拨打120急救电话。"
 # Alerts that mean nobody is (yet) at the door: the family hears of these.
 CONTACTS_TOLD_OF = frozenset({"no_worker", "non_arrival"})
 
@@ -78,7 +78,8 @@ def alert_raise(
             "alert_kind": kind,
             "episode": alert.episode,
             "priority": sr.priority,
-            "instruction": CALL_120 if emergency else "",
+            # Shown to the district's operators, in the platform's language.
+            "instruction": render("alert.call_120", {}, platform_language()) if emergency else "",
             **({"visit": visit.pk} if visit else {}),
             **(data or {}),
         },
@@ -120,8 +121,10 @@ def missing_check_out_alert(*, request_id: int) -> bool:
 
 
 def _tell_emergency_contacts(sr: ServiceRequest, alert: OperatorAlert) -> None:
+    """The family's SMS; then an emergency calls the contacts in turn until one takes it, and
+    other work whose service type tells the contacts makes one routine call to the first."""
     family_text(sr, event=f"alert:{alert.pk}", template=f"sms.{alert.kind}")
-    if request_is_urgent(sr):  # an emergency: the contacts in turn until one takes it
+    if request_is_urgent(sr):
         from .callout import callout_start  # the call-out raises its own alert from here
 
         callout_start(sr)
@@ -135,7 +138,7 @@ def _tell_emergency_contacts(sr: ServiceRequest, alert: OperatorAlert) -> None:
             template="call.no_worker",
             params=request_params(sr),
             language=language_for_phone(first.phone),
-            urgency=Urgency.EMERGENCY if request_is_urgent(sr) else Urgency.ROUTINE,
+            urgency=Urgency.ROUTINE,
         )
 
 

@@ -52,6 +52,8 @@ TEMPLATES: dict[str, str] = {
     "alert.callout_nobody": gettext_noop(
         "No emergency contact of %(elder)s took responsibility (order %(reference)s). Call 120 now."
     ),
+    # An emergency's alert to the operators
+    "alert.call_120": gettext_noop("If a life is in danger, call 120 at once."),
     # Visit confirmation by the elder
     "call.visit_confirm": gettext_noop(
         "This is Anxin. Your caregiver for %(service)s has checked in at your home. "
@@ -79,9 +81,6 @@ TEMPLATES: dict[str, str] = {
     ),
     "sms_reply.taken": gettext_noop(
         "[Anxin] Order %(reference)s has already been taken or is no longer open."
-    ),
-    "sms_reply.unsupported": gettext_noop(
-        "[Anxin] Replies to this number are not read. Please use the app or call 12349."
     ),
     # Providers
     "sms.certificate_expiring": gettext_noop(
