@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
+from urllib.parse import urlencode
 
 import structlog
 from django.conf import settings
@@ -175,6 +176,13 @@ class RecordingBackend:
 def get_backend() -> NotificationBackend:
     backend: NotificationBackend = import_string(settings.NOTIFICATION_BACKEND)()
     return backend
+
+
+def hook_url(name: str, **query: Any) -> str:
+    """The absolute URL of one of our webhooks (/hooks/twilio/<name>/), as Twilio is to request
+    it and will sign it: ANXIN_PUBLIC_URL, the path, and the query in the order given."""
+    suffix = f"?{urlencode(query)}" if query else ""
+    return f"{settings.ANXIN_PUBLIC_URL}/hooks/twilio/{name}/{suffix}"
 
 
 def status_url(notification_id: int) -> str:
