@@ -10,10 +10,11 @@ from django.db import connection, transaction
 
 
 @contextmanager
-def database_bounded() -> Iterator[None]:
+def database_bounded(timeout_ms: int | None = None) -> Iterator[None]:
     """One transaction in which every statement (and every wait for a lock) gives up after
-    ANXIN["HOTLINE_DB_TIMEOUT_MS"]: a DatabaseError the caller turns into an answer."""
-    timeout = int(settings.ANXIN["HOTLINE_DB_TIMEOUT_MS"])
+    `timeout_ms` (by default ANXIN["HOTLINE_DB_TIMEOUT_MS"]): a DatabaseError the caller turns
+    into an answer."""
+    timeout = int(settings.ANXIN["HOTLINE_DB_TIMEOUT_MS"] if timeout_ms is None else timeout_ms)
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout)])

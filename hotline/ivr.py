@@ -5,22 +5,14 @@ Twilio's own builders and spoken through backend/telephony/speech.say in the hot
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from backend.telephony.backends import hook_url
 from backend.telephony.speech import say
 from backend.telephony.twilio_backend import voice_response
-
-HOOKS = "/hooks/twilio"
-
-
-def hook_url(name: str, **query: Any) -> str:
-    """The absolute URL Twilio is to request next (signed by Twilio against exactly this)."""
-    suffix = f"?{urlencode(query)}" if query else ""
-    return f"{settings.ANXIN_PUBLIC_URL}{HOOKS}/{name}/{suffix}"
 
 
 def language() -> str:
@@ -73,10 +65,16 @@ def menu(district_id: int, *, again: bool = False) -> Any:
     return response
 
 
-def _enqueue(response: Any, district_id: int) -> None:
+def wait_query(district_id: int, *, emergency: bool) -> dict[str, int]:
+    """The wait URL's query: an emergency says so itself (`e=1`), so that a caller who pressed
+    9 is never sent to voicemail even while the database cannot tell."""
+    return {"d": district_id, "e": 1} if emergency else {"d": district_id}
+
+
+def _enqueue(response: Any, district_id: int, *, emergency: bool) -> None:
     response.enqueue(
         queue_name(district_id),
-        wait_url=hook_url("queue", step="wait", d=district_id),
+        wait_url=hook_url("queue", step="wait", **wait_query(district_id, emergency=emergency)),
         wait_url_method="POST",
         action=hook_url("queue", step="left", d=district_id),
         method="POST",
@@ -87,25 +85,27 @@ def _enqueue(response: Any, district_id: int) -> None:
 def queue(district_id: int, *, emergency: bool = False, sorry: bool = False) -> Any:
     """Into the district's operator queue, with a word on why."""
     response = voice_response()
-    if emergency:
+    if sorry:
+        text = _("Sorry, we could not take that request. An operator will help you.")
+        if emergency:
+            text = f"{text} {_('If a life is in danger, call 120.')}"
+    elif emergency:
         text = _(
             "We have raised an emergency and help is being sent. Please stay on the line: an "
             "operator will answer you first. If a life is in danger, call 120."
         )
-    elif sorry:
-        text = _("Sorry, we could not take that request. An operator will help you.")
     else:
         text = _("Please hold: an operator will answer you shortly.")
     say(response, text, language())
-    _enqueue(response, district_id)
+    _enqueue(response, district_id, emergency=emergency)
     return response
 
 
 @_spoken
-def operator_unreachable(district_id: int) -> Any:
+def operator_unreachable(district_id: int, *, emergency: bool = False) -> Any:
     response = voice_response()
     say(response, _("Sorry, we could not connect you to the operator. Please hold."), language())
-    _enqueue(response, district_id)
+    _enqueue(response, district_id, emergency=emergency)
     return response
 
 
@@ -183,8 +183,10 @@ def request_received(reference: str) -> Any:
 
 @_spoken
 def dial_operator(*, phone: str, operator_id: int, district_id: int) -> Any:
-    """Connect the caller to the operator's phone; when it answers, the operator hears a word
-    first (answered/), and when the dial ends, dialled/ decides what next."""
+    """Connect the caller to the operator's phone; when it answers, the operator hears what the
+    call is and presses 1 to take it (answered/, accept/: call screening, so that a voicemail
+    box never takes the caller), and when the dial ends, dialled/ decides what next. The caller
+    is already answered (in our queue), so Twilio's answerOnBridge would change nothing."""
     response = voice_response()
     dial = response.dial(
         action=hook_url("queue", step="dialled", op=operator_id, d=district_id),
@@ -198,12 +200,43 @@ def dial_operator(*, phone: str, operator_id: int, district_id: int) -> Any:
 
 
 @_spoken
-def operator_whisper(operator_language: str | None = None) -> Any:
-    """Said to the operator before the caller is put through."""
+def operator_whisper(operator_language: str | None, *, operator_id: int, district_id: int) -> Any:
+    """Said to the operator's phone when it answers, before the caller is put through: only
+    pressing 1 takes the call; anything else (a voicemail box, nobody listening) hangs up the
+    operator's leg and the caller goes back to the queue (dialled/)."""
+    response = voice_response()
+    spoken = operator_language or language()
+    gather = response.gather(
+        num_digits=1,
+        action=hook_url("queue", step="accept", op=operator_id, d=district_id),
+        method="POST",
+        timeout=int(settings.ANXIN["HOTLINE_SCREEN_TIMEOUT_S"]),
+    )
+    with translation.override(spoken):
+        text = _("Anxin hotline call. To take it, press 1.")
+        say(gather, f"{text} {text}", spoken)
+    response.hangup()
+    return response
+
+
+@_spoken
+def operator_connecting(operator_language: str | None) -> Any:
+    """The operator pressed 1: a word, then Twilio puts the caller through."""
     response = voice_response()
     spoken = operator_language or language()
     with translation.override(spoken):
-        say(response, _("Anxin hotline call. Connecting you now."), spoken)
+        say(response, _("Connecting you now."), spoken)
+    return response
+
+
+@_spoken
+def operator_not_connected(operator_language: str | None) -> Any:
+    """The operator pressed 1 but the take no longer stands (or could not be written)."""
+    response = voice_response()
+    spoken = operator_language or language()
+    with translation.override(spoken):
+        say(response, _("Sorry, this call could not be put through to you. Goodbye."), spoken)
+    response.hangup()
     return response
 
 

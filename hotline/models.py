@@ -70,6 +70,11 @@ class Call(models.Model):
     outcome = models.CharField(max_length=20, choices=CallOutcome.choices, blank=True)
     arrived_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)
+    last_wait_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When Twilio last asked the queue's wait URL for this caller (still holding)",
+    )
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     taken_by = models.ForeignKey(

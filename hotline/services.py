@@ -3,23 +3,27 @@ or `_call_back_move`: lock held by the caller, the table checked, the row saved,
 written (backend/core/events.py, pushed to the district's staff after commit)."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.core.errors import DomainError, NotFound, RuleViolation, StateConflict
 from backend.core.events import event_record
-from backend.telephony.backends import get_backend
+from backend.telephony.backends import get_backend, hook_url
+from backend.telephony.services import CALL_FINAL_STATUSES
 from dispatch.escalation import alert_raise, alerts_resolve_kind
 from dispatch.models import ServiceRequest, ServiceType
 from dispatch.services import service_request_create
 from elders.models import Elder, ElderStatus
-from elders.selectors import elder_caller_card, elders_matching_phone
+from elders.selectors import elder_caller_card, elders_matching_phone, phone_to_e164
 
 from .models import Call, CallBack, CallBackState, CallOutcome, CallPriority, CallState
 from .transitions import call_back_next_state, call_next_state
@@ -139,12 +143,14 @@ def call_enqueue(*, call_id: int, emergency: bool = False, reason: str = "") -> 
         call = _locked(call_id)
         if call.state in (CallState.RINGING, CallState.MENU):
             priority = CallPriority.EMERGENCY if emergency else call.priority
+            now = timezone.now()
             _call_move(
                 call,
                 "enqueue",
                 data={"reason": reason},
                 priority=priority,
-                queued_at=timezone.now(),
+                queued_at=now,
+                last_wait_at=now,
             )
         return call
 
@@ -152,14 +158,63 @@ def call_enqueue(*, call_id: int, emergency: bool = False, reason: str = "") -> 
 def call_queued_ensure(
     *, call_sid: str, from_number: str, to_number: str, district_id: int
 ) -> Call:
-    """Twilio reports a caller waiting in the queue: the call's row says so, even if the
-    database could not be written when the call arrived (the caller was queued anyway)."""
+    """Twilio reports a caller waiting in the queue (it asks the wait URL again every hold
+    loop): the call's row says so, even if the database could not be written when the call
+    arrived (the caller was queued anyway), and when it was last heard of (`last_wait_at`: a
+    caller who hung up is no longer asked for, `calls_gone`)."""
     call = call_arrive(
         call_sid=call_sid, from_number=from_number, to_number=to_number, district_id=district_id
     )
     if call.state in (CallState.RINGING, CallState.MENU):
         call = call_enqueue(call_id=call.pk, reason="found_waiting")
+    call.last_wait_at = timezone.now()
+    Call.objects.filter(pk=call.pk).update(last_wait_at=call.last_wait_at)
     return call
+
+
+def call_emergency_ensure(
+    *, call_sid: str, from_number: str, to_number: str, district_id: int
+) -> Call:
+    """The caller pressed 9 and the menu could not write it then (the database was slow; the
+    caller was queued as an emergency anyway): the emergency request and its `caller_waiting`
+    alert now, once per call whatever asks again (the urgent task, each wait-URL request). A
+    call already recorded as an emergency is left as it is."""
+    call = call_arrive(
+        call_sid=call_sid, from_number=from_number, to_number=to_number, district_id=district_id
+    )
+    with transaction.atomic():
+        call = _locked(call.pk)
+        if call.priority == CallPriority.EMERGENCY:
+            return call
+        if call_next_state(call.state, "emergency") is None:
+            log.error("hotline_emergency_too_late", call=call.pk, state=call.state)
+            return call
+        call.menu_path = (call.menu_path + EMERGENCY_KEY)[:40]
+        call.save(update_fields=["menu_path"])
+        _emergency_record(call, reason="emergency_written_late")
+        return call
+
+
+def _emergency_record(call: Call, *, reason: str) -> ServiceRequest | None:
+    """Precondition: the caller holds the call's lock. 9: the emergency request for the one
+    elder the number matched (through dispatch's intake), the call first in the operators'
+    list, and the operators alerted at once (`caller_waiting`, re-sent until someone answers
+    for it). Intake refusing (or not one elder): still an emergency in the list, no request."""
+    elders = list(call.elders.all()[:2])
+    sr = _request_from_menu(call, elders[0], "emergency") if len(elders) == 1 else None
+    now = timezone.now()
+    _call_move(
+        call,
+        "emergency",
+        data={"reason": reason if sr is not None else "intake_refused", "request": sr and sr.pk},
+        priority=CallPriority.EMERGENCY,
+        request=sr,
+        queued_at=call.queued_at or now,
+        last_wait_at=call.last_wait_at or now,
+    )
+    if sr is not None:
+        alert_raise(sr, "caller_waiting", data={"call": call.pk})
+    return sr
 
 
 @dataclass(frozen=True)
@@ -189,36 +244,28 @@ def call_menu_choose(*, call_sid: str, digits: str) -> MenuResult:
         call.menu_path = (call.menu_path + (key or "-"))[:40]
         call.save(update_fields=["menu_path"])
         elders = list(call.elders.all()[:2])
+        if key == EMERGENCY_KEY and len(elders) == 1:
+            sr = _emergency_record(call, reason="emergency")
+            return MenuResult(call=call, request=sr, queued=True, refused=sr is None)
         code = MENU_SERVICES.get(key)
         if code is None or len(elders) != 1:
             if key and key != OPERATOR_KEY and len(call.menu_path) < 2 and len(elders) == 1:
                 return MenuResult(call=call, repeat=True)
             reason = "operator" if key == OPERATOR_KEY else ("no_input" if not key else "unknown")
-            _call_move(call, "enqueue", data={"reason": reason}, queued_at=timezone.now())
+            now = timezone.now()
+            _call_move(call, "enqueue", data={"reason": reason}, queued_at=now, last_wait_at=now)
             return MenuResult(call=call, queued=True)
         sr = _request_from_menu(call, elders[0], code)
-        if sr is None:  # a person takes it from here, an emergency still ahead of the rest
+        if sr is None:  # a person takes it from here
+            now = timezone.now()
             _call_move(
                 call,
                 "enqueue",
                 data={"reason": "intake_refused"},
-                queued_at=timezone.now(),
-                priority=CallPriority.EMERGENCY if key == EMERGENCY_KEY else call.priority,
+                queued_at=now,
+                last_wait_at=now,
             )
             return MenuResult(call=call, queued=True, refused=True)
-        if key == EMERGENCY_KEY:
-            _call_move(
-                call,
-                "enqueue",
-                data={"reason": "emergency", "request": sr.pk},
-                priority=CallPriority.EMERGENCY,
-                queued_at=timezone.now(),
-                request=sr,
-            )
-            # The operators are alerted at once (re-sent until someone answers for it), beside
-            # the call heading their list.
-            alert_raise(sr, "caller_waiting", data={"call": call.pk})
-            return MenuResult(call=call, request=sr, queued=True)
         _call_move(
             call,
             "serve",
@@ -247,13 +294,20 @@ def _request_from_menu(call: Call, elder: Elder, code: str) -> ServiceRequest | 
 
 
 def call_take(*, call_id: int, user: User) -> Call:
-    """An operator takes a waiting call: the first take wins (the row lock), and Twilio is told
-    to connect the caller to the operator's registered phone before the take commits, so a
-    take that Twilio refused leaves the call waiting for someone else."""
+    """An operator takes a waiting call: the first take wins (the row lock). The take commits
+    first, and only then is Twilio told (no lock held while it answers) to bring the caller to
+    `queue/?step=connect`, which rings the operator's registered phone; Twilio refusing puts
+    the call back in the queue (`call_requeue`) and raises TelephonyUnavailable. Run outside
+    any transaction: Twilio may ask `connect` before a transaction around this one commits.
+
+    The same operator asking again (a retried request) gets the take as it stands, and Twilio
+    is not asked twice."""
     with transaction.atomic():
         call = _lock_call(call_id=call_id)
         if call is None or call.district_id != user.staff_district_id:
             raise CallNotFound(_("No such call in your district"))
+        if call.taken_by_id == user.pk and call.state in TAKEN_STATES:
+            return call
         if not user.phone:
             raise RuleViolation(
                 _("Register your phone number first: the caller is connected to it"),
@@ -278,55 +332,109 @@ def call_take(*, call_id: int, user: User) -> Call:
             taken_by=user,
             taken_at=timezone.now(),
         )
-        if call.request is not None:
-            alerts_resolve_kind(
-                call.request,
-                "caller_waiting",
-                user=user,
-                resolution="caller_answered",
-                note=f"call {call.pk}",
+    url = hook_url("queue", step="connect", op=user.pk, d=call.district_id)
+    try:
+        get_backend().redirect_call(call_sid=call.call_sid, url=url)
+    except Exception as error:  # Twilio's answer, whatever it is: the take does not stand
+        log.warning("hotline_redirect_failed", call=call.pk, exc_info=True)
+        call_requeue(call_sid=call.call_sid, operator_id=user.pk, reason="redirect_refused")
+        raise TelephonyUnavailable(
+            _(
+                "The telephone network did not take the call through; it is still waiting "
+                "(or the caller hung up). Try again."
+            ),
+            current_state=CallState.QUEUED,
+        ) from error
+    return call
+
+
+# Taken by an operator: their phone ringing, or talking.
+TAKEN_STATES = frozenset({CallState.CONNECTING, CallState.CONNECTED})
+
+
+def call_connecting_phone(*, call_sid: str, operator_id: int) -> str | None:
+    """Twilio brought a taken call to `connect`: the phone to ring if the call is still being
+    connected to that operator (and they have one); otherwise the caller goes back to the
+    queue, and None."""
+    with transaction.atomic():
+        call = _lock_call(call_sid=call_sid)
+        if call is None:
+            return None
+        phone = str(call.taken_by.phone or "") if call.taken_by is not None else ""
+        if call.state == CallState.CONNECTING and call.taken_by_id == operator_id and phone:
+            return phone
+        if call.state in TAKEN_STATES:
+            _requeue(call, reason="not_taken_by_this_operator" if phone else "no_phone")
+        elif call.state in (CallState.RINGING, CallState.MENU):
+            now = timezone.now()
+            _call_move(
+                call, "enqueue", data={"reason": "redirected"}, queued_at=now, last_wait_at=now
             )
-        url = f"{settings.ANXIN_PUBLIC_URL}/hooks/twilio/queue/?step=connect&op={user.pk}"
-        try:
-            get_backend().redirect_call(call_sid=call.call_sid, url=url)
-        except Exception as error:  # Twilio's answer, whatever it is: the take does not stand
-            log.warning("hotline_redirect_failed", call=call.pk, exc_info=True)
-            raise TelephonyUnavailable(
-                _(
-                    "The telephone network did not take the call through; it is still waiting "
-                    "(or the caller hung up). Try again."
-                ),
-                current_state=CallState.QUEUED,
-            ) from error
-        return call
+        return None
 
 
 def call_operator_answered(*, call_sid: str, operator_id: int) -> Call | None:
-    """The operator's phone picked up: caller and operator are being bridged."""
+    """The operator pressed 1 on hearing what the call is (call screening: a voicemail box or
+    an unheard ring does not): caller and operator are put through, and the operator answers
+    for the `caller_waiting` alert of an emergency."""
     with transaction.atomic():
         call = _lock_call(call_sid=call_sid)
-        if call is None or call.taken_by_id != operator_id:
+        if call is None or call.taken_by_id != operator_id or call.taken_by is None:
             return call
         if call.state == CallState.CONNECTING:
             _call_move(call, "connect", answered_at=timezone.now())
+            if call.request is not None:
+                alerts_resolve_kind(
+                    call.request,
+                    "caller_waiting",
+                    user=call.taken_by,
+                    resolution="caller_answered",
+                    note=f"call {call.pk}",
+                )
         return call
 
 
-def call_requeue(*, call_sid: str, dial_status: str) -> Call | None:
-    """The operator's phone did not answer (or dropped): back to the queue, first in line
-    beside its priority as it keeps its first queue time; nobody holds it any more."""
+def call_dial_ended(*, call_sid: str, operator_id: int, dial_status: str) -> Call | None:
+    """The <Dial> to the operator's phone ended. A call the operator accepted (connected) has
+    had its conversation; one still being connected was not accepted (no answer, busy, a
+    voicemail box, no key pressed): back to the queue."""
     with transaction.atomic():
         call = _lock_call(call_sid=call_sid)
-        if call is None or call.state not in (CallState.CONNECTING, CallState.CONNECTED):
-            return call
-        _call_move(
-            call,
-            "requeue",
-            data={"dial_status": dial_status[:20], "was_taken_by": call.taken_by_id},
-            taken_by=None,
-            taken_at=None,
-        )
+        if (
+            call is not None
+            and call.state == CallState.CONNECTING
+            and call.taken_by_id == operator_id
+        ):
+            _requeue(call, reason="not_accepted", dial_status=dial_status)
         return call
+
+
+def call_requeue(*, call_sid: str, operator_id: int | None, reason: str) -> Call | None:
+    """The take of `operator_id` (anyone's: None) does not stand: back to the queue."""
+    with transaction.atomic():
+        call = _lock_call(call_sid=call_sid)
+        if call is None or call.state not in TAKEN_STATES:
+            return call
+        if operator_id is None or call.taken_by_id == operator_id:
+            _requeue(call, reason=reason)
+        return call
+
+
+def _requeue(call: Call, *, reason: str, dial_status: str = "") -> None:
+    """Precondition: the caller holds the call's lock. Back in the operators' list, ahead as its
+    first queue time and priority say; nobody holds it any more; an emergency's operators are
+    alerted again (`caller_waiting`), as nobody answers for it now."""
+    _call_move(
+        call,
+        "requeue",
+        data={"reason": reason, "dial_status": dial_status[:20], "was_taken_by": call.taken_by_id},
+        taken_by=None,
+        taken_at=None,
+        last_wait_at=timezone.now(),
+    )
+    if call.request_id is not None:
+        sr = ServiceRequest.objects.select_for_update(of=("self",)).get(pk=call.request_id)
+        alert_raise(sr, "caller_waiting", data={"call": call.pk, "again": reason})
 
 
 def call_voicemail(*, call_sid: str) -> Call | None:
@@ -343,40 +451,57 @@ def call_message_record(
 ) -> CallBack | None:
     """The caller left a message: the call-back task for the district's operators, with the
     recording's reference. Twilio may report it after the call ended (the caller hung up to
-    finish): the task is made all the same, once."""
+    finish, and the end may already have opened the task): one task per call, with the
+    message."""
     with transaction.atomic():
         call = _lock_call(call_sid=call_sid)
         if call is None:
             return None
-        existing = CallBack.objects.filter(call=call).first()
-        if existing is not None:
-            return existing
-        call.recording_sid = recording_sid[:64]
-        call.recording_url = recording_url[:500]
-        call.recording_duration_s = duration_s
-        call.outcome = CallOutcome.VOICEMAIL
-        call.save(
-            update_fields=["recording_sid", "recording_url", "recording_duration_s", "outcome"]
+        if call.recording_sid or call_next_state(call.state, "message") is None:
+            return CallBack.objects.filter(call=call).first()
+        _call_move(
+            call,
+            "message",
+            data={"recording_sid": recording_sid[:64], "duration_s": duration_s},
+            recording_sid=recording_sid[:64],
+            recording_url=recording_url[:500],
+            recording_duration_s=duration_s,
+            outcome=CallOutcome.VOICEMAIL,
         )
-        back = CallBack.objects.create(call=call, district_id=call.district_id)
-        event_record(
-            kind="callback.open",
-            subject_type="callback",
-            subject_id=back.pk,
-            after=back.state,
-            district_id=call.district_id,
-            data={
-                "call": call.pk,
-                "from": call.from_number,
-                "recording_sid": call.recording_sid,
-                "elders": list(call.elders.values_list("pk", flat=True)),
-            },
-        )
-        return back
+        return _call_back_open(call, reason="message")
 
 
-# Twilio's final CallStatus values.
-CALL_FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+def _call_back_open(call: Call, *, reason: str) -> CallBack | None:
+    """Precondition: the caller holds the call's lock. The call's one call-back task (an
+    operator calls the number back, with the elders it matched); None for a number that cannot
+    be called back."""
+    existing = CallBack.objects.filter(call=call).first()
+    if existing is not None:
+        return existing
+    if phone_to_e164(call.from_number) is None:
+        log.warning("hotline_call_back_no_number", call=call.pk, reason=reason)
+        return None
+    back = CallBack.objects.create(call=call, district_id=call.district_id)
+    event_record(
+        kind="callback.open",
+        subject_type="callback",
+        subject_id=back.pk,
+        after=back.state,
+        district_id=call.district_id,
+        data={
+            "call": call.pk,
+            "reason": reason,
+            "from": call.from_number,
+            "recording_sid": call.recording_sid,
+            "elders": list(call.elders.values_list("pk", flat=True)),
+        },
+    )
+    return back
+
+
+# Waiting for a person: a caller who ends the call in one of these without being answered is
+# called back.
+WAITED_STATES = frozenset({CallState.QUEUED, CallState.CONNECTING, CallState.VOICEMAIL})
 
 
 def call_status_record(*, call_sid: str, status: str) -> Call | None:
@@ -388,15 +513,23 @@ def call_status_record(*, call_sid: str, status: str) -> Call | None:
         call = _lock_call(call_sid=call_sid)
         if call is None or call.state == CallState.ENDED:
             return call
-        outcome = call.outcome or _outcome_at_end(call.state, status)
-        _call_move(
-            call,
-            "end",
-            data={"status": status, "outcome": outcome},
-            outcome=outcome,
-            ended_at=timezone.now(),
-        )
+        _end(call, reason=status, outcome=call.outcome or _outcome_at_end(call.state, status))
         return call
+
+
+def _end(call: Call, *, reason: str, outcome: str) -> None:
+    """Precondition: the caller holds the call's lock. A caller who waited for a person and
+    was not answered (hung up in the queue, left no message) is called back."""
+    waited = call.state in WAITED_STATES
+    _call_move(
+        call,
+        "end",
+        data={"status": reason, "outcome": outcome},
+        outcome=outcome,
+        ended_at=timezone.now(),
+    )
+    if waited and outcome != CallOutcome.ANSWERED:
+        _call_back_open(call, reason="hung_up_waiting")
 
 
 def _outcome_at_end(state: str, status: str) -> str:
@@ -406,6 +539,68 @@ def _outcome_at_end(state: str, status: str) -> str:
         CallState.SERVED: CallOutcome.REQUEST_CREATED,
         CallState.CONNECTED: CallOutcome.ANSWERED,
     }.get(CallState(state), CallOutcome.ABANDONED)
+
+
+# The sweep (hotline.tasks.calls_sweep): what Twilio's lost callbacks left behind -------------
+
+
+def gone_after() -> timedelta:
+    """Twilio asks the wait URL once per hold loop (the words, then HOTLINE_HOLD_PAUSE_S): a
+    queued caller not asked for in two loops has hung up, its status callback lost."""
+    return timedelta(seconds=2 * (int(settings.ANXIN["HOTLINE_HOLD_PAUSE_S"]) + 15))
+
+
+def connecting_stale_after() -> timedelta:
+    """Longer than the operator's phone rings and the operator has to press 1, with margin: a
+    call still being connected then lost the <Dial>'s end (its action request failed)."""
+    anxin = settings.ANXIN
+    ring = int(anxin["HOTLINE_DIAL_TIMEOUT_S"]) + int(anxin["HOTLINE_SCREEN_TIMEOUT_S"])
+    return timedelta(seconds=ring + 30)
+
+
+def calls_gone() -> QuerySet[Call]:
+    """Queued calls whose caller Twilio no longer asks the wait URL for."""
+    heard = Coalesce("last_wait_at", "queued_at")
+    return (
+        Call.objects.filter(state=CallState.QUEUED)
+        .alias(heard=heard)
+        .filter(heard__lt=timezone.now() - gone_after())
+        .order_by("queued_at")
+    )
+
+
+def calls_connecting_stale() -> QuerySet[Call]:
+    return Call.objects.filter(
+        state=CallState.CONNECTING, taken_at__lt=timezone.now() - connecting_stale_after()
+    ).order_by("taken_at")
+
+
+def call_gone_end(*, call_id: int) -> bool:
+    """A queued caller gone without a word (the status callback lost): ended, abandoned, and
+    called back. False if the call was heard from meanwhile, or is locked."""
+    with transaction.atomic():
+        call = calls_gone().select_for_update(skip_locked=True, of=("self",)).filter(pk=call_id)
+        found = call.first()
+        if found is None:
+            return False
+        _end(found, reason="no_wait_request", outcome=CallOutcome.ABANDONED)
+        return True
+
+
+def call_connecting_stale_requeue(*, call_id: int) -> bool:
+    """A take whose <Dial> never reported its end: back to the queue (where the caller is once
+    Twilio's dial is over)."""
+    with transaction.atomic():
+        found = (
+            calls_connecting_stale()
+            .select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=call_id)
+            .first()
+        )
+        if found is None:
+            return False
+        _requeue(found, reason="connect_timed_out")
+        return True
 
 
 def _locked(call_id: int) -> Call:

@@ -13,6 +13,15 @@ CALL_TRANSITIONS: dict[tuple[str, str], str] = {
     (C.CONNECTING, "requeue"): C.QUEUED,  # the operator's phone did not answer
     (C.CONNECTED, "requeue"): C.QUEUED,  # the operator's phone dropped the caller
     (C.QUEUED, "voicemail"): C.VOICEMAIL,
+    # The caller pressed 9 but the menu could not write it then: the emergency is recorded
+    # wherever the call is by now (queued as the caller was told, or already ended).
+    (C.RINGING, "emergency"): C.QUEUED,
+    (C.MENU, "emergency"): C.QUEUED,
+    **{(state, "emergency"): state for state in (C.QUEUED, C.CONNECTING, C.CONNECTED, C.ENDED)},
+    # A message left (its recording), also when Twilio reports it after the call's end.
+    (C.QUEUED, "message"): C.VOICEMAIL,
+    (C.VOICEMAIL, "message"): C.VOICEMAIL,
+    (C.ENDED, "message"): C.ENDED,
     **{(state, "end"): C.ENDED for state in C.values if state != C.ENDED},
 }
 

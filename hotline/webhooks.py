@@ -14,16 +14,24 @@ from functools import wraps
 import structlog
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, QueryDict
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    QueryDict,
+)
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from backend.accounts.models import User
 from backend.core.i18n import language_for_user
+from backend.core.side_effects import enqueue_after_commit
 from backend.telephony import flows
 from backend.telephony.services import delivery_status_record
 from backend.telephony.twilio_backend import messaging_response, signature_is_valid
 
-from . import ivr, services
+from . import ivr, services, tasks
 from .bounded import database_bounded
 from .models import Call, CallPriority, CallState
 from .numbers import district_for_number
@@ -31,6 +39,10 @@ from .numbers import district_for_number
 log = structlog.get_logger(__name__)
 
 Answer = Callable[[HttpRequest], str]
+# What a request must carry (the names missing from it), checked before anything is written.
+Required = Callable[[HttpRequest], list[str]]
+
+CALL_PARAMS = ("CallSid", "From", "To")
 
 
 def _signed(request: HttpRequest) -> bool:
@@ -38,9 +50,29 @@ def _signed(request: HttpRequest) -> bool:
     return signature_is_valid(url, request.POST, request.headers.get("X-Twilio-Signature", ""))
 
 
-def twilio_webhook(fallback: Answer) -> Callable[[Answer], Callable[[HttpRequest], HttpResponse]]:
-    """A view answering Twilio: POST only, no CSRF (Twilio signs instead), 403 unless signed;
-    any failure inside is logged and answered with `fallback(request)`."""
+def _missing(request: HttpRequest, names: tuple[str, ...]) -> list[str]:
+    return [name for name in names if not request.POST.get(name, "")]
+
+
+def _bad_notification_id(request: HttpRequest) -> list[str]:
+    raw = request.GET.get("n")
+    return ["n"] if raw is not None and not raw.isdigit() else []
+
+
+def _call_request(request: HttpRequest) -> list[str]:
+    """A call's webhook: the call, its caller and the number called; an outbound call's
+    (`?n=`): the call, and a notification id that is one."""
+    if "n" in request.GET:
+        return _bad_notification_id(request) + _missing(request, ("CallSid",))
+    return _missing(request, CALL_PARAMS)
+
+
+def twilio_webhook(
+    fallback: Answer, required: Required
+) -> Callable[[Answer], Callable[[HttpRequest], HttpResponse]]:
+    """A view answering Twilio: POST only, no CSRF (Twilio signs instead), 403 unless signed,
+    400 naming what is missing when the request lacks what it must carry (`required`, before
+    anything is written); any failure inside is logged and answered with `fallback(request)`."""
 
     def decorate(answer: Answer) -> Callable[[HttpRequest], HttpResponse]:
         @csrf_exempt
@@ -50,6 +82,10 @@ def twilio_webhook(fallback: Answer) -> Callable[[Answer], Callable[[HttpRequest
             if not _signed(request):
                 log.warning("twilio_signature_refused", path=request.path)
                 return HttpResponseForbidden("Bad or missing X-Twilio-Signature")
+            missing = required(request)
+            if missing:
+                log.warning("twilio_request_incomplete", path=request.path, missing=missing)
+                return HttpResponseBadRequest(f"Missing or invalid: {', '.join(missing)}")
             try:
                 text = answer(request)
             except DatabaseError:
@@ -74,9 +110,11 @@ def _district(request: HttpRequest) -> int | None:
 
 
 def _to_queue(request: HttpRequest) -> str:
-    """Whatever went wrong, a hotline caller waits for a person."""
+    """Whatever went wrong, a hotline caller waits for a person (an emergency as one)."""
     district_id = _district(request)
-    return ivr.not_in_service() if district_id is None else ivr.queue(district_id)
+    if district_id is None:
+        return ivr.not_in_service()
+    return ivr.queue(district_id, emergency=request.GET.get("e") == "1")
 
 
 def _hang_up(request: HttpRequest) -> str:
@@ -101,7 +139,7 @@ def _flows_fallback(request: HttpRequest) -> str:
     return _to_queue(request)
 
 
-@twilio_webhook(_flows_fallback)
+@twilio_webhook(_flows_fallback, _call_request)
 def voice(request: HttpRequest) -> str:
     if request.GET.get("n"):
         return flows.answer_twiml(_notification_id(request), request.POST)
@@ -136,7 +174,28 @@ def _notification_id(request: HttpRequest) -> int:
     return int(raw)
 
 
-@twilio_webhook(_flows_fallback)
+def _gather_fallback(request: HttpRequest) -> str:
+    """The menu's key could not be written in time. 9 is an emergency all the same: the caller
+    is queued as one (never voicemail), and the emergency is written off the webhook's clock
+    (an urgent task, and each of the caller's wait-URL requests) once the database answers."""
+    district_id = _district(request)
+    if request.GET.get("n") or district_id is None:
+        return _flows_fallback(request)
+    if request.POST.get("Digits", "")[:1] != services.EMERGENCY_KEY:
+        return _to_queue(request)
+    log.error("hotline_emergency_written_late", district=district_id)
+    params = _call_params(request)
+    enqueue_after_commit(
+        tasks.call_emergency_ensure,
+        call_sid=params["call_sid"],
+        from_number=params["from_number"],
+        to_number=params["to_number"],
+        district_id=district_id,
+    )
+    return ivr.queue(district_id, emergency=True)
+
+
+@twilio_webhook(_gather_fallback, _call_request)
 def gather(request: HttpRequest) -> str:
     digits = request.POST.get("Digits", "")
     if request.GET.get("n"):
@@ -148,17 +207,24 @@ def gather(request: HttpRequest) -> str:
         result = services.call_menu_choose(call_sid=request.POST.get("CallSid", ""), digits=digits)
     if result.repeat:
         return ivr.menu(district_id, again=True)
-    if result.request is not None and result.queued:
-        return ivr.queue(district_id, emergency=True)
-    if result.request is None and result.queued:
-        return ivr.queue(district_id, sorry=result.refused)
+    if result.queued:
+        emergency = result.call.priority == CallPriority.EMERGENCY
+        return ivr.queue(district_id, emergency=emergency, sorry=result.refused)
     return _answer_for(result.call)
 
 
 QUEUE_LEFT = frozenset({"leave", "queue-full", "error", "system-error"})
 
 
-@twilio_webhook(_to_queue)
+def _queue_fallback(request: HttpRequest) -> str:
+    """The operator's leg (answered/, accept/) hangs up, and the caller goes back to the queue
+    (dialled/); a caller's own step waits for a person."""
+    if request.GET.get("step", "") in OPERATOR_LEG_STEPS:
+        return ivr.goodbye()
+    return _to_queue(request)
+
+
+@twilio_webhook(_queue_fallback, lambda request: _missing(request, CALL_PARAMS))
 def queue(request: HttpRequest) -> str:
     step = request.GET.get("step", "")
     handler = QUEUE_STEPS.get(step)
@@ -169,20 +235,24 @@ def queue(request: HttpRequest) -> str:
 
 
 def _queue_wait(request: HttpRequest) -> str:
-    """Twilio asks while the caller waits: hold, or past HOTLINE_QUEUE_WAIT_S, leave the queue
-    for voicemail. An emergency never goes to voicemail. A call the database could not write on
-    arrival is written now."""
+    """Twilio asks while the caller waits (once per hold loop): hold, or past
+    HOTLINE_QUEUE_WAIT_S, leave the queue for voicemail. An emergency (`e=1`, or the row says
+    so) never goes to voicemail. A call the database could not write on arrival is written now,
+    and an emergency the menu could not write, too; the row notes that the caller still holds."""
     waited = request.POST.get("QueueTime", "0")
-    emergency = False
+    emergency = request.GET.get("e") == "1"
     district_id = _district(request)
     try:
         if district_id is not None:
+            if emergency:
+                with database_bounded():
+                    services.call_emergency_ensure(district_id=district_id, **_call_params(request))
             with database_bounded():
                 call = services.call_queued_ensure(district_id=district_id, **_call_params(request))
-            emergency = call.priority == CallPriority.EMERGENCY
+            emergency = emergency or call.priority == CallPriority.EMERGENCY
     except DatabaseError:
         log.warning("hotline_database_slow", path=request.path, exc_info=True)
-        return ivr.hold(emergency=False)  # not knowing, never send a caller away
+        return ivr.hold(emergency=emergency)  # not knowing, never send a caller away
     limit = int(settings.ANXIN["HOTLINE_QUEUE_WAIT_S"])
     if not emergency and waited.isdigit() and int(waited) >= limit:
         return ivr.leave_queue()
@@ -227,52 +297,99 @@ def _operator(request: HttpRequest) -> int | None:
 
 
 def _queue_connect(request: HttpRequest) -> str:
-    """An operator took the call (the platform redirected it here): ring their phone."""
+    """An operator took the call (the platform redirected it here once the take committed):
+    ring their phone if the call is still theirs, else back to the queue."""
     district_id = _district(request)
     operator_id = _operator(request)
     if district_id is None or operator_id is None:
         return _to_queue(request)
     with database_bounded():
-        found = (
-            Call.objects.select_related("taken_by")
-            .filter(call_sid=request.POST.get("CallSid", ""))
-            .first()
+        phone = services.call_connecting_phone(
+            call_sid=request.POST.get("CallSid", ""), operator_id=operator_id
         )
-    if found is None or found.taken_by_id != operator_id or found.taken_by is None:
-        return ivr.operator_unreachable(district_id)
-    phone = str(found.taken_by.phone or "")
+        emergency = _is_emergency(request.POST.get("CallSid", ""))
     if not phone:
-        return ivr.operator_unreachable(district_id)
+        return ivr.operator_unreachable(district_id, emergency=emergency)
     return ivr.dial_operator(phone=phone, operator_id=operator_id, district_id=district_id)
 
 
+def _is_emergency(call_sid: str) -> bool:
+    return Call.objects.filter(call_sid=call_sid, priority=CallPriority.EMERGENCY).exists()
+
+
+def _taking_operator(call_sid: str, operator_id: int) -> User | None:
+    """The operator a call is being connected to, if it is `operator_id`."""
+    call = (
+        Call.objects.select_related("taken_by")
+        .filter(call_sid=call_sid, state=CallState.CONNECTING, taken_by_id=operator_id)
+        .first()
+    )
+    return call.taken_by if call is not None else None
+
+
 def _queue_answered(request: HttpRequest) -> str:
-    """The operator's phone answered (this request is about the operator's leg): the caller is
-    put through once the operator has heard what the call is."""
+    """The operator's phone answered (this request is about the operator's leg, its parent the
+    caller's): the operator hears what the call is and presses 1 to take it (accept/). A take
+    that no longer stands hangs up the operator's leg."""
+    operator_id = _operator(request)
+    district_id = _district(request)
+    parent = request.POST.get("ParentCallSid", "")
+    if operator_id is None or district_id is None or not parent:
+        return ivr.goodbye()
+    try:
+        with database_bounded():
+            operator = _taking_operator(parent, operator_id)
+        if operator is None:
+            return ivr.goodbye()
+        spoken = language_for_user(operator)
+    except DatabaseError:  # the key press decides, and is written then
+        log.warning("hotline_database_slow", path=request.path, exc_info=True)
+        spoken = None
+    return ivr.operator_whisper(spoken, operator_id=operator_id, district_id=district_id)
+
+
+def _queue_accept(request: HttpRequest) -> str:
+    """The operator answered the whisper: 1 takes the call (connected; Twilio then bridges the
+    caller), anything else hangs up their leg. Only a take written as connected is put
+    through: a database that cannot write it sends the caller back to the queue instead."""
     operator_id = _operator(request)
     parent = request.POST.get("ParentCallSid", "")
-    if operator_id is None or not parent:
-        return ivr.operator_whisper()
-    with database_bounded():
-        call = services.call_operator_answered(call_sid=parent, operator_id=operator_id)
-        operator = call.taken_by if call is not None else None
-    return ivr.operator_whisper(language_for_user(operator))
+    if request.POST.get("Digits", "") != "1" or operator_id is None or not parent:
+        return ivr.goodbye()
+    try:
+        with database_bounded():
+            call = services.call_operator_answered(call_sid=parent, operator_id=operator_id)
+            operator = call.taken_by if call is not None else None
+            spoken = language_for_user(operator) if operator is not None else None
+    except DatabaseError:
+        log.warning("hotline_database_slow", path=request.path, exc_info=True)
+        return ivr.operator_not_connected(None)
+    if call is None or call.state != CallState.CONNECTED or call.taken_by_id != operator_id:
+        return ivr.operator_not_connected(spoken)
+    return ivr.operator_connecting(spoken)
 
 
 def _queue_dialled(request: HttpRequest) -> str:
-    """The operator's phone rang out (or the conversation ended)."""
-    status = request.POST.get("DialCallStatus", "")
-    if status in ("completed", "answered"):
-        return ivr.goodbye()
+    """The <Dial> to the operator ended: after a conversation, goodbye; a take the operator did
+    not accept (no answer, busy, a voicemail box, no 1 pressed): back to the queue."""
     district_id = _district(request)
-    if district_id is None:
-        return ivr.not_in_service()
+    operator_id = _operator(request)
+    if district_id is None or operator_id is None:
+        return _to_queue(request)
     try:
         with database_bounded():
-            services.call_requeue(call_sid=request.POST.get("CallSid", ""), dial_status=status)
-    except DatabaseError:
+            call = services.call_dial_ended(
+                call_sid=request.POST.get("CallSid", ""),
+                operator_id=operator_id,
+                dial_status=request.POST.get("DialCallStatus", ""),
+            )
+    except DatabaseError:  # not knowing, the caller waits for a person again
         log.warning("hotline_database_slow", path=request.path, exc_info=True)
-    return ivr.operator_unreachable(district_id)
+        return ivr.operator_unreachable(district_id)
+    if call is not None and call.state == CallState.CONNECTED:
+        return ivr.goodbye()
+    emergency = call is not None and call.priority == CallPriority.EMERGENCY
+    return ivr.operator_unreachable(district_id, emergency=emergency)
 
 
 QUEUE_STEPS: dict[str, Answer] = {
@@ -281,11 +398,20 @@ QUEUE_STEPS: dict[str, Answer] = {
     "recorded": _queue_recorded,
     "connect": _queue_connect,
     "answered": _queue_answered,
+    "accept": _queue_accept,
     "dialled": _queue_dialled,
 }
+# Steps about the operator's leg of the call, not the caller's.
+OPERATOR_LEG_STEPS = frozenset({"answered", "accept"})
 
 
-@twilio_webhook(_nothing)
+def _status_request(request: HttpRequest) -> list[str]:
+    sids = ("CallSid", "MessageSid", "SmsSid")
+    has_sid = any(request.POST.get(name, "") for name in sids)
+    return _bad_notification_id(request) + ([] if has_sid else ["CallSid"])
+
+
+@twilio_webhook(_nothing, _status_request)
 def status(request: HttpRequest) -> str:
     """Twilio's status callbacks: an inbound call's end for the hotline, and every outbound
     message's and call's delivery for the notification log."""
@@ -309,13 +435,19 @@ def status(request: HttpRequest) -> str:
     return ivr.empty()
 
 
-@twilio_webhook(lambda request: str(messaging_response()))
+@twilio_webhook(
+    lambda request: str(messaging_response()), lambda request: _missing(request, ("From",))
+)
 def sms(request: HttpRequest) -> str:
-    """An inbound text: telephony's handlers answer it (a reply only where the carrier has
-    two-way SMS, ANXIN["SMS_REPLIES"])."""
+    """An inbound text: kept and taken by telephony's handlers (a reply only where the carrier
+    has two-way SMS, ANXIN["SMS_REPLIES"]); its MessageSid makes a replay answer nothing."""
     response = messaging_response()
     with database_bounded():
-        reply = flows.sms_reply(request.POST.get("From", ""), request.POST.get("Body", ""))
+        reply = flows.sms_reply(
+            request.POST.get("From", ""),
+            request.POST.get("Body", ""),
+            message_sid=request.POST.get("MessageSid", ""),
+        )
     if reply:
         response.message(reply)
     return str(response)

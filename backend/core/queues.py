@@ -34,6 +34,9 @@ TASK_LANES = {
     "backend.telephony.tasks.notification_deliver": NOTIFY,
     # The guarantee behind emergency calls: not behind a flood of routine SMS.
     "backend.telephony.tasks.notifications_sweep": URGENT,
+    # The hotline: an emergency pressed while the database was slow; callers left waiting.
+    "hotline.tasks.call_emergency_ensure": URGENT,
+    "hotline.tasks.calls_sweep": URGENT,
     "dispatch.tasks.care_plans_generate": BULK,
     "backend.core.tasks.housekeeping_purge": BULK,
     "backend.telephony.tasks.notifications_purge": BULK,

@@ -308,6 +308,9 @@ _PERIODIC = [
     ("notifications-purge", "backend.telephony.tasks.notifications_purge", 6 * 3600.0, False),
     ("care-plans", "dispatch.tasks.care_plans_generate", 900.0, False),
     ("providers-daily", "providers.tasks.providers_daily", 6 * 3600.0, False),
+    # The hotline's callers nobody hears from any more, and takes whose operator never answered.
+    # Same beat and urgent lane as sweep-urgent, whose watch covers both.
+    ("hotline", "hotline.tasks.calls_sweep", env.float("ANXIN_HOTLINE_SWEEP_S", 15), False),
     # Notifications that came due (quiet hours over) or whose delivery was lost: the guarantee
     # behind emergency calls, so watched, and on the urgent lane.
     (
@@ -492,6 +495,8 @@ ANXIN = {
     "HOTLINE_MESSAGE_MAX_S": env.int("ANXIN_HOTLINE_MESSAGE_MAX_S", default=120),
     "HOTLINE_HOLD_PAUSE_S": env.int("ANXIN_HOTLINE_HOLD_PAUSE_S", default=15),
     "HOTLINE_DB_TIMEOUT_MS": env.int("ANXIN_HOTLINE_DB_TIMEOUT_MS", default=2000),
+    # How long the operator has to press 1 after hearing what the call is (call screening).
+    "HOTLINE_SCREEN_TIMEOUT_S": env.int("ANXIN_HOTLINE_SCREEN_TIMEOUT_S", default=10),
     "RANK_WEIGHTS": {
         "distance": env.float("ANXIN_RANK_W_DISTANCE", default=1.0),
         "continuity": env.float("ANXIN_RANK_W_CONTINUITY", default=0.3),

@@ -30,11 +30,15 @@ class CallWaitingListView(ListAPIView):
 
 class CallTakeView(APIView):
     """Take a waiting call: the caller is put through to your registered phone (`phone` on
-    your account; 422 `operator_phone_missing` without one). The first take wins; a second
-    gets 409 naming who took it."""
+    your account; 422 `operator_phone_missing` without one), which hears what the call is and
+    takes it when you press 1. The first take wins; a second gets 409 naming who took it; the
+    same operator asking again gets their take as it stands. 503 when the telephone network
+    refused: the call waits in the queue again.
+
+    No request-wide transaction (and so no Idempotency-Key, which needs one): the take commits
+    before the telephone network is asked to move the caller, who may arrive at once."""
 
     @extend_schema(request=None, responses=CallOutput)
-    @idempotent
     def post(self, request, pk: int):
         user = signed_in(request)
         require_role(user, STAFF_ROLES, _("take hotline calls"))

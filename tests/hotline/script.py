@@ -106,12 +106,26 @@ class ScriptedCall:
         """The operator's phone picks up: Twilio asks the <Number>'s url, for that leg."""
         number = dial_answer.find("Dial/Number")
         assert number is not None
-        status, _, body = self.send(
-            local_path(number.get("url")),
-            {**self.params(), "CallSid": f"CA{next(_sids):032x}", "ParentCallSid": self.sid},
-        )
+        self.operator_sid = f"CA{next(_sids):032x}"
+        return self._operator_leg(local_path(number.get("url")))
+
+    def operator_presses(self, whisper: Element, digits: str) -> Element:
+        """The operator presses keys in the whisper's <Gather> (the operator's leg)."""
+        gather = whisper.find("Gather")
+        assert gather is not None, "the operator is not asked to accept"
+        return self._operator_leg(local_path(gather.get("action")), Digits=digits)
+
+    def _operator_leg(self, path: str, **extra: str) -> Element:
+        params = {**self.params(), "CallSid": self.operator_sid, "ParentCallSid": self.sid}
+        status, _, body = self.send(path, {**params, "Direction": "outbound-dial", **extra})
         assert status == 200, body
         return assert_twiml(body)
+
+    def dial_ends(self, dial_answer: Element, status: str) -> Element:
+        """The <Dial> to the operator ends: Twilio asks its action, on the caller's leg."""
+        dial = dial_answer.find("Dial")
+        assert dial is not None
+        return self.post(local_path(dial.get("action")), DialCallStatus=status)
 
     def hang_up(self, status: str = "completed") -> None:
         code, _, body = self.send(

@@ -10,7 +10,6 @@ from hotline.models import Call, CallBack
 from tests import factories as f
 from tests.conftest import api
 from tests.hotline.script import ScriptedCall, client_sender, spoken
-from tests.hotline.twiml import local_path
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +112,7 @@ def test_nine_raises_an_emergency_and_puts_the_caller_first_in_the_queue(
     assert listed[0]["request_reference"] == sr.reference
 
 
-def test_nine_alerts_the_operators_and_the_one_who_takes_the_call_answers_for_it(
+def test_nine_alerts_the_operators_and_the_one_who_answers_the_caller_answers_for_it(
     hotline, district, phone, operator, twilio
 ):
     operator.phone = "+8613700000001"
@@ -130,8 +129,13 @@ def test_nine_alerts_the_operators_and_the_one_who_takes_the_call_answers_for_it
     assert alert.resolved_at is None
 
     taken = api(operator).post(f"/api/v1/calls/{Call.objects.get().pk}/take/")
-
     assert taken.status_code == 200, taken.content
+    alert.refresh_from_db()
+    assert alert.resolved_at is None  # taken is not answered: the operator's phone only rings
+    [(_, url)] = twilio.redirects()
+    whisper = call.operator_answers(call.redirected(url))
+    call.operator_presses(whisper, "1")
+
     alert.refresh_from_db()
     assert (alert.resolution, alert.resolved_by, alert.acknowledged_by) == (
         "caller_answered",
@@ -192,6 +196,7 @@ def test_an_unknown_caller_waits_and_an_operator_who_takes_the_call_is_put_throu
     hotline, district, phone, operator, twilio, settings_en
 ):
     operator.phone = "+8613700000001"
+    operator.language = "en"
     operator.save()
     call = phone("+8613912345678")
 
@@ -215,7 +220,8 @@ def test_an_unknown_caller_waits_and_an_operator_who_takes_the_call_is_put_throu
     dial = call.redirected(url)
     assert dial.find("Dial/Number").text == "+8613700000001"
     whisper = call.operator_answers(dial)
-    assert whisper.find("Say") is not None
+    assert whisper.find("Gather/Say") is not None
+    assert "Connecting" in spoken(call.operator_presses(whisper, "1"))
     call.hang_up()
     row = Call.objects.get(call_sid=call.sid)
     assert (row.state, row.outcome, row.taken_by) == ("ended", "answered", operator)
@@ -229,19 +235,21 @@ def test_an_unknown_caller_waits_and_an_operator_who_takes_the_call_is_put_throu
     assert desk.get("/api/v1/calls/").json()["results"] == []
 
 
-def test_the_first_take_wins_and_a_retry_is_replayed(hotline, district, phone, operator, twilio):
+def test_the_first_take_wins_and_a_retry_gets_the_same_take(
+    hotline, district, phone, operator, twilio
+):
     operator.phone = "+8613700000001"
     operator.save()
     other = f.UserFactory(role="operator", district=district, phone="+8613700000002")
     phone("+8613912345678").dial()
     pk = Call.objects.get().pk
 
-    first = api(operator).post(f"/api/v1/calls/{pk}/take/", HTTP_IDEMPOTENCY_KEY="k")
-    retried = api(operator).post(f"/api/v1/calls/{pk}/take/", HTTP_IDEMPOTENCY_KEY="k")
-    second = api(other).post(f"/api/v1/calls/{pk}/take/", HTTP_IDEMPOTENCY_KEY="k2")
+    first = api(operator).post(f"/api/v1/calls/{pk}/take/")
+    retried = api(operator).post(f"/api/v1/calls/{pk}/take/")
+    second = api(other).post(f"/api/v1/calls/{pk}/take/")
 
     assert (first.status_code, retried.status_code, second.status_code) == (200, 200, 409)
-    assert retried["Idempotent-Replayed"] == "true"
+    assert retried.json() == first.json()
     assert second.json()["error"]["code"] == "call_taken"
     assert operator.username in second.json()["error"]["message"]
     assert len(twilio.redirects()) == 1
@@ -273,8 +281,12 @@ def test_twilio_refusing_the_redirect_leaves_the_call_waiting(
     refused = api(operator).post(f"/api/v1/calls/{pk}/take/")
 
     assert refused.status_code == 503
-    assert Call.objects.get().state == "queued"
-    assert Call.objects.get().taken_by is None
+    row = Call.objects.get()
+    assert (row.state, row.taken_by) == ("queued", None)
+    assert kinds(row)[-2:] == ["call.connecting", "call.queued"]
+    requeued = Event.objects.filter(subject_type="call", subject_id=row.pk).last()
+    assert requeued.data["reason"] == "redirect_refused"
+    assert [c["id"] for c in api(operator).get("/api/v1/calls/").json()["results"]] == [row.pk]
 
 
 def test_an_operator_whose_phone_does_not_answer_puts_the_caller_back(
@@ -288,7 +300,7 @@ def test_an_operator_whose_phone_does_not_answer_puts_the_caller_back(
     [(_, url)] = twilio.redirects()
     dial = call.redirected(url)
 
-    answer = call.post(local_path(dial.find("Dial").get("action")), DialCallStatus="no-answer")
+    answer = call.dial_ends(dial, "no-answer")
 
     assert answer.find("Enqueue") is not None
     row = Call.objects.get()

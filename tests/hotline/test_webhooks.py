@@ -222,13 +222,76 @@ def test_status_callbacks_reach_the_notification_log_and_the_hotline(client, hot
     assert Call.objects.get(call_sid=call.sid).outcome == "abandoned"
 
 
-def test_an_inbound_sms_is_answered_by_the_sms_handlers(client, settings):
+def test_an_inbound_sms_is_kept_and_not_answered_where_replies_are_off(client, settings):
+    from backend.telephony.models import InboundSms
+
     settings.ANXIN = {**settings.ANXIN, "SMS_REPLIES": False}
+    params = {"From": "+8613800000003", "Body": "1234", "MessageSid": "SM0003"}
 
-    answer = assert_twiml(
-        signed_post(
-            client, "/hooks/twilio/sms/", {"From": "+8613800000003", "Body": "1234"}
-        ).content
+    first = assert_twiml(signed_post(client, "/hooks/twilio/sms/", params).content)
+    replayed = assert_twiml(signed_post(client, "/hooks/twilio/sms/", params).content)
+
+    assert (first.find("Message"), replayed.find("Message")) == (None, None)
+    assert InboundSms.objects.get().message_sid == "SM0003"  # the replay is not a second SMS
+
+
+@slow
+def test_nine_on_a_slow_database_stays_an_emergency_written_once_it_answers(
+    client, catalogue, hotline, district, locked, slow_database, monkeypatch
+):
+    from dispatch.models import OperatorAlert, ServiceRequest
+    from hotline import tasks
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.call_emergency_ensure, "apply_async", lambda **kw: sent.append(kw["kwargs"])
     )
+    elder = f.ElderFactory(district=district)
+    call = ScriptedCall(client_sender(client), caller=str(elder.phone))
+    menu = call.dial()
+    locked("hotline_call")
 
-    assert answer.find("Message") is not None
+    queued = call.press(menu, "9")
+
+    assert "e=1" in queued.find("Enqueue").get("waitUrl")
+    assert "120" in spoken(queued)
+    held = call.wait(queued, seconds=3600)  # still slow: an emergency is never sent away
+    assert (held.find("Leave"), "120" in spoken(held)) == (None, True)
+    assert sent == [
+        {"call_sid": call.sid, "from_number": call.caller, "to_number": HOTLINE,
+         "district_id": district.pk}
+    ]  # fmt: skip
+    locked.release()
+
+    assert call.wait(queued, seconds=3600).find("Leave") is None
+    tasks.call_emergency_ensure(**sent[0])  # the urgent task, when it runs
+    call.wait(queued, seconds=3620)
+
+    sr = ServiceRequest.objects.get(elder=elder)
+    assert (sr.priority, sr.channel) == ("emergency", "ivr")
+    assert OperatorAlert.objects.filter(request=sr, kind="caller_waiting").count() == 1
+    row = Call.objects.get(call_sid=call.sid)
+    assert (row.state, row.priority, row.request, row.menu_path) == ("queued", "emergency", sr, "9")
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "missing"),
+    [
+        ("/hooks/twilio/voice/", {"From": "+8613912345678", "To": HOTLINE}, "CallSid"),
+        ("/hooks/twilio/voice/", {"CallSid": "CA1", "To": HOTLINE}, "From"),
+        ("/hooks/twilio/gather/", {"CallSid": "CA1", "From": "+8613912345678"}, "To"),
+        ("/hooks/twilio/queue/?step=wait&d=1", {"From": "+86139", "To": HOTLINE}, "CallSid"),
+        ("/hooks/twilio/voice/?n=abc", {"CallSid": "CA1"}, "n"),
+        ("/hooks/twilio/status/?n=abc", {"CallSid": "CA1", "CallStatus": "completed"}, "n"),
+        ("/hooks/twilio/status/", {"CallStatus": "completed"}, "CallSid"),
+        ("/hooks/twilio/sms/", {"Body": "1"}, "From"),
+    ],
+)
+def test_a_signed_request_missing_what_it_must_carry_is_refused_before_any_write(
+    client, hotline, path, params, missing
+):
+    refused = signed_post(client, path.replace("d=1", f"d={hotline.district_id}"), params)
+
+    assert refused.status_code == 400
+    assert missing in refused.content.decode()
+    assert not Call.objects.exists()
