@@ -189,15 +189,14 @@ def status_url(notification_id: int) -> str:
     """Where the provider reports the row's delivery status (MessageStatus, CallStatus). The
     row's id is in it, so a callback that arrives before the provider's SID is saved (the REST
     answer still on its way back) still finds its row."""
-    return f"{settings.ANXIN_PUBLIC_URL}/hooks/twilio/status/?n={notification_id}"
+    return hook_url("status", n=notification_id)
 
 
 def voice_url(notification_id: int) -> str:
     """What the provider fetches when an outbound call is answered (flows.answer_twiml)."""
-    return f"{settings.ANXIN_PUBLIC_URL}/hooks/twilio/voice/?n={notification_id}"
+    return hook_url("voice", n=notification_id)
 
 
-def gather_path(notification_id: int) -> str:
-    """Where a keypad answer to an outbound call goes (flows.gather_twiml), relative to the
-    answered call's URL."""
-    return f"/hooks/twilio/gather/?n={notification_id}"
+def gather_url(notification_id: int) -> str:
+    """Where a keypad answer to an outbound call goes (flows.gather_twiml)."""
+    return hook_url("gather", n=notification_id)

@@ -34,7 +34,7 @@ from django.db import IntegrityError, transaction
 
 from backend.core.logging import phone_tail
 
-from .backends import gather_path
+from .backends import gather_url
 from .models import Channel, InboundSms, Notification
 from .speech import say
 from .templates import render
@@ -126,7 +126,7 @@ def _ask(row: Notification, times: int) -> str:
     text = render(row.template, row.params, row.language)
     for _ in range(times):
         gather = response.gather(
-            num_digits=1, action=gather_path(row.pk), method="POST", timeout=GATHER_TIMEOUT_S
+            num_digits=1, action=gather_url(row.pk), method="POST", timeout=GATHER_TIMEOUT_S
         )
         say(gather, text, row.language)
     response.hangup()

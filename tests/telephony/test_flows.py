@@ -42,7 +42,7 @@ def test_an_answered_flow_call_asks_its_question_inside_a_one_key_gather(flow):
     gathers = root.findall("Gather")
     assert len(gathers) == 2  # asked twice before hanging up
     assert gathers[0].get("numDigits") == "1"
-    assert gathers[0].get("action") == f"/hooks/twilio/gather/?n={call.pk}"
+    assert gathers[0].get("action") == f"https://anxin.test/hooks/twilio/gather/?n={call.pk}"
     said = gathers[0].find("Say")
     assert said.get("language") == "cmn-CN" and "王淑珍" in said.text
     assert [child.tag for child in root][-1] == "Hangup"
