@@ -97,5 +97,15 @@ def test_an_unknown_caller_rings_on_the_operators_socket_and_is_put_through(cata
         assert (sr.channel, sr.service_type.code) == ("ivr", "meal")
         assert ", ".join(ch for ch in sr.reference if ch.isdigit()) in out.getvalue()
 
+        # manage.py benchmark_hotline: signed calls arriving at a rate, answered, then removed
+        before = Call.objects.count()
+        figures = io.StringIO()
+        call_command(
+            "benchmark_hotline", clients=2, duration=1.0, server=stack.base, stdout=figures
+        )
+        assert "errors 0" in figures.getvalue(), figures.getvalue()
+        assert int(figures.getvalue().split(" calls,")[0].split()[-1]) > 0
+        assert Call.objects.count() == before
+
     row = Call.objects.get(call_sid=call.sid)
     assert (row.state, row.taken_by_id) == ("connecting", operator.pk)
