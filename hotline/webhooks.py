@@ -29,6 +29,7 @@ from backend.core.i18n import language_for_user
 from backend.core.side_effects import enqueue_after_commit
 from backend.telephony import flows
 from backend.telephony.services import delivery_status_record
+from backend.telephony.tasks import inbound_sms_take
 from backend.telephony.twilio_backend import messaging_response, signature_is_valid
 
 from . import ivr, services, tasks
@@ -435,9 +436,21 @@ def status(request: HttpRequest) -> str:
     return ivr.empty()
 
 
-@twilio_webhook(
-    lambda request: str(messaging_response()), lambda request: _missing(request, ("From",))
-)
+def _sms_fallback(request: HttpRequest) -> str:
+    """The text could not be kept in time and Twilio does not send it again: telephony takes it
+    off the webhook's clock (an urgent task, retried until the database answers)."""
+    log.error("inbound_sms_written_late", message_sid=request.POST.get("MessageSid", ""))
+    enqueue_after_commit(
+        inbound_sms_take,
+        from_number=request.POST.get("From", ""),
+        to_number=request.POST.get("To", ""),
+        body=request.POST.get("Body", ""),
+        message_sid=request.POST.get("MessageSid", ""),
+    )
+    return str(messaging_response())
+
+
+@twilio_webhook(_sms_fallback, lambda request: _missing(request, ("From",)))
 def sms(request: HttpRequest) -> str:
     """An inbound text: kept and taken by telephony's handlers (a reply only where the carrier
     has two-way SMS, ANXIN["SMS_REPLIES"]); its MessageSid makes a replay answer nothing."""

@@ -34,6 +34,8 @@ TASK_LANES = {
     "backend.telephony.tasks.notification_deliver": NOTIFY,
     # The guarantee behind emergency calls: not behind a flood of routine SMS.
     "backend.telephony.tasks.notifications_sweep": URGENT,
+    # An inbound SMS the webhook could not keep in time ("救命" must not wait behind routine).
+    "backend.telephony.tasks.inbound_sms_take": URGENT,
     # The hotline: an emergency pressed while the database was slow; callers left waiting.
     "hotline.tasks.call_emergency_ensure": URGENT,
     "hotline.tasks.calls_sweep": URGENT,

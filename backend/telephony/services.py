@@ -29,7 +29,7 @@ rank per channel and only a higher rank moves the row; a final status stays.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,8 +38,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from backend.accounts.models import District
+from backend.core.events import event_record
 from backend.core.logging import phone_tail
+from backend.core.models import Event
 from backend.core.side_effects import enqueue_after_commit
 
 from . import flows, quiet_hours
@@ -63,6 +67,9 @@ RETRY_STEP = timedelta(seconds=15)
 SWEEP_BATCH = 200
 # The error code of a call ended by the sweep because its final status never came.
 NO_FINAL_STATUS = "no_final_status"
+# A refusal about our own account or configuration tells the operators once per episode.
+MISCONFIGURED = "telephony.misconfigured"
+MISCONFIGURED_EPISODE = timedelta(minutes=30)
 # A sweep's batch takes emergencies before anything routine, however many are waiting.
 EMERGENCIES_FIRST = Case(When(urgency=Urgency.EMERGENCY, then=Value(0)), default=Value(1))
 E164 = re.compile(r"^\+[1-9]\d{5,14}$")
@@ -244,6 +251,8 @@ def notification_deliver(*, notification_id: int) -> str:
             permanent=permanent,
         )
         _settle_failure(notification.pk, _error_code(exc), permanent=permanent)
+        if isinstance(exc, ProviderError) and exc.misconfigured:
+            misconfigured_alert(notification_id=notification.pk, code=exc.code)
         return "failed"
     with transaction.atomic():
         row = Notification.objects.select_for_update().get(pk=notification.pk)
@@ -303,6 +312,32 @@ def _error_code(exc: BaseException) -> str:
     the kind of error."""
     code = getattr(exc, "code", None)
     return str(code) if code else type(exc).__name__
+
+
+def misconfigured_alert(*, notification_id: int, code: str) -> bool:
+    """The provider refused a message because of our own account or configuration: logged at
+    error level, and every district's staff get a `telephony.misconfigured` event, once per
+    MISCONFIGURED_EPISODE (each refusal after that is only logged). True if the event went."""
+    log.error("telephony_misconfigured", notification=notification_id, code=code)
+    since = timezone.now() - MISCONFIGURED_EPISODE
+    with transaction.atomic():
+        if Event.objects.filter(kind=MISCONFIGURED, at__gte=since).exists():
+            return False
+        message = gettext(
+            "The SMS and call provider refused a message because of our own account or "
+            "configuration (code %(code)s): SMS and calls may not be going out. Tell the "
+            "administrator; phone the people concerned in the meantime."
+        ) % {"code": code}
+        for district_id in District.objects.order_by("pk").values_list("pk", flat=True):
+            event_record(
+                kind=MISCONFIGURED,
+                subject_type="notification",
+                subject_id=notification_id,
+                after="misconfigured",
+                district_id=district_id,
+                data={"code": code, "message": message},
+            )
+    return True
 
 
 def _settle_failure(notification_id: int, code: str, *, permanent: bool = False) -> None:
@@ -366,8 +401,9 @@ def notifications_sweep() -> dict[str, int]:
     has come due (quiet hours over, a retry's back-off passed) or whose task was lost, and
     settle rows stuck in "sending" (routine: failed; emergency: failed and the next attempt), and
     end calls whose final status never came (not answered: their flow moves on). Rows another
-    sweep holds are skipped (`skip_locked`)."""
+    sweep holds are skipped (`skip_locked`). Each row settled or ended is its own savepoint."""
     now = timezone.now()
+    settled = ended = 0
     lost = Q()
     for urgency, after in REENQUEUE_AFTER.items():
         lost |= Q(urgency=urgency, enqueued_at__lt=now - after)
@@ -388,7 +424,7 @@ def notifications_sweep() -> dict[str, int]:
         )
         for row in stuck:
             log.warning("notification_outcome_unknown", notification=row.pk)
-            _fail(row, "outcome_unknown")
+            settled += _each(row, lambda row: _fail(row, "outcome_unknown"))
     with transaction.atomic():
         unheard = list(
             Notification.objects.select_for_update(skip_locked=True)
@@ -397,8 +433,21 @@ def notifications_sweep() -> dict[str, int]:
         )
         for row in unheard:
             log.warning("notification_no_final_status", notification=row.pk)
-            _end_unheard(row)
-    return {"enqueued": len(due), "settled": len(stuck), "unheard": len(unheard)}
+            ended += _each(row, _end_unheard)
+    return {"enqueued": len(due), "settled": settled, "unheard": ended}
+
+
+def _each(row: Notification, act: Callable[[Notification], None]) -> int:
+    """Precondition: inside the sweep's transaction, `row` locked. `act` on one row in its own
+    savepoint: a row whose flow fails is logged and left for the next run, never rolling back
+    the rest of the batch. 1 if it went through."""
+    try:
+        with transaction.atomic():
+            act(row)
+    except Exception:
+        log.exception("notification_sweep_row_failed", notification=row.pk)
+        return 0
+    return 1
 
 
 def delivery_status_record(
@@ -448,3 +497,27 @@ def _provider_ended(row: Notification) -> None:
         _after_failure(row)
     elif row.channel == Channel.CALL and row.flow and not row.digits:
         flows.call_ended(row)
+
+
+def inbound_sms_late(*, from_number: str, body: str, message_sid: str = "") -> str | None:
+    """An inbound SMS the webhook could not keep in time (the database was slow): the same path
+    as the webhook's (flows.sms_reply: kept, handlers, else a person), off Twilio's clock. The
+    webhook has already answered, so a reply goes out as an SMS of its own (not before quiet
+    hours' end matters: it answers the sender now). Returns the reply, if any. Run inside a
+    transaction: a failure keeps nothing, and the retry finds nothing kept twice."""
+    reply = flows.sms_reply(from_number, body, message_sid=message_sid)
+    if reply is None:
+        return None
+    if not E164.match(from_number):
+        log.warning("inbound_sms_reply_unsendable", to=phone_tail(from_number))
+        return reply
+    notify(
+        event=f"sms.reply:{message_sid or from_number}",
+        to=from_number,
+        channel=Channel.SMS,
+        template="sms_reply.text",
+        params={"text": reply},
+        language=settings.LANGUAGE_CODE,
+        quiet_hours=False,
+    )
+    return reply

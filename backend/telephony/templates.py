@@ -82,6 +82,9 @@ TEMPLATES: dict[str, str] = {
     "sms_reply.taken": gettext_noop(
         "[Anxin] Order %(reference)s has already been taken or is no longer open."
     ),
+    # A reply to an inbound SMS sent on its own (the webhook had answered before the SMS was
+    # taken): the handler's reply, already in the sender's language.
+    "sms_reply.text": gettext_noop("%(text)s"),
     # Providers
     "sms.certificate_expiring": gettext_noop(
         "[Anxin] %(worker)s's %(certificate)s expires on %(date)s; after that they are no "

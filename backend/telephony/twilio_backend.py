@@ -63,21 +63,32 @@ def _client() -> Client:
     )
 
 
-# Twilio's 4xx that a later try may still pass: its rate limit.
-TRANSIENT_CLIENT_STATUSES = frozenset({429})
+# Twilio's refusals about the recipient: asking again cannot reach that number (an invalid
+# number, one that cannot be reached or routed to, not a mobile, unsubscribed from our SMS).
+RECIPIENT_CODES = frozenset({13223, 13224, 21211, 21214, 21216, 21217, 21401, 21610, 21612, 21614})
+# Twilio's refusals about our own account or configuration, not the recipient: credentials,
+# a suspended account, our From number, geographic permissions. Every message would be refused
+# alike until someone fixes it, so nobody is given up on because of them.
+CONFIGURATION_CODES = frozenset({20003, 20005, 20008, 21210, 21212, 21215, 21408, 21606, 21608})
+CONFIGURATION_STATUSES = frozenset({401, 403})
 
 
 @contextmanager
 def _refusals_ours() -> Iterator[None]:
-    """Twilio's REST refusals as our `ProviderError`: a 4xx (an invalid or unreachable number,
-    21211, 21214, 21614 ...) is permanent, a 5xx or a rate limit is not. Timeouts and lost
+    """Twilio's REST refusals as our `ProviderError`: only a refusal about the recipient
+    (RECIPIENT_CODES) is permanent; one about our account or configuration is `misconfigured`;
+    any other (a 5xx, a rate limit, a 4xx we do not know) may pass later. Timeouts and lost
     connections pass through as they are (their outcome is unknown)."""
     try:
         yield
     except TwilioRestException as exc:
-        status = int(exc.status or 0)
-        permanent = 400 <= status < 500 and status not in TRANSIENT_CLIENT_STATUSES
-        raise ProviderError(str(exc.code or status), permanent=permanent, status=status) from exc
+        status, code = int(exc.status or 0), int(exc.code or 0)
+        raise ProviderError(
+            str(code or status),
+            permanent=code in RECIPIENT_CODES,
+            misconfigured=code in CONFIGURATION_CODES or status in CONFIGURATION_STATUSES,
+            status=status,
+        ) from exc
 
 
 class TwilioBackend:

@@ -270,3 +270,28 @@ def test_an_emergency_call_twilio_could_not_take_for_now_is_placed_again(
     assert [(n.attempt, n.state) for n in attempts] == [(1, "failed"), (2, "sent")]
     assert attempts[0].error_code == str(code)
     assert flow["ended"] == []  # the call goes on: its flow waits for the second try
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [(20003, 401), (20005, 403), (21212, 400), (21215, 400), (21606, 400), (21608, 400)],
+)
+def test_a_refusal_about_our_own_configuration_gives_up_on_nobody_and_tells_the_operators(
+    twilio, flow, django_capture_on_commit_callbacks, code, status
+):
+    from backend.core.models import Event
+    from tests.factories import DistrictFactory
+
+    districts = DistrictFactory.create_batch(2)
+    twilio.refuse_next(code, status=status)
+    twilio.refuse_next(code, status=status)  # the same mistake on the second try
+
+    call(django_capture_on_commit_callbacks, flow="test-flow")
+
+    attempts = Notification.objects.order_by("attempt")
+    # Still trying (the third after its back-off): the recipient was never the problem.
+    assert [n.state for n in attempts] == ["failed", "failed", "pending"]
+    assert flow["ended"] == []
+    told = Event.objects.filter(kind="telephony.misconfigured")
+    assert sorted(told.values_list("district_id", flat=True)) == sorted(d.pk for d in districts)
+    assert told.first().data["code"] == str(code)  # once per episode, not per refusal

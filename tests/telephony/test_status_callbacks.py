@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from backend.telephony import flows
 from backend.telephony.models import Notification
 from backend.telephony.services import delivery_status_record, notifications_sweep
 
@@ -194,3 +195,43 @@ def test_an_answered_call_whose_end_never_comes_ends_its_flow_only_without_a_key
     keyed.refresh_from_db()
     assert swept["unheard"] == 1 and keyed.ended_at is not None
     assert flow["ended"] == []  # its answer was taken: nothing more to move on
+
+
+@pytest.fixture
+def flow_failing_once():
+    """A call flow whose on_ended fails for the first row it is told about."""
+    ended = []
+
+    def on_ended(notification):
+        if not ended:
+            ended.append(None)
+            raise RuntimeError("the flow's own bug")
+        ended.append(notification.pk)
+
+    flows.register_flow("failing-flow", on_digits=lambda n, d: None, on_ended=on_ended)
+    yield ended
+    flows._flows.pop("failing-flow", None)
+
+
+def test_one_flow_failing_stops_no_other_call_the_sweep_ends(flow_failing_once):
+    first = taken_by_twilio("failing-flow", timedelta(minutes=10), provider_status="ringing")
+    second = sent(
+        channel="call",
+        sid="CA2",
+        urgency="emergency",
+        flow="failing-flow",
+        sent_at=timezone.now() - timedelta(minutes=9),
+        attempt=2,
+    )
+
+    swept = notifications_sweep()
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (second.state, second.error_code) == ("unanswered", "no_final_status")
+    assert (first.state, first.ended_at) == ("sent", None)  # rolled back: the next run retries
+    assert swept["unheard"] == 1
+    assert notifications_sweep()["unheard"] == 1  # the next run ends it
+    first.refresh_from_db()
+    assert first.state == "unanswered"
+    assert flow_failing_once == [None, second.pk, first.pk]

@@ -19,7 +19,10 @@ def test_every_template_renders_with_its_named_parameters(template, language):
     assert all(value in text for value in params.values())
 
 
-@pytest.mark.parametrize("template", [t for t in TEMPLATES if t.startswith("sms")])
+# sms_reply.text carries a handler's reply, itself a signed template.
+@pytest.mark.parametrize(
+    "template", [t for t in TEMPLATES if t.startswith("sms") and t != "sms_reply.text"]
+)
 def test_every_sms_is_signed(template):
     assert TEMPLATES[template].startswith("[Anxin] ")
 
