@@ -7,10 +7,10 @@ class DispatchConfig(AppConfig):
     def ready(self) -> None:
         """Dispatch's answers to the telephone (backend/telephony/flows.py): the emergency
         call-out's and the visit confirmation's keypad answers, SMS replies (an offer's code, a
-        visit confirmation), and an SMS nothing took, to the operators."""
+        visit confirmation). An SMS nothing took is the hotline's (a call-back task)."""
         from backend.telephony import flows
 
-        from . import callout, inbound_sms, offer_sms, visit_confirmation
+        from . import callout, offer_sms, visit_confirmation
 
         flows.register_flow(
             callout.FLOW, on_digits=callout.callout_digits, on_ended=callout.callout_call_ended
@@ -22,4 +22,3 @@ class DispatchConfig(AppConfig):
         )
         flows.register_sms_handler(offer_sms.offer_sms_reply)
         flows.register_sms_handler(visit_confirmation.visit_confirmation_sms_reply)
-        flows.register_sms_unhandled(inbound_sms.sms_unhandled)

@@ -6,3 +6,11 @@ class HotlineConfig(AppConfig):
 
     name = "hotline"
     label = "hotline"
+
+    def ready(self) -> None:
+        """An SMS nothing on the platform took: a call-back task for the operators."""
+        from backend.telephony import flows
+
+        from .inbound_sms import sms_call_backs_open
+
+        flows.register_sms_unhandled(sms_call_backs_open)

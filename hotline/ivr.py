@@ -182,11 +182,15 @@ def request_received(reference: str) -> Any:
 
 
 @_spoken
-def dial_operator(*, phone: str, operator_id: int, district_id: int) -> Any:
+def dial_operator(
+    *, phone: str, operator_id: int, district_id: int, call_sid: str, call_id: int
+) -> Any:
     """Connect the caller to the operator's phone; when it answers, the operator hears what the
     call is and presses 1 to take it (answered/, accept/: call screening, so that a voicemail
     box never takes the caller), and when the dial ends, dialled/ decides what next. The caller
-    is already answered (in our queue), so Twilio's answerOnBridge would change nothing."""
+    is already answered (in our queue), so Twilio's answerOnBridge would change nothing. The
+    operator's steps name the caller's call (`c`: its CallSid, `call`: our id) in their URL,
+    which Twilio signs, rather than rely on the ParentCallSid of the operator's leg."""
     response = voice_response()
     dial = response.dial(
         action=hook_url("queue", step="dialled", op=operator_id, d=district_id),
@@ -194,13 +198,24 @@ def dial_operator(*, phone: str, operator_id: int, district_id: int) -> Any:
         timeout=int(settings.ANXIN["HOTLINE_DIAL_TIMEOUT_S"]),
     )
     dial.number(
-        phone, url=hook_url("queue", step="answered", op=operator_id, d=district_id), method="POST"
+        phone,
+        url=hook_url(
+            "queue", step="answered", op=operator_id, d=district_id, c=call_sid, call=call_id
+        ),
+        method="POST",
     )
     return response
 
 
 @_spoken
-def operator_whisper(operator_language: str | None, *, operator_id: int, district_id: int) -> Any:
+def operator_whisper(
+    operator_language: str | None,
+    *,
+    operator_id: int,
+    district_id: int,
+    call_sid: str,
+    call_id: int,
+) -> Any:
     """Said to the operator's phone when it answers, before the caller is put through: only
     pressing 1 takes the call; anything else (a voicemail box, nobody listening) hangs up the
     operator's leg and the caller goes back to the queue (dialled/)."""
@@ -208,7 +223,9 @@ def operator_whisper(operator_language: str | None, *, operator_id: int, distric
     spoken = operator_language or language()
     gather = response.gather(
         num_digits=1,
-        action=hook_url("queue", step="accept", op=operator_id, d=district_id),
+        action=hook_url(
+            "queue", step="accept", op=operator_id, d=district_id, c=call_sid, call=call_id
+        ),
         method="POST",
         timeout=int(settings.ANXIN["HOTLINE_SCREEN_TIMEOUT_S"]),
     )

@@ -120,13 +120,28 @@ class CallBackState(models.TextChoices):
     OPEN = "open", "Waiting for an operator"
     TAKEN = "taken", "Taken"
     CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled (the caller was still waiting)"
 
 
 class CallBack(models.Model):
-    """A message left when nobody took the call in time: an operator takes it, calls back and
-    closes it (回访)."""
+    """Someone to call back: a message left (or a caller gone) when nobody took the call in
+    time, or an SMS nothing on the platform took (`sms`, no call). An operator takes it, calls
+    back and closes it (回访)."""
 
-    call = models.OneToOneField(Call, on_delete=models.PROTECT, related_name="call_back")
+    call = models.OneToOneField(
+        Call, null=True, blank=True, on_delete=models.PROTECT, related_name="call_back"
+    )
+    sms = models.ForeignKey(
+        "telephony.InboundSms",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The inbound SMS nothing took (a task without a call)",
+    )
+    from_number = models.CharField(
+        max_length=32, blank=True, help_text="Whom to call back: the caller's or sender's number"
+    )
     district = models.ForeignKey("accounts.District", on_delete=models.PROTECT, related_name="+")
     state = models.CharField(
         max_length=10, choices=CallBackState.choices, default=CallBackState.OPEN
@@ -148,7 +163,16 @@ class CallBack(models.Model):
             models.CheckConstraint(
                 name="callback_closed_by_someone",
                 condition=~models.Q(state="closed") | models.Q(closed_by__isnull=False),
-            )
+            ),
+            models.CheckConstraint(
+                name="callback_of_call_or_sms",
+                condition=models.Q(call__isnull=False) | models.Q(sms__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["sms", "district"],
+                condition=models.Q(sms__isnull=False),
+                name="callback_sms_district",
+            ),
         ]
 
     def __str__(self) -> str:

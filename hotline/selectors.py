@@ -6,7 +6,7 @@ from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 
 from backend.accounts.models import User
 from elders.models import Elder
-from elders.selectors import elder_caller_card, phone_to_e164
+from elders.selectors import elder_caller_card, elders_matching_phone, phone_to_e164
 
 from .models import WAITING_STATES, Call, CallBack, CallBackState, CallPriority
 
@@ -70,12 +70,24 @@ def call_backs_visible_to(
     """The district's call-back tasks, oldest first: in `state`, else (`open_only`) those not
     yet closed."""
     qs = CallBack.objects.filter(district_id=user.staff_district_id).select_related(
-        "call", "taken_by", "closed_by"
+        "call", "sms", "taken_by", "closed_by"
     )
     if state:
         qs = qs.filter(state=state)
     elif open_only:
-        qs = qs.exclude(state=CallBackState.CLOSED)
+        qs = qs.exclude(state__in=(CallBackState.CLOSED, CallBackState.CANCELLED))
     return qs.prefetch_related(
         Prefetch("call__elders", queryset=Elder.objects.only(*ELDER_CARD_FIELDS).order_by("pk"))
     ).order_by("created_at", "pk")
+
+
+def call_back_elder_cards(back: CallBack) -> list[dict[str, Any]]:
+    """The elders a call-back's number matched: the call's, or for an SMS the district's elders
+    the sender's number matches."""
+    if back.call is not None:
+        return call_elder_cards(back.call)
+    found = elders_matching_phone(
+        elders=Elder.objects.filter(district_id=back.district_id).only(*ELDER_CARD_FIELDS),
+        phone=back.from_number,
+    )
+    return [elder_caller_card(elder, how) for elder, how in found]

@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import User
 from backend.core.errors import DomainError, NotFound, RuleViolation, StateConflict
 from backend.core.events import event_record
+from backend.core.models import Event
 from backend.telephony.backends import get_backend, hook_url
+from backend.telephony.errors import ProviderError
 from backend.telephony.services import CALL_FINAL_STATUSES
 from dispatch.escalation import alert_raise, alerts_resolve_kind
 from dispatch.models import ServiceRequest, ServiceType
@@ -167,9 +169,57 @@ def call_queued_ensure(
     )
     if call.state in (CallState.RINGING, CallState.MENU):
         call = call_enqueue(call_id=call.pk, reason="found_waiting")
+    elif call.state in (CallState.ENDED, *TAKEN_STATES):
+        call = _call_waiting_again(call.pk)
     call.last_wait_at = timezone.now()
     Call.objects.filter(pk=call.pk).update(last_wait_at=call.last_wait_at)
     return call
+
+
+# A wait request this long after a take is the caller back in Twilio's queue, not one already
+# on its way when the operator took the call.
+WAIT_AFTER_TAKE = timedelta(seconds=10)
+
+
+def _call_waiting_again(call_id: int) -> Call:
+    """A wait request is proof the caller holds in the queue: a call the sweep ended as gone
+    (its wait requests not written meanwhile) goes back to the operators' list, its call-back
+    cancelled; a take whose conversation or connection is over without the platform hearing of
+    it (the <Dial>'s end not written) goes back to the queue. Either way an emergency's
+    operators are alerted again."""
+    with transaction.atomic():
+        call = _locked(call_id)
+        if call.state == CallState.ENDED and _ended_by_sweep(call):
+            _call_move(
+                call,
+                "resume",
+                data={"reason": "wait_request"},
+                outcome="",
+                ended_at=None,
+                last_wait_at=timezone.now(),
+            )
+            back = CallBack.objects.select_for_update(of=("self",)).filter(call=call).first()
+            if back is not None and call_back_next_state(back.state, "cancel") is not None:
+                _call_back_move(back, "cancel", actor=None, data={"reason": "caller_waiting"})
+            _caller_waiting_alert(call, reason="wait_request")
+        elif (
+            call.state in TAKEN_STATES
+            and call.taken_at is not None
+            and call.taken_at < timezone.now() - WAIT_AFTER_TAKE
+        ):
+            _requeue(call, reason="wait_request")
+        return call
+
+
+def _ended_by_sweep(call: Call) -> bool:
+    """The call's last end was the sweep's (no wait request heard), not Twilio's report."""
+    last = (
+        Event.objects.filter(subject_type="call", subject_id=call.pk, kind="call.ended")
+        .order_by("-pk")
+        .values_list("data", flat=True)
+        .first()
+    )
+    return isinstance(last, dict) and last.get("status") == SWEEP_GONE
 
 
 def call_emergency_ensure(
@@ -332,18 +382,33 @@ def call_take(*, call_id: int, user: User) -> Call:
             taken_by=user,
             taken_at=timezone.now(),
         )
-    url = hook_url("queue", step="connect", op=user.pk, d=call.district_id)
+    emergency = {"e": 1} if call.priority == CallPriority.EMERGENCY else {}
+    url = hook_url("queue", step="connect", op=user.pk, d=call.district_id, **emergency)
     try:
         get_backend().redirect_call(call_sid=call.call_sid, url=url)
-    except Exception as error:  # Twilio's answer, whatever it is: the take does not stand
+    except ProviderError as error:  # Twilio refused: the caller is still where they were
         log.warning("hotline_redirect_failed", call=call.pk, exc_info=True)
-        call_requeue(call_sid=call.call_sid, operator_id=user.pk, reason="redirect_refused")
+        call_requeue(
+            call_sid=call.call_sid,
+            operator_id=user.pk,
+            reason="redirect_refused",
+            only_from=CallState.CONNECTING,
+        )
         raise TelephonyUnavailable(
             _(
                 "The telephone network did not take the call through; it is still waiting "
                 "(or the caller hung up). Try again."
             ),
             current_state=CallState.QUEUED,
+        ) from error
+    except Exception as error:  # no answer in time: Twilio may have moved the caller all the same
+        log.warning("hotline_redirect_unknown", call=call.pk, exc_info=True)
+        raise TelephonyUnavailable(
+            _(
+                "The telephone network did not answer in time: your phone may still ring. If "
+                "it does not, the call goes back to the waiting list by itself."
+            ),
+            current_state=CallState.CONNECTING,
         ) from error
     return call
 
@@ -409,11 +474,16 @@ def call_dial_ended(*, call_sid: str, operator_id: int, dial_status: str) -> Cal
         return call
 
 
-def call_requeue(*, call_sid: str, operator_id: int | None, reason: str) -> Call | None:
-    """The take of `operator_id` (anyone's: None) does not stand: back to the queue."""
+def call_requeue(
+    *, call_sid: str, operator_id: int | None, reason: str, only_from: str | None = None
+) -> Call | None:
+    """The take of `operator_id` (anyone's: None) does not stand: back to the queue (only from
+    the state `only_from` when given)."""
     with transaction.atomic():
         call = _lock_call(call_sid=call_sid)
         if call is None or call.state not in TAKEN_STATES:
+            return call
+        if only_from is not None and call.state != only_from:
             return call
         if operator_id is None or call.taken_by_id == operator_id:
             _requeue(call, reason=reason)
@@ -432,6 +502,10 @@ def _requeue(call: Call, *, reason: str, dial_status: str = "") -> None:
         taken_at=None,
         last_wait_at=timezone.now(),
     )
+    _caller_waiting_alert(call, reason=reason)
+
+
+def _caller_waiting_alert(call: Call, *, reason: str) -> None:
     if call.request_id is not None:
         sr = ServiceRequest.objects.select_for_update(of=("self",)).get(pk=call.request_id)
         alert_raise(sr, "caller_waiting", data={"call": call.pk, "again": reason})
@@ -442,7 +516,7 @@ def call_voicemail(*, call_sid: str) -> Call | None:
     with transaction.atomic():
         call = _lock_call(call_sid=call_sid)
         if call is not None and call.state == CallState.QUEUED:
-            _call_move(call, "voicemail")
+            _call_move(call, "voicemail", last_wait_at=timezone.now())
         return call
 
 
@@ -475,13 +549,24 @@ def _call_back_open(call: Call, *, reason: str) -> CallBack | None:
     """Precondition: the caller holds the call's lock. The call's one call-back task (an
     operator calls the number back, with the elders it matched); None for a number that cannot
     be called back."""
-    existing = CallBack.objects.filter(call=call).first()
+    existing = CallBack.objects.select_for_update(of=("self",)).filter(call=call).first()
     if existing is not None:
+        if existing.state == CallBackState.CANCELLED:
+            _call_back_move(
+                existing,
+                "reopen",
+                actor=None,
+                data={"reason": reason},
+                taken_by=None,
+                taken_at=None,
+            )
         return existing
     if phone_to_e164(call.from_number) is None:
         log.warning("hotline_call_back_no_number", call=call.pk, reason=reason)
         return None
-    back = CallBack.objects.create(call=call, district_id=call.district_id)
+    back = CallBack.objects.create(
+        call=call, district_id=call.district_id, from_number=call.from_number
+    )
     event_record(
         kind="callback.open",
         subject_type="callback",
@@ -569,10 +654,46 @@ def calls_gone() -> QuerySet[Call]:
     )
 
 
+def voicemail_stale_after() -> timedelta:
+    """Longer than the longest message, with margin: a call still leaving one then lost its
+    end (the status callback) and its recording (a silent message reports none)."""
+    return timedelta(seconds=int(settings.ANXIN["HOTLINE_MESSAGE_MAX_S"]) + 60)
+
+
+def calls_voicemail_stale() -> QuerySet[Call]:
+    """Calls in voicemail (`last_wait_at`: when they went there) past any message's end."""
+    heard = Coalesce("last_wait_at", "queued_at")
+    return (
+        Call.objects.filter(state=CallState.VOICEMAIL)
+        .alias(heard=heard)
+        .filter(heard__lt=timezone.now() - voicemail_stale_after())
+        .order_by("queued_at")
+    )
+
+
+def call_voicemail_end(*, call_id: int) -> bool:
+    """A call whose message is long over and whose end nobody reported: ended, called back (a
+    message that came keeps its outcome and its task)."""
+    with transaction.atomic():
+        found = (
+            calls_voicemail_stale()
+            .select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=call_id)
+            .first()
+        )
+        if found is None:
+            return False
+        _end(found, reason="voicemail_over", outcome=found.outcome or CallOutcome.ABANDONED)
+        return True
+
+
 def calls_connecting_stale() -> QuerySet[Call]:
     return Call.objects.filter(
         state=CallState.CONNECTING, taken_at__lt=timezone.now() - connecting_stale_after()
     ).order_by("taken_at")
+
+
+SWEEP_GONE = "no_wait_request"
 
 
 def call_gone_end(*, call_id: int) -> bool:
@@ -583,7 +704,7 @@ def call_gone_end(*, call_id: int) -> bool:
         found = call.first()
         if found is None:
             return False
-        _end(found, reason="no_wait_request", outcome=CallOutcome.ABANDONED)
+        _end(found, reason=SWEEP_GONE, outcome=CallOutcome.ABANDONED)
         return True
 
 
@@ -614,7 +735,12 @@ def _locked(call_id: int) -> Call:
 
 
 def _call_back_move(
-    back: CallBack, event: str, *, actor: User, data: dict[str, Any] | None = None, **fields: Any
+    back: CallBack,
+    event: str,
+    *,
+    actor: User | None,
+    data: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> None:
     """Precondition: the caller holds the task's row lock."""
     before = back.state
@@ -641,7 +767,12 @@ def _call_back_move(
         before=before,
         after=after,
         district_id=back.district_id,
-        data={"call": back.call_id, "by": actor.username, **(data or {})},
+        data={
+            "call": back.call_id,
+            "sms": back.sms_id,
+            "by": actor.username if actor else "",
+            **(data or {}),
+        },
     )
 
 

@@ -36,7 +36,8 @@ def call_emergency_ensure(call_sid: str, from_number: str, to_number: str, distr
 @shared_task(acks_late=True)
 def calls_sweep() -> dict[str, int]:
     """Takes whose <Dial> never reported its end go back to the queue; queued callers Twilio no
-    longer asks the wait URL for (hung up, the status callback lost) are ended and called back.
+    longer asks the wait URL for (hung up, the status callback lost) are ended and called back,
+    and so are calls left in voicemail past the longest message.
     Each call is its own transaction; a locked one waits for the next round."""
     steps = (
         (
@@ -45,6 +46,7 @@ def calls_sweep() -> dict[str, int]:
             services.call_connecting_stale_requeue,
         ),
         ("gone_ended", services.calls_gone, services.call_gone_end),
+        ("voicemail_ended", services.calls_voicemail_stale, services.call_voicemail_end),
     )
     done: dict[str, int] = {}
     for name, due, act in steps:

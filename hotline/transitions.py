@@ -12,6 +12,9 @@ CALL_TRANSITIONS: dict[tuple[str, str], str] = {
     (C.CONNECTING, "connect"): C.CONNECTED,
     (C.CONNECTING, "requeue"): C.QUEUED,  # the operator's phone did not answer
     (C.CONNECTED, "requeue"): C.QUEUED,  # the operator's phone dropped the caller
+    # The sweep took a silent caller for gone, but Twilio asks the wait URL for them again:
+    # still holding (the database or the web process was down), back in the operators' list.
+    (C.ENDED, "resume"): C.QUEUED,
     (C.QUEUED, "voicemail"): C.VOICEMAIL,
     # The caller pressed 9 but the menu could not write it then: the emergency is recorded
     # wherever the call is by now (queued as the caller was told, or already ended).
@@ -30,6 +33,11 @@ CALL_BACK_TRANSITIONS: dict[tuple[str, str], str] = {
     (B.OPEN, "take"): B.TAKEN,
     (B.OPEN, "close"): B.CLOSED,  # closing an untaken one takes it too
     (B.TAKEN, "close"): B.CLOSED,
+    # The call's caller turned out to be still waiting in the queue (not gone): nobody calls
+    # them back; if the call later ends unanswered, the task opens again.
+    (B.OPEN, "cancel"): B.CANCELLED,
+    (B.TAKEN, "cancel"): B.CANCELLED,
+    (B.CANCELLED, "reopen"): B.OPEN,
 }
 
 

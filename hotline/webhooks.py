@@ -34,6 +34,7 @@ from backend.telephony.twilio_backend import messaging_response, signature_is_va
 
 from . import ivr, services, tasks
 from .bounded import database_bounded
+from .inbound_sms import sms_texted
 from .models import Call, CallPriority, CallState
 from .numbers import district_for_number
 
@@ -304,49 +305,60 @@ def _queue_connect(request: HttpRequest) -> str:
     operator_id = _operator(request)
     if district_id is None or operator_id is None:
         return _to_queue(request)
+    call_sid = request.POST.get("CallSid", "")
     with database_bounded():
-        phone = services.call_connecting_phone(
-            call_sid=request.POST.get("CallSid", ""), operator_id=operator_id
-        )
-        emergency = _is_emergency(request.POST.get("CallSid", ""))
-    if not phone:
+        phone = services.call_connecting_phone(call_sid=call_sid, operator_id=operator_id)
+        call = Call.objects.filter(call_sid=call_sid).only("pk", "priority").first()
+    emergency = call is not None and call.priority == CallPriority.EMERGENCY
+    if not phone or call is None:
         return ivr.operator_unreachable(district_id, emergency=emergency)
-    return ivr.dial_operator(phone=phone, operator_id=operator_id, district_id=district_id)
+    return ivr.dial_operator(
+        phone=phone,
+        operator_id=operator_id,
+        district_id=district_id,
+        call_sid=call_sid,
+        call_id=call.pk,
+    )
 
 
-def _is_emergency(call_sid: str) -> bool:
-    return Call.objects.filter(call_sid=call_sid, priority=CallPriority.EMERGENCY).exists()
+def _caller_call(request: HttpRequest) -> tuple[str, int]:
+    """The caller's call an operator's step is about, as our URL names it (signed by Twilio),
+    never the ParentCallSid Twilio may or may not send for the operator's leg."""
+    raw = request.GET.get("call", "")
+    return request.GET.get("c", ""), int(raw) if raw.isdigit() else 0
 
 
-def _taking_operator(call_sid: str, operator_id: int) -> User | None:
+def _taking_operator(call_sid: str, call_id: int, operator_id: int) -> User | None:
     """The operator a call is being connected to, if it is `operator_id`."""
     call = (
         Call.objects.select_related("taken_by")
-        .filter(call_sid=call_sid, state=CallState.CONNECTING, taken_by_id=operator_id)
+        .filter(call_sid=call_sid, pk=call_id, state=CallState.CONNECTING, taken_by_id=operator_id)
         .first()
     )
     return call.taken_by if call is not None else None
 
 
 def _queue_answered(request: HttpRequest) -> str:
-    """The operator's phone answered (this request is about the operator's leg, its parent the
-    caller's): the operator hears what the call is and presses 1 to take it (accept/). A take
-    that no longer stands hangs up the operator's leg."""
+    """The operator's phone answered (this request is about the operator's leg; the URL names
+    the caller's call): the operator hears what the call is and presses 1 to take it (accept/).
+    A take that no longer stands hangs up the operator's leg."""
     operator_id = _operator(request)
     district_id = _district(request)
-    parent = request.POST.get("ParentCallSid", "")
-    if operator_id is None or district_id is None or not parent:
+    call_sid, call_id = _caller_call(request)
+    if operator_id is None or district_id is None or not call_sid or not call_id:
         return ivr.goodbye()
     try:
         with database_bounded():
-            operator = _taking_operator(parent, operator_id)
+            operator = _taking_operator(call_sid, call_id, operator_id)
         if operator is None:
             return ivr.goodbye()
         spoken = language_for_user(operator)
     except DatabaseError:  # the key press decides, and is written then
         log.warning("hotline_database_slow", path=request.path, exc_info=True)
         spoken = None
-    return ivr.operator_whisper(spoken, operator_id=operator_id, district_id=district_id)
+    return ivr.operator_whisper(
+        spoken, operator_id=operator_id, district_id=district_id, call_sid=call_sid, call_id=call_id
+    )
 
 
 def _queue_accept(request: HttpRequest) -> str:
@@ -354,12 +366,12 @@ def _queue_accept(request: HttpRequest) -> str:
     caller), anything else hangs up their leg. Only a take written as connected is put
     through: a database that cannot write it sends the caller back to the queue instead."""
     operator_id = _operator(request)
-    parent = request.POST.get("ParentCallSid", "")
-    if request.POST.get("Digits", "") != "1" or operator_id is None or not parent:
+    call_sid, call_id = _caller_call(request)
+    if request.POST.get("Digits", "") != "1" or operator_id is None or not call_sid:
         return ivr.goodbye()
     try:
         with database_bounded():
-            call = services.call_operator_answered(call_sid=parent, operator_id=operator_id)
+            call = services.call_operator_answered(call_sid=call_sid, operator_id=operator_id)
             operator = call.taken_by if call is not None else None
             spoken = language_for_user(operator) if operator is not None else None
     except DatabaseError:
@@ -455,7 +467,7 @@ def sms(request: HttpRequest) -> str:
     """An inbound text: kept and taken by telephony's handlers (a reply only where the carrier
     has two-way SMS, ANXIN["SMS_REPLIES"]); its MessageSid makes a replay answer nothing."""
     response = messaging_response()
-    with database_bounded():
+    with database_bounded(), sms_texted(request.POST.get("To", "")):
         reply = flows.sms_reply(
             request.POST.get("From", ""),
             request.POST.get("Body", ""),

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hotline.models import CallBackState
-from hotline.selectors import call_elder_cards
+from hotline.selectors import call_back_elder_cards, call_elder_cards
 
 
 class ElderCard(serializers.Serializer):
@@ -45,16 +45,22 @@ class CallOutput(serializers.Serializer):
 
 class CallBackOutput(serializers.Serializer):
     id = serializers.IntegerField()
-    state = serializers.CharField()
-    call = serializers.IntegerField(source="call_id")
-    from_number = serializers.CharField(source="call.from_number")
+    state = serializers.CharField(help_text="open, taken, closed, or cancelled")
+    call = serializers.IntegerField(
+        source="call_id", allow_null=True, help_text="The call; null for an SMS's task"
+    )
+    sms = serializers.IntegerField(
+        source="sms_id", allow_null=True, help_text="The inbound SMS nothing took; null for a call"
+    )
+    sms_body = serializers.CharField(source="sms.body", default="", help_text="What it said")
+    from_number = serializers.CharField(help_text="Whom to call back (the caller, the sender)")
     elders = serializers.SerializerMethodField()
     recording_sid = serializers.CharField(
-        source="call.recording_sid", help_text="Twilio's reference of the message"
+        source="call.recording_sid", default="", help_text="Twilio's reference of the message"
     )
-    recording_url = serializers.CharField(source="call.recording_url")
+    recording_url = serializers.CharField(source="call.recording_url", default="")
     recording_duration_s = serializers.IntegerField(
-        source="call.recording_duration_s", allow_null=True
+        source="call.recording_duration_s", allow_null=True, default=None
     )
     created_at = serializers.DateTimeField()
     taken_by = serializers.CharField(source="taken_by.username", allow_null=True, default=None)
@@ -65,7 +71,7 @@ class CallBackOutput(serializers.Serializer):
 
     @extend_schema_field(ElderCard(many=True))
     def get_elders(self, obj) -> Any:
-        return ElderCard(call_elder_cards(obj.call), many=True).data
+        return ElderCard(call_back_elder_cards(obj), many=True).data
 
 
 class CallBackListQuery(serializers.Serializer):

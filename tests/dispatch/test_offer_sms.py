@@ -124,5 +124,5 @@ def test_without_two_way_sms_a_code_is_not_read(texted, django_capture_on_commit
 
     assert answer == ""  # nothing is answered where replies are off
     assert JobOffer.objects.get(pk=offer.pk).state == "pending"
-    told = Event.objects.get(kind="sms.unhandled")  # a person reads it instead
+    told = Event.objects.get(kind="callback.open")  # a person reads it instead (a call-back)
     assert told.data["workers"][0]["id"] == worker.pk

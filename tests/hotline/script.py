@@ -116,7 +116,8 @@ class ScriptedCall:
         return self._operator_leg(local_path(gather.get("action")), Digits=digits)
 
     def _operator_leg(self, path: str, **extra: str) -> Element:
-        params = {**self.params(), "CallSid": self.operator_sid, "ParentCallSid": self.sid}
+        # No ParentCallSid: the operator's steps know the caller's call from their own URL.
+        params = {**self.params(), "CallSid": self.operator_sid}
         status, _, body = self.send(path, {**params, "Direction": "outbound-dial", **extra})
         assert status == 200, body
         return assert_twiml(body)
