@@ -9,7 +9,7 @@ from backend.accounts.models import STAFF_ROLES
 from backend.core.idempotency import idempotent
 from backend.core.permissions import require_role, signed_in
 from hotline import selectors, services
-from hotline.models import Call, CallBack
+from hotline.models import Call, CallBack, CallBackState
 
 from .serializers import CallBackCloseInput, CallBackListQuery, CallBackOutput, CallOutput
 
@@ -48,12 +48,12 @@ class CallTakeView(APIView):
 
 
 class CallBackListView(ListAPIView):
-    """Messages left when nobody took the call in time, oldest first: open and taken ones by
-    default, `?state=` for one state."""
+    """People to call back (a message or a hang-up when nobody took the call in time, an SMS
+    nothing took), oldest first: open and taken ones by default, `?state=` for one state."""
 
     serializer_class = CallBackOutput
 
-    @extend_schema(parameters=[OpenApiParameter("state", str, enum=["open", "taken", "closed"])])
+    @extend_schema(parameters=[OpenApiParameter("state", str, enum=CallBackState.values)])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
