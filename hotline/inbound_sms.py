@@ -5,9 +5,6 @@ with nobody connected is still on the list in the morning. The district is the o
 everyone the sender may be (an elder's mobile or landline, an emergency contact's phone, a
 worker's); for a number we do not know, the district of the hotline number texted (`To`)."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -23,19 +20,6 @@ from .models import CallBack
 from .numbers import district_for_number
 
 log = structlog.get_logger(__name__)
-
-# The number the SMS being taken was sent to (Twilio's `To`), set by the sms webhook.
-_texted: ContextVar[str] = ContextVar("hotline_sms_texted", default="")
-
-
-@contextmanager
-def sms_texted(to_number: str) -> Iterator[None]:
-    """While an inbound SMS sent to `to_number` is taken."""
-    token = _texted.set(to_number)
-    try:
-        yield
-    finally:
-        _texted.reset(token)
 
 
 def sms_senders(sender: str) -> dict[int, dict[str, list[dict[str, Any]]]]:
@@ -61,7 +45,7 @@ def sms_call_backs_open(message: InboundSms) -> bool:
     is nobody we know and the number texted is no district's hotline."""
     districts = sms_senders(message.sender)
     if not districts:
-        texted = district_for_number(_texted.get())
+        texted = district_for_number(message.to_number)
         if texted is None:
             log.warning("hotline_sms_no_district", message=message.pk)
             return False

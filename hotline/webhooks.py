@@ -34,7 +34,6 @@ from backend.telephony.twilio_backend import messaging_response, signature_is_va
 
 from . import ivr, services, tasks
 from .bounded import database_bounded
-from .inbound_sms import sms_texted
 from .models import Call, CallPriority, CallState
 from .numbers import district_for_number
 
@@ -467,11 +466,12 @@ def sms(request: HttpRequest) -> str:
     """An inbound text: kept and taken by telephony's handlers (a reply only where the carrier
     has two-way SMS, ANXIN["SMS_REPLIES"]); its MessageSid makes a replay answer nothing."""
     response = messaging_response()
-    with database_bounded(), sms_texted(request.POST.get("To", "")):
+    with database_bounded():
         reply = flows.sms_reply(
             request.POST.get("From", ""),
             request.POST.get("Body", ""),
             message_sid=request.POST.get("MessageSid", ""),
+            to_number=request.POST.get("To", ""),
         )
     if reply:
         response.message(reply)

@@ -162,11 +162,13 @@ def register_sms_unhandled(hook: SmsUnhandled) -> None:
         _sms_unhandled.append(hook)
 
 
-def sms_reply(from_number: str, body: str, *, message_sid: str = "") -> str | None:
+def sms_reply(
+    from_number: str, body: str, *, message_sid: str = "", to_number: str = ""
+) -> str | None:
     """Take an inbound SMS: keep it, let a handler answer it (replies on), else put it before a
     person. The reply to send, or None (replies off, nothing took it, or a repeated
     `message_sid`). Runs inside the webhook's transaction."""
-    message = _sms_keep(from_number, body, message_sid)
+    message = _sms_keep(from_number, to_number, body, message_sid)
     if message is None:
         log.info("inbound_sms_repeated", message_sid=message_sid)
         return None
@@ -182,12 +184,15 @@ def sms_reply(from_number: str, body: str, *, message_sid: str = "") -> str | No
     return reply
 
 
-def _sms_keep(from_number: str, body: str, message_sid: str) -> InboundSms | None:
+def _sms_keep(from_number: str, to_number: str, body: str, message_sid: str) -> InboundSms | None:
     """The SMS as a row; None when its MessageSid is already one (Twilio's retry, a replay)."""
     try:
         with transaction.atomic():
             return InboundSms.objects.create(
-                sender=from_number[:32], body=body, message_sid=message_sid or None
+                sender=from_number[:32],
+                to_number=to_number[:32],
+                body=body,
+                message_sid=message_sid or None,
             )
     except IntegrityError:
         return None

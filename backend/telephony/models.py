@@ -96,6 +96,9 @@ class InboundSms(models.Model):
     answered. Twilio's MessageSid is unique: a replayed or retried webhook is ignored."""
 
     sender = models.CharField(max_length=32, help_text="The From number, as the provider gave it")
+    to_number = models.CharField(
+        max_length=32, blank=True, help_text="The number texted (To): which hotline it reached"
+    )
     body = models.TextField(blank=True)
     message_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
     handled_by = models.CharField(

@@ -499,13 +499,15 @@ def _provider_ended(row: Notification) -> None:
         flows.call_ended(row)
 
 
-def inbound_sms_late(*, from_number: str, body: str, message_sid: str = "") -> str | None:
+def inbound_sms_late(
+    *, from_number: str, body: str, message_sid: str = "", to_number: str = ""
+) -> str | None:
     """An inbound SMS the webhook could not keep in time (the database was slow): the same path
     as the webhook's (flows.sms_reply: kept, handlers, else a person), off Twilio's clock. The
     webhook has already answered, so a reply goes out as an SMS of its own (not before quiet
     hours' end matters: it answers the sender now). Returns the reply, if any. Run inside a
     transaction: a failure keeps nothing, and the retry finds nothing kept twice."""
-    reply = flows.sms_reply(from_number, body, message_sid=message_sid)
+    reply = flows.sms_reply(from_number, body, message_sid=message_sid, to_number=to_number)
     if reply is None:
         return None
     if not E164.match(from_number):

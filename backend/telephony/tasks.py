@@ -43,12 +43,11 @@ def notifications_sweep() -> dict[str, int]:
 )
 def inbound_sms_take(from_number: str, to_number: str, body: str, message_sid: str = "") -> str:
     """An inbound SMS the webhook could not keep while the database was slow (Twilio does not
-    send it again): taken as soon as the database answers, retried until it does. `to_number`,
-    the number texted, is in the log for whoever follows the SMS."""
+    send it again): taken as soon as the database answers, retried until it does."""
     log.info("inbound_sms_taken_late", message_sid=message_sid, to=phone_tail(to_number))
     with transaction.atomic():
         reply = services.inbound_sms_late(
-            from_number=from_number, body=body, message_sid=message_sid
+            from_number=from_number, body=body, message_sid=message_sid, to_number=to_number
         )
     return "replied" if reply else "taken"
 

@@ -7,6 +7,7 @@ from django.test import Client
 
 from backend.core.models import Event
 from backend.telephony.models import InboundSms
+from backend.telephony.tasks import inbound_sms_take
 from hotline.models import CallBack
 from tests import factories as f
 from tests.conftest import api
@@ -113,6 +114,25 @@ def test_an_sms_from_an_unknown_number_goes_to_the_district_of_the_number_texted
     assert [b["id"] for b in api(operator).get("/api/v1/call-backs/").json()["results"]] == [
         back.pk
     ]
+
+
+def test_an_sms_taken_late_from_an_unknown_number_reaches_the_district_texted_too(
+    hotline, district, django_capture_on_commit_callbacks
+):
+    # the webhook could not keep it in time: telephony's task takes it once the database answers
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_sms_take.apply(
+            kwargs={
+                "from_number": "+8613911113333",
+                "to_number": HOTLINE,
+                "body": "救命",
+                "message_sid": "SMlate",
+            }
+        ).get()
+
+    assert InboundSms.objects.get().to_number == HOTLINE
+    back = CallBack.objects.get()
+    assert (back.district_id, back.from_number) == (district.pk, "+8613911113333")
 
 
 def test_an_sms_from_an_unknown_number_to_no_hotline_is_kept_and_not_answered(
