@@ -93,12 +93,46 @@ def _call(
     }
 
 
-class FileBackend:
+class _RecordingSends:
+    """What the development and test backends share: each send is a record (the rendered text
+    included) that `_record` keeps somewhere and names by its id."""
+
+    def _record(self, record: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def send_sms(
+        self,
+        *,
+        to: str,
+        template: str,
+        params: Mapping[str, Any],
+        language: str,
+        status_url: str,
+    ) -> str:
+        return self._record(_sms(to, template, params, language, status_url))
+
+    def place_call(
+        self,
+        *,
+        to: str,
+        url: str,
+        status_url: str,
+        template: str = "",
+        params: Mapping[str, Any] | None = None,
+        language: str = "",
+    ) -> str:
+        return self._record(_call(to, url, status_url, template, params, language))
+
+    def redirect_call(self, *, call_sid: str, url: str) -> None:
+        self._record({"kind": "redirect", "call_sid": call_sid, "url": url})
+
+
+class FileBackend(_RecordingSends):
     """Development: every message, call and redirect is a JSON line in NOTIFICATION_FILE."""
 
     _lock = threading.Lock()
 
-    def _write(self, record: dict[str, Any]) -> str:
+    def _record(self, record: dict[str, Any]) -> str:
         record = {"id": uuid.uuid4().hex, "at": timezone.now().isoformat(), **record}
         path = settings.NOTIFICATION_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,69 +142,17 @@ class FileBackend:
         log.info("notification_written", kind=record["kind"], to=phone_tail(record.get("to", "")))
         return str(record["id"])
 
-    def send_sms(
-        self,
-        *,
-        to: str,
-        template: str,
-        params: Mapping[str, Any],
-        language: str,
-        status_url: str,
-    ) -> str:
-        return self._write(_sms(to, template, params, language, status_url))
 
-    def place_call(
-        self,
-        *,
-        to: str,
-        url: str,
-        status_url: str,
-        template: str = "",
-        params: Mapping[str, Any] | None = None,
-        language: str = "",
-    ) -> str:
-        return self._write(_call(to, url, status_url, template, params, language))
-
-    def redirect_call(self, *, call_sid: str, url: str) -> None:
-        self._write({"kind": "redirect", "call_sid": call_sid, "url": url})
-
-
-class RecordingBackend:
+class RecordingBackend(_RecordingSends):
     """Tests: keeps the same records in memory; `RecordingBackend.outbox` is cleared by a
     fixture (tests/conftest.py)."""
 
     outbox: ClassVar[list[dict[str, Any]]] = []
 
-    def _keep(self, record: dict[str, Any]) -> str:
+    def _record(self, record: dict[str, Any]) -> str:
         record = {"id": uuid.uuid4().hex, **record}
         self.outbox.append(record)
         return str(record["id"])
-
-    def send_sms(
-        self,
-        *,
-        to: str,
-        template: str,
-        params: Mapping[str, Any],
-        language: str,
-        status_url: str,
-    ) -> str:
-        return self._keep(_sms(to, template, params, language, status_url))
-
-    def place_call(
-        self,
-        *,
-        to: str,
-        url: str,
-        status_url: str,
-        template: str = "",
-        params: Mapping[str, Any] | None = None,
-        language: str = "",
-    ) -> str:
-        return self._keep(_call(to, url, status_url, template, params, language))
-
-    def redirect_call(self, *, call_sid: str, url: str) -> None:
-        self._keep({"kind": "redirect", "call_sid": call_sid, "url": url})
 
 
 def get_backend() -> NotificationBackend:
