@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("providers.api.urls")),
     path("", include("dispatch.api.urls")),
     path("", include("hotline.api.urls")),
+    path("", include("alarms.api.urls")),
 ]
 
 urlpatterns = [

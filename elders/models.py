@@ -227,6 +227,15 @@ class AlarmDevice(models.Model):
         null=True, blank=True, validators=[MaxValueValidator(100)]
     )
     active = models.BooleanField(default=True)
+    heartbeat_interval_s = models.PositiveIntegerField(
+        default=3600,
+        validators=[MinValueValidator(60), MaxValueValidator(7 * 86400)],
+        help_text="How often the device says it is alive, in seconds",
+    )
+    # The device signs what it sends with this secret (docs/alarms.md); the platform needs the
+    # secret itself to check, so it is encrypted (backend/core/crypto.py), not hashed. Empty
+    # for a device registered before secrets: it is refused until its secret is rotated.
+    secret_encrypted = models.TextField(blank=True, default="", editable=False)
 
 
 class Consent(models.Model):

@@ -3,6 +3,7 @@ because every one of them writes an access-log row."""
 
 import hmac
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from .models import (
     AbilityAssessment,
     AccessGrant,
     AccessLog,
+    AlarmDevice,
     CareNeed,
     Elder,
     HealthProfile,
@@ -328,6 +330,65 @@ def elder_child_add(
     except IntegrityError as exc:
         raise ElderDataError({"non_field_errors": [_integrity_reason(exc)]}) from None
     return row
+
+
+# Alarm devices -------------------------------------------------------------------------------
+
+
+def device_register(
+    *, elder: Elder, actor: User, fields: dict[str, Any]
+) -> tuple[AlarmDevice, str]:
+    """Register a device on the elder's file with a new secret; the secret is returned for the
+    caller to show once and is kept only encrypted."""
+    secret = _device_secret_new()
+    device = elder_child_add(
+        elder=elder,
+        actor=actor,
+        model=AlarmDevice,
+        fields={**fields, "secret_encrypted": field_encrypt(secret)},
+    )
+    return device, secret
+
+
+def device_secret_rotate(*, device_id: int, actor: User) -> tuple[AlarmDevice, str]:
+    """Give the device a new secret (the old one stops working at once); shown once."""
+    secret = _device_secret_new()
+    with transaction.atomic():
+        device = AlarmDevice.objects.select_for_update().select_related("elder").get(pk=device_id)
+        device.secret_encrypted = field_encrypt(secret)
+        device.save(update_fields=["secret_encrypted"])
+        _record(
+            device.elder,
+            "elder.device_secret_rotated",
+            actor,
+            data={"id": device.pk, "serial": device.serial},
+        )
+    return device, secret
+
+
+def device_secret(device: AlarmDevice) -> str:
+    """The secret the device signs with, or "" for a device that has none yet."""
+    return field_decrypt(device.secret_encrypted) if device.secret_encrypted else ""
+
+
+def device_seen(*, device: AlarmDevice, at: datetime, battery: int | None) -> None:
+    """The device spoke at `at` (its own clock), with its battery level if it gave one.
+
+    Precondition: the caller holds the device's row lock. A late message never moves the last
+    heartbeat back."""
+    fields = []
+    if device.last_heartbeat_at is None or at > device.last_heartbeat_at:
+        device.last_heartbeat_at = at
+        fields.append("last_heartbeat_at")
+        if battery is not None:
+            device.battery_pct = battery
+            fields.append("battery_pct")
+    if fields:
+        device.save(update_fields=fields)
+
+
+def _device_secret_new() -> str:
+    return secrets.token_hex(32)
 
 
 def _integrity_reason(exc: IntegrityError) -> str:

@@ -4,6 +4,7 @@ Counted in the shared cache, so a limit holds across server processes. Rates are
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] on each request (not once at import, as DRF's own
 classes do): a scope without a rate is not limited."""
 
+import hashlib
 from typing import Any
 
 from rest_framework.permissions import SAFE_METHODS
@@ -61,3 +62,16 @@ class RoleWriteThrottle(_SettingsRateThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         return f"throttle:{self.scope}:{request.user.pk}"
+
+
+class AlarmDeviceThrottle(_SettingsRateThrottle):
+    """Messages of one alarm device (rate `alarms`), by the serial it names, so that a gateway
+    posting many devices' messages from one address is not limited as one caller. The endpoint
+    signs in nobody: this is its only throttle."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        return self._limit(request, view, "alarms")
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        serial = request.headers.get("X-Anxin-Device", "")
+        return f"throttle:{self.scope}:{hashlib.sha256(serial.encode()).hexdigest()[:32]}"

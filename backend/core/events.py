@@ -77,7 +77,8 @@ def event_record(
     if district_id is not None:
         groups.append(district_group(district_id))
     envelope = event_envelope(event)
-    transaction.on_commit(lambda: push_to_groups(groups, envelope))
+    # Robust: whatever the push does, what committed stands and its request still answers.
+    transaction.on_commit(lambda: push_to_groups(groups, envelope), robust=True)
     return event
 
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "providers",
     "dispatch",
     "hotline",
+    "alarms",
 ]
 
 MIDDLEWARE = [
@@ -390,6 +391,8 @@ REST_FRAMEWORK = {
         "write.family": env.str("ANXIN_THROTTLE_FAMILY_WRITES", default="60/hour"),
         "requests.family": env.str("ANXIN_THROTTLE_FAMILY_REQUESTS", default="10/hour"),
         "emergencies.family": env.str("ANXIN_THROTTLE_FAMILY_EMERGENCIES", default="3/hour"),
+        # Per alarm device (its serial), on the signed alarm endpoint (docs/alarms.md).
+        "alarms": env.str("ANXIN_THROTTLE_ALARMS", default="600/min"),
     },
 }
 

@@ -289,8 +289,27 @@ class DeviceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AlarmDevice
-        fields = ["id", "serial", "kind", "last_heartbeat_at", "battery_pct", "active"]
+        fields = [
+            "id",
+            "serial",
+            "kind",
+            "heartbeat_interval_s",
+            "last_heartbeat_at",
+            "battery_pct",
+            "active",
+        ]
         read_only_fields = ["last_heartbeat_at", "battery_pct"]
+
+
+class DeviceWithSecretOutput(DeviceSerializer):
+    secret = serializers.CharField(
+        read_only=True,
+        help_text="The device's signing secret, shown this once: it cannot be read again, only "
+        "rotated (docs/alarms.md)",
+    )
+
+    class Meta(DeviceSerializer.Meta):
+        fields = [*DeviceSerializer.Meta.fields, "secret"]
 
 
 class ConsentSerializer(serializers.ModelSerializer):

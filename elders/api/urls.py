@@ -22,6 +22,11 @@ urlpatterns = [
     path("elders/<int:pk>/contacts/", views.ContactsView.as_view(), name="elder-contacts"),
     path("elders/<int:pk>/care-needs/", views.CareNeedsView.as_view(), name="elder-care-needs"),
     path("elders/<int:pk>/devices/", views.DevicesView.as_view(), name="elder-devices"),
+    path(
+        "devices/<int:pk>/rotate-secret/",
+        views.DeviceSecretRotateView.as_view(),
+        name="device-rotate-secret",
+    ),
     path("elders/<int:pk>/consents/", views.ConsentsView.as_view(), name="elder-consents"),
     path("elders/<int:pk>/access-log/", views.AccessLogView.as_view(), name="elder-access-log"),
 ]

@@ -326,7 +326,40 @@ class CareNeedsView(_ElderChildren):
 
 @extend_schema(request=s.DeviceSerializer, responses=s.DeviceSerializer)
 class DevicesView(_ElderChildren):
+    """Alarm devices. Registering one answers its signing secret, once; no Idempotency-Key
+    replay, which would keep the secret in a readable answer (a repeated registration is
+    refused by the serial: rotate the secret instead)."""
+
     model, input_class, output_class = AlarmDevice, s.DeviceSerializer, s.DeviceSerializer
+
+    @extend_schema(request=s.DeviceSerializer, responses={201: s.DeviceWithSecretOutput})
+    def post(self, request, pk: int):
+        elder = _visible_elder(request, pk)
+        require_role(request.user, STAFF_ROLES, _("change an elder's file"))
+        data = s.DeviceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        device, secret = services.device_register(
+            elder=elder, actor=request.user, fields=data.validated_data
+        )
+        return Response(_with_secret(device, secret), status=status.HTTP_201_CREATED)
+
+
+class DeviceSecretRotateView(APIView):
+    """A new signing secret for the device, shown once; the old one stops working at once."""
+
+    @extend_schema(request=None, responses={200: s.DeviceWithSecretOutput})
+    def post(self, request, pk: int):
+        device = AlarmDevice.objects.filter(pk=pk).only("pk", "elder_id").first()
+        if device is None:
+            raise Http404
+        _visible_elder(request, device.elder_id)
+        require_role(request.user, STAFF_ROLES, _("change an elder's file"))
+        device, secret = services.device_secret_rotate(device_id=device.pk, actor=request.user)
+        return Response(_with_secret(device, secret))
+
+
+def _with_secret(device: AlarmDevice, secret: str) -> dict:
+    return {**s.DeviceSerializer(device).data, "secret": secret}
 
 
 @extend_schema(request=s.ConsentSerializer, responses=s.ConsentSerializer)

@@ -22,6 +22,7 @@ from schemathesis.generation import GenerationMode
 from backend.accounts.tokens import tokens_for
 from dispatch import services
 from dispatch.models import JobOffer, ServiceType
+from elders.models import AlarmDevice
 from providers.services import provider_update, sanction_impose
 from tests import factories as f
 
@@ -92,6 +93,7 @@ def world(district, elder, family, make_worker):
         "workers": worker.pk,
         "sanctions": sanction.pk,
         "provider-changes": change.pk,
+        "devices": AlarmDevice.objects.create(elder=elder, serial="FUZZ-1", kind="button").pk,
     }
     return {
         "district_admin": (staff, {**ids, "requests": queued.pk, "alerts": queued.alerts.get().pk}),

@@ -8,6 +8,7 @@ from drf_spectacular.validation import validate_schema
 
 from dispatch import services
 from dispatch.models import Complaint, JobOffer, OperatorAlert, ServiceType, Visit
+from elders.models import AlarmDevice
 from hotline import services as hotline
 from providers import services as provider_services
 from tests import factories as f
@@ -121,6 +122,7 @@ def world(district, elder, family, make_worker, django_capture_on_commit_callbac
         "/api/v1/provider-changes/": change.pk,
         "/api/v1/calls/": calls[0].pk,
         "/api/v1/call-backs/": call_back.pk,
+        "/api/v1/devices/": AlarmDevice.objects.create(elder=elder, serial="S-1", kind="button").pk,
         "visited": visited.pk,
     }
 

@@ -68,6 +68,7 @@ MATRIX: dict[tuple[str, str], set | str] = {
     ("POST", "/api/v1/elders/{id}/contacts/"): STAFF,
     ("GET", "/api/v1/elders/{id}/devices/"): STAFF | {FAM},
     ("POST", "/api/v1/elders/{id}/devices/"): STAFF,
+    ("POST", "/api/v1/devices/{id}/rotate-secret/"): STAFF,  # a device of their district's elder
     ("GET", "/api/v1/elders/{id}/health/"): STAFF | {FAM, WRK},
     ("PUT", "/api/v1/elders/{id}/health/"): STAFF,
     ("POST", "/api/v1/elders/{id}/id-number/reveal/"): {SUP, ADM},
@@ -133,11 +134,15 @@ MATRIX: dict[tuple[str, str], set | str] = {
     ("POST", "/api/v1/complaints/{id}/decide/"): {ADM},
     ("GET", "/api/v1/visits/exceptions/"): STAFF,
     ("POST", "/api/v1/visits/{id}/exception/"): {SUP, ADM},
+    # Alarm devices post here (docs/alarms.md): the device's signature is the credential, so
+    # no sign-in; unsigned, the matrix's empty call is refused as malformed (400), not as 401.
+    ("POST", "/api/v1/alarms/"): OPEN,
 }
 
 # Which of a tenant's rows a path's {id} names, by the path's first segment.
 ID_OF = {
     "elders": "elders",
+    "devices": "devices",
     "providers": "providers",
     "workers": "workers",
     "requests": "requests",

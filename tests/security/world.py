@@ -10,6 +10,7 @@ from backend.accounts.models import Role, User
 from dispatch import services
 from dispatch.follow_up import feedback_record
 from dispatch.models import JobOffer, OperatorAlert, ServiceType, Visit
+from elders.models import AlarmDevice
 from hotline import services as hotline
 from providers.models import ProviderChange
 from providers.services import appeal_file, sanction_impose
@@ -130,5 +131,6 @@ def build_tenant(name: str, east_m: float) -> Tenant:
         # An account for the unlock and deactivate endpoints to act on (not one of the callers).
         "users": f.UserFactory(role=Role.OPERATOR, district=district).pk,
         "provider_changes": ProviderChange.objects.filter(provider=provider).latest("pk").pk,
+        "devices": AlarmDevice.objects.create(elder=elder, serial=f"BTN-{name}", kind="button").pk,
     }
     return tenant

@@ -3,16 +3,17 @@ from django.db import transaction
 from tqdm import tqdm
 
 from backend.core.crypto import field_decrypt, field_encrypt, lookup_hash
-from elders.models import Elder
+from elders.models import AlarmDevice, Elder
 
 BATCH = 1000
 
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every ID number under the first key of ANXIN_FIELD_KEYS and recompute its "
-        "lookup hash under ANXIN_LOOKUP_HASH_KEY. Run after putting a new key first; then the "
-        "old key can be removed."
+        "Re-encrypt every ID number and alarm device secret under the first key of "
+        "ANXIN_FIELD_KEYS and recompute the ID numbers' lookup hashes under "
+        "ANXIN_LOOKUP_HASH_KEY. Run after putting a new key first; then the old key can be "
+        "removed."
     )
 
     def handle(self, *args, **options):
@@ -28,3 +29,11 @@ class Command(BaseCommand):
                     elder.id_number_hash = lookup_hash(value)
                 Elder.objects.bulk_update(elders, ["id_number_encrypted", "id_number_hash"])
         self.stdout.write(f"Re-encrypted {len(ids)} ID numbers under the current keys.")
+        with transaction.atomic():
+            devices = list(
+                AlarmDevice.objects.select_for_update().exclude(secret_encrypted="").order_by("pk")
+            )
+            for device in devices:
+                device.secret_encrypted = field_encrypt(field_decrypt(device.secret_encrypted))
+            AlarmDevice.objects.bulk_update(devices, ["secret_encrypted"], batch_size=BATCH)
+        self.stdout.write(f"Re-encrypted {len(devices)} device secrets under the current keys.")
