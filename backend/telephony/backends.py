@@ -15,6 +15,7 @@ or call (its SID), which status callbacks carry back.
 import json
 import threading
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlencode
@@ -93,12 +94,12 @@ def _call(
     }
 
 
-class _RecordingSends:
+class _RecordingSends(ABC):
     """What the development and test backends share: each send is a record (the rendered text
     included) that `_record` keeps somewhere and names by its id."""
 
-    def _record(self, record: dict[str, Any]) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def _record(self, record: dict[str, Any]) -> str: ...
 
     def send_sms(
         self,
