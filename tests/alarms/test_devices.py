@@ -1,5 +1,10 @@
 """Alarm devices: registered with a signing secret shown once, kept encrypted, rotated."""
 
+import io
+
+from cryptography.fernet import Fernet
+from django.core.management import call_command
+
 from backend.core.models import Event
 from elders.models import AlarmDevice
 from elders.services import device_secret
@@ -51,3 +56,15 @@ def test_family_cannot_rotate_a_secret(device, family):
     answer = api(family).post(f"/api/v1/devices/{pk}/rotate-secret/")
 
     assert answer.status_code == 403
+
+
+def test_rotating_the_field_keys_keeps_device_secrets_readable(device, settings):
+    serial, secret = device
+    old_key = settings.ANXIN_FIELD_KEYS[0]
+    new_key = Fernet.generate_key().decode()
+    settings.ANXIN_FIELD_KEYS = [new_key, old_key]
+
+    call_command("rotate_field_keys", stdout=io.StringIO(), stderr=io.StringIO())
+    settings.ANXIN_FIELD_KEYS = [new_key]  # the old key is gone
+
+    assert device_secret(AlarmDevice.objects.get(serial=serial)) == secret

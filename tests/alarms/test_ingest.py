@@ -209,3 +209,15 @@ def test_messages_of_old_timestamps_are_fine_within_a_day(device, client):
     answer = send(client, device, message("heartbeat", ago_s=23 * 3600), ago_s=23 * 3600)
 
     assert answer.status_code == 202 and answer.json()["late"]
+
+
+def test_a_flooding_device_is_throttled_with_the_server_time(device, client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"alarms": "2/min"},
+    }
+
+    answers = [send(client, device, message("heartbeat")) for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    _server_time_given(answers[2])
