@@ -27,16 +27,18 @@ ALARM_KINDS = frozenset(
 
 
 class AlarmState(models.TextChoices):
-    OPEN = "open", "Open"
+    OPEN = "open", "Open, nobody has acknowledged it"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged by an operator"
+    CLOSED = "closed", "Closed with an outcome"
 
 
-# The states in which more messages from the device join the alarm (one per device at most).
-OPEN_STATES = (AlarmState.OPEN,)
+# The states in which more messages from the device join the alarm (one per device at most);
+# after it closes, the device's next press opens a new alarm.
+OPEN_STATES = (AlarmState.OPEN, AlarmState.ACKNOWLEDGED)
 
 
 class AlarmOutcome(models.TextChoices):
-    """How an alarm ends; recorded with the operator who closes it (the close transition
-    comes with acknowledgement, docs/alarms.md)."""
+    """How an alarm ends; recorded with the operator who closes it."""
 
     FALSE_ALARM = "false_alarm", "False alarm (误报)"
     HELP_ON_SITE = "help_on_site", "Help on site"
@@ -67,6 +69,35 @@ class Alarm(models.Model):
     presses = models.PositiveIntegerField(default=1, help_text="Messages that joined, the first")
     last_press_at = models.DateTimeField(help_text="The latest message's time, device's clock")
     location = models.PointField(srid=4326, null=True, blank=True, help_text="WGS-84")
+    # Verify, then dispatch: the deadlines the urgent sweep acts on, cleared once they no
+    # longer apply (docs/alarms.md).
+    ack_due_at = models.DateTimeField(help_text="Target: acknowledged by then")
+    resend_at = models.DateTimeField(
+        null=True, blank=True, help_text="Re-sent to all operators then, while unacknowledged"
+    )
+    resent = models.PositiveIntegerField(default=0)
+    dispatch_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="Dispatched by the platform then, while unacknowledged"
+    )
+    acknowledged_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    request = models.OneToOneField(
+        "dispatch.ServiceRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="alarm",
+        help_text="The emergency request dispatched for it (at most one)",
+    )
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=AlarmOutcome.choices, blank=True)
+    outcome_note = models.TextField(blank=True)
+    closed_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -76,6 +107,14 @@ class Alarm(models.Model):
         ]
         indexes = [
             models.Index(fields=["district", "state", "received_at"], name="alarm_district_state"),
+            models.Index(
+                fields=["resend_at"], condition=Q(resend_at__isnull=False), name="alarm_resend_due"
+            ),
+            models.Index(
+                fields=["dispatch_due_at"],
+                condition=Q(dispatch_due_at__isnull=False),
+                name="alarm_dispatch_due",
+            ),
         ]
 
 

@@ -1,18 +1,26 @@
-"""Writes of alarms: a device's message taken in, an alarm raised or joined, a refusal told."""
+"""Writes of alarms: a device's message taken in, an alarm raised or joined, a refusal told;
+an operator acknowledges, dispatches help and closes it; while nobody acknowledges, the urgent
+sweep re-sends it and, after its kind's time, dispatches by itself (docs/alarms.md)."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backend.accounts.models import User
+from backend.accounts.models import Role, User
 from backend.core.errors import StateConflict
 from backend.core.events import event_record
+from dispatch.models import Channel, Priority, ServiceType
+from dispatch.services import service_request_create
 from elders.models import AlarmDevice
 from elders.services import device_seen
 
@@ -20,6 +28,7 @@ from .models import (
     ALARM_KINDS,
     OPEN_STATES,
     Alarm,
+    AlarmState,
     DeviceMessage,
     DeviceRefusals,
     MessageKind,
@@ -33,6 +42,8 @@ log = structlog.get_logger(__name__)
 LATE_AFTER_S = 60
 # At most one refusal event per device in this many seconds; the rest are counted.
 REFUSAL_REPORT_EVERY_S = 300
+# The service type of the request an alarm dispatches (dispatch/catalogue.py).
+EMERGENCY_SERVICE = "emergency"
 
 
 @dataclass(frozen=True)
@@ -103,9 +114,184 @@ def _alarm_raise_or_join(device: AlarmDevice, row: DeviceMessage) -> tuple[Alarm
         late=row.late,
         last_press_at=row.at,
         location=row.location,
+        **_deadlines(row.kind, row.received_at),
     )
     _alarm_move(alarm, "raise", data=_message_data(row))
     return alarm, MessageResult.OPENED
+
+
+def _deadlines(kind: str, received_at: datetime) -> dict[str, datetime]:
+    ack_due_at = received_at + timedelta(seconds=settings.ANXIN["ALARM_ACK_WITHIN_S"])
+    dispatch_after = timedelta(seconds=settings.ANXIN["ALARM_DISPATCH_AFTER_S"][kind])
+    return {
+        "ack_due_at": ack_due_at,
+        "resend_at": ack_due_at,
+        "dispatch_due_at": received_at + dispatch_after,
+    }
+
+
+def _alarm_locked(alarm_id: int) -> Alarm:
+    return (
+        Alarm.objects.select_for_update(of=("self",))
+        .select_related("acknowledged_by", "closed_by", "request")
+        .get(pk=alarm_id)
+    )
+
+
+def _name(user: User | None) -> str:
+    return user.username if user else _("the system")
+
+
+def alarm_acknowledge(*, alarm_id: int, user: User) -> Alarm:
+    """One operator takes the alarm: it is no longer re-sent nor dispatched by the platform.
+    Anyone after gets 409 naming who took it."""
+    with transaction.atomic():
+        alarm = _alarm_locked(alarm_id)
+        if alarm.acknowledged_by_id is not None:
+            raise StateConflict(
+                _("Already acknowledged by %(name)s.") % {"name": _name(alarm.acknowledged_by)},
+                current_state=alarm.state,
+                code="alarm_acknowledged",
+                acknowledged_by=alarm.acknowledged_by.username if alarm.acknowledged_by else None,
+            )
+        _alarm_move(
+            alarm,
+            "acknowledge",
+            actor=user,
+            data={"responsible": user.username},
+            acknowledged_by=user,
+            acknowledged_at=timezone.now(),
+            resend_at=None,
+            dispatch_due_at=None,
+        )
+    return alarm
+
+
+def alarm_close(*, alarm_id: int, user: User, outcome: str, note: str = "") -> Alarm:
+    """End an acknowledged alarm with its outcome (an `AlarmOutcome`, checked by the caller's
+    input) and the operator who closed it; the device's next press opens a new alarm."""
+    with transaction.atomic():
+        alarm = _alarm_locked(alarm_id)
+        if alarm.state == AlarmState.CLOSED:
+            raise StateConflict(
+                _("Already closed (%(outcome)s) by %(name)s.")
+                % {"outcome": alarm.outcome, "name": _name(alarm.closed_by)},
+                current_state=alarm.state,
+                code="alarm_closed",
+            )
+        _alarm_move(
+            alarm,
+            "close",
+            actor=user,
+            data={"outcome": outcome, "note": note},
+            outcome=outcome,
+            outcome_note=note,
+            closed_by=user,
+            closed_at=timezone.now(),
+            resend_at=None,
+            dispatch_due_at=None,
+        )
+    return alarm
+
+
+def alarm_dispatch(*, alarm_id: int, user: User) -> Alarm:
+    """The operator who acknowledged (or any of the district's staff, once it is acknowledged)
+    sends help: the same emergency request the platform sends by itself, at most one."""
+    with transaction.atomic():
+        alarm = _alarm_locked(alarm_id)
+        if alarm.request is not None:
+            raise StateConflict(
+                _("Help was already dispatched for this alarm: request %(reference)s.")
+                % {"reference": alarm.request.reference},
+                current_state=alarm.state,
+                code="alarm_dispatched",
+                request=alarm.request_id,
+            )
+        _dispatch(alarm, "dispatch", actor=user)
+    return alarm
+
+
+def _dispatch(alarm: Alarm, event: str, *, actor: User | None) -> None:
+    """An emergency request for the elder through dispatch's own intake (its offers, the
+    family's SMS and the contacts' call-out follow from there), linked to the alarm.
+
+    Precondition: the caller holds the alarm's lock and has seen it has no request yet (the
+    one-to-one link backs it)."""
+    sr = service_request_create(
+        elder=alarm.elder,
+        service_type=ServiceType.objects.get(code=EMERGENCY_SERVICE),
+        channel=Channel.ALARM,
+        caller=actor,
+        priority=Priority.EMERGENCY,
+        notes=f"alarm {alarm.pk}: {alarm.kind}",
+    )
+    _alarm_move(
+        alarm,
+        event,
+        actor=actor,
+        data={"request": sr.pk, "reference": sr.reference, "automatic": actor is None},
+        request=sr,
+        dispatched_at=timezone.now(),
+        dispatch_due_at=None,
+    )
+
+
+def alarms_due_for_resend(now: datetime) -> QuerySet[Alarm]:
+    return Alarm.objects.filter(state=AlarmState.OPEN, resend_at__lte=now)
+
+
+def alarm_resend(*, alarm_id: int) -> bool:
+    """Re-send an alarm nobody acknowledged in time to every operator and the district's
+    supervisors, and set the next re-send. False if someone took it meanwhile, or holds it."""
+    with transaction.atomic():
+        alarm = (
+            alarms_due_for_resend(timezone.now())
+            .select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=alarm_id)
+            .first()
+        )
+        if alarm is None:
+            return False
+        supervisors = list(
+            User.objects.filter(
+                district_id=alarm.district_id,
+                role__in=[Role.SUPERVISOR, Role.DISTRICT_ADMIN],
+                is_active=True,
+            ).values_list("pk", flat=True)
+        )
+        every = timedelta(seconds=settings.ANXIN["ALARM_ACK_WITHIN_S"])
+        _alarm_move(
+            alarm,
+            "resend",
+            recipients=supervisors,
+            data={"resent": alarm.resent + 1},
+            resent=alarm.resent + 1,
+            resend_at=timezone.now() + every,
+        )
+        return True
+
+
+def alarms_due_for_dispatch(now: datetime) -> QuerySet[Alarm]:
+    return Alarm.objects.filter(
+        state=AlarmState.OPEN, request__isnull=True, dispatch_due_at__lte=now
+    )
+
+
+def alarm_dispatch_overdue(*, alarm_id: int) -> bool:
+    """Nobody acknowledged the alarm within its kind's time: the platform dispatches, once.
+    False if someone acknowledged it or it was dispatched meanwhile, or another holds it."""
+    with transaction.atomic():
+        alarm = (
+            alarms_due_for_dispatch(timezone.now())
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("elder")
+            .filter(pk=alarm_id)
+            .first()
+        )
+        if alarm is None:
+            return False
+        _dispatch(alarm, "dispatch_unacknowledged", actor=None)
+        return True
 
 
 def _alarm_move(
@@ -114,6 +300,7 @@ def _alarm_move(
     *,
     actor: User | None = None,
     data: dict[str, Any] | None = None,
+    recipients: Iterable[int] = (),
     **fields: Any,
 ) -> None:
     """The one place an alarm changes state, with its audit row and push after commit.
@@ -142,6 +329,7 @@ def _alarm_move(
         before=before,
         after=alarm.state,
         district_id=alarm.district_id,
+        recipients=recipients,
         data={
             "event": event,
             "alarm_kind": alarm.kind,

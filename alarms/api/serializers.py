@@ -2,7 +2,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
-from alarms.models import MessageKind, MessageResult
+from alarms.models import AlarmOutcome, AlarmState, MessageKind, MessageResult
 from backend.core.geo import GeoJSONPointInput
 
 
@@ -42,3 +42,47 @@ class AcceptedOutput(serializers.Serializer):
 class RefusalOutput(serializers.Serializer):
     error = serializers.DictField(help_text="code, message, fields")
     server_time = serializers.IntegerField(help_text="The platform's clock, Unix seconds")
+
+
+class AlarmOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=AlarmState.choices)
+    kind = serializers.ChoiceField(choices=MessageKind.choices)
+    elder = serializers.IntegerField(source="elder_id")
+    elder_name = serializers.CharField(source="elder.full_name")
+    device = serializers.CharField(source="device.serial", help_text="The device's serial")
+    presses = serializers.IntegerField(help_text="Messages that joined the alarm, the first too")
+    late = serializers.BooleanField()
+    delay_s = serializers.IntegerField(help_text="Received minus when it happened, seconds")
+    raised_at = serializers.DateTimeField(help_text="When it happened, by the device's clock")
+    received_at = serializers.DateTimeField()
+    age_s = serializers.SerializerMethodField(help_text="Seconds since it was received")
+    last_press_at = serializers.DateTimeField()
+    ack_due_at = serializers.DateTimeField(help_text="To be acknowledged by then")
+    resent = serializers.IntegerField(help_text="Times re-sent while nobody acknowledged it")
+    dispatch_due_at = serializers.DateTimeField(
+        allow_null=True, help_text="The platform dispatches help then, unless acknowledged"
+    )
+    acknowledged_by = serializers.CharField(
+        source="acknowledged_by.username", allow_null=True, default=None
+    )
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    request = serializers.IntegerField(
+        source="request_id", allow_null=True, help_text="The emergency request dispatched"
+    )
+    request_reference = serializers.CharField(
+        source="request.reference", allow_null=True, default=None
+    )
+    dispatched_at = serializers.DateTimeField(allow_null=True)
+    outcome = serializers.CharField(help_text="Set when closed: an outcome code")
+    outcome_note = serializers.CharField()
+    closed_by = serializers.CharField(source="closed_by.username", allow_null=True, default=None)
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_age_s(self, obj) -> int:
+        return max(0, int((timezone.now() - obj.received_at).total_seconds()))
+
+
+class AlarmCloseInput(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=AlarmOutcome.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)

@@ -422,6 +422,7 @@ SPECTACULAR_SETTINGS = {
         "CertificateKindEnum": "providers.models.CertificateKind.choices",
         "SanctionKindEnum": "providers.models.SanctionKind.choices",
         "DeviceKindEnum": "elders.models.DeviceKind.choices",
+        "AlarmMessageKindEnum": "alarms.models.MessageKind.choices",
     },
 }
 
@@ -516,6 +517,19 @@ ANXIN = {
     # An offer the worker's app has not opened this long after it was made (or by half its
     # time, if sooner) also goes by SMS with a short code (dispatch/offer_sms.py).
     "OFFER_SMS_AFTER_S": env.int("ANXIN_OFFER_SMS_AFTER_S", default=60),
+    # Alarms (docs/alarms.md, "Verify, then dispatch"): an alarm nobody acknowledged this long
+    # after it was received is re-sent to every operator and the district's supervisors, and
+    # again at this interval until someone does.
+    "ALARM_ACK_WITHIN_S": env.int("ANXIN_ALARM_ACK_WITHIN_S", default=30),
+    # ... and nobody acknowledged it this long after it was received, by kind: the platform
+    # dispatches an emergency request itself (for smoke and gas too: the operator calls 119).
+    "ALARM_DISPATCH_AFTER_S": {
+        "sos": env.int("ANXIN_ALARM_DISPATCH_AFTER_S_SOS", default=60),
+        "fall": env.int("ANXIN_ALARM_DISPATCH_AFTER_S_FALL", default=60),
+        "no_movement": env.int("ANXIN_ALARM_DISPATCH_AFTER_S_NO_MOVEMENT", default=120),
+        "smoke": env.int("ANXIN_ALARM_DISPATCH_AFTER_S_SMOKE", default=60),
+        "gas": env.int("ANXIN_ALARM_DISPATCH_AFTER_S_GAS", default=60),
+    },
 }
 
 # Structured log lines from services (structlog), rendered as key=value through stdlib logging.

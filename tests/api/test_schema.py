@@ -1,11 +1,15 @@
 """The OpenAPI schema is clean and truthful: generated without a warning or error, and every
 operation it advertises exists for someone (never a 404 for the path or a 405 for the method)."""
 
+import uuid
+
 import pytest
+from django.utils import timezone
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
+from alarms.services import MessageIn, device_message_take
 from dispatch import services
 from dispatch.models import Complaint, JobOffer, OperatorAlert, ServiceType, Visit
 from elders.models import AlarmDevice
@@ -103,6 +107,9 @@ def world(district, elder, family, make_worker, django_capture_on_commit_callbac
         recording_url="https://api.twilio.com/r",
         duration_s=5,
     )
+    device = AlarmDevice.objects.create(elder=elder, serial="S-1", kind="button")
+    now = timezone.now()
+    sos = MessageIn(event_id=uuid.uuid4(), kind="sos", at=now, location=None, battery=None)
     return {
         "admin": admin,
         "offered_to": offered_to.user,
@@ -122,7 +129,10 @@ def world(district, elder, family, make_worker, django_capture_on_commit_callbac
         "/api/v1/provider-changes/": change.pk,
         "/api/v1/calls/": calls[0].pk,
         "/api/v1/call-backs/": call_back.pk,
-        "/api/v1/devices/": AlarmDevice.objects.create(elder=elder, serial="S-1", kind="button").pk,
+        "/api/v1/devices/": device.pk,
+        "/api/v1/alarms/": device_message_take(
+            device_id=device.pk, message=sos, received_at=now
+        ).alarm_id,
         "visited": visited.pk,
     }
 
@@ -180,6 +190,7 @@ LIST_FILTERS = {
     "/api/v1/alerts/": {"open", "unresolved", "kind"},
     "/api/v1/visits/exceptions/": {"state"},
     "/api/v1/complaints/": {"state"},
+    "/api/v1/alarms/queue/": set(),
 }
 
 

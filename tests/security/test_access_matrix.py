@@ -18,6 +18,7 @@ from channels.testing import WebsocketCommunicator
 from django.db.models import Q
 from rest_framework.test import APIClient
 
+from alarms.models import Alarm
 from backend.accounts.models import Role
 from backend.asgi import application
 from backend.core.models import Event
@@ -137,6 +138,11 @@ MATRIX: dict[tuple[str, str], set | str] = {
     # Alarm devices post here (docs/alarms.md): the device's signature is the credential, so
     # no sign-in; unsigned, the matrix's empty call is refused as malformed (400), not as 401.
     ("POST", "/api/v1/alarms/"): OPEN,
+    # District staff act on their district's alarms (docs/alarms.md, "Verify, then dispatch").
+    ("GET", "/api/v1/alarms/queue/"): STAFF,
+    ("POST", "/api/v1/alarms/{id}/acknowledge/"): STAFF,
+    ("POST", "/api/v1/alarms/{id}/dispatch/"): STAFF,
+    ("POST", "/api/v1/alarms/{id}/close/"): STAFF,
 }
 
 # Which of a tenant's rows a path's {id} names, by the path's first segment.
@@ -156,6 +162,7 @@ ID_OF = {
     "provider-changes": "provider_changes",
     "calls": "calls",
     "call-backs": "call_backs",
+    "alarms": "alarms",
 }
 
 
@@ -212,6 +219,7 @@ def _other_ids(b) -> dict[str, set[int]]:
         "/api/v1/events/": set(events),
         "/api/v1/calls/": _pks(Call.objects.filter(district_id=district)),
         "/api/v1/call-backs/": _pks(CallBack.objects.filter(district_id=district)),
+        "/api/v1/alarms/queue/": _pks(Alarm.objects.filter(district_id=district)),
     }
 
 

@@ -1,11 +1,14 @@
 """Two districts with one of everything, for the access matrix: tenant A is the callers' own,
 tenant B another district's, 100 km away so nothing of B can serve A."""
 
+import uuid
 from dataclasses import dataclass, field
 
 from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from alarms.services import MessageIn, device_message_take
 from backend.accounts.models import Role, User
 from dispatch import services
 from dispatch.follow_up import feedback_record
@@ -133,4 +136,12 @@ def build_tenant(name: str, east_m: float) -> Tenant:
         "provider_changes": ProviderChange.objects.filter(provider=provider).latest("pk").pk,
         "devices": AlarmDevice.objects.create(elder=elder, serial=f"BTN-{name}", kind="button").pk,
     }
+    tenant.ids["alarms"] = _alarm(tenant.ids["devices"]).pk
     return tenant
+
+
+def _alarm(device_id: int):
+    """An open SOS alarm from the device, taken in as a signed message would be."""
+    now = timezone.now()
+    sos = MessageIn(event_id=uuid.uuid4(), kind="sos", at=now, location=None, battery=None)
+    return device_message_take(device_id=device_id, message=sos, received_at=now).alarm

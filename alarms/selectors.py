@@ -1,0 +1,27 @@
+"""Reads of alarms, always from what the caller may see: district staff see their district's."""
+
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
+
+from backend.accounts.models import User
+
+from .models import Alarm, AlarmState
+
+# The operators' order: nobody has them yet, then taken, then ended.
+_STATE_RANK = Case(
+    When(state=AlarmState.OPEN, then=Value(0)),
+    When(state=AlarmState.ACKNOWLEDGED, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def alarms_for_staff(user: User) -> QuerySet[Alarm]:
+    """The alarms of the staff member's district: open first, the oldest open first (it has
+    waited longest), then acknowledged, then closed (the latest closed first). The caller
+    checks the role."""
+    return (
+        Alarm.objects.filter(district_id=user.staff_district_id)
+        .select_related("elder", "device", "acknowledged_by", "closed_by", "request")
+        .annotate(state_rank=_STATE_RANK)
+        .order_by("state_rank", F("closed_at").desc(nulls_last=True), "received_at")
+    )
