@@ -220,3 +220,21 @@ def test_another_districts_alarm_is_not_found(alarm):
 
 def test_a_family_member_may_not_see_the_queue(alarm, family):
     assert api(family).get("/api/v1/alarms/queue/").status_code == 403
+
+
+def test_the_queue_reads_in_a_fixed_number_of_queries(
+    alarm, operator, elder, client, django_assert_max_num_queries
+):
+    for n in range(5):
+        more = api(operator).post(
+            f"/api/v1/elders/{elder.pk}/devices/",
+            {"serial": f"BTN-10{n}", "kind": "button", "heartbeat_interval_s": 600},
+            format="json",
+        )
+        send(client, (more.json()["serial"], more.json()["secret"]), message("fall"))
+    assert Alarm.objects.count() == 6
+
+    with django_assert_max_num_queries(4):  # the user's session aside: count, page
+        rows = api(operator).get("/api/v1/alarms/queue/").json()["results"]
+
+    assert len(rows) == 6
