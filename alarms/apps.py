@@ -6,3 +6,13 @@ class AlarmsConfig(AppConfig):
 
     name = "alarms"
     label = "alarms"
+
+    def ready(self) -> None:
+        from backend.core.realtime import on_delivered
+
+        from .services import alarm_delivered
+
+        # "Received to visible on an operator's socket": the first delivery is the alarm's
+        # shown_at (docs/alarms.md, the figures).
+        on_delivered("alarm.raised", alarm_delivered)
+        on_delivered("alarm.resent", alarm_delivered)

@@ -69,6 +69,12 @@ class Alarm(models.Model):
     presses = models.PositiveIntegerField(default=1, help_text="Messages that joined, the first")
     last_press_at = models.DateTimeField(help_text="The latest message's time, device's clock")
     location = models.PointField(srid=4326, null=True, blank=True, help_text="WGS-84")
+    # Seen: the first time the alarm reached a staff member's socket or their queue (the
+    # figures' "received to visible"); until then it is announced again from `announce_at`.
+    shown_at = models.DateTimeField(null=True, blank=True)
+    announce_at = models.DateTimeField(
+        null=True, blank=True, help_text="Pushed again then, while no staff member has seen it"
+    )
     # Verify, then dispatch: the deadlines the urgent sweep acts on, cleared once they no
     # longer apply (docs/alarms.md).
     ack_due_at = models.DateTimeField(help_text="Target: acknowledged by then")
@@ -109,6 +115,11 @@ class Alarm(models.Model):
             models.Index(fields=["district", "state", "received_at"], name="alarm_district_state"),
             models.Index(
                 fields=["resend_at"], condition=Q(resend_at__isnull=False), name="alarm_resend_due"
+            ),
+            models.Index(
+                fields=["announce_at"],
+                condition=Q(announce_at__isnull=False),
+                name="alarm_announce_due",
             ),
             models.Index(
                 fields=["dispatch_due_at"],

@@ -2,6 +2,7 @@
 an operator acknowledges, dispatches help and closes it; while nobody acknowledges, the urgent
 sweep re-sends it and, after its kind's time, dispatches by itself (docs/alarms.md)."""
 
+import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role, User
 from backend.core.errors import StateConflict
-from backend.core.events import event_record
+from backend.core.events import district_group, event_envelope, event_record, push_to_groups
+from backend.core.models import Event
 from dispatch.models import Channel, Priority, ServiceType
 from dispatch.services import service_request_create
 from elders.models import AlarmDevice
@@ -44,6 +46,9 @@ LATE_AFTER_S = 60
 REFUSAL_REPORT_EVERY_S = 300
 # The service type of the request an alarm dispatches (dispatch/catalogue.py).
 EMERGENCY_SERVICE = "emergency"
+# An alarm no staff member has seen yet (its push lost to a Redis outage, or nobody's socket
+# open) is pushed again this often until one has (docs/alarms.md).
+ANNOUNCE_AGAIN_S = 3
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,7 @@ def _deadlines(kind: str, received_at: datetime) -> dict[str, datetime]:
     ack_due_at = received_at + timedelta(seconds=settings.ANXIN["ALARM_ACK_WITHIN_S"])
     dispatch_after = timedelta(seconds=settings.ANXIN["ALARM_DISPATCH_AFTER_S"][kind])
     return {
+        "announce_at": received_at + timedelta(seconds=ANNOUNCE_AGAIN_S),
         "ack_due_at": ack_due_at,
         "resend_at": ack_due_at,
         "dispatch_due_at": received_at + dispatch_after,
@@ -147,6 +153,7 @@ def alarm_acknowledge(*, alarm_id: int, user: User) -> Alarm:
     Anyone after gets 409 naming who took it."""
     with transaction.atomic():
         alarm = _alarm_locked(alarm_id)
+        now = timezone.now()
         if alarm.acknowledged_by_id is not None:
             raise StateConflict(
                 _("Already acknowledged by %(name)s.") % {"name": _name(alarm.acknowledged_by)},
@@ -160,7 +167,10 @@ def alarm_acknowledge(*, alarm_id: int, user: User) -> Alarm:
             actor=user,
             data={"responsible": user.username},
             acknowledged_by=user,
-            acknowledged_at=timezone.now(),
+            acknowledged_at=now,
+            # Whoever acknowledges has seen it, even if no push or listing recorded that.
+            shown_at=alarm.shown_at or now,
+            announce_at=None,
             resend_at=None,
             dispatch_due_at=None,
         )
@@ -188,6 +198,7 @@ def alarm_close(*, alarm_id: int, user: User, outcome: str, note: str = "") -> A
             outcome_note=note,
             closed_by=user,
             closed_at=timezone.now(),
+            announce_at=None,
             resend_at=None,
             dispatch_due_at=None,
         )
@@ -268,6 +279,68 @@ def alarm_resend(*, alarm_id: int) -> bool:
             resent=alarm.resent + 1,
             resend_at=timezone.now() + every,
         )
+        return True
+
+
+def alarms_shown(*, alarm_ids: Iterable[int], at: datetime) -> int:
+    """The staff have seen these alarms (on a socket, in their queue): the first time is kept,
+    and they are no longer announced again. One UPDATE; the count of those newly seen."""
+    return Alarm.objects.filter(pk__in=list(alarm_ids), shown_at__isnull=True).update(
+        shown_at=at, announce_at=None
+    )
+
+
+# Alarms this process has already recorded as seen: each later delivery (another operator's
+# socket, a re-announcement) costs no query. Bounded; forgetting one costs one no-op UPDATE.
+_SEEN_HERE: dict[int, None] = {}
+_SEEN_HERE_MAX = 4096
+_seen_lock = threading.Lock()
+
+
+def alarm_delivered(user: User, envelope: dict[str, Any]) -> None:
+    """A push of an alarm reached a staff member's socket (backend/core/realtime.py)."""
+    if not user.is_district_staff:
+        return
+    alarm_id = envelope.get("data", {}).get("subject", {}).get("id")
+    if not isinstance(alarm_id, int):
+        return
+    with _seen_lock:
+        if alarm_id in _SEEN_HERE:
+            return
+        _SEEN_HERE[alarm_id] = None
+        while len(_SEEN_HERE) > _SEEN_HERE_MAX:
+            del _SEEN_HERE[next(iter(_SEEN_HERE))]
+    alarms_shown(alarm_ids=[alarm_id], at=timezone.now())
+
+
+def alarms_due_for_announce(now: datetime) -> QuerySet[Alarm]:
+    return Alarm.objects.filter(state=AlarmState.OPEN, shown_at__isnull=True, announce_at__lte=now)
+
+
+def alarm_announce(*, alarm_id: int) -> bool:
+    """Push an alarm nobody has seen yet again: its own `alarm.raised` event, the same id, so a
+    client that already has it shows it once. False if it was seen meanwhile, or is held."""
+    with transaction.atomic():
+        now = timezone.now()
+        alarm = (
+            alarms_due_for_announce(now)
+            .select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=alarm_id)
+            .first()
+        )
+        if alarm is None:
+            return False
+        raised = Event.objects.filter(
+            subject_type="alarm", subject_id=alarm.pk, kind="alarm.raised"
+        ).first()
+        alarm.announce_at = now + timedelta(seconds=ANNOUNCE_AGAIN_S)
+        alarm.save(update_fields=["announce_at"])
+        if raised is not None:
+            envelope = event_envelope(raised)
+            groups = [district_group(alarm.district_id)]
+            transaction.on_commit(lambda: push_to_groups(groups, envelope), robust=True)
+        waited_s = int((now - alarm.received_at).total_seconds())
+        log.info("alarm_announced_again", alarm=alarm.pk, waited_s=waited_s)
         return True
 
 

@@ -13,7 +13,6 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from alarms import services as alarms
 from backend.core.watchdog import heartbeat_record
 
 from . import escalation, offer_sms, services, visit_confirmation
@@ -61,8 +60,8 @@ SKIPPED = {"skipped": "another sweep is running"}
 
 @shared_task(acks_late=True)
 def sweep_urgent() -> dict[str, int] | dict[str, str]:
-    """Deadlines of urgent work (dispatch/urgency.py): alarms, emergencies' offers, matching,
-    alerts."""
+    """Deadlines of urgent work (dispatch/urgency.py): emergencies' offers, matching, alerts.
+    (Alarms have a sweep and a worker of their own: alarms/tasks.py.)"""
     done = _sweep_alone(URGENT_SWEEP)
     return SKIPPED if done is None else done
 
@@ -125,17 +124,6 @@ def _steps(
         mine = qs.filter(urgent_q(priority)) if urgent else qs.exclude(urgent_q(priority))
         return list(mine.order_by(*deadline).values_list("pk", flat=True)[:SWEEP_BATCH])
 
-    if urgent:  # alarms (docs/alarms.md) are urgent work, all of them, and come first
-        yield (
-            "alarms_dispatched",
-            lambda: _alarm_ids(alarms.alarms_due_for_dispatch(now), "dispatch_due_at"),
-            lambda pk: alarms.alarm_dispatch_overdue(alarm_id=pk),
-        )
-        yield (
-            "alarms_resent",
-            lambda: _alarm_ids(alarms.alarms_due_for_resend(now), "resend_at"),
-            lambda pk: alarms.alarm_resend(alarm_id=pk),
-        )
     grace = timedelta(minutes=settings.ANXIN["MISSING_CHECK_OUT_GRACE_M"])
     yield (
         "offers_expired",
@@ -246,10 +234,6 @@ def _steps(
         ),
         lambda pk: services.request_close_after_quiet_period(request_id=pk),
     )
-
-
-def _alarm_ids(qs: QuerySet, deadline: str) -> list[int]:
-    return list(qs.order_by(deadline).values_list("pk", flat=True)[:SWEEP_BATCH])
 
 
 def _expire(offer_id: int) -> bool:

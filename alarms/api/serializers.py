@@ -57,6 +57,9 @@ class AlarmOutput(serializers.Serializer):
     raised_at = serializers.DateTimeField(help_text="When it happened, by the device's clock")
     received_at = serializers.DateTimeField()
     age_s = serializers.SerializerMethodField(help_text="Seconds since it was received")
+    shown_at = serializers.DateTimeField(
+        allow_null=True, help_text="First seen by a staff member (a socket, the queue)"
+    )
     last_press_at = serializers.DateTimeField()
     ack_due_at = serializers.DateTimeField(help_text="To be acknowledged by then")
     resent = serializers.IntegerField(help_text="Times re-sent while nobody acknowledged it")

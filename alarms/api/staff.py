@@ -2,6 +2,7 @@
 (docs/alarms.md, "Verify, then dispatch"). Scoped and named like dispatch's alert endpoints."""
 
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import ListAPIView
@@ -31,6 +32,16 @@ class AlarmQueueView(ListAPIView):
         user = signed_in(self.request)
         require_role(user, STAFF_ROLES, _("see alarms"))
         return alarms_for_staff(user)
+
+    def paginate_queryset(self, queryset):
+        """The page a staff member is shown: its alarms nobody had seen are seen now (the
+        figures' "received to visible", for an alarm whose push never reached a socket)."""
+        page = super().paginate_queryset(queryset)
+        rows = page if page is not None else queryset
+        unseen = [alarm.pk for alarm in rows if alarm.shown_at is None]
+        if unseen:
+            services.alarms_shown(alarm_ids=unseen, at=timezone.now())
+        return page
 
 
 def _staff_alarm(request: Request, pk: int) -> tuple[int, User]:

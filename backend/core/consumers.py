@@ -1,16 +1,22 @@
 """/ws/: authenticate by one-time ticket, join the caller's groups, relay pushes. Nothing else:
 pushes are sent from services after commit, and clients catch up from the events feed."""
 
+import asyncio
 from urllib.parse import parse_qs
 
+import structlog
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from .events import district_group, user_group
-from .realtime import HANDLERS, MessageRefused
+from .realtime import DELIVERED, HANDLERS, Delivered, MessageRefused
 from .tickets import ws_ticket_redeem
 
+log = structlog.get_logger(__name__)
+
 UNAUTHORISED = 4401
+# The tasks telling apps of deliveries, held until they finish (the loop keeps only weak refs).
+_telling: set[asyncio.Task] = set()
 
 
 class EventsConsumer(AsyncJsonWebsocketConsumer):
@@ -54,8 +60,20 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": reply_type, "data": reply})
 
     async def event_push(self, message: dict) -> None:
-        await self.send_json(message["envelope"])
+        envelope = message["envelope"]
+        await self.send_json(envelope)
+        for callback in DELIVERED.get(envelope.get("type"), ()):
+            task = asyncio.ensure_future(_tell(callback, self.user, envelope))
+            _telling.add(task)
+            task.add_done_callback(_telling.discard)
 
     async def session_end(self, message: dict) -> None:
         """The user's tokens were ended (password change, deactivation): so is this socket."""
         await self.close(code=UNAUTHORISED)
+
+
+async def _tell(callback: Delivered, user, envelope: dict) -> None:
+    try:
+        await database_sync_to_async(callback)(user, envelope)
+    except Exception:
+        log.exception("delivered_callback_failed", event=envelope.get("id"))

@@ -1,7 +1,9 @@
 """Queues by urgency: the one table of which work goes to which Celery queue.
 
-- urgent: alarms and everything serving an emergency (its matching, offers and their expiry,
-  its contacts' SMS and calls) and the urgent sweep;
+- alarm: the alarms' sweep (re-announce, re-send, dispatch by the platform: docs/alarms.md),
+  with a worker of its own that nothing else can hold up;
+- urgent: everything serving an emergency (its matching, offers and their expiry, its
+  contacts' SMS and calls) and the urgent sweep;
 - routine: matching and offers of all other work, and the routine sweep;
 - notify: SMS and calls that serve no emergency;
 - bulk: care-plan expansion, reports, housekeeping, the providers' daily run.
@@ -20,13 +22,15 @@ from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 
+ALARM = "alarm"
 URGENT = "urgent"
 ROUTINE = "routine"
 NOTIFY = "notify"
 BULK = "bulk"
-LANES = (URGENT, ROUTINE, NOTIFY, BULK)
+LANES = (ALARM, URGENT, ROUTINE, NOTIFY, BULK)
 
 TASK_LANES = {
+    "alarms.tasks.alarms_sweep": ALARM,
     "dispatch.tasks.sweep_urgent": URGENT,
     "dispatch.tasks.request_match": ROUTINE,
     "dispatch.tasks.offer_expire": ROUTINE,

@@ -1,4 +1,5 @@
-"""Messages a client may send over /ws/, each handled by the app that owns it.
+"""Messages a client may send over /ws/, each handled by the app that owns it; and what an app
+wants to know when a push of its reached someone's socket.
 
 Apps register a handler in their AppConfig.ready(), so this project package never imports a
 domain app. A handler gets the authenticated user and the message's `data`, runs in a worker
@@ -24,3 +25,14 @@ class MessageRefused(Exception):
 
 def register(message_type: str, reply_type: str, handler: Handler) -> None:
     HANDLERS[message_type] = (reply_type, handler)
+
+
+# Told after a push of one of these event kinds was written to a user's socket: the user and
+# the envelope. Runs in a worker thread (it may use the database), after the send, without
+# holding up the socket's next message; what it raises is logged.
+Delivered = Callable[[User, dict[str, Any]], None]
+DELIVERED: dict[str, list[Delivered]] = {}
+
+
+def on_delivered(event_kind: str, callback: Delivered) -> None:
+    DELIVERED.setdefault(event_kind, []).append(callback)

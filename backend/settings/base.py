@@ -281,9 +281,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
+# A message a worker took and never acknowledged (the whole worker killed, not just a child:
+# reject_on_worker_lost re-queues that one at once) is delivered again after this. Deadlines
+# live in the database and the sweeps act on them whatever happens to a message; this bounds how
+# late a lost task is re-run. A countdown longer than it is not sent: the sweepers start that
+# work (dispatch/services/_core.py MAX_COUNTDOWN_S).
+CELERY_BROKER_VISIBILITY_S = env.int("ANXIN_BROKER_VISIBILITY_S", default=600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # Deadlines live in the database; this only bounds how late a lost countdown is re-delivered.
-    "visibility_timeout": 3600,
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_S,
     # Without these a publish to a Redis that hangs (rather than refuses) waits forever, and so
     # does the request that commits a work order. Reads above kombu's 1 s BRPOP.
     "socket_connect_timeout": 2,
@@ -303,6 +308,9 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # ever running at once. The sweeps' periods can be shortened (the end-to-end tests' beat).
 # Watched: the watchdog expects it to have run within ANXIN_TIMER_STALE_S.
 _PERIODIC = [
+    # Alarms' deadlines (dispatch by the platform, re-send, announce again): their own queue and
+    # worker, every 2 s, so the platform's share of the 30 s acknowledgement target stays small.
+    ("alarms", "alarms.tasks.alarms_sweep", env.float("ANXIN_ALARM_SWEEP_S", 2), True),
     ("sweep-urgent", "dispatch.tasks.sweep_urgent", env.float("ANXIN_SWEEP_URGENT_S", 5), True),
     ("sweep-routine", "dispatch.tasks.sweep_routine", env.float("ANXIN_SWEEP_ROUTINE_S", 10), True),
     ("housekeeping", "backend.core.tasks.housekeeping_purge", 3600.0, False),

@@ -55,11 +55,9 @@ class RequestNotFound(NotFound):
 
 log = structlog.get_logger(__name__)
 
-# A countdown longer than this would outlive the broker's visibility timeout; the sweeper
-# starts such work instead.
-
-
-MAX_COUNTDOWN_S = 3000
+# A countdown longer than this would outlive the broker's visibility timeout (and be delivered
+# twice); the sweeper starts such work instead.
+MAX_COUNTDOWN_S = settings.CELERY_BROKER_VISIBILITY_S - 60
 
 
 def _knobs() -> dict[str, Any]:

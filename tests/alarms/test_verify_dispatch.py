@@ -1,5 +1,5 @@
 """Verify, then dispatch; every alarm ends: operators acknowledge (one of them), dispatch help
-and close with an outcome; while nobody acknowledges, the urgent sweep re-sends the alarm and,
+and close with an outcome; while nobody acknowledges, the alarms' sweep re-sends the alarm and,
 after its kind's time, dispatches an emergency request itself, once."""
 
 from datetime import timedelta
@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from alarms.models import Alarm
+from alarms.tasks import alarms_sweep
 from backend.core.models import Event
 from dispatch.models import Channel, Priority, ServiceRequest
-from dispatch.tasks import sweep_deadlines
 from tests import factories as f
 from tests.alarms.conftest import message, send
 from tests.conftest import api
@@ -120,28 +120,28 @@ def test_an_unacknowledged_alarm_cannot_be_closed(alarm, operator):
 def test_nobody_acknowledges_so_it_is_resent_to_operators_and_supervisors(alarm, district):
     supervisor = f.UserFactory(role="supervisor", district=district)
     _received_ago(alarm, 20)
-    assert sweep_deadlines()["alarms_resent"] == 0  # not yet: 30 s
+    assert alarms_sweep()["alarms_resent"] == 0  # not yet: 30 s
 
     _received_ago(alarm, 15)
-    done = sweep_deadlines()
+    done = alarms_sweep()
 
     assert done["alarms_resent"] == 1 and done["alarms_dispatched"] == 0
     resent = Event.objects.get(kind="alarm.resent", subject_id=alarm.pk)
     assert resent.district_id == district.pk and supervisor.pk in resent.recipients
-    assert sweep_deadlines()["alarms_resent"] == 0  # the next one is 30 s on
+    assert alarms_sweep()["alarms_resent"] == 0  # the next one is 30 s on
     _received_ago(alarm, 30)
-    assert sweep_deadlines()["alarms_resent"] == 1
+    assert alarms_sweep()["alarms_resent"] == 1
     alarm.refresh_from_db()
     assert alarm.resent == 2
 
 
 def test_nobody_acknowledges_so_the_platform_dispatches_once_after_the_kinds_time(alarm, elder):
     _received_ago(alarm, 55)
-    assert sweep_deadlines()["alarms_dispatched"] == 0  # sos: 60 s
+    assert alarms_sweep()["alarms_dispatched"] == 0  # sos: 60 s
 
     _received_ago(alarm, 10)
-    first = sweep_deadlines()
-    second = sweep_deadlines()
+    first = alarms_sweep()
+    second = alarms_sweep()
 
     assert (first["alarms_dispatched"], second["alarms_dispatched"]) == (1, 0)
     sr = ServiceRequest.objects.get(elder=elder)
@@ -160,7 +160,7 @@ def test_an_acknowledged_alarm_is_neither_resent_nor_dispatched(alarm, operator,
     _act(operator, alarm, "acknowledge")
     _received_ago(alarm, 600)
 
-    done = sweep_deadlines()
+    done = alarms_sweep()
 
     assert (done["alarms_resent"], done["alarms_dispatched"]) == (0, 0)
     assert not ServiceRequest.objects.filter(elder=elder).exists()

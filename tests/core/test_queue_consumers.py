@@ -46,9 +46,9 @@ def monitor(settings):
 def test_a_queue_without_a_worker_is_named_until_a_worker_takes_it(stack, monitor):
     queues = settings.ANXIN_QUEUES
     # Given workers on every queue but bulk
-    stack.start_worker("urgent", "routine", concurrency=1)
+    stack.start_worker("alarm", "urgent", "routine", concurrency=1)
     stack.start_worker("notify", concurrency=1)
-    wait_until_consumed(queues["urgent"], queues["routine"], queues["notify"])
+    wait_until_consumed(queues["alarm"], queues["urgent"], queues["routine"], queues["notify"])
 
     # When the start-up check runs
     told = io.StringIO()

@@ -23,7 +23,7 @@ from tests import factories as f
 from tests.stack import Stack
 
 TOKEN = "monitor-token-0123456789-abcdefghijklmnop"
-URGENT, ROUTINE, NOTIFY = settings.ANXIN_WATCHED_TIMERS
+ALARMS, URGENT, ROUTINE, NOTIFY = settings.ANXIN_WATCHED_TIMERS
 
 
 @pytest.fixture
@@ -55,6 +55,7 @@ def errors_logged(caplog, event):
 
 def test_every_watched_timer_is_a_sweep_that_records_its_runs():
     assert [
+        "alarms.tasks.alarms_sweep",
         URGENT_SWEEP.timer,
         ROUTINE_SWEEP.timer,
         "backend.telephony.tasks.notifications_sweep",
@@ -73,6 +74,7 @@ def test_a_stale_sweep_fails_readiness_and_alerts_once_for_many_probes(districts
     ran(URGENT, 120)
     ran(ROUTINE, 1)
     ran(NOTIFY, 1)
+    ran(ALARMS, 1)
 
     # When a monitor probes five times
     probes = [monitor.get("/healthz") for _ in range(5)]
@@ -98,6 +100,7 @@ def test_a_sweep_that_runs_again_gives_200_and_ends_the_episode_once(districts, 
     ran(URGENT, 120)
     ran(ROUTINE, 1)
     ran(NOTIFY, 1)
+    ran(ALARMS, 1)
     monitor.get("/healthz")  # the alarm is raised
 
     sweep_urgent()  # beat is back: the sweep runs and records it
@@ -124,7 +127,7 @@ def test_a_sweep_that_never_ran_is_not_ready_and_alerted_once_it_is_late(distric
     monitor.get("/healthz")
 
     # Then both sweeps are alerted
-    assert {e.data["timer"] for e in alerts("watchdog.stale")} == {URGENT, ROUTINE, NOTIFY}
+    assert {e.data["timer"] for e in alerts("watchdog.stale")} == {ALARMS, URGENT, ROUTINE, NOTIFY}
 
 
 def test_a_heartbeat_is_one_row_per_sweep_updated_each_run(db):
@@ -144,6 +147,7 @@ def test_checks_in_many_processes_at_once_alert_each_episode_once():
     ran(URGENT, 120)
     ran(ROUTINE, 1)
     ran(NOTIFY, 1)
+    ran(ALARMS, 1)
     start = threading.Barrier(8)
     failed = []
 
@@ -195,6 +199,7 @@ def test_the_workers_raise_and_end_the_alarm_without_beat_or_a_probe(
     ran(URGENT, 120)
     ran(ROUTINE, 1)
     ran(NOTIFY, 1)
+    ran(ALARMS, 1)
     monkeypatch.setenv("ANXIN_WATCHDOG_INTERVAL_S", "0.3")
     stack = Stack(tmp_path)
     try:
