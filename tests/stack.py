@@ -78,7 +78,10 @@ class Stack:
     """The web server, Celery workers and beat on the test database; `redis_url` points them
     at another Redis."""
 
-    def __init__(self, tmp: Path, *, redis_url: str | None = None):
+    def __init__(
+        self, tmp: Path, *, redis_url: str | None = None, env: dict[str, str] | None = None
+    ):
+        self.extra_env = env or {}
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.outbox = tmp / "outbox.jsonl"
@@ -103,6 +106,8 @@ class Stack:
             "ANXIN_SWEEP_URGENT_S": "1",
             "ANXIN_SWEEP_ROUTINE_S": "1",
             "ANXIN_NOTIFY_SWEEP_S": "1",
+            "ANXIN_ALARM_SWEEP_S": "1",
+            **self.extra_env,
         }
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
@@ -230,6 +235,14 @@ class Stack:
         """Stop one process and all its children, as if it had died."""
         _kill_group(self.procs.pop(name))
 
+    def kill_hard(self, name: str) -> None:
+        """SIGKILL one process and all its children at once: nothing gets to clean up (a
+        Celery worker acknowledges nothing it held, an ASGI server closes no socket)."""
+        proc = self.procs.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
     def stop(self) -> None:
         for proc in self.procs.values():
             with contextlib.suppress(ProcessLookupError):
@@ -239,11 +252,17 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running_stack(tmp: Path, *, redis_url: str | None = None, per_queue: bool = False):
+def running_stack(
+    tmp: Path,
+    *,
+    redis_url: str | None = None,
+    per_queue: bool = False,
+    env: dict[str, str] | None = None,
+):
     """The web server (two processes), a Celery worker on every queue (or, `per_queue`, one
     per queue) and beat on the test database, healthy (the sweeps have run), stopped
-    afterwards."""
-    stack = Stack(tmp, redis_url=redis_url)
+    afterwards. `env` adds to (or overrides) every process's environment."""
+    stack = Stack(tmp, redis_url=redis_url, env=env)
     # Two web processes, as production has several: a push made in one reaches a socket held
     # by the other only through the channel layer.
     stack.start_web(workers=2)
