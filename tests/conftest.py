@@ -77,6 +77,18 @@ def _cache():
 
 
 @pytest.fixture(autouse=True)
+def _breakers():
+    """A Redis failure one test provoked does not have the next test skip Redis."""
+    from backend.core import breaker
+
+    breaker.cache.reset()
+    breaker.push.reset()
+    yield
+    breaker.cache.reset()
+    breaker.push.reset()
+
+
+@pytest.fixture(autouse=True)
 def _health_answer():
     """/healthz remembers its anonymous answer for two seconds: not from one test to the next."""
     from backend.core.health import anonymous_forget

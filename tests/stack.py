@@ -73,6 +73,15 @@ class RedisServer:
             _kill_group(self.proc)
             self.proc = None
 
+    def pause(self) -> None:
+        """Redis hangs (SIGSTOP): connections stay open and nothing answers, unlike a stop."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGCONT)
+
 
 class Stack:
     """The web server, Celery workers and beat on the test database; `redis_url` points them

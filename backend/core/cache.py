@@ -2,7 +2,9 @@
 
 Redis going away must not fail a request (an alarm, an accept): each call that cannot reach it
 is logged and answered as if the cache were empty, so limits fail open for the outage and token
-versions are read from the database (backend/accounts/tokens.py)."""
+versions are read from the database (backend/accounts/tokens.py). After a failure the process
+skips Redis for a few seconds (backend/core/breaker.py): a Redis that hangs costs a request one
+socket timeout per process every few seconds, not one per call."""
 
 import os
 import threading
@@ -14,6 +16,8 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis import Redis
 from redis.exceptions import RedisError
+
+from .breaker import cache as breaker
 
 log = structlog.get_logger(__name__)
 
@@ -60,8 +64,11 @@ class ResilientRedisCache(RedisCache):
 
     def _failed(self, operation: str) -> None:
         log.warning("cache_unavailable", operation=operation, exc_info=True)
+        breaker.trip()
 
     def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None):
+        if not breaker.closed():
+            return True
         try:
             return super().add(key, value, timeout, version)
         except RedisError:
@@ -69,6 +76,8 @@ class ResilientRedisCache(RedisCache):
             return True
 
     def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        if not breaker.closed():
+            return default
         try:
             return super().get(key, default, version)
         except RedisError:
@@ -76,12 +85,16 @@ class ResilientRedisCache(RedisCache):
             return default
 
     def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None):
+        if not breaker.closed():
+            return
         try:
             super().set(key, value, timeout, version)
         except RedisError:
             self._failed("set")
 
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        if not breaker.closed():
+            return False
         try:
             return super().touch(key, timeout, version)
         except RedisError:
@@ -89,6 +102,8 @@ class ResilientRedisCache(RedisCache):
             return False
 
     def delete(self, key: Any, version: Any = None) -> bool:
+        if not breaker.closed():
+            return False
         try:
             return super().delete(key, version)
         except RedisError:
@@ -96,6 +111,8 @@ class ResilientRedisCache(RedisCache):
             return False
 
     def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
+        if not breaker.closed():
+            return delta
         try:
             return super().incr(key, delta, version)
         except RedisError:
@@ -103,6 +120,8 @@ class ResilientRedisCache(RedisCache):
             return delta
 
     def get_many(self, keys: Any, version: Any = None) -> dict[str, Any]:
+        if not breaker.closed():
+            return {}
         try:
             return super().get_many(keys, version)
         except RedisError:
@@ -110,6 +129,8 @@ class ResilientRedisCache(RedisCache):
             return {}
 
     def has_key(self, key: Any, version: Any = None) -> bool:
+        if not breaker.closed():
+            return False
         try:
             return super().has_key(key, version)
         except RedisError:

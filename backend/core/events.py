@@ -8,9 +8,11 @@ import structlog
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import models, transaction
 from django.db.models.expressions import RawSQL
+from redis.exceptions import RedisError
 
 from backend.accounts.models import STAFF_ROLES, User
 
+from . import breaker as breakers
 from .models import Event
 from .push_loop import run_push
 
@@ -98,11 +100,17 @@ def layer_send(groups: list[str], message: dict[str, Any], **context: Any) -> No
     else (backend/core/push_loop.py): either way on a loop where the layer keeps its connection
     pool for the life of the process, never on a new loop per push.
     """
+    if not breakers.push.closed():  # Redis failed lately (backend/core/breaker.py)
+        log.warning("push_skipped", groups=groups, **context, reason="redis_unreachable")
+        return
     try:
         layer = get_channel_layer()
         if layer is None:
             return
         run_push(_send_all(layer, groups, message, context), timeout=PUSH_TIMEOUT_S + _PUSH_GRACE_S)
+    except TimeoutError:
+        breakers.push.trip()
+        log.warning("push_timed_out", groups=groups, **context)
     except Exception:  # the database holds what the push only hints at
         log.warning("push_failed", groups=groups, **context, exc_info=True)
 
@@ -118,12 +126,16 @@ async def _send_all(
     async def send(group: str) -> None:
         try:
             await layer.group_send(group, message)
+        except (OSError, RedisError):  # Redis refuses or drops us: not worth asking again soon
+            breakers.push.trip()
+            log.warning("push_failed", group=group, **context, exc_info=True)
         except Exception:
             log.warning("push_failed", group=group, **context, exc_info=True)
 
     try:
         await asyncio.wait_for(asyncio.gather(*map(send, groups)), PUSH_TIMEOUT_S)
     except TimeoutError:
+        breakers.push.trip()
         log.warning("push_timed_out", groups=groups, **context, after_s=PUSH_TIMEOUT_S)
 
 

@@ -48,6 +48,7 @@ class Sent:
     first_try: float = 0.0
     accepted: float | None = None
     answers: list[str] = field(default_factory=list)
+    slowest_answer_s: float = 0.0
     result: dict | None = None
 
 
@@ -74,6 +75,7 @@ def _post(base: str, sent: Sent) -> None:
             time.sleep(0.2)
             continue
         sent.answers.append(str(answer.status_code))
+        sent.slowest_answer_s = max(sent.slowest_answer_s, answer.elapsed.total_seconds())
         if answer.status_code in (200, 202):
             sent.accepted = time.monotonic()
             sent.result = answer.json()
@@ -189,6 +191,12 @@ def test_no_alarm_is_lost_or_doubled_when_redis_the_workers_and_the_web_server_f
         stack.start_web(workers=2)
         stack.wait_live()
         faults.append(("web server live", time.monotonic() - started))
+        at(26)
+        broker.pause()  # Redis hangs: connections open, nothing answers
+        faults.append(("redis hung", time.monotonic() - started))
+        at(29)
+        broker.resume()
+        faults.append(("redis answers again", time.monotonic() - started))
 
         streamer.join()
         for thread in threads:
@@ -228,11 +236,13 @@ def test_no_alarm_is_lost_or_doubled_when_redis_the_workers_and_the_web_server_f
             json={"username": "op", "password": "pw", "otp": f.totp_code(authenticator)},
             timeout=10,
         ).json()["access"]
-        queue = requests.get(
+        listed = requests.get(
             f"{stack.base}/api/v1/alarms/queue/?page_size=200",
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
-        ).json()
+        )
+        assert listed.status_code == 200, listed.text[:500]
+        queue = listed.json()
         assert {row["id"] for row in queue["results"]} == opened
         assert all(row["state"] == AlarmState.OPEN for row in queue["results"])
 
@@ -263,6 +273,7 @@ def test_no_alarm_is_lost_or_doubled_when_redis_the_workers_and_the_web_server_f
         "retried_events": sum(1 for t in tries if t > 1),
         "answers": {a: answers.count(a) for a in sorted(set(answers))},
         "worst_accept_s": round(max(e.accepted - e.first_try for e in events), 2),
+        "slowest_answer_s": round(max(e.slowest_answer_s for e in events), 2),
         "worst_resend_late_s": round(
             max((first_resent[a.pk] - a.ack_due_at).total_seconds() for a in alarms), 2
         ),
