@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import staff, views
+from . import figures, staff, views
 
 urlpatterns = [
     path("alarms/", views.AlarmIngestView.as_view(), name="alarm-ingest"),
     path("alarms/queue/", staff.AlarmQueueView.as_view(), name="alarm-queue"),
+    path("alarms/figures/", figures.AlarmFiguresView.as_view(), name="alarm-figures"),
     path(
         "alarms/<int:pk>/acknowledge/",
         staff.AlarmAcknowledgeView.as_view(),

@@ -143,6 +143,9 @@ MATRIX: dict[tuple[str, str], set | str] = {
     ("POST", "/api/v1/alarms/{id}/acknowledge/"): STAFF,
     ("POST", "/api/v1/alarms/{id}/dispatch/"): STAFF,
     ("POST", "/api/v1/alarms/{id}/close/"): STAFF,
+    # The district's alarm figures, counts and times without elder data (docs/alarms.md,
+    # "Figures"): its staff, operators included.
+    ("GET", "/api/v1/alarms/figures/"): STAFF,
 }
 
 # Which of a tenant's rows a path's {id} names, by the path's first segment.
