@@ -37,6 +37,8 @@ from .models import ALARM_KINDS, Alarm, AlarmOutcome, AlarmState, MessageKind
 MAX_DAYS = 92
 # The period when none is asked for: the last week, today included.
 DEFAULT_DAYS = 7
+# No alarm is older than this; a date before it is a mistake, not a question.
+EARLIEST_DAY = date(2000, 1, 1)
 # Telecare monitoring centres promise these shares of alarm calls answered within these times
 # (seconds); the platform's own target, ANXIN["ALARM_ACK_WITHIN_S"], is added first.
 TELECARE_MARKS: tuple[tuple[int, float], ...] = ((60, 0.975), (180, 0.99))

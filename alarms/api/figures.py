@@ -10,7 +10,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alarms.figures import DEFAULT_DAYS, KINDS, MAX_DAYS, OUTCOMES, alarm_figures, figures_today
+from alarms.figures import (
+    DEFAULT_DAYS,
+    EARLIEST_DAY,
+    KINDS,
+    MAX_DAYS,
+    OUTCOMES,
+    alarm_figures,
+    figures_today,
+)
 from backend.accounts.models import STAFF_ROLES
 from backend.core.permissions import require_role, signed_in
 
@@ -24,20 +32,31 @@ class FiguresInput(serializers.Serializer):
     from_ = serializers.DateField(
         required=False,
         input_formats=["%Y-%m-%d"],
-        help_text=f"First local day, YYYY-MM-DD; default: {DEFAULT_DAYS - 1} days before `to`",
+        help_text=f"First local day, YYYY-MM-DD; default: {DEFAULT_DAYS - 1} days before `to`; "
+        f"at most {MAX_DAYS} days in all",
     )
     to = serializers.DateField(
         required=False,
         input_formats=["%Y-%m-%d"],
-        help_text="Last local day (included), YYYY-MM-DD; default: today",
+        help_text="Last local day (included), YYYY-MM-DD, at the latest today; default: today",
     )
 
     def get_fields(self):
         return _renamed(super().get_fields(), from_="from")
 
     def validate(self, attrs):
-        last = attrs.get("to") or figures_today()
+        today = figures_today()
+        last = attrs.get("to") or today
+        too_early = _("must be on or after %(day)s") % {"day": EARLIEST_DAY}
+        if last > today:
+            raise serializers.ValidationError(
+                {"to": _("must not be after today (%(today)s)") % {"today": today}}
+            )
+        if last < EARLIEST_DAY:
+            raise serializers.ValidationError({"to": too_early})
         first = attrs.get("from") or last - timedelta(days=DEFAULT_DAYS - 1)
+        if first < EARLIEST_DAY:
+            raise serializers.ValidationError({"from": too_early})
         if first > last:
             raise serializers.ValidationError({"to": _("must be on or after `from`")})
         if (last - first).days + 1 > MAX_DAYS:

@@ -257,6 +257,11 @@ def test_the_default_is_the_last_seven_local_days_today_included(operator):
         ({"to": "5 January"}, "to"),
         ({"from": "2026-01-06", "to": "2026-01-05"}, "to"),
         ({"from": "2026-01-01", "to": "2026-04-03"}, "from"),  # 93 days
+        ({"from": "1999-12-31", "to": "2000-01-01"}, "from"),
+        ({"from": "0001-01-01", "to": "2000-01-02"}, "from"),
+        ({"to": "9999-12-31"}, "to"),
+        ({"to": "0001-01-03"}, "to"),
+        ({"to": str(datetime.now(SHANGHAI).date() + timedelta(days=1))}, "to"),
     ],
 )
 def test_a_bad_period_is_400_naming_the_field(operator, period, field):
