@@ -147,10 +147,25 @@ class DeviceMessage(models.Model):
     alarm = models.ForeignKey(
         Alarm, on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
     )
+    # Its consequences for the device (last heard, battery, problems: alarms/devices.py) are
+    # done. Taken in, a message is not applied yet; the device lane applies it, and the device
+    # sweep applies what a lost enqueue left.
+    applied = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["device", "event_id"], name="device_message_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["device", "received_at"],
+                condition=Q(applied=False),
+                name="device_message_unapplied",
+            ),
+            # The purge of old heartbeats and battery reports (alarms.tasks.device_messages_purge).
+            models.Index(
+                fields=["received_at"], condition=Q(alarm__isnull=True), name="device_message_purge"
+            ),
         ]
 
 
@@ -163,3 +178,89 @@ class DeviceRefusals(models.Model):
     )
     reported_at = models.DateTimeField(null=True, blank=True)
     held_back = models.PositiveIntegerField(default=0)
+
+
+class DeviceStatus(models.Model):
+    """What the device lane knows of a device's life, one narrow row per device, written on
+    every message it applies (so the device's own row, which the alarm path locks, is not).
+
+    `offline_at` is the deadline the device sweep looks for: the last message received (server
+    time) or, for a device never heard from, when the sweep began watching it, plus the grace
+    (alarms.devices.offline_deadline). None while the device is offline (its problem is open)."""
+
+    device = models.OneToOneField(
+        "elders.AlarmDevice", on_delete=models.CASCADE, primary_key=True, related_name="status"
+    )
+    watched_since = models.DateTimeField()
+    last_received_at = models.DateTimeField(
+        null=True, blank=True, help_text="The latest message received, by the server's clock"
+    )
+    offline_at = models.DateTimeField(
+        null=True, blank=True, help_text="Offline if nothing is received by then"
+    )
+    battery_at = models.DateTimeField(
+        null=True, blank=True, help_text="The device's time of the latest battery reading taken"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["offline_at"],
+                condition=Q(offline_at__isnull=False),
+                name="device_status_offline_due",
+            ),
+        ]
+
+
+class ProblemKind(models.TextChoices):
+    OFFLINE = "device_offline", "Device offline: heartbeats missed (设备离线)"
+    LOW_BATTERY = "low_battery", "Maintenance: change or charge the battery (更换电池)"
+
+
+class ProblemState(models.TextChoices):
+    OPEN = "open", "Open"
+    ENDED = "ended", "Ended"
+
+
+class ProblemResolution(models.TextChoices):
+    BACK = "back", "By itself: the device was heard again, or its battery recovered"
+    CLOSED = "closed", "Closed by hand by district staff, with a note"
+    RETIRED = "retired", "The device was deactivated"
+
+
+class DeviceProblem(models.Model):
+    """A low-priority problem with a device for its district's staff: offline (a missed
+    heartbeat) or a maintenance task (low battery). Not an operator alert: nothing re-sends or
+    escalates it. One open per device and kind, whatever runs twice (the constraint)."""
+
+    device = models.ForeignKey(
+        "elders.AlarmDevice", on_delete=models.CASCADE, related_name="problems"
+    )
+    district = models.ForeignKey("accounts.District", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=ProblemKind.choices)
+    state = models.CharField(max_length=10, choices=ProblemState.choices)
+    opened_at = models.DateTimeField()
+    last_heard_at = models.DateTimeField(
+        null=True, blank=True, help_text="Offline: the last message received, none if never"
+    )
+    battery = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Low battery: the level reported, if the device gave one"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=10, choices=ProblemResolution.choices, blank=True)
+    ended_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "kind"],
+                condition=Q(state=ProblemState.OPEN),
+                name="device_problem_one_open",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["district", "state", "opened_at"], name="device_problem_district"),
+        ]

@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +21,7 @@ from backend.accounts.models import Role, User
 from backend.core.errors import StateConflict
 from backend.core.events import district_group, event_envelope, event_record, push_to_groups
 from backend.core.models import Event
+from backend.core.side_effects import enqueue_after_commit
 from dispatch.models import Channel, Priority, ServiceType
 from dispatch.services import service_request_create
 from elders.models import AlarmDevice
@@ -33,7 +34,6 @@ from .models import (
     AlarmState,
     DeviceMessage,
     DeviceRefusals,
-    MessageKind,
     MessageResult,
 )
 from .transitions import alarm_next
@@ -64,35 +64,65 @@ def device_message_take(
     *, device_id: int, message: MessageIn, received_at: datetime
 ) -> DeviceMessage:
     """Keep a device's signed message and act on it, in one transaction: an alarm kind opens an
-    alarm or joins the device's open one; a heartbeat or low battery is recorded on the device.
+    alarm or joins the device's open one; a heartbeat or low battery is only kept here, and
+    applied on the device lane (alarms/devices.py).
 
     A message already taken (same device and event_id) is returned as it was and nothing is
     written: the device lock orders concurrent repeats, the unique constraint backs it."""
+    if message.kind not in ALARM_KINDS:
+        return _device_report_take(device_id, message, received_at)
     with transaction.atomic():
-        device = AlarmDevice.objects.select_for_update().select_related("elder").get(pk=device_id)
+        # No key update: a heartbeat's INSERT (its key-share check of the device) and the
+        # device lane never wait for an alarm's transaction, nor an alarm for theirs.
+        device = (
+            AlarmDevice.objects.select_for_update(no_key=True)
+            .select_related("elder")
+            .get(pk=device_id)
+        )
         taken = DeviceMessage.objects.filter(device=device, event_id=message.event_id).first()
         if taken is not None:
             return taken
-        delay_s = max(0, int((received_at - message.at).total_seconds()))
-        row = DeviceMessage(
-            device=device,
-            event_id=message.event_id,
-            kind=message.kind,
-            at=message.at,
-            received_at=received_at,
-            delay_s=delay_s,
-            late=delay_s > LATE_AFTER_S,
-            battery=message.battery,
-            location=Point(*message.location, srid=4326) if message.location else None,
-            result=MessageResult.RECORDED,
-        )
+        row = _message_row(device_id, message, received_at)
         device_seen(device=device, at=message.at, battery=message.battery)
-        if message.kind in ALARM_KINDS:
-            row.alarm, row.result = _alarm_raise_or_join(device, row)
-        elif message.kind == MessageKind.LOW_BATTERY:
-            _device_record(device, "device.low_battery", {"battery": message.battery})
+        row.alarm, row.result = _alarm_raise_or_join(device, row)
         row.save()
     return row
+
+
+def _device_report_take(device_id: int, message: MessageIn, received_at: datetime) -> DeviceMessage:
+    """A heartbeat or battery report: the row is all that must be durable before the answer. No
+    lock (the device's row is the alarm path's): one INSERT, its repeat found by the unique
+    constraint. What it leads to runs on the device lane after the commit; if that enqueue is
+    lost, the device sweep applies the row."""
+    from .tasks import device_messages_apply
+
+    row = _message_row(device_id, message, received_at)
+    try:
+        with transaction.atomic():
+            row.save()
+            enqueue_after_commit(device_messages_apply, device_id)
+    except IntegrityError:
+        taken = DeviceMessage.objects.filter(device_id=device_id, event_id=message.event_id)
+        if (first := taken.first()) is None:
+            raise
+        return first
+    return row
+
+
+def _message_row(device_id: int, message: MessageIn, received_at: datetime) -> DeviceMessage:
+    delay_s = max(0, int((received_at - message.at).total_seconds()))
+    return DeviceMessage(
+        device_id=device_id,
+        event_id=message.event_id,
+        kind=message.kind,
+        at=message.at,
+        received_at=received_at,
+        delay_s=delay_s,
+        late=delay_s > LATE_AFTER_S,
+        battery=message.battery,
+        location=Point(*message.location, srid=4326) if message.location else None,
+        result=MessageResult.RECORDED,
+    )
 
 
 def _alarm_raise_or_join(device: AlarmDevice, row: DeviceMessage) -> tuple[Alarm, str]:

@@ -7,17 +7,20 @@ redelivered after a worker died (acks_late, reject_on_worker_lost), acts once.
 """
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from celery import shared_task
+from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 
+from backend.core.batches import delete_in_batches
 from backend.core.watchdog import heartbeat_record
 
-from . import services
+from . import devices, services
+from .models import DeviceMessage, MessageKind
 
 log = structlog.get_logger(__name__)
 
@@ -68,9 +71,15 @@ def _steps(now: datetime) -> Iterable[tuple[str, Callable[[], list[int]], Callab
 
 
 def _sweep(now: datetime) -> dict[str, int]:
+    return _run(_steps(now))
+
+
+def _run(
+    steps: Iterable[tuple[str, Callable[[], list[int]], Callable[[int], bool]]],
+) -> dict[str, int]:
     done: dict[str, int] = {}
     failed = 0
-    for name, due, act in _steps(now):
+    for name, due, act in steps:
         done[name] = 0
         try:
             ids = due()
@@ -86,3 +95,74 @@ def _sweep(now: datetime) -> dict[str, int]:
                 log.exception("sweep_item_failed", step=name, id=pk)
     done["items_failed"] = failed
     return done
+
+
+# The device lane (docs/alarms.md, "Heartbeats"): low priority, on its own queue and worker.
+
+# The key of the device sweep's advisory lock ("anxin" + "SD").
+DEVICE_SWEEP_LOCK = 0x616E78696E_5344
+
+
+@shared_task(acks_late=True)
+def device_messages_apply(device_id: int) -> int:
+    """What a device's heartbeat or battery report leads to (alarms/devices.py); a repeat, or
+    a run after the sweep caught up, finds nothing left and does nothing."""
+    return devices.device_messages_apply(device_id=device_id)
+
+
+@shared_task(acks_late=True)
+def devices_sweep() -> dict[str, int] | dict[str, str]:
+    """Watch new devices, apply messages a lost enqueue left, raise `device_offline` for the
+    devices gone quiet, end the problems of deactivated devices; in that order (so a message
+    taken in but not yet applied is never mistaken for silence)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [DEVICE_SWEEP_LOCK])
+        if not cursor.fetchone()[0]:
+            return {"skipped": "another sweep is running"}
+    try:
+        now = timezone.now()
+        done = {"devices_watched": devices.devices_watch(limit=SWEEP_BATCH)}
+        return {**done, **_run(_device_steps(now))}
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [DEVICE_SWEEP_LOCK])
+
+
+def _device_steps(
+    now: datetime,
+) -> Iterable[tuple[str, Callable[[], list[int]], Callable[[int], bool]]]:
+    yield (
+        "messages_applied",
+        lambda: list(
+            devices.devices_with_unapplied()
+            .values("device_id")
+            .annotate(first=Min("received_at"))
+            .order_by("first")
+            .values_list("device_id", flat=True)[:SWEEP_BATCH]
+        ),
+        lambda pk: devices.device_messages_apply(device_id=pk, wait=False) > 0,
+    )
+    yield (
+        "devices_offline",
+        lambda: _ids(devices.devices_due_offline(now), "offline_at"),
+        lambda pk: devices.device_offline_raise(device_id=pk),
+    )
+    yield (
+        "problems_retired",
+        lambda: _ids(devices.problems_of_inactive_devices(), "opened_at"),
+        lambda pk: devices.device_problem_retire(problem_id=pk),
+    )
+
+
+@shared_task(acks_late=True)
+def device_messages_purge() -> dict[str, int]:
+    """Heartbeats and battery reports older than ANXIN["DEVICE_MESSAGE_KEEP_DAYS"] go, in
+    batches; a message linked to an alarm stays with it, and so does one not applied yet."""
+    keep = timedelta(days=settings.ANXIN["DEVICE_MESSAGE_KEEP_DAYS"])
+    old = DeviceMessage.objects.filter(
+        kind__in=[MessageKind.HEARTBEAT, MessageKind.LOW_BATTERY],
+        alarm__isnull=True,
+        applied=True,
+        received_at__lt=timezone.now() - keep,
+    )
+    return {"device_messages": delete_in_batches(old)}

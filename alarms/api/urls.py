@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import figures, staff, views
+from . import devices, figures, staff, views
 
 urlpatterns = [
     path("alarms/", views.AlarmIngestView.as_view(), name="alarm-ingest"),
@@ -13,4 +13,10 @@ urlpatterns = [
     ),
     path("alarms/<int:pk>/dispatch/", staff.AlarmDispatchView.as_view(), name="alarm-dispatch"),
     path("alarms/<int:pk>/close/", staff.AlarmCloseView.as_view(), name="alarm-close"),
+    path("device-problems/", devices.DeviceProblemListView.as_view(), name="device-problem-list"),
+    path(
+        "device-problems/<int:pk>/close/",
+        devices.DeviceProblemCloseView.as_view(),
+        name="device-problem-close",
+    ),
 ]

@@ -6,6 +6,9 @@
   contacts' SMS and calls) and the urgent sweep;
 - routine: matching and offers of all other work, and the routine sweep;
 - notify: SMS and calls that serve no emergency;
+- device: what devices' heartbeats and battery reports lead to (last heard, battery, offline
+  and maintenance problems) and the device sweep (missed heartbeats, catch-up): a storm of
+  heartbeats waits here, never in front of an alarm or an emergency (docs/alarms.md);
 - bulk: care-plan expansion, reports, housekeeping, the providers' daily run.
 
 Each queue is named `<CELERY_QUEUE>-<lane>`, so development (`anxin`), tests (`anxin-test`) and
@@ -26,8 +29,9 @@ ALARM = "alarm"
 URGENT = "urgent"
 ROUTINE = "routine"
 NOTIFY = "notify"
+DEVICE = "device"
 BULK = "bulk"
-LANES = (ALARM, URGENT, ROUTINE, NOTIFY, BULK)
+LANES = (ALARM, URGENT, ROUTINE, NOTIFY, DEVICE, BULK)
 
 TASK_LANES = {
     "alarms.tasks.alarms_sweep": ALARM,
@@ -43,9 +47,13 @@ TASK_LANES = {
     # The hotline: an emergency pressed while the database was slow; callers left waiting.
     "hotline.tasks.call_emergency_ensure": URGENT,
     "hotline.tasks.calls_sweep": URGENT,
+    # Heartbeats and battery reports: low priority, and never in the alarms' way.
+    "alarms.tasks.device_messages_apply": DEVICE,
+    "alarms.tasks.devices_sweep": DEVICE,
     "dispatch.tasks.care_plans_generate": BULK,
     "backend.core.tasks.housekeeping_purge": BULK,
     "backend.telephony.tasks.notifications_purge": BULK,
+    "alarms.tasks.device_messages_purge": BULK,
     "providers.tasks.providers_daily": BULK,
 }
 

@@ -311,10 +311,16 @@ _PERIODIC = [
     # Alarms' deadlines (dispatch by the platform, re-send, announce again): their own queue and
     # worker, every 2 s, so the platform's share of the 30 s acknowledgement target stays small.
     ("alarms", "alarms.tasks.alarms_sweep", env.float("ANXIN_ALARM_SWEEP_S", 2), True),
+    # Devices' missed heartbeats and the device lane's catch-up (docs/alarms.md, "Heartbeats"):
+    # low priority, on the device lane. Not watched: the beat that sends it is the one the alarm
+    # sweep's watch covers, a dead device worker is named by the queue check, and a device lane
+    # behind a storm of heartbeats must not raise the all-districts watchdog alarm.
+    ("devices", "alarms.tasks.devices_sweep", env.float("ANXIN_DEVICE_SWEEP_S", 30), False),
     ("sweep-urgent", "dispatch.tasks.sweep_urgent", env.float("ANXIN_SWEEP_URGENT_S", 5), True),
     ("sweep-routine", "dispatch.tasks.sweep_routine", env.float("ANXIN_SWEEP_ROUTINE_S", 10), True),
     ("housekeeping", "backend.core.tasks.housekeeping_purge", 3600.0, False),
     ("notifications-purge", "backend.telephony.tasks.notifications_purge", 6 * 3600.0, False),
+    ("device-messages-purge", "alarms.tasks.device_messages_purge", 6 * 3600.0, False),
     ("care-plans", "dispatch.tasks.care_plans_generate", 900.0, False),
     ("providers-daily", "providers.tasks.providers_daily", 6 * 3600.0, False),
     # The hotline's callers nobody hears from any more, and takes whose operator never answered.
@@ -538,6 +544,17 @@ ANXIN = {
         "smoke": env.int("ANXIN_ALARM_DISPATCH_AFTER_S_SMOKE", default=60),
         "gas": env.int("ANXIN_ALARM_DISPATCH_AFTER_S_GAS", default=60),
     },
+    # Devices (docs/alarms.md, "Heartbeats"): a device is offline when nothing has been
+    # received from it (server time) for this many heartbeat intervals plus the slack (its
+    # retries, a gateway's reconnect, the device sweep's period).
+    "DEVICE_OFFLINE_AFTER_BEATS": env.int("ANXIN_DEVICE_OFFLINE_AFTER_BEATS", default=2),
+    "DEVICE_OFFLINE_SLACK_S": env.int("ANXIN_DEVICE_OFFLINE_SLACK_S", default=120),
+    # A battery below LOW opens a maintenance task (so does a low_battery message); it clears
+    # by itself at OK or above: the gap keeps a level hovering at the line from flapping.
+    "DEVICE_BATTERY_LOW_PCT": env.int("ANXIN_DEVICE_BATTERY_LOW_PCT", default=20),
+    "DEVICE_BATTERY_OK_PCT": env.int("ANXIN_DEVICE_BATTERY_OK_PCT", default=30),
+    # Heartbeats and battery reports (not linked to an alarm) older than this are purged.
+    "DEVICE_MESSAGE_KEEP_DAYS": env.int("ANXIN_DEVICE_MESSAGE_KEEP_DAYS", default=30),
 }
 
 # Structured log lines from services (structlog), rendered as key=value through stdlib logging.

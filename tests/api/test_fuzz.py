@@ -25,6 +25,7 @@ from dispatch.models import JobOffer, ServiceType
 from elders.models import AlarmDevice
 from providers.services import provider_update, sanction_impose
 from tests import factories as f
+from tests.security.world import maintenance_task
 
 pytestmark = pytest.mark.django_db
 
@@ -95,12 +96,15 @@ def world(district, elder, family, make_worker):
         "provider-changes": change.pk,
         "devices": AlarmDevice.objects.create(elder=elder, serial="FUZZ-1", kind="button").pk,
     }
+    staffs = {
+        **ids,
+        "requests": queued.pk,
+        "alerts": queued.alerts.get().pk,
+        "device-problems": maintenance_task(ids["devices"]).pk,  # one staff may close
+    }
     return {
-        "district_admin": (staff, {**ids, "requests": queued.pk, "alerts": queued.alerts.get().pk}),
-        "operator": (
-            f.UserFactory(role="operator", district=district),
-            {**ids, "requests": queued.pk, "alerts": queued.alerts.get().pk},
-        ),
+        "district_admin": (staff, staffs),
+        "operator": (f.UserFactory(role="operator", district=district), staffs),
         "provider_admin": (admin, {**ids, "requests": assigned.pk}),
         "worker": (
             worker.user,

@@ -17,6 +17,7 @@ from hotline import services as hotline
 from providers import services as provider_services
 from tests import factories as f
 from tests.conftest import api
+from tests.security.world import maintenance_task
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +134,7 @@ def world(district, elder, family, make_worker, django_capture_on_commit_callbac
         "/api/v1/alarms/": device_message_take(
             device_id=device.pk, message=sos, received_at=now
         ).alarm_id,
+        "/api/v1/device-problems/": maintenance_task(device.pk).pk,
         "visited": visited.pk,
     }
 
@@ -191,6 +193,7 @@ LIST_FILTERS = {
     "/api/v1/visits/exceptions/": {"state"},
     "/api/v1/complaints/": {"state"},
     "/api/v1/alarms/queue/": set(),
+    "/api/v1/device-problems/": {"open", "kind", "elder"},
 }
 
 

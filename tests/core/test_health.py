@@ -67,7 +67,7 @@ def test_health_is_503_and_names_a_queue_no_worker_consumes(monkeypatch, monitor
     checks = response.json()["checks"]
     assert checks["celery"]["status"] == "up"
     assert checks["queues"]["status"] == "down"
-    missing = f"{queues['alarm']}, {queues['bulk']}, {queues['notify']}"
+    missing = f"{queues['alarm']}, {queues['bulk']}, {queues['device']}, {queues['notify']}"
     assert checks["queues"]["error"] == f"no worker consumes {missing}"
     assert checks["queues"]["consumers"][queues["urgent"]] == ["u@test"]
     assert checks["queues"]["consumers"][queues["bulk"]] == []

@@ -55,6 +55,7 @@ def test_an_emergencys_matching_and_offer_expiry_go_to_the_urgent_queue(
         "notify": [],
         "bulk": [],
         "alarm": [],
+        "device": [],
     }
 
 

@@ -18,7 +18,7 @@ from channels.testing import WebsocketCommunicator
 from django.db.models import Q
 from rest_framework.test import APIClient
 
-from alarms.models import Alarm
+from alarms.models import Alarm, DeviceProblem
 from backend.accounts.models import Role
 from backend.asgi import application
 from backend.core.models import Event
@@ -146,6 +146,10 @@ MATRIX: dict[tuple[str, str], set | str] = {
     # The district's alarm figures, counts and times without elder data (docs/alarms.md,
     # "Figures"): its staff, operators included.
     ("GET", "/api/v1/alarms/figures/"): STAFF,
+    # Devices' problems (offline, maintenance tasks) of the district's elders (docs/alarms.md,
+    # "Heartbeats"): district staff only.
+    ("GET", "/api/v1/device-problems/"): STAFF,
+    ("POST", "/api/v1/device-problems/{id}/close/"): STAFF,
 }
 
 # Which of a tenant's rows a path's {id} names, by the path's first segment.
@@ -166,6 +170,7 @@ ID_OF = {
     "calls": "calls",
     "call-backs": "call_backs",
     "alarms": "alarms",
+    "device-problems": "device_problems",
 }
 
 
@@ -223,6 +228,7 @@ def _other_ids(b) -> dict[str, set[int]]:
         "/api/v1/calls/": _pks(Call.objects.filter(district_id=district)),
         "/api/v1/call-backs/": _pks(CallBack.objects.filter(district_id=district)),
         "/api/v1/alarms/queue/": _pks(Alarm.objects.filter(district_id=district)),
+        "/api/v1/device-problems/": _pks(DeviceProblem.objects.filter(district_id=district)),
     }
 
 

@@ -8,6 +8,8 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from alarms.devices import device_messages_apply
+from alarms.models import DeviceProblem
 from alarms.services import MessageIn, device_message_take
 from backend.accounts.models import Role, User
 from dispatch import services
@@ -137,6 +139,7 @@ def build_tenant(name: str, east_m: float) -> Tenant:
         "devices": AlarmDevice.objects.create(elder=elder, serial=f"BTN-{name}", kind="button").pk,
     }
     tenant.ids["alarms"] = _alarm(tenant.ids["devices"]).pk
+    tenant.ids["device_problems"] = maintenance_task(tenant.ids["devices"]).pk
     return tenant
 
 
@@ -145,3 +148,12 @@ def _alarm(device_id: int):
     now = timezone.now()
     sos = MessageIn(event_id=uuid.uuid4(), kind="sos", at=now, location=None, battery=None)
     return device_message_take(device_id=device_id, message=sos, received_at=now).alarm
+
+
+def maintenance_task(device_id: int):
+    """A low battery reported by the device, applied on the device lane: an open task."""
+    now = timezone.now()
+    low = MessageIn(event_id=uuid.uuid4(), kind="low_battery", at=now, location=None, battery=8)
+    device_message_take(device_id=device_id, message=low, received_at=now)
+    device_messages_apply(device_id=device_id)
+    return DeviceProblem.objects.get(device_id=device_id, kind="low_battery", state="open")
