@@ -282,7 +282,10 @@ def device_problem_close(*, problem_id: int, user: User, note: str) -> DevicePro
             )
         if problem.kind not in CLOSABLE_BY_HAND:
             raise StateConflict(
-                _("An offline device's problem ends when the device is heard again."),
+                _(
+                    "An offline device's problem is not closed by hand: it ends when the "
+                    "device is heard again."
+                ),
                 current_state=problem.state,
                 code="device_problem_not_closable",
             )
