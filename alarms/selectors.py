@@ -1,8 +1,9 @@
 """Reads of alarms, always from what the caller may see: district staff see their district's."""
 
-from django.db.models import Case, F, IntegerField, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Prefetch, QuerySet, Value, When
 
 from backend.accounts.models import User
+from hotline.models import AlarmCallBack
 
 from .models import Alarm, AlarmState, DeviceProblem, ProblemState
 
@@ -15,6 +16,14 @@ _STATE_RANK = Case(
 )
 
 
+def _call_backs() -> Prefetch:
+    """Each alarm's call-backs by operators (hotline/alarm_call_back.py), the latest first: one
+    query for the whole page."""
+    return Prefetch(
+        "call_backs", queryset=AlarmCallBack.objects.select_related("operator").order_by("-pk")
+    )
+
+
 def alarms_for_staff(user: User) -> QuerySet[Alarm]:
     """The alarms of the staff member's district: open first, the oldest open first (it has
     waited longest), then acknowledged, then closed (the latest closed first). The caller
@@ -22,6 +31,7 @@ def alarms_for_staff(user: User) -> QuerySet[Alarm]:
     return (
         Alarm.objects.filter(district_id=user.staff_district_id)
         .select_related("elder", "device", "acknowledged_by", "closed_by", "request")
+        .prefetch_related(_call_backs())
         .annotate(state_rank=_STATE_RANK)
         .order_by("state_rank", F("closed_at").desc(nulls_last=True), "received_at")
     )

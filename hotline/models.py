@@ -177,3 +177,104 @@ class CallBack(models.Model):
 
     def __str__(self) -> str:
         return f"call-back {self.pk} ({self.state})"
+
+
+class AlarmCallBackState(models.TextChoices):
+    """An operator's call-back of an alarm (报警回拨): the operator's own phone is rung first, then
+    the elder's is dialled and the two are put through."""
+
+    PLACING = "placing", "Asking the telephone network to ring the operator"
+    RINGING_OPERATOR = "ringing_operator", "Ringing the operator's phone"
+    OPERATOR_ANSWERED = "operator_answered", "The operator hears which alarm it is"
+    RINGING_ELDER = "ringing_elder", "The operator pressed 1: ringing the elder"
+    CONNECTED = "connected", "The elder answered: operator and elder are talking"
+    ENDED = "ended", "Ended"
+
+
+# While one of these, the alarm's call-back is in progress: nobody starts another.
+CALL_BACK_IN_PROGRESS = frozenset(AlarmCallBackState.values) - {AlarmCallBackState.ENDED}
+
+
+class AlarmCallBackOutcome(models.TextChoices):
+    ANSWERED = "answered", "The elder answered"
+    NO_ANSWER = "no_answer", "The elder did not answer"
+    BUSY = "busy", "The elder's line was busy"
+    FAILED = "failed", "The call failed"
+    OPERATOR_NO_ANSWER = "operator_no_answer", "The operator did not answer (or did not press 1)"
+    OPERATOR_HUNG_UP = "operator_hung_up", "The operator hung up before the elder answered"
+    NOT_PLACED = "not_placed", "The telephone network refused the call"
+    UNKNOWN = "unknown", "Its end was never reported"
+
+
+class ElderLine(models.TextChoices):
+    MOBILE = "mobile", "Mobile"
+    LANDLINE = "landline", "Landline"
+
+
+class AlarmCallBack(models.Model):
+    """One call-back of an alarm by an operator, from the operator's phone to the elder's, with
+    the district's hotline number shown to the elder. What Twilio reports of each leg is kept
+    as it comes (in any order, repeated); the state and outcome are derived from it
+    (hotline/alarm_call_back.py). At most one per alarm in progress."""
+
+    alarm = models.ForeignKey("alarms.Alarm", on_delete=models.PROTECT, related_name="call_backs")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who calls back (their registered phone is rung first)",
+    )
+    operator_phone = models.CharField(max_length=20, help_text="E.164, the operator's phone")
+    elder_phone = models.CharField(max_length=20, help_text="E.164, the number dialled")
+    line = models.CharField(max_length=10, choices=ElderLine.choices)
+    caller_id = models.CharField(max_length=20, help_text="Shown to the elder: the hotline's")
+    state = models.CharField(
+        max_length=20, choices=AlarmCallBackState.choices, default=AlarmCallBackState.PLACING
+    )
+    outcome = models.CharField(max_length=20, choices=AlarmCallBackOutcome.choices, blank=True)
+    call_sid = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, help_text="The operator's leg"
+    )
+    elder_call_sid = models.CharField(max_length=64, blank=True, help_text="The elder's leg")
+    operator_status = models.CharField(max_length=20, blank=True, help_text="Twilio's, ranked")
+    elder_status = models.CharField(max_length=20, blank=True, help_text="Twilio's, ranked")
+    error_code = models.CharField(max_length=40, blank=True)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    operator_answered_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="The operator pressed 1: the elder is dialled"
+    )
+    elder_answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, help_text="The last news of the call")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alarm"],
+                condition=models.Q(state__in=sorted(CALL_BACK_IN_PROGRESS)),
+                name="alarm_call_back_one_at_a_time",
+            ),
+            models.UniqueConstraint(
+                fields=["operator", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="alarm_call_back_key_once",
+            ),
+            models.CheckConstraint(
+                name="alarm_call_back_ended_with_outcome",
+                condition=models.Q(state="ended", outcome__gt="")
+                | (~models.Q(state="ended") & models.Q(outcome="")),
+            ),
+        ]
+        indexes = [
+            # The sweep: call-backs in progress whose news stopped.
+            models.Index(
+                fields=["updated_at"],
+                condition=models.Q(state__in=sorted(CALL_BACK_IN_PROGRESS)),
+                name="alarm_call_back_unended",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"alarm call-back {self.pk} ({self.state})"

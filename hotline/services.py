@@ -343,6 +343,17 @@ def _request_from_menu(call: Call, elder: Elder, code: str) -> ServiceRequest | 
         return None
 
 
+def operator_phone_required(user: User, *, message: str, field_message: str) -> str:
+    """The operator's registered phone (E.164), which the platform rings to put them through to
+    someone (a waiting caller, an elder called back); 422 `operator_phone_missing` naming
+    `phone` without one. The messages say what the phone is needed for."""
+    if not user.phone:
+        raise RuleViolation(
+            message, code="operator_phone_missing", fields={"phone": [field_message]}
+        )
+    return str(user.phone.as_e164)
+
+
 def call_take(*, call_id: int, user: User) -> Call:
     """An operator takes a waiting call: the first take wins (the row lock). The take commits
     first, and only then is Twilio told (no lock held while it answers) to bring the caller to
@@ -358,12 +369,11 @@ def call_take(*, call_id: int, user: User) -> Call:
             raise CallNotFound(_("No such call in your district"))
         if call.taken_by_id == user.pk and call.state in TAKEN_STATES:
             return call
-        if not user.phone:
-            raise RuleViolation(
-                _("Register your phone number first: the caller is connected to it"),
-                code="operator_phone_missing",
-                fields={"phone": [_("required to take calls")]},
-            )
+        operator_phone_required(
+            user,
+            message=_("Register your phone number first: the caller is connected to it"),
+            field_message=_("required to take calls"),
+        )
         if call.state != CallState.QUEUED:
             taker = call.taken_by.username if call.taken_by_id and call.taken_by else ""
             raise StateConflict(

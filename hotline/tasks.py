@@ -7,6 +7,7 @@ from celery import shared_task
 from django.db import DatabaseError
 
 from . import services
+from .alarm_call_back import alarm_call_backs_sweep
 from .bounded import database_bounded
 
 log = structlog.get_logger(__name__)
@@ -37,7 +38,8 @@ def call_emergency_ensure(call_sid: str, from_number: str, to_number: str, distr
 def calls_sweep() -> dict[str, int]:
     """Takes whose <Dial> never reported its end go back to the queue; queued callers Twilio no
     longer asks the wait URL for (hung up, the status callback lost) are ended and called back,
-    and so are calls left in voicemail past the longest message.
+    and so are calls left in voicemail past the longest message; operators' call-backs of
+    alarms whose news stopped are ended (hotline/alarm_call_back.py).
     Each call is its own transaction; a locked one waits for the next round."""
     steps = (
         (
@@ -56,4 +58,5 @@ def calls_sweep() -> dict[str, int]:
                 done[name] += int(act(call_id=pk))
             except Exception:
                 log.exception("hotline_sweep_item_failed", step=name, call=pk)
+    done["alarm_call_backs_ended"] = alarm_call_backs_sweep()
     return done

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from alarms.models import AlarmOutcome, AlarmState, MessageKind, MessageResult
 from backend.core.geo import GeoJSONPointInput
+from hotline.models import AlarmCallBackState, ElderLine
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -44,6 +45,20 @@ class RefusalOutput(serializers.Serializer):
     server_time = serializers.IntegerField(help_text="The platform's clock, Unix seconds")
 
 
+class AlarmCallBackOutput(serializers.Serializer):
+    """An operator's call-back of the alarm (hotline/alarm_call_back.py), compact."""
+
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=AlarmCallBackState.choices)
+    outcome = serializers.CharField(help_text="Set when ended: an AlarmCallBackOutcome code")
+    operator = serializers.CharField(source="operator.username", help_text="Who calls back")
+    line = serializers.ChoiceField(choices=ElderLine.choices, help_text="The elder's line dialled")
+    started_at = serializers.DateTimeField(source="created_at")
+    operator_answered_at = serializers.DateTimeField(allow_null=True)
+    elder_answered_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+
+
 class AlarmOutput(serializers.Serializer):
     id = serializers.IntegerField()
     state = serializers.ChoiceField(choices=AlarmState.choices)
@@ -81,6 +96,9 @@ class AlarmOutput(serializers.Serializer):
     outcome_note = serializers.CharField()
     closed_by = serializers.CharField(source="closed_by.username", allow_null=True, default=None)
     closed_at = serializers.DateTimeField(allow_null=True)
+    call_backs = AlarmCallBackOutput(
+        many=True, read_only=True, help_text="Operators' call-backs of it, the latest first"
+    )
 
     def get_age_s(self, obj) -> int:
         return max(0, int((timezone.now() - obj.received_at).total_seconds()))

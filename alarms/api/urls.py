@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import devices, figures, staff, views
+from . import call_back, devices, figures, staff, views
 
 urlpatterns = [
     path("alarms/", views.AlarmIngestView.as_view(), name="alarm-ingest"),
@@ -13,6 +13,9 @@ urlpatterns = [
     ),
     path("alarms/<int:pk>/dispatch/", staff.AlarmDispatchView.as_view(), name="alarm-dispatch"),
     path("alarms/<int:pk>/close/", staff.AlarmCloseView.as_view(), name="alarm-close"),
+    path(
+        "alarms/<int:pk>/call-back/", call_back.AlarmCallBackView.as_view(), name="alarm-call-back"
+    ),
     path("device-problems/", devices.DeviceProblemListView.as_view(), name="device-problem-list"),
     path(
         "device-problems/<int:pk>/close/",

@@ -515,6 +515,9 @@ ANXIN = {
     "HOTLINE_DB_TIMEOUT_MS": env.int("ANXIN_HOTLINE_DB_TIMEOUT_MS", default=2000),
     # How long the operator has to press 1 after hearing what the call is (call screening).
     "HOTLINE_SCREEN_TIMEOUT_S": env.int("ANXIN_HOTLINE_SCREEN_TIMEOUT_S", default=10),
+    # An operator's call-back of an alarm (hotline/alarm_call_back.py): how long the elder's
+    # phone rings (an elder may take a while to reach it).
+    "ALARM_CALL_BACK_RING_S": env.int("ANXIN_ALARM_CALL_BACK_RING_S", default=30),
     "RANK_WEIGHTS": {
         "distance": env.float("ANXIN_RANK_W_DISTANCE", default=1.0),
         "continuity": env.float("ANXIN_RANK_W_CONTINUITY", default=0.3),

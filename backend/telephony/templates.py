@@ -85,6 +85,25 @@ TEMPLATES: dict[str, str] = {
     # A reply to an inbound SMS sent on its own (the webhook had answered before the SMS was
     # taken): the handler's reply, already in the sender's language.
     "sms_reply.text": gettext_noop("%(text)s"),
+    # An operator's call-back of an alarm (hotline/alarm_call_back.py), said to the operator
+    "call.alarm_call_back": gettext_noop(
+        "Anxin alarm call-back: %(kind)s, %(elder)s, %(address)s, received at %(time)s. "
+        "To call %(elder)s on their %(line)s now, press 1."
+    ),
+    "call.alarm_call_back_dialling": gettext_noop("Calling %(elder)s now. Please hold."),
+    "call.alarm_call_back_no_answer": gettext_noop(
+        "%(elder)s did not answer. The alarm is still yours: dispatch help if in doubt."
+    ),
+    "call.alarm_call_back_busy": gettext_noop(
+        "%(elder)s's line is busy. The alarm is still yours: dispatch help if in doubt."
+    ),
+    "call.alarm_call_back_failed": gettext_noop(
+        "The call to %(elder)s could not be put through. The alarm is still yours: dispatch "
+        "help if in doubt."
+    ),
+    "call.alarm_call_back_over": gettext_noop(
+        "This call-back is over or could not be read. Call back again from the alarm. Goodbye."
+    ),
     # Providers
     "sms.certificate_expiring": gettext_noop(
         "[Anxin] %(worker)s's %(certificate)s expires on %(date)s; after that they are no "

@@ -143,6 +143,8 @@ MATRIX: dict[tuple[str, str], set | str] = {
     ("POST", "/api/v1/alarms/{id}/acknowledge/"): STAFF,
     ("POST", "/api/v1/alarms/{id}/dispatch/"): STAFF,
     ("POST", "/api/v1/alarms/{id}/close/"): STAFF,
+    # The operator calls the elder back (docs/alarms.md, "Calling back"): district staff.
+    ("POST", "/api/v1/alarms/{id}/call-back/"): STAFF,
     # The district's alarm figures, counts and times without elder data (docs/alarms.md,
     # "Figures"): its staff, operators included.
     ("GET", "/api/v1/alarms/figures/"): STAFF,

@@ -54,34 +54,9 @@ class Command(BaseCommand):
         url: str | None = f"{settings.ANXIN_PUBLIC_URL}/hooks/twilio/voice/"
         digits: dict[str, str] = {}
         while url is not None:
-            answer = self._post(server, url, {**call, **digits})
+            answer = twilio_request(self, server, url, {**call, **digits})
             call["CallStatus"] = "in-progress"
             url, digits = self._next(url, answer, keys)
-
-    def _post(self, server: str, url: str, params: dict) -> Element:
-        parts = urlsplit(url)
-        if urlsplit(server).scheme not in ("http", "https"):
-            raise CommandError("--server must be an http:// or https:// address")
-        local = urljoin(server, parts.path + (f"?{parts.query}" if parts.query else ""))
-        request = Request(  # noqa: S310 (the scheme is checked above)
-            local,
-            data=urlencode(params).encode(),
-            headers={"X-Twilio-Signature": signature_for(url, params)},
-            method="POST",
-        )
-        try:
-            with urlopen(request, timeout=15) as response:  # noqa: S310 (our own server)
-                body = response.read().decode()
-        except HTTPError as error:
-            raise CommandError(f"{parts.path}: HTTP {error.code}") from error
-        self.stdout.write(self.style.MIGRATE_HEADING(f"POST {parts.path}"))
-        root = fromstring(body)
-        for element in root.iter():
-            if element.tag == "Say" and element.text:
-                self.stdout.write(f"  «{element.text}»")
-            elif element.tag in ("Enqueue", "Dial", "Record", "Hangup", "Leave"):
-                self.stdout.write(f"  <{element.tag}> {(element.text or '').strip()}")
-        return root
 
     def _next(self, url: str, answer: Element, keys: list[str]) -> tuple[str | None, dict]:
         """The request Twilio would make next, or None where the call would stay (a queue's
@@ -94,3 +69,31 @@ class Command(BaseCommand):
         if answer.find("Enqueue") is not None:
             self.stdout.write("  (holds in the queue: the call is in the operators' list now)")
         return None, {}
+
+
+def twilio_request(command: BaseCommand, server: str, url: str, params: dict) -> Element:
+    """POST `params` to `url` (on ANXIN_PUBLIC_URL) at `server`, signed as Twilio signs it; print
+    what is said and done, and return the answer's TwiML."""
+    parts = urlsplit(url)
+    if urlsplit(server).scheme not in ("http", "https"):
+        raise CommandError("--server must be an http:// or https:// address")
+    local = urljoin(server, parts.path + (f"?{parts.query}" if parts.query else ""))
+    request = Request(  # noqa: S310 (the scheme is checked above)
+        local,
+        data=urlencode(params).encode(),
+        headers={"X-Twilio-Signature": signature_for(url, params)},
+        method="POST",
+    )
+    try:
+        with urlopen(request, timeout=15) as response:  # noqa: S310 (our own server)
+            body = response.read().decode()
+    except HTTPError as error:
+        raise CommandError(f"{parts.path}: HTTP {error.code}") from error
+    command.stdout.write(command.style.MIGRATE_HEADING(f"POST {parts.path}"))
+    root = fromstring(body)
+    for element in root.iter():
+        if element.tag == "Say" and element.text:
+            command.stdout.write(f"  «{element.text}»")
+        elif element.tag in ("Enqueue", "Dial", "Record", "Hangup", "Leave"):
+            command.stdout.write(f"  <{element.tag}> {(element.text or '').strip()}")
+    return root
