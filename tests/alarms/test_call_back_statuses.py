@@ -95,6 +95,7 @@ def test_statuses_in_any_order_and_repeated_end_as_answered(call, order):
         ANSWERED_REPORTS[name](call, dial)
 
     assert (settled.state, settled.outcome) == ("ended", "answered")
+    assert (settled.operator_status, settled.elder_status) == ("completed", "completed")
     assert Event.objects.count() == events
     assert ended_events()[-1]["outcome"] == "answered"
     assert (row().state, row().outcome, row().ended_at) == ("ended", "answered", settled.ended_at)
@@ -153,7 +154,19 @@ def test_the_operator_not_answering_ends_it_and_the_alarm_stays_theirs(call, des
     call.status("ringing")  # late, out of order: ignored
 
     assert (row().state, row().outcome) == ("ended", "operator_no_answer")
+    assert row().operator_status == "no-answer"  # a final status stays
     assert Alarm.objects.get().acknowledged_by == desk
+
+
+def test_a_late_status_does_not_undo_the_elders_end(call):
+    dial = connect(call)
+    call.elder(dial, "no-answer")
+
+    call.elder(dial, "ringing")  # late, out of order
+    call.status("completed")  # the operator hangs up after hearing why
+
+    assert (row().state, row().outcome, row().elder_status) == ("ended", "no_answer", "no-answer")
+    assert len(ended_events()) == 1
 
 
 def test_a_call_back_whose_news_stopped_is_ended_by_the_sweep_and_corrected_late(call):
@@ -237,3 +250,14 @@ def test_manage_alarm_call_back_plays_twilio_for_one_in_development(
     assert "Calling" in out.getvalue() and "busy" in out.getvalue()
     assert (row().state, row().outcome) == ("ended", "busy")
     assert f"call-back {row().pk}: ended busy" in out.getvalue()
+
+
+def test_a_report_about_another_call_changes_nothing(call):
+    other = {"Sid": "CA" + "9" * 32, "Url": call.url, "StatusCallback": call.status_url}
+    stranger = PlacedCall(call.client, other)  # the same URLs, another call
+
+    stranger.status("no-answer")
+    pressed = stranger.press(call.answer(), "1")
+
+    assert (row().state, row().confirmed_at) == ("operator_answered", None)
+    assert pressed.find("Dial") is None and pressed[-1].tag == "Hangup"
