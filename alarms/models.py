@@ -113,6 +113,8 @@ class Alarm(models.Model):
         ]
         indexes = [
             models.Index(fields=["district", "state", "received_at"], name="alarm_district_state"),
+            # The figures: a district's alarms received in a period, whatever their state.
+            models.Index(fields=["district", "received_at"], name="alarm_district_received"),
             models.Index(
                 fields=["resend_at"], condition=Q(resend_at__isnull=False), name="alarm_resend_due"
             ),
