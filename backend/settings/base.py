@@ -266,7 +266,7 @@ CELERY_RESULT_BACKEND = None
 # an eighth of a web process's time under load (py-spy, docs/serving.md).
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND_THREAD_SAFE = True
-# Queues by urgency (backend/core/queues.py): urgent, routine, notify and bulk, each named from
+# Queues by urgency (backend/core/queues.py): alarm, urgent, routine, notify, device and bulk, each named from
 # CELERY_QUEUE (local.py: anxin, test.py: anxin-test, production.py: anxin-prod) and each with a
 # worker of its own (deploy/up). A routed task no worker consumes waits forever: `manage.py
 # check_queues` and /healthz name a queue nobody consumes.
