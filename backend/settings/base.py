@@ -266,10 +266,10 @@ CELERY_RESULT_BACKEND = None
 # an eighth of a web process's time under load (py-spy, docs/serving.md).
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND_THREAD_SAFE = True
-# Queues by urgency (backend/core/queues.py): alarm, urgent, routine, notify, device and bulk, each named from
-# CELERY_QUEUE (local.py: anxin, test.py: anxin-test, production.py: anxin-prod) and each with a
-# worker of its own (deploy/up). A routed task no worker consumes waits forever: `manage.py
-# check_queues` and /healthz name a queue nobody consumes.
+# Queues by urgency (backend/core/queues.py): alarm, urgent, routine, notify, device and bulk,
+# each named from CELERY_QUEUE (local.py: anxin, test.py: anxin-test, production.py: anxin-prod)
+# and each with a worker of its own (deploy/up). A routed task no worker consumes waits forever:
+# `manage.py check_queues` and /healthz name a queue nobody consumes.
 ANXIN_QUEUES = queue_names(env.str("CELERY_QUEUE"))
 CELERY_TASK_QUEUES = [Queue(q, Exchange(q), routing_key=q) for q in ANXIN_QUEUES.values()]
 CELERY_TASK_DEFAULT_QUEUE = ANXIN_QUEUES[ROUTINE]
