@@ -150,9 +150,10 @@ class DeviceMessage(models.Model):
         Alarm, on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
     )
     # Its consequences for the device (last heard, battery, problems: alarms/devices.py) are
-    # done. Taken in, a message is not applied yet; the device lane applies it, and the device
-    # sweep applies what a lost enqueue left.
-    applied = models.BooleanField(default=False)
+    # done. Taken in, a message is not applied yet; the device lane applies it.
+    # db_default: a web process still running the code before this column (a rolling deploy)
+    # inserts without it; the device lane then applies its rows.
+    applied = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [

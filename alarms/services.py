@@ -22,7 +22,6 @@ from backend.accounts.models import Role, User
 from backend.core.errors import StateConflict
 from backend.core.events import district_group, event_envelope, event_record, push_to_groups
 from backend.core.models import Event
-from backend.core.side_effects import enqueue_after_commit
 from dispatch.models import Channel, Priority, ServiceType
 from dispatch.services import service_request_create
 from elders.models import AlarmDevice
@@ -99,15 +98,13 @@ def device_message_take(
 def _device_report_take(device_id: int, message: MessageIn, received_at: datetime) -> DeviceMessage:
     """A heartbeat or battery report: the row is all that must be durable before the answer. No
     lock (the device's row is the alarm path's): one INSERT, its repeat found by the unique
-    constraint. What it leads to runs on the device lane after the commit; if that enqueue is
-    lost, the device sweep applies the row."""
-    from .tasks import device_messages_apply
-
+    constraint. Nothing is sent to Redis either: what it leads to is applied on the device lane
+    by a task beat sends every few seconds (alarms/tasks.py), from the rows not yet applied, so
+    a storm of reports while Redis hangs costs each request nothing more than its INSERT."""
     row = _message_row(device_id, message, received_at)
     try:
         with transaction.atomic():
             row.save()
-            enqueue_after_commit(device_messages_apply, device_id)
     except IntegrityError:
         taken = DeviceMessage.objects.filter(device_id=device_id, event_id=message.event_id)
         if (first := taken.first()) is None:
@@ -345,7 +342,7 @@ _seen_lock = threading.Lock()
 
 def alarm_delivered(user: User, envelope: dict[str, Any]) -> None:
     """A push of an alarm reached a staff member's socket (backend/core/realtime.py)."""
-    if not user.is_district_staff:
+    if not (user.is_district_staff and user.is_active):
         return
     alarm_id = envelope.get("data", {}).get("subject", {}).get("id")
     if not isinstance(alarm_id, int):
@@ -353,10 +350,12 @@ def alarm_delivered(user: User, envelope: dict[str, Any]) -> None:
     with _seen_lock:
         if alarm_id in _SEEN_HERE:
             return
+    at = timezone.now()
+    alarms_shown(alarm_ids=[alarm_id], at=at)  # may raise: then remembered only next time
+    with _seen_lock:
         _SEEN_HERE[alarm_id] = None
         while len(_SEEN_HERE) > _SEEN_HERE_MAX:
             del _SEEN_HERE[next(iter(_SEEN_HERE))]
-    alarms_shown(alarm_ids=[alarm_id], at=timezone.now())
 
 
 def alarms_due_for_announce(now: datetime) -> QuerySet[Alarm]:

@@ -6,6 +6,7 @@ locked and re-checked against its deadline (services), so a sweep that runs twic
 redelivered after a worker died (acks_late, reject_on_worker_lost), acts once.
 """
 
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -99,15 +100,27 @@ def _run(
 
 # The device lane (docs/alarms.md, "Heartbeats"): low priority, on its own queue and worker.
 
+# How long one run of device_messages_apply_pending goes on taking batches: under its period.
+APPLY_BUDGET_S = 4.0
 # The key of the device sweep's advisory lock ("anxin" + "SD").
 DEVICE_SWEEP_LOCK = 0x616E78696E_5344
 
 
 @shared_task(acks_late=True)
-def device_messages_apply(device_id: int) -> int:
-    """What a device's heartbeat or battery report leads to (alarms/devices.py); a repeat, or
-    a run after the sweep caught up, finds nothing left and does nothing."""
-    return devices.device_messages_apply(device_id=device_id)
+def device_messages_apply_pending() -> dict[str, int]:
+    """What devices' heartbeats and battery reports lead to (alarms/devices.py), for every
+    device with messages not yet applied, oldest first: beat sends it every few seconds. Two
+    runs at once are harmless (each device's status is locked, a held one skipped). Batch after
+    batch until none is left or APPLY_BUDGET_S has passed (the next run goes on from there)."""
+    total: dict[str, int] = {"devices_applied": 0, "items_failed": 0, "batches": 0}
+    started = time.monotonic()
+    while True:
+        done = _run([_apply_pending_step()])
+        total["batches"] += 1
+        for name in ("devices_applied", "items_failed"):
+            total[name] += done[name]
+        if done["devices_applied"] == 0 or time.monotonic() - started > APPLY_BUDGET_S:
+            return total
 
 
 @shared_task(acks_late=True)
@@ -131,17 +144,7 @@ def devices_sweep() -> dict[str, int] | dict[str, str]:
 def _device_steps(
     now: datetime,
 ) -> Iterable[tuple[str, Callable[[], list[int]], Callable[[int], bool]]]:
-    yield (
-        "messages_applied",
-        lambda: list(
-            devices.devices_with_unapplied()
-            .values("device_id")
-            .annotate(first=Min("received_at"))
-            .order_by("first")
-            .values_list("device_id", flat=True)[:SWEEP_BATCH]
-        ),
-        lambda pk: devices.device_messages_apply(device_id=pk, wait=False) > 0,
-    )
+    yield _apply_pending_step()
     yield (
         "devices_offline",
         lambda: _ids(devices.devices_due_offline(now), "offline_at"),
@@ -151,6 +154,20 @@ def _device_steps(
         "problems_retired",
         lambda: _ids(devices.problems_of_inactive_devices(), "opened_at"),
         lambda pk: devices.device_problem_retire(problem_id=pk),
+    )
+
+
+def _apply_pending_step() -> tuple[str, Callable[[], list[int]], Callable[[int], bool]]:
+    return (
+        "devices_applied",
+        lambda: list(
+            devices.devices_with_unapplied()
+            .values("device_id")
+            .annotate(first=Min("received_at"))
+            .order_by("first")
+            .values_list("device_id", flat=True)[:SWEEP_BATCH]
+        ),
+        lambda pk: devices.device_messages_apply(device_id=pk, wait=False) > 0,
     )
 
 

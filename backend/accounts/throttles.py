@@ -12,6 +12,8 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from backend.core.breaker import cache as cache_breaker
+
 from .addresses import client_address
 
 
@@ -30,6 +32,13 @@ class _SettingsRateThrottle(SimpleRateThrottle):
             return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request, view)
+
+    def throttle_success(self) -> bool:
+        # Redis failed lately (backend/core/breaker.py): the history read came back empty and
+        # limits fail open; writing it back would cost each request a socket timeout.
+        if not cache_breaker.closed():
+            return True
+        return super().throttle_success()
 
 
 class AnonThrottle(_SettingsRateThrottle):

@@ -3,8 +3,10 @@
 Redis going away must not fail a request (an alarm, an accept): each call that cannot reach it
 is logged and answered as if the cache were empty, so limits fail open for the outage and token
 versions are read from the database (backend/accounts/tokens.py). After a failure the process
-skips Redis for a few seconds (backend/core/breaker.py): a Redis that hangs costs a request one
-socket timeout per process every few seconds, not one per call."""
+skips Redis for reads and counters for a few seconds (backend/core/breaker.py): a Redis that
+hangs costs a request one socket timeout per process every few seconds, not one per call.
+Writes and deletes are always tried (each bounded by its socket timeout): a token version
+forgotten or a routing table dropped must reach Redis once it answers again."""
 
 import os
 import threading
@@ -85,16 +87,12 @@ class ResilientRedisCache(RedisCache):
             return default
 
     def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None):
-        if not breaker.closed():
-            return
         try:
             super().set(key, value, timeout, version)
         except RedisError:
             self._failed("set")
 
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
-        if not breaker.closed():
-            return False
         try:
             return super().touch(key, timeout, version)
         except RedisError:
@@ -102,8 +100,6 @@ class ResilientRedisCache(RedisCache):
             return False
 
     def delete(self, key: Any, version: Any = None) -> bool:
-        if not breaker.closed():
-            return False
         try:
             return super().delete(key, version)
         except RedisError:

@@ -88,10 +88,14 @@ def push_to_groups(groups: list[str], envelope: dict[str, Any]) -> None:
     """Best effort: a lost push is caught up from the events feed, never trusted alone.
 
     Runs after the commit, inside the request or task that made the change."""
-    layer_send(groups, {"type": "event.push", "envelope": envelope}, event_id=envelope["id"])
+    layer_send(
+        groups, {"type": "event.push", "envelope": envelope}, hint=True, event_id=envelope["id"]
+    )
 
 
-def layer_send(groups: list[str], message: dict[str, Any], **context: Any) -> None:
+def layer_send(
+    groups: list[str], message: dict[str, Any], *, hint: bool = False, **context: Any
+) -> None:
     """Send `message` to each group over the channel layer, from synchronous code (a request's
     thread, a task, a command). Whatever Redis does (refuses, hangs), this neither raises nor
     waits longer than about PUSH_TIMEOUT_S; failures are logged with `context`.
@@ -99,8 +103,12 @@ def layer_send(groups: list[str], message: dict[str, Any], **context: Any) -> No
     It runs on the ASGI server's loop inside the server, on the process's push loop anywhere
     else (backend/core/push_loop.py): either way on a loop where the layer keeps its connection
     pool for the life of the process, never on a new loop per push.
+
+    `hint`: the message only hints at what the database holds (an event the feed and the sweeps
+    back), so it is skipped while the push breaker is open. A command to sockets (closing a
+    deactivated user's) is always tried.
     """
-    if not breakers.push.closed():  # Redis failed lately (backend/core/breaker.py)
+    if hint and not breakers.push.closed():  # Redis failed lately (backend/core/breaker.py)
         log.warning("push_skipped", groups=groups, **context, reason="redis_unreachable")
         return
     try:

@@ -48,7 +48,7 @@ TASK_LANES = {
     "hotline.tasks.call_emergency_ensure": URGENT,
     "hotline.tasks.calls_sweep": URGENT,
     # Heartbeats and battery reports: low priority, and never in the alarms' way.
-    "alarms.tasks.device_messages_apply": DEVICE,
+    "alarms.tasks.device_messages_apply_pending": DEVICE,
     "alarms.tasks.devices_sweep": DEVICE,
     "dispatch.tasks.care_plans_generate": BULK,
     "backend.core.tasks.housekeeping_purge": BULK,

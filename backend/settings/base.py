@@ -316,6 +316,14 @@ _PERIODIC = [
     # sweep's watch covers, a dead device worker is named by the queue check, and a device lane
     # behind a storm of heartbeats must not raise the all-districts watchdog alarm.
     ("devices", "alarms.tasks.devices_sweep", env.float("ANXIN_DEVICE_SWEEP_S", 30), False),
+    # What heartbeats and battery reports lead to, applied from their rows (the request sends
+    # nothing to Redis for them): every 5 s, on the device lane.
+    (
+        "device-messages",
+        "alarms.tasks.device_messages_apply_pending",
+        env.float("ANXIN_DEVICE_APPLY_S", 5),
+        False,
+    ),
     ("sweep-urgent", "dispatch.tasks.sweep_urgent", env.float("ANXIN_SWEEP_URGENT_S", 5), True),
     ("sweep-routine", "dispatch.tasks.sweep_routine", env.float("ANXIN_SWEEP_ROUTINE_S", 10), True),
     ("housekeeping", "backend.core.tasks.housekeeping_purge", 3600.0, False),

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from alarms.models import Alarm, DeviceMessage
+from alarms.tasks import device_messages_apply_pending
 from backend.core.models import Event
 from elders.models import AlarmDevice
 from tests.alarms.conftest import message, send
@@ -180,9 +181,11 @@ def test_a_heartbeat_and_low_battery_are_recorded_on_the_device(
     beat = message("heartbeat", ago_s=60, battery=80)
     low = message("low_battery", ago_s=90, battery=9)  # older: last seen does not move back
 
-    with django_capture_on_commit_callbacks(execute=True):  # the device lane, inline
+    with django_capture_on_commit_callbacks(execute=True):
         assert send(client, device, beat).json()["result"] == "recorded"
         assert send(client, device, low).json()["result"] == "recorded"
+    assert not DeviceMessage.objects.filter(applied=True).exists()  # not in the request
+    device_messages_apply_pending()  # the device lane's next run
 
     row = AlarmDevice.objects.get(serial=device[0])
     assert row.last_heartbeat_at == datetime.fromisoformat(beat["at"]) and row.battery_pct == 80

@@ -117,3 +117,30 @@ def test_a_family_members_socket_does_not_count_as_seen(alarm):
 
     alarm.refresh_from_db()
     assert alarm.shown_at is None
+
+
+@pytest.mark.django_db
+def test_a_seen_write_that_failed_is_tried_again_on_the_next_delivery(alarm, operator):
+    envelope = events.event_envelope(Event.objects.get(kind="alarm.raised", subject_id=alarm.pk))
+    services._SEEN_HERE.pop(alarm.pk, None)
+
+    with (
+        mock.patch.object(services, "alarms_shown", side_effect=RuntimeError("pool timeout")),
+        pytest.raises(RuntimeError),
+    ):
+        services.alarm_delivered(operator, envelope)
+    services.alarm_delivered(operator, envelope)
+
+    alarm.refresh_from_db()
+    assert alarm.shown_at is not None
+
+
+@pytest.mark.django_db
+def test_a_deactivated_staff_members_socket_does_not_count_as_seen(alarm, operator):
+    envelope = events.event_envelope(Event.objects.get(kind="alarm.raised", subject_id=alarm.pk))
+    operator.is_active = False
+
+    services.alarm_delivered(operator, envelope)
+
+    alarm.refresh_from_db()
+    assert alarm.shown_at is None

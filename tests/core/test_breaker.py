@@ -53,11 +53,18 @@ def test_a_hung_cache_costs_one_timeout_then_is_skipped(hung_redis, settings):
         later = time.monotonic()
         for _ in range(20):
             assert cache.get("k", "empty") == "empty"
-            cache.set("k", 1)
+            assert cache.incr("n") == 1
         later = time.monotonic() - later
 
+        # Writes and deletes are still tried: a token version forgotten must reach Redis
+        written = time.monotonic()
+        cache.set("version", 2)
+        cache.delete("version")
+        written = time.monotonic() - written
+
     assert first >= 0.3
-    assert later < 0.1  # 40 calls skipped, not 40 timeouts
+    assert later < 0.1  # 40 reads and counts skipped, not 40 timeouts
+    assert written >= 0.6
     assert not breaker.cache.closed()
     breaker.cache.reset()
     assert breaker.cache.closed()
@@ -73,8 +80,8 @@ def test_a_push_that_timed_out_opens_the_breaker_and_the_next_push_is_skipped(mo
 
     monkeypatch.setattr(events, "run_push", hangs)
 
-    events.layer_send(["district.1"], {"type": "event.push"}, event_id=1)
-    events.layer_send(["district.1"], {"type": "event.push"}, event_id=2)
+    events.push_to_groups(["district.1"], {"id": 1, "type": "alarm.raised"})
+    events.push_to_groups(["district.1"], {"id": 2, "type": "alarm.raised"})
 
     assert len(calls) == 1
     assert not breaker.push.closed()
@@ -86,3 +93,41 @@ def test_the_breaker_closes_by_itself_after_its_time():
     assert not b.closed()
     time.sleep(0.06)
     assert b.closed()
+
+
+def test_a_session_end_is_sent_even_while_the_push_breaker_is_open(monkeypatch):
+    sent = []
+    monkeypatch.setattr(events, "run_push", lambda coroutine, *, timeout: sent.append(coroutine))
+    breaker.push.trip()
+
+    events.layer_send(["user.1"], {"type": "session.end"}, user_id=1)
+    events.push_to_groups(["district.1"], {"id": 1, "type": "alarm.raised"})
+
+    assert len(sent) == 1  # the command, not the hint
+    sent[0].close()
+
+
+def test_throttles_write_no_history_while_the_cache_breaker_is_open(monkeypatch, settings):
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.cache import cache
+    from rest_framework.test import APIRequestFactory
+
+    from backend.accounts.throttles import AnonThrottle
+
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "anon": "1000/min"},
+    }
+    writes = []
+    monkeypatch.setattr(cache, "set", lambda *a, **k: writes.append(a))
+    request = APIRequestFactory().get("/api/v1/anything/")
+    request.user = AnonymousUser()
+
+    assert AnonThrottle().allow_request(request, None)
+    assert writes, "the throttle writes its history"
+    writes.clear()
+    breaker.cache.trip()
+
+    assert AnonThrottle().allow_request(request, None)
+    assert writes == []
