@@ -5,7 +5,7 @@ call-back's id is in the URL Twilio was given, which its signature covers.
 
 - `answered`: the operator's phone picked up (the placed call's URL): which elder and alarm,
   and "press 1 to call them now" (<Gather>, asked twice, then hang up: a voicemail box never
-  calls an elder);
+  calls an elder); another call (not the call-back's CallSid) hears only that it is over;
 - `accept`: the operator's key: 1 dials the elder (<Dial callerId=the district's hotline>),
   another key asks again;
 - `dialled`: the <Dial>'s end (DialCallStatus): why, if the elder did not answer, then hang up;
@@ -75,7 +75,11 @@ def _answered(request: HttpRequest, call_back_id: int) -> str:
             call_sid=request.POST["CallSid"],
             operator_answered=True,
         )
-    if found is None or found.state != S.OPERATOR_ANSWERED:
+    if (
+        found is None
+        or found.call_sid != request.POST["CallSid"]  # another call hears nothing of the alarm
+        or found.state != S.OPERATOR_ANSWERED
+    ):
         return _over(found)
     return _ask(found, times=2)
 

@@ -261,3 +261,17 @@ def test_a_report_about_another_call_changes_nothing(call):
 
     assert (row().state, row().confirmed_at) == ("operator_answered", None)
     assert pressed.find("Dial") is None and pressed[-1].tag == "Hangup"
+
+
+def test_another_call_on_the_answer_url_hears_nothing_of_the_alarm(call, elder, english):
+    asked = call.answer()
+    stranger = PlacedCall(
+        call.client, {"Sid": "CA" + "9" * 32, "Url": call.url, "StatusCallback": call.status_url}
+    )
+
+    heard = stranger.answer()  # another signed call, sent to this call-back's URL
+
+    assert elder.full_name in spoken(asked)
+    assert elder.full_name not in spoken(heard) and elder.address not in spoken(heard)
+    assert heard.find("Gather") is None and heard[-1].tag == "Hangup"
+    assert (row().state, row().call_sid) == ("operator_answered", call.sid)
