@@ -482,18 +482,21 @@ def _facts(
     confirmed: bool,
     now: datetime,
 ) -> list[str]:
-    """Write the new facts on the row (not saved); the names of the fields changed."""
+    """Write the new facts on the row (not saved); the names of the fields changed. A status
+    may tell late what happened before the end; the operator's phone asking for the call's
+    TwiML, or their 1, after the end belong to no call-back (they hear it is over)."""
     changed = []
     current = getattr(call_back, status_field)
     if _rank(status) > _rank(current) and _rank(current) != FINAL:
         setattr(call_back, status_field, status)
         changed.append(status_field)
+    live = call_back.state != S.ENDED
     answered = {OPERATOR: "operator_answered_at", ELDER: "elder_answered_at"}[leg]
     picked_up = status == "in-progress" or (leg == ELDER and status == "completed")
-    if (picked_up or operator_answered) and getattr(call_back, answered) is None:
+    if (picked_up or (operator_answered and live)) and getattr(call_back, answered) is None:
         setattr(call_back, answered, now)
         changed.append(answered)
-    if confirmed and call_back.confirmed_at is None:
+    if confirmed and live and call_back.confirmed_at is None:
         call_back.confirmed_at = now
         changed.append("confirmed_at")
     return changed

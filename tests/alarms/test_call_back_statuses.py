@@ -188,6 +188,22 @@ def test_a_call_back_whose_news_stopped_is_ended_by_the_sweep_and_corrected_late
     assert calls_sweep()["alarm_call_backs_ended"] == 0
 
 
+def test_a_1_pressed_after_the_sweep_ended_it_dials_nobody_and_changes_no_outcome(call):
+    asked = call.answer()
+    AlarmCallBack.objects.update(updated_at=timezone.now() - timedelta(minutes=4))
+    assert calls_sweep()["alarm_call_backs_ended"] == 1
+
+    pressed = call.press(asked, "1")
+    call.status("completed")  # the operator hangs up on hearing it is over
+
+    assert pressed.find("Dial") is None and pressed[-1].tag == "Hangup"
+    assert (row().state, row().outcome, row().confirmed_at) == (
+        "ended",
+        "operator_no_answer",
+        None,
+    )
+
+
 def test_a_conversation_is_not_ended_by_the_sweep_before_twilio_would(call):
     dial = connect(call)
     call.elder(dial, "in-progress")
