@@ -68,6 +68,7 @@ from elders.models import Elder
 
 from .models import (
     CALL_BACK_IN_PROGRESS,
+    CALL_BACK_ONE_AT_A_TIME,
     AlarmCallBack,
     AlarmCallBackOutcome,
     AlarmCallBackState,
@@ -215,11 +216,13 @@ def _call_back_write(*, alarm_id: int, user: User, key: str) -> Started:
                     caller_id=_caller_id(alarm.district_id),
                     idempotency_key=key,
                 )
-        except IntegrityError:  # the same key on another alarm at the same moment
-            kept = _kept(user, key, alarm_id) if key else None
-            if kept is None:
-                raise
-            return Started(call_back=kept, replayed=True)
+        except IntegrityError as error:  # what the checks above missed, said as they say it
+            kept = _kept(user, key, alarm_id) if key else None  # the key, on another alarm
+            if kept is not None:
+                return Started(call_back=kept, replayed=True)
+            if _constraint(error) == CALL_BACK_ONE_AT_A_TIME:
+                raise _in_progress_conflict(_in_progress(alarm)) from error
+            raise
         call_back.alarm = alarm
         _event(alarm, call_back, before="", actor=user)
     return Started(call_back=call_back, replayed=False)
@@ -262,20 +265,42 @@ def _elder_number(elder: Elder) -> tuple[str, str]:
 
 def _refuse_if_in_progress(alarm: Alarm) -> None:
     """Precondition: the caller holds the alarm's lock."""
-    current = (
+    current = _in_progress(alarm)
+    if current is not None:
+        raise _in_progress_conflict(current)
+
+
+def _in_progress(alarm: Alarm) -> AlarmCallBack | None:
+    return (
         AlarmCallBack.objects.select_related("operator")
         .filter(alarm=alarm, state__in=CALL_BACK_IN_PROGRESS)
         .first()
     )
-    if current is not None:
-        raise StateConflict(
-            _("%(name)s is already calling this alarm back (%(state)s).")
-            % {"name": current.operator.username, "state": current.state},
-            current_state=current.state,
+
+
+def _in_progress_conflict(current: AlarmCallBack | None) -> StateConflict:
+    """409: another call-back of the alarm is in progress (`current`; None if it is already
+    over again, when only the constraint saw it)."""
+    if current is None:
+        return StateConflict(
+            _("Someone else started calling this alarm back at the same moment."),
+            current_state=S.PLACING,
             code="call_back_in_progress",
-            call_back=current.pk,
-            operator=current.operator.username,
         )
+    return StateConflict(
+        _("%(name)s is already calling this alarm back (%(state)s).")
+        % {"name": current.operator.username, "state": current.state},
+        current_state=current.state,
+        code="call_back_in_progress",
+        call_back=current.pk,
+        operator=current.operator.username,
+    )
+
+
+def _constraint(error: IntegrityError) -> str:
+    """The name of the constraint PostgreSQL says `error` broke ("" if it says none)."""
+    diag = getattr(error.__cause__, "diag", None)
+    return str(getattr(diag, "constraint_name", "") or "")
 
 
 def _caller_id(district_id: int) -> str:

@@ -193,6 +193,8 @@ class AlarmCallBackState(models.TextChoices):
 
 # While one of these, the alarm's call-back is in progress: nobody starts another.
 CALL_BACK_IN_PROGRESS = frozenset(AlarmCallBackState.values) - {AlarmCallBackState.ENDED}
+# The constraint that backs it (its name, as PostgreSQL reports a breach).
+CALL_BACK_ONE_AT_A_TIME = "alarm_call_back_one_at_a_time"
 
 
 class AlarmCallBackOutcome(models.TextChoices):
@@ -254,7 +256,7 @@ class AlarmCallBack(models.Model):
             models.UniqueConstraint(
                 fields=["alarm"],
                 condition=models.Q(state__in=sorted(CALL_BACK_IN_PROGRESS)),
-                name="alarm_call_back_one_at_a_time",
+                name=CALL_BACK_ONE_AT_A_TIME,
             ),
             models.UniqueConstraint(
                 fields=["operator", "idempotency_key"],

@@ -4,10 +4,12 @@ shown; its progress is on the alarm, in events and in the queue. Twilio is the r
 mocked at its HTTP transport; its webhooks are signed as Twilio signs them."""
 
 import re
+import threading
 
 import pytest
 import requests
 import responses
+from django.db import connection
 
 from alarms.models import Alarm
 from backend.core.models import Event
@@ -342,6 +344,23 @@ def test_twilio_not_answering_leaves_it_placing_until_twilio_reports(
     assert alarm.acknowledged_by == desk
 
 
+def test_a_second_call_back_the_lock_missed_is_409_from_the_constraint(
+    alarm, desk, district, twilio, monkeypatch, english
+):
+    """The partial unique constraint backs the check made under the alarm's lock: a bug that
+    skipped the check still answers 409 naming who, never a 500."""
+    colleague = f.UserFactory(role="operator", district=district, phone="+8613700000003")
+    call_back(desk, alarm)
+    monkeypatch.setattr("hotline.alarm_call_back._refuse_if_in_progress", lambda alarm: None)
+
+    refused = call_back(colleague, alarm)
+
+    assert refused.status_code == 409, refused.content
+    error = refused.json()["error"]
+    assert (error["code"], error["operator"]) == ("call_back_in_progress", desk.username)
+    assert len(twilio.placed) == 1 and AlarmCallBack.objects.count() == 1
+
+
 def test_the_webhooks_refuse_an_unsigned_or_incomplete_request(alarm, desk, twilio, client):
     call_back(desk, alarm)
     path = f"/hooks/twilio/call-back/?step=answered&cb={row().pk}"
@@ -376,3 +395,33 @@ def test_the_queue_reads_call_backs_in_a_fixed_number_of_queries(
         rows = api(desk).get("/api/v1/alarms/queue/").json()["results"]
 
     assert len(rows) == 5 and sum(len(r["call_backs"]) for r in rows) == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_call_backs_started_at_once_give_one_201_and_one_409(alarm, desk, district, twilio):
+    """Two operators press "call back" on one alarm at the same moment, each request in its own
+    thread and database connection: one call, and the other told who is calling."""
+    colleague = f.UserFactory(role="operator", district=district, phone="+8613700000003")
+    barrier = threading.Barrier(2)
+    answers: dict[str, tuple[int, dict]] = {}
+
+    def start(user) -> None:
+        try:
+            barrier.wait(10)
+            answer = call_back(user, alarm)
+            answers[user.username] = (answer.status_code, answer.json())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=(user,)) for user in (desk, colleague)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(code for code, _ in answers.values()) == [201, 409], answers
+    [(winner, _)] = [(name, body) for name, (code, body) in answers.items() if code == 201]
+    [error] = [body["error"] for code, body in answers.values() if code == 409]
+    assert (error["code"], error["operator"]) == ("call_back_in_progress", winner)
+    assert AlarmCallBack.objects.get().operator.username == winner
+    assert len(twilio.placed) == 1
