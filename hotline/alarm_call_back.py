@@ -11,8 +11,9 @@ landline) with the district's hotline number as the caller ID and puts the two t
   constraint backs the check made under the alarm's lock); another is refused with 409.
 - **Committed first:** the call-back row commits before Twilio is asked to ring the operator,
   with no lock held while it answers; Twilio refusing ends it as `not_placed` (503, the alarm as
-  it was); no answer in time leaves it `placing` (503 too), for Twilio's status callbacks or the
-  sweep to settle.
+  it was); no answer in time leaves it `placing` (503 too, and again for a retry with the same
+  Idempotency-Key), for Twilio's status callbacks or the sweep to settle. A call-back that ends
+  without the network known to have taken its call (no SID, no report) frees its key.
 - **Whoever calls back owns the alarm:** once the telephone network has taken the call (its SID,
   or any report of it), an alarm nobody acknowledged is acknowledged for the caller, through
   `alarms.services.alarm_acknowledge`; it is then no longer re-sent nor dispatched by the
@@ -144,9 +145,12 @@ def alarm_call_back_start(*, alarm_id: int, user: User, idempotency_key: str = "
     `not_placed` and raises TelephonyUnavailable (503), the alarm untouched and the key free for
     a retry; Twilio not answering in time raises it too, the call-back left `placing` (the
     operator's phone may still ring). `idempotency_key`: the same key again is the same
-    call-back, answered as it stands."""
+    call-back, answered as it stands (the same 503 while it is still `placing`); a call-back
+    that ended without the network known to have taken its call frees its key."""
     started = _call_back_write(alarm_id=alarm_id, user=user, key=idempotency_key)
     if started.replayed:
+        if started.call_back.state == S.PLACING:  # the first is still not answered: the same
+            raise _not_answered(started.call_back)
         return started
     call_back = started.call_back
     try:
@@ -172,15 +176,20 @@ def alarm_call_back_start(*, alarm_id: int, user: User, idempotency_key: str = "
         ) from error
     except Exception as error:  # no answer in time: Twilio may be ringing the operator anyway
         log.warning("alarm_call_back_unknown", call_back=call_back.pk, exc_info=True)
-        raise TelephonyUnavailable(
-            _(
-                "The telephone network did not answer in time: your phone may still ring. If it "
-                "does not within a minute, the call-back ends by itself; then try again."
-            ),
-            current_state=S.PLACING,
-            call_back=call_back.pk,
-        ) from error
+        raise _not_answered(call_back) from error
     return Started(call_back=_placed(call_back.pk, sid=sid), replayed=False)
+
+
+def _not_answered(call_back: AlarmCallBack) -> TelephonyUnavailable:
+    """503 for a call-back still `placing`: whether the network took the call is not known."""
+    return TelephonyUnavailable(
+        _(
+            "The telephone network did not answer in time: your phone may still ring. If it "
+            "does not within a minute, the call-back ends by itself; then try again."
+        ),
+        current_state=S.PLACING,
+        call_back=call_back.pk,
+    )
 
 
 def _call_back_write(*, alarm_id: int, user: User, key: str) -> Started:
@@ -233,12 +242,17 @@ def _alarm_locked(alarm_id: int) -> Alarm:
 
 
 def _kept(user: User, key: str, alarm_id: int) -> AlarmCallBack | None:
-    """The call-back `user` started with `key`, if any; the key used for another alarm is 422."""
+    """The call-back `user` started with `key`, if any; the key used for another alarm is 422.
+    A call-back that ended without the network known to have taken its call answers nothing:
+    its key is free (and freed here if an older row still holds it)."""
     kept = (
         AlarmCallBack.objects.select_related("alarm__elder")
         .filter(operator=user, idempotency_key=key)
         .first()
     )
+    if kept is not None and _key_free(kept):
+        AlarmCallBack.objects.filter(pk=kept.pk).update(idempotency_key="")
+        return None
     if kept is not None and kept.alarm_id != alarm_id:
         raise IdempotencyKeyReused(
             _("This Idempotency-Key was used with a different request body.")
@@ -333,13 +347,13 @@ def _placed(call_back_id: int, *, sid: str) -> AlarmCallBack:
 
 
 def _not_placed(call_back_id: int, *, code: str) -> None:
-    """Twilio refused the call: the call-back ends, and its Idempotency-Key is free again (a
-    refused request is not an answer to replay)."""
+    """Twilio refused the call: the call-back ends (which frees its Idempotency-Key: a refused
+    request is not an answer to replay)."""
     with transaction.atomic():
         alarm, call_back = _locked(call_back_id)
         if call_back.state != S.PLACING:
             return
-        call_back.error_code, call_back.idempotency_key = code[:40], ""
+        call_back.error_code = code[:40]
         _move(alarm, call_back, S.ENDED, O.NOT_PLACED, data={"error_code": code[:40]})
 
 
@@ -411,15 +425,29 @@ def _move(
     data: dict[str, Any] | None = None,
 ) -> None:
     """Precondition: both locked. The one place a call-back changes state, with its event; an
-    alarm nobody acknowledged is acknowledged for the caller once the call is under way."""
+    alarm nobody acknowledged is acknowledged for the caller once the call is under way; one
+    that ends without the network known to have taken its call frees its Idempotency-Key (a
+    retry with it is a new call-back, not a replay of one that never rang)."""
     before = call_back.state
     call_back.state, call_back.outcome = state, outcome
     if state == S.ENDED:
         call_back.ended_at = timezone.now()
+        if _key_free(call_back):
+            call_back.idempotency_key = ""
     call_back.save()
     _event(alarm, call_back, before=before, data=data)
     if state not in (S.PLACING, S.ENDED):
         _acknowledge_for_caller(alarm, call_back)
+
+
+def _taken(call_back: AlarmCallBack) -> bool:
+    """The telephone network is known to have taken the call: its SID, or a report of a leg."""
+    return bool(call_back.call_sid or call_back.operator_status or call_back.elder_status)
+
+
+def _key_free(call_back: AlarmCallBack) -> bool:
+    """An ended call-back whose call the network is not known to have taken answers no retry."""
+    return call_back.state == S.ENDED and not _taken(call_back)
 
 
 def _acknowledge_for_caller(alarm: Alarm, call_back: AlarmCallBack) -> None:

@@ -30,7 +30,8 @@ class AlarmCallBackView(APIView):
 
     Idempotency-Key: the same key again is the same call-back, as it stands now (kept on the
     call-back itself: the call-back commits before the telephone network is asked, so this
-    write holds no request-wide transaction); a refused call frees the key for a retry."""
+    write holds no request-wide transaction): the same 503 again while it is still placing; a
+    call-back that ended without the network having taken its call frees the key for a retry."""
 
     @extend_schema(
         request=None,

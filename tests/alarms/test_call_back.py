@@ -5,14 +5,17 @@ mocked at its HTTP transport; its webhooks are signed as Twilio signs them."""
 
 import re
 import threading
+from datetime import timedelta
 
 import pytest
 import requests
 import responses
 from django.db import connection
+from django.utils import timezone
 
 from alarms.models import Alarm
 from backend.core.models import Event
+from hotline.alarm_call_back import alarm_call_backs_sweep
 from hotline.models import AlarmCallBack, HotlineNumber
 from tests import factories as f
 from tests.alarms.call_back_script import (
@@ -297,6 +300,7 @@ def test_twilio_refusing_is_503_and_loses_nothing(alarm, desk, settings, english
     assert "20500" in refused.json()["error"]["message"]
     first, second = AlarmCallBack.objects.order_by("pk")
     assert (first.state, first.outcome, first.error_code) == ("ended", "not_placed", "20500")
+    assert first.idempotency_key == ""  # freed: the retry is a new call-back
     assert Event.objects.filter(kind="alarm.acknowledged").count() == 1  # by the retry only
     assert retried.status_code == 201 and "Idempotent-Replayed" not in retried
     assert second.state == "ringing_operator" and len(mock.placed) == 1
@@ -342,6 +346,61 @@ def test_twilio_not_answering_leaves_it_placing_until_twilio_reports(
     assert (row().state, row().call_sid) == ("ringing_operator", "CA" + "7" * 32)
     alarm.refresh_from_db()
     assert alarm.acknowledged_by == desk
+
+
+def test_a_retry_while_the_network_has_not_answered_is_503_then_a_new_call_once_ended(
+    alarm, desk, settings, english
+):
+    """The same Idempotency-Key after "did not answer in time": the same 503 while the first
+    is still placing (it may yet ring); once the sweep ended it unplaced, a new call."""
+    settings.NOTIFICATION_BACKEND = "backend.telephony.twilio_backend.TwilioBackend"
+    key = {"Idempotency-Key": "cb-1"}
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, re.compile(r".*/Calls\.json"), body=requests.ConnectTimeout())
+        first = call_back(desk, alarm, **key)
+        again = call_back(desk, alarm, **key)  # Twilio is not asked again
+    AlarmCallBack.objects.update(updated_at=timezone.now() - timedelta(seconds=61))
+    assert alarm_call_backs_sweep() == 1
+    unplaced = row()
+    with responses.RequestsMock() as mock:
+        mock.placed = []
+        twilio_places_calls(mock, mock.placed)
+        retried = call_back(desk, alarm, **key)
+        replayed = call_back(desk, alarm, **key)
+
+    assert (first.status_code, again.status_code) == (503, 503)
+    assert again.json()["error"] == first.json()["error"]
+    assert "may still ring" in again.json()["error"]["message"]
+    assert (unplaced.state, unplaced.outcome, unplaced.idempotency_key) == ("ended", "unknown", "")
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried
+    assert len(mock.placed) == 1
+    assert replayed.status_code == 201 and replayed["Idempotent-Replayed"] == "true"
+    second = AlarmCallBack.objects.latest("pk")
+    assert (second.state, second.idempotency_key) == ("ringing_operator", "cb-1")
+
+
+def test_a_call_back_ended_unplaced_answers_no_retry_even_holding_its_key(alarm, desk, twilio):
+    """A row that ended with no call and still holds its key (written before keys were freed
+    at the end) is no answer to replay: the retry places a call."""
+    ended = AlarmCallBack.objects.create(
+        alarm=alarm,
+        operator=desk,
+        operator_phone=DESK,
+        elder_phone="+8613800000000",
+        line="mobile",
+        caller_id=HOTLINE,
+        idempotency_key="cb-1",
+        state="ended",
+        outcome="unknown",
+    )
+
+    retried = call_back(desk, alarm, **{"Idempotency-Key": "cb-1"})
+
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried
+    assert len(twilio.placed) == 1
+    ended.refresh_from_db()
+    assert ended.idempotency_key == ""
+    assert AlarmCallBack.objects.latest("pk").idempotency_key == "cb-1"
 
 
 def test_a_second_call_back_the_lock_missed_is_409_from_the_constraint(
