@@ -14,11 +14,12 @@ landline) with the district's hotline number as the caller ID and puts the two t
   it was); no answer in time leaves it `placing` (503 too, and again for a retry with the same
   Idempotency-Key), for Twilio's status callbacks or the sweep to settle. A call-back that ends
   without the network known to have taken its call (no SID, no report) frees its key.
-- **Whoever calls back owns the alarm:** once the telephone network has taken the call (its SID,
-  or any report of it), an alarm nobody acknowledged is acknowledged for the caller, through
-  `alarms.services.alarm_acknowledge`; it is then no longer re-sent nor dispatched by the
-  platform. A call Twilio refused acknowledges nothing. An alarm someone else acknowledged may
-  be called back by any of the district's staff; it stays theirs.
+- **Whoever presses 1 owns the alarm:** when the operator, on their phone, presses 1 (a person
+  heard the alarm and is calling the elder), an alarm nobody acknowledged is acknowledged for
+  them, through `alarms.services.alarm_acknowledge`; it is then no longer re-sent nor
+  dispatched by the platform. Until then (the operator's phone ringing, a voicemail box, a
+  wrong number) the alarm keeps escalating as if nobody called. An alarm someone else
+  acknowledged may be called back by any of the district's staff; it stays theirs.
 - **Any order, any number of times:** what Twilio reports of each leg is kept as facts on the
   row (each leg's status ranked, so only a later status moves it and a final one stays; when the
   operator answered, pressed 1, the elder answered), and the state and outcome are derived from
@@ -424,8 +425,7 @@ def _move(
     *,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Precondition: both locked. The one place a call-back changes state, with its event; an
-    alarm nobody acknowledged is acknowledged for the caller once the call is under way; one
+    """Precondition: both locked. The one place a call-back changes state, with its event; one
     that ends without the network known to have taken its call frees its Idempotency-Key (a
     retry with it is a new call-back, not a replay of one that never rang)."""
     before = call_back.state
@@ -436,8 +436,6 @@ def _move(
             call_back.idempotency_key = ""
     call_back.save()
     _event(alarm, call_back, before=before, data=data)
-    if state not in (S.PLACING, S.ENDED):
-        _acknowledge_for_caller(alarm, call_back)
 
 
 def _taken(call_back: AlarmCallBack) -> bool:
@@ -451,7 +449,9 @@ def _key_free(call_back: AlarmCallBack) -> bool:
 
 
 def _acknowledge_for_caller(alarm: Alarm, call_back: AlarmCallBack) -> None:
-    """Precondition: the alarm is locked. Whoever calls back owns the alarm."""
+    """Precondition: the alarm is locked. The operator pressed 1 (a person heard the alarm and
+    is calling the elder): an alarm nobody acknowledged becomes theirs, and is no longer re-sent
+    nor dispatched by the platform. One a colleague acknowledged stays the colleague's."""
     if alarm.state == AlarmState.OPEN and alarm.acknowledged_by_id is None:
         alarm_acknowledge(alarm_id=alarm.pk, user=call_back.operator)
         alarm.refresh_from_db(fields=["state", "acknowledged_by", "acknowledged_at"])
@@ -501,7 +501,8 @@ def call_back_heard(
     """Keep what Twilio reported of one leg of the call-back (`leg`: "operator", the call the
     platform placed, or "elder", the <Dial>'s), and settle its state. Only a status ranked above
     the leg's recorded one moves it; a report about another call (a SID that is not the leg's)
-    changes nothing. None if there is no such call-back."""
+    changes nothing. The operator's 1 (`confirmed`) acknowledges the alarm for them. None if
+    there is no such call-back."""
     with transaction.atomic():
         if not AlarmCallBack.objects.filter(pk=call_back_id).exists():
             return None
@@ -523,6 +524,8 @@ def call_back_heard(
         if changed:
             call_back.save(update_fields=[*changed, "updated_at"])
             _settle(alarm, call_back)
+        if "confirmed_at" in changed:
+            _acknowledge_for_caller(alarm, call_back)
         return call_back
 
 

@@ -23,7 +23,7 @@ class AlarmCallBackView(APIView):
     `operator_phone_missing` without one); when you answer you hear which elder and alarm it is,
     and pressing 1 dials the elder's mobile, else landline (422 `elder_phone_missing` with
     neither), showing the district's hotline number. An alarm nobody acknowledged becomes yours
-    once the call is under way. One call-back per alarm at a time (409
+    when you press 1; until then it keeps escalating. One call-back per alarm at a time (409
     `call_back_in_progress`, naming who); a closed alarm is 409 `alarm_closed`. 503
     `telephony_unavailable` when the telephone network refused or did not answer: the alarm is
     as it was. Its progress comes as `alarm.call_back_<state>` events and in `call_backs`.

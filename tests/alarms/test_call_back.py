@@ -14,6 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from alarms.models import Alarm
+from alarms.services import alarm_dispatch_overdue, alarms_due_for_dispatch
 from backend.core.models import Event
 from hotline.alarm_call_back import alarm_call_backs_sweep
 from hotline.models import AlarmCallBack, HotlineNumber
@@ -117,9 +118,9 @@ def test_the_call_rings_the_operator_then_bridges_to_the_elder(
         "alarm.raised",
         "alarm.call_back_placing",
         "alarm.call_back_ringing_operator",
-        "alarm.acknowledged",
         "alarm.call_back_operator_answered",
         "alarm.call_back_ringing_elder",
+        "alarm.acknowledged",  # on the operator's 1
         "alarm.call_back_connected",
         "alarm.call_back_ended",
     ]
@@ -142,17 +143,105 @@ def test_the_operator_hears_the_alarm_in_chinese_unless_their_language_is_anothe
     assert "press 1" in spoken(english)
 
 
-def test_calling_back_acknowledges_an_unacknowledged_alarm_for_the_caller(alarm, desk, twilio):
+def test_pressing_1_acknowledges_an_unacknowledged_alarm_for_the_caller(
+    alarm, desk, twilio, client
+):
     call_back(desk, alarm)
+    call = placed(client, twilio)
+    asked = call.answer()
+    alarm.refresh_from_db()
+    assert (alarm.state, alarm.acknowledged_by) == ("open", None)  # nobody has heard it yet
+
+    call.press(asked, "1")
 
     alarm.refresh_from_db()
     assert (alarm.state, alarm.acknowledged_by) == ("acknowledged", desk)
     assert (alarm.resend_at, alarm.dispatch_due_at) == (None, None)
+    assert Event.objects.get(kind="alarm.acknowledged").actor == desk
     listed = api(desk).get("/api/v1/alarms/queue/").json()["results"][0]
     assert listed["acknowledged_by"] == desk.username
     assert [(c["state"], c["operator"]) for c in listed["call_backs"]] == [
-        ("ringing_operator", desk.username)
+        ("ringing_elder", desk.username)
     ]
+
+
+def test_a_call_back_nobody_answers_leaves_the_alarm_escalating(alarm, desk, twilio, client):
+    """A wrong or switched-off operator phone: the platform re-sends and dispatches as if
+    nobody had called back."""
+    due = (alarm.resend_at, alarm.dispatch_due_at)
+    call_back(desk, alarm)
+    call = placed(client, twilio)
+    call.status("ringing")
+    call.status("no-answer")
+
+    alarm.refresh_from_db()
+    assert (alarm.state, alarm.acknowledged_by) == ("open", None)
+    assert (alarm.resend_at, alarm.dispatch_due_at) == due
+    assert alarms_due_for_dispatch(alarm.dispatch_due_at).filter(pk=alarm.pk).exists()
+    Alarm.objects.filter(pk=alarm.pk).update(dispatch_due_at=timezone.now())  # its time came
+    assert alarm_dispatch_overdue(alarm_id=alarm.pk)  # the sweep's step
+    alarm.refresh_from_db()
+    assert alarm.request is not None
+    assert not Event.objects.filter(kind="alarm.acknowledged").exists()
+
+
+def test_a_voicemail_box_on_the_operators_phone_acknowledges_nothing(alarm, desk, twilio, client):
+    call_back(desk, alarm)
+    call = placed(client, twilio)
+    call.answer()  # a voicemail box picks up, and presses nothing
+    call.status("completed")
+
+    alarm.refresh_from_db()
+    assert (row().outcome, alarm.state, alarm.acknowledged_by) == (
+        "operator_no_answer",
+        "open",
+        None,
+    )
+
+
+def test_pressing_1_after_the_platform_dispatched_acknowledges_and_keeps_the_request(
+    alarm, desk, twilio, client
+):
+    call_back(desk, alarm)
+    call = placed(client, twilio)
+    asked = call.answer()
+    Alarm.objects.filter(pk=alarm.pk).update(dispatch_due_at=timezone.now())
+    assert alarm_dispatch_overdue(alarm_id=alarm.pk)  # the sweep, before the 1
+    request = Alarm.objects.get(pk=alarm.pk).request
+
+    dial = call.press(asked, "1")
+
+    alarm.refresh_from_db()
+    assert dial.find("Dial/Number") is not None  # the call goes on
+    assert (alarm.state, alarm.acknowledged_by, alarm.request) == ("acknowledged", desk, request)
+
+
+def test_pressing_1_first_keeps_the_platform_from_dispatching(alarm, desk, twilio, client):
+    call_back(desk, alarm)
+    call = placed(client, twilio)
+    call.press(call.answer(), "1")
+    due = timezone.now() + timedelta(hours=1)
+
+    assert not alarms_due_for_dispatch(due).filter(pk=alarm.pk).exists()
+    assert not alarm_dispatch_overdue(alarm_id=alarm.pk)
+    assert Alarm.objects.get(pk=alarm.pk).request is None
+
+
+def test_a_colleague_who_acknowledged_meanwhile_keeps_the_alarm_and_the_call_goes_on(
+    alarm, desk, district, twilio, client
+):
+    colleague = f.UserFactory(role="operator", district=district)
+    call_back(desk, alarm)
+    call = placed(client, twilio)
+    asked = call.answer()
+    api(colleague).post(f"/api/v1/alarms/{alarm.pk}/acknowledge/")
+
+    dial = call.press(asked, "1")
+
+    alarm.refresh_from_db()
+    assert dial.find("Dial/Number") is not None
+    assert (alarm.acknowledged_by, row().state) == (colleague, "ringing_elder")
+    assert Event.objects.filter(kind="alarm.acknowledged").count() == 1
 
 
 def test_a_colleague_may_call_back_an_alarm_someone_else_acknowledged(
@@ -301,7 +390,7 @@ def test_twilio_refusing_is_503_and_loses_nothing(alarm, desk, settings, english
     first, second = AlarmCallBack.objects.order_by("pk")
     assert (first.state, first.outcome, first.error_code) == ("ended", "not_placed", "20500")
     assert first.idempotency_key == ""  # freed: the retry is a new call-back
-    assert Event.objects.filter(kind="alarm.acknowledged").count() == 1  # by the retry only
+    assert not Event.objects.filter(kind="alarm.acknowledged").exists()
     assert retried.status_code == 201 and "Idempotent-Replayed" not in retried
     assert second.state == "ringing_operator" and len(mock.placed) == 1
 
@@ -342,8 +431,9 @@ def test_twilio_not_answering_leaves_it_placing_until_twilio_reports(
     )
 
     late.status("ringing")  # Twilio did place it
+    late.press(late.answer(), "1")
 
-    assert (row().state, row().call_sid) == ("ringing_operator", "CA" + "7" * 32)
+    assert (row().state, row().call_sid) == ("ringing_elder", "CA" + "7" * 32)
     alarm.refresh_from_db()
     assert alarm.acknowledged_by == desk
 

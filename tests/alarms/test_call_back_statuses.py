@@ -148,14 +148,14 @@ def test_another_key_asks_again_and_does_not_dial(call, english):
     assert row().state == "operator_answered"
 
 
-def test_the_operator_not_answering_ends_it_and_the_alarm_stays_theirs(call, desk):
+def test_the_operator_not_answering_ends_it_and_nobody_owns_the_alarm(call):
     call.status("ringing")
     call.status("no-answer")
     call.status("ringing")  # late, out of order: ignored
 
     assert (row().state, row().outcome) == ("ended", "operator_no_answer")
     assert row().operator_status == "no-answer"  # a final status stays
-    assert Alarm.objects.get().acknowledged_by == desk
+    assert Alarm.objects.get().acknowledged_by is None
 
 
 def test_a_late_status_does_not_undo_the_elders_end(call):
@@ -202,6 +202,7 @@ def test_a_1_pressed_after_the_sweep_ended_it_dials_nobody_and_changes_no_outcom
         "operator_no_answer",
         None,
     )
+    assert Alarm.objects.get().acknowledged_by is None
 
 
 def test_a_conversation_is_not_ended_by_the_sweep_before_twilio_would(call):
