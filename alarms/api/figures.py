@@ -57,6 +57,10 @@ class FiguresInput(serializers.Serializer):
         first = attrs.get("from") or last - timedelta(days=DEFAULT_DAYS - 1)
         if first < EARLIEST_DAY:
             raise serializers.ValidationError({"from": too_early})
+        if first > last and "to" not in attrs:  # `to` is today: it is `from` that is wrong
+            raise serializers.ValidationError(
+                {"from": _("must not be after today (%(today)s)") % {"today": today}}
+            )
         if first > last:
             raise serializers.ValidationError({"to": _("must be on or after `from`")})
         if (last - first).days + 1 > MAX_DAYS:

@@ -262,6 +262,8 @@ def test_the_default_is_the_last_seven_local_days_today_included(operator):
         ({"to": "9999-12-31"}, "to"),
         ({"to": "0001-01-03"}, "to"),
         ({"to": str(datetime.now(SHANGHAI).date() + timedelta(days=1))}, "to"),
+        ({"from": str(datetime.now(SHANGHAI).date() + timedelta(days=1))}, "from"),  # no `to`
+        ({"from": "2030-01-01"}, "from"),
     ],
 )
 def test_a_bad_period_is_400_naming_the_field(operator, period, field):
