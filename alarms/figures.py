@@ -136,7 +136,12 @@ class Percentile(Aggregate):
 
 
 def _marks() -> list[tuple[int, float | None]]:
-    return [(settings.ANXIN["ALARM_ACK_WITHIN_S"], None), *TELECARE_MARKS]
+    """(seconds, promised share): the target first, then the telecare marks; a telecare mark
+    equal to the target is the same mark, once, in the target's place with its promise (each
+    mark's aggregates are keyed by its seconds)."""
+    target = settings.ANXIN["ALARM_ACK_WITHIN_S"]
+    promised = dict(TELECARE_MARKS)
+    return [(target, promised.get(target)), *(m for m in TELECARE_MARKS if m[0] != target)]
 
 
 def _spread(name: str, seconds: Expression, reached: Q) -> dict[str, Aggregate]:

@@ -105,7 +105,9 @@ class FiguresDayOutput(serializers.Serializer):
     late = serializers.IntegerField(help_text="Sent late by the device (its delay before us)")
     shown = FiguresSpreadOutput(help_text="Received to first seen by staff (a socket, the queue)")
     acknowledged = FiguresSpreadOutput(help_text="Received to acknowledged")
-    acknowledged_within = FiguresMarkOutput(many=True, help_text="The target, then 60 s and 180 s")
+    acknowledged_within = FiguresMarkOutput(
+        many=True, help_text="The target, then 60 s and 180 s (each mark once)"
+    )
     dispatched = serializers.IntegerField(help_text="An emergency request was dispatched")
     dispatched_automatically = serializers.IntegerField(
         help_text="Dispatched by the platform, nobody having acknowledged in time"

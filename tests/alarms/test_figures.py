@@ -241,6 +241,28 @@ def test_an_open_alarm_not_yet_past_a_mark_is_pending_there_and_missed_past_it(o
     ]
 
 
+@pytest.mark.parametrize(
+    ("target", "marks"),
+    [
+        (60, [(60, 0.975, 1, 0), (180, 0.99, 1, 0)]),
+        (180, [(180, 0.99, 1, 0), (60, 0.975, 1, 0)]),
+        (30, [(30, None, 0, 1), (60, 0.975, 1, 0), (180, 0.99, 1, 0)]),
+    ],
+)
+def test_a_target_equal_to_a_telecare_mark_is_one_mark(operator, elder, settings, target, marks):
+    settings.ANXIN = {**settings.ANXIN, "ALARM_ACK_WITHIN_S": target}
+    acknowledged(received(elder, "sos", local(5, 8)), operator, 45)
+
+    body = figures(operator, **{"from": "2026-01-05", "to": "2026-01-05"})
+
+    for day in (body["days"][0], body["total"]):
+        assert [
+            (m["within_s"], m["promised_share"], m["within"], m["missed"])
+            for m in day["acknowledged_within"]
+        ] == marks
+    assert body["ack_target_s"] == target
+
+
 def test_the_default_is_the_last_seven_local_days_today_included(operator):
     today = datetime.now(SHANGHAI).date()
 
