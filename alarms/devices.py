@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -85,11 +85,13 @@ def _status_locked(device_id: int, *, wait: bool = True) -> DeviceStatus | None:
     rows = DeviceStatus.objects.select_for_update(skip_locked=not wait).filter(pk=device_id)
     status = rows.first()
     if status is None and not DeviceStatus.objects.filter(pk=device_id).exists():
-        now = timezone.now()
+        # Watched from its first message waiting to be applied, if any: silence counts from it.
+        pending = DeviceMessage.objects.filter(device_id=device_id, applied=False)
+        since = pending.aggregate(at=Min("received_at"))["at"] or timezone.now()
         new = DeviceStatus(
             device=device,
-            watched_since=now,
-            offline_at=offline_deadline(now, device.heartbeat_interval_s),
+            watched_since=since,
+            offline_at=offline_deadline(since, device.heartbeat_interval_s),
         )
         DeviceStatus.objects.bulk_create([new], ignore_conflicts=True)  # or the sweep made it
         status = rows.first()
@@ -127,12 +129,15 @@ def _apply_pending(status: DeviceStatus, now: datetime) -> int:
     if not pending:
         return 0
     readings = [m for m in pending if m.battery is not None or m.kind == MessageKind.LOW_BATTERY]
+    if readings:
+        closed = _battery_closed_at(device)
+        readings = [m for m in readings if closed is None or m.received_at > closed]
     if readings:  # the latest by the device's clock says how the battery is now
         _battery_read(device, status, readings[-1], now)
     heard = max(message.received_at for message in pending)
     if status.last_received_at is None or heard > status.last_received_at:
         status.last_received_at = heard
-    status.offline_at = offline_deadline(status.last_received_at, device.heartbeat_interval_s)
+    status.offline_at = _deadline(status) if device.active else None
     offline = _open_problem(device, ProblemKind.OFFLINE)
     if offline is not None:  # any message received: the device is back
         _problem_move(offline, "back", data={"heard_at": _iso(heard)})
@@ -154,12 +159,22 @@ def _device_seen(device_id: int, messages: list[DeviceMessage]) -> None:
     device_seen(device=device, at=latest.at, battery=latest.battery)
 
 
+def _battery_closed_at(device: AlarmDevice) -> datetime | None:
+    """When staff last closed the device's maintenance task by hand (server time): a reading
+    received before then no longer counts, whatever the device's clock says."""
+    closed = DeviceProblem.objects.filter(
+        device=device, kind=ProblemKind.LOW_BATTERY, resolution=ProblemResolution.CLOSED
+    )
+    return closed.aggregate(at=Max("ended_at"))["at"]
+
+
 def _battery_read(
     device: AlarmDevice, status: DeviceStatus, message: DeviceMessage, now: datetime
 ) -> None:
     """A battery reading opens the maintenance task (below DEVICE_BATTERY_LOW_PCT, or a
     low_battery message) or clears it (DEVICE_BATTERY_OK_PCT or above); in between, nothing
-    changes. A reading older (device's clock) than one already taken is ignored."""
+    changes. A reading older (device's clock) than one already taken is ignored; readings
+    received before a close by hand are left out by the caller (_battery_closed_at)."""
     low_kind = message.kind == MessageKind.LOW_BATTERY
     if status.battery_at is not None and message.at <= status.battery_at:
         return
@@ -177,33 +192,79 @@ def _battery_read(
 # The device sweep's steps
 
 
+def _deadline(status: DeviceStatus) -> datetime:
+    """The offline deadline: the grace from the later of the last message received and when the
+    device was watched afresh (a device reactivated after months in a drawer gets its full
+    grace), with the device's interval as it is now."""
+    since = max(status.last_received_at or status.watched_since, status.watched_since)
+    return offline_deadline(since, status.device.heartbeat_interval_s)
+
+
 def devices_unwatched() -> QuerySet[AlarmDevice]:
-    return AlarmDevice.objects.filter(active=True, status__isnull=True)
+    return AlarmDevice.objects.filter(status__isnull=True)
 
 
 def devices_watch(*, limit: int) -> int:
-    """Begin watching active devices that have no status yet (new, or from before the device
-    lane): heard at their latest message if any; a device never heard from is given the same
-    grace from now, and is offline after it like any other (docs/alarms.md)."""
+    """Give devices that have no status yet (new, or from before the device lane) one. An
+    active one is watched from now on: silence counts from its latest message if any; a device
+    never heard from is given the same grace from now, and is offline after it like any other
+    (docs/alarms.md). An inactive one is not watched until it is reactivated."""
     now = timezone.now()
     rows = (
         devices_unwatched()
         .annotate(heard=Max("messages__received_at"))
-        .values_list("pk", "heartbeat_interval_s", "heard")[:limit]
+        .values_list("pk", "heartbeat_interval_s", "heard", "active")[:limit]
     )
     made = DeviceStatus.objects.bulk_create(
         [
             DeviceStatus(
                 device_id=pk,
-                watched_since=now,
+                watched_since=heard or now,
                 last_received_at=heard,
-                offline_at=offline_deadline(heard or now, interval_s),
+                offline_at=offline_deadline(heard or now, interval_s) if active else None,
             )
-            for pk, interval_s, heard in rows
+            for pk, interval_s, heard, active in rows
         ],
         ignore_conflicts=True,  # the device lane made it meanwhile
     )
     return len(made)
+
+
+def devices_watch_changed() -> QuerySet[DeviceStatus]:
+    """Statuses not matching their device's `active`: a deactivated device still watched, or a
+    (re)activated one not watched (no deadline, and no open offline problem)."""
+    offline = DeviceProblem.objects.filter(
+        device_id=OuterRef("device_id"), kind=ProblemKind.OFFLINE, state=ProblemState.OPEN
+    )
+    return DeviceStatus.objects.filter(
+        Q(device__active=False, offline_at__isnull=False)
+        | Q(device__active=True, offline_at__isnull=True) & ~Exists(offline)
+    )
+
+
+def device_watch_sync(*, device_id: int) -> bool:
+    """A deactivated device is no longer watched (it is silent on purpose); a device used again
+    is watched afresh from now, with its full grace however long ago it was last heard. False if
+    nothing was to change, or the device is held."""
+    with transaction.atomic():
+        status = _status_locked(device_id, wait=False)
+        if status is None:
+            return False
+        device = status.device
+        if not device.active:
+            if status.offline_at is None:
+                return False
+            status.offline_at = None
+            status.save(update_fields=["offline_at"])
+            log.info("device_unwatched", device=device_id)
+            return True
+        if status.offline_at is not None or _open_problem(device, ProblemKind.OFFLINE):
+            return False
+        status.watched_since = timezone.now()
+        status.offline_at = _deadline(status)
+        status.save(update_fields=["watched_since", "offline_at"])
+        log.info("device_watched_afresh", device=device_id)
+        return True
 
 
 def devices_with_unapplied() -> QuerySet[DeviceMessage]:
@@ -227,8 +288,7 @@ def device_offline_raise(*, device_id: int) -> bool:
             pass
         if status.offline_at is None:
             return False
-        since = status.last_received_at or status.watched_since
-        due = offline_deadline(since, device.heartbeat_interval_s)  # the interval as it is now
+        due = _deadline(status)
         if due > now:
             status.offline_at = due
             status.save(update_fields=["offline_at"])
@@ -246,8 +306,8 @@ def problems_of_inactive_devices() -> QuerySet[DeviceProblem]:
 
 
 def device_problem_retire(*, problem_id: int) -> bool:
-    """A deactivated device's open problem ends (nobody is to look for it any more); if the
-    device is used again it is watched afresh."""
+    """A deactivated device's open problem ends (nobody is to look for it any more); it is not
+    watched while inactive, and if it is used again it is watched afresh (device_watch_sync)."""
     device_id = DeviceProblem.objects.values_list("device_id", flat=True).get(pk=problem_id)
     with transaction.atomic():
         status = _status_locked(device_id, wait=False)
@@ -257,10 +317,6 @@ def device_problem_retire(*, problem_id: int) -> bool:
         if problem.state != ProblemState.OPEN:
             return False
         _problem_move(problem, "retire")
-        if problem.kind == ProblemKind.OFFLINE:
-            now = timezone.now()
-            status.offline_at = offline_deadline(now, status.device.heartbeat_interval_s)
-            status.save(update_fields=["offline_at"])
         return True
 
 
@@ -269,10 +325,12 @@ def device_problem_retire(*, problem_id: int) -> bool:
 
 def device_problem_close(*, problem_id: int, user: User, note: str) -> DeviceProblem:
     """Staff close a maintenance task by hand (the battery was changed), with a note. A battery
-    reading from before the close no longer counts; a low one after it opens a new task."""
+    reading received before the close (server time, the problem's `ended_at`) no longer counts;
+    a low one received after it opens a new task, whatever the device's clock says of the close
+    (readings keep their order among themselves by the device's clock)."""
     device_id = DeviceProblem.objects.values_list("device_id", flat=True).get(pk=problem_id)
     with transaction.atomic():
-        status = _status_locked(device_id)
+        _status_locked(device_id)  # the lane's lock: no reading is being applied meanwhile
         problem = _problem_locked(problem_id)
         if problem.state != ProblemState.OPEN:
             raise StateConflict(
@@ -290,10 +348,6 @@ def device_problem_close(*, problem_id: int, user: User, note: str) -> DevicePro
                 code="device_problem_not_closable",
             )
         _problem_move(problem, "close", actor=user, note=note, data={"note": note})
-        if status is not None:
-            now = timezone.now()
-            status.battery_at = max(status.battery_at or now, now)
-            status.save(update_fields=["battery_at"])
     return problem
 
 

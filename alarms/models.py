@@ -187,9 +187,11 @@ class DeviceStatus(models.Model):
     """What the device lane knows of a device's life, one narrow row per device, written on
     every message it applies (so the device's own row, which the alarm path locks, is not).
 
-    `offline_at` is the deadline the device sweep looks for: the last message received (server
-    time) or, for a device never heard from, when the sweep began watching it, plus the grace
-    (alarms.devices.offline_deadline). None while the device is offline (its problem is open)."""
+    `offline_at` is the deadline the device sweep looks for: the later of the last message
+    received (server time) and `watched_since`, plus the grace (alarms.devices.offline_deadline).
+    `watched_since` is when the lane began watching the device (for one heard before the lane,
+    its latest message), or watched it afresh once it was reactivated. `offline_at` is None
+    while the device is offline (its problem is open) or deactivated (not watched)."""
 
     device = models.OneToOneField(
         "elders.AlarmDevice", on_delete=models.CASCADE, primary_key=True, related_name="status"

@@ -125,9 +125,10 @@ def device_messages_apply_pending() -> dict[str, int]:
 
 @shared_task(acks_late=True)
 def devices_sweep() -> dict[str, int] | dict[str, str]:
-    """Watch new devices, apply messages a lost enqueue left, raise `device_offline` for the
-    devices gone quiet, end the problems of deactivated devices; in that order (so a message
-    taken in but not yet applied is never mistaken for silence)."""
+    """Watch new devices, stop watching deactivated ones and watch reactivated ones afresh,
+    apply messages a lost enqueue left, raise `device_offline` for the devices gone quiet, end
+    the problems of deactivated devices; in that order (so a message taken in but not yet
+    applied is never mistaken for silence)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [DEVICE_SWEEP_LOCK])
         if not cursor.fetchone()[0]:
@@ -144,6 +145,11 @@ def devices_sweep() -> dict[str, int] | dict[str, str]:
 def _device_steps(
     now: datetime,
 ) -> Iterable[tuple[str, Callable[[], list[int]], Callable[[int], bool]]]:
+    yield (
+        "devices_rewatched",
+        lambda: _ids(devices.devices_watch_changed(), "watched_since"),
+        lambda pk: devices.device_watch_sync(device_id=pk),
+    )
     yield _apply_pending_step()
     yield (
         "devices_offline",

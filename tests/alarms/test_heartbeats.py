@@ -196,6 +196,30 @@ def test_staff_close_a_maintenance_task_by_hand_with_a_note(heard, operator):
     assert [t.state for t in problems("low_battery")] == ["ended", "open"]
 
 
+def test_a_low_reading_after_the_close_counts_on_a_device_whose_clock_runs_behind(heard, operator):
+    # Given a device whose clock is ten minutes behind, with a task opened and a low reading
+    # received before the close that the lane had not applied yet
+    heard(battery=10, ago_s=600)
+    task = DeviceProblem.objects.get()
+    heard(battery=11, ago_s=590, applied=False)
+    closed = api(operator).post(
+        f"/api/v1/device-problems/{task.pk}/close/", {"note": "battery changed"}, format="json"
+    )
+    assert closed.status_code == 200, closed.content
+
+    # When the lane applies the reading received before the close
+    device_messages_apply_pending()
+    # Then it does not reopen the task
+    assert len(problems("low_battery")) == 1
+
+    # When a low reading is received after the close, stamped before it by the device's clock
+    heard(battery=12, ago_s=300)
+
+    # Then it opens a new task (the battery was not changed after all)
+    assert [t.state for t in problems("low_battery")] == ["ended", "open"]
+    assert problems("low_battery")[-1].battery == 12
+
+
 def test_closing_needs_a_note_and_an_offline_device_is_not_closed_by_hand(heard, operator):
     heard(battery=10)
     silent_for(GRACE_S + 10)
@@ -260,6 +284,57 @@ def test_a_deactivated_devices_open_problems_end(heard):
         ("device_offline", "ended", "retired"),
     }
     assert len(events("device.problem_retired")) == 2
+
+
+@pytest.mark.parametrize("offline_first", [False, True], ids=["quiet", "offline_first"])
+def test_a_reactivated_device_gets_its_full_grace(heard, offline_first):
+    # Given a device heard, (offline and) deactivated, put away for a month
+    heard()
+    if offline_first:
+        silent_for(GRACE_S + 10)
+        devices_sweep()
+    AlarmDevice.objects.update(active=False)
+    devices_sweep()
+    silent_for(30 * 86400)
+    before = len(problems("device_offline"))
+
+    # When it is installed again, and the sweep runs
+    AlarmDevice.objects.update(active=True)
+    devices_sweep()
+    devices_sweep()
+
+    # Then it is not offline at once: watched afresh, with the whole grace from now
+    assert len(problems("device_offline")) == before
+    status = DeviceStatus.objects.get()
+    assert status.watched_since > timezone.now() - timedelta(seconds=5)
+    silent_for(GRACE_S - 10)
+    devices_sweep()
+    assert len(problems("device_offline")) == before
+    # And once the grace has passed in silence it is offline, last heard a month ago
+    silent_for(20)
+    devices_sweep()
+    offline = problems("device_offline")[-1]
+    assert offline.state == "open" and len(problems("device_offline")) == before + 1
+    assert offline.last_heard_at < timezone.now() - timedelta(days=30)
+
+
+def test_a_deactivated_device_is_not_watched_and_one_heard_before_the_lane_is_offline_at_once(
+    heard,
+):
+    # Given a device heard two days ago, from before the lane (no status yet)
+    heard()
+    DeviceStatus.objects.all().delete()
+    DeviceMessage.objects.update(received_at=F("received_at") - timedelta(days=2))
+
+    # When the sweep first watches it: silence counts from its latest message
+    devices_sweep()
+    assert problems("device_offline")[0].last_heard_at is not None
+
+    # And a device inactive when first watched has no deadline until it is reactivated
+    DeviceStatus.objects.all().delete()
+    AlarmDevice.objects.update(active=False)
+    devices_sweep()
+    assert DeviceStatus.objects.get().offline_at is None
 
 
 # The device lane: nothing of it in the alarm's way, and nothing of it on the request's way
