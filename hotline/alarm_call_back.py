@@ -634,6 +634,9 @@ def alarm_call_backs_sweep() -> int:
 # What the operator hears ---------------------------------------------------------------------
 
 
+_NO_PARAMS: Mapping[str, Any] = {}
+
+
 def spoken_params(call_back: AlarmCallBack) -> dict[str, Any]:
     """The parameters of the `call.alarm_call_back*` templates (the alarm and its elder)."""
     alarm = call_back.alarm
@@ -647,14 +650,35 @@ def spoken_params(call_back: AlarmCallBack) -> dict[str, Any]:
     }
 
 
-def spoken(call_back: AlarmCallBack | None, template: str) -> tuple[str, str]:
+def spoken(
+    call_back: AlarmCallBack | None, template: str, extra: Mapping[str, Any] = _NO_PARAMS
+) -> tuple[str, str]:
     """A template's text for the operator of `call_back`, and its language (the operator's own,
     else the platform's: Chinese unless set otherwise)."""
     if call_back is None:
         language = platform_language()
         return render(template, _NO_PARAMS, language), language
     language = language_for_user(call_back.operator)
-    return render(template, spoken_params(call_back), language), language
+    return render(template, {**spoken_params(call_back), **extra}, language), language
 
 
-_NO_PARAMS: Mapping[str, Any] = {}
+def alarm_owner_template(alarm: Alarm, operator_id: int) -> str:
+    """Whose the alarm is now, as the operator of a call-back hears it when the elder was not
+    reached: pressing 1 acknowledges only an open alarm nobody has, so it may be theirs, a
+    colleague's, closed by then, or nobody's."""
+    if alarm.state == AlarmState.CLOSED:
+        return "call.alarm_call_back_closed"
+    if alarm.acknowledged_by_id is None:
+        return "call.alarm_call_back_unacknowledged"
+    if alarm.acknowledged_by_id == operator_id:
+        return "call.alarm_call_back_yours"
+    return "call.alarm_call_back_colleagues"
+
+
+def spoken_owner(call_back: AlarmCallBack) -> tuple[str, str]:
+    """Whose the alarm is now (alarm_owner_template), for the operator of `call_back`."""
+    alarm = call_back.alarm
+    template = alarm_owner_template(alarm, call_back.operator_id)
+    colleague = alarm.acknowledged_by if template == "call.alarm_call_back_colleagues" else None
+    name = (colleague.get_full_name() or colleague.username) if colleague else ""
+    return spoken(call_back, template, {"colleague": name})

@@ -8,7 +8,8 @@ call-back's id is in the URL Twilio was given, which its signature covers.
   calls an elder); another call (not the call-back's CallSid) hears only that it is over;
 - `accept`: the operator's key: 1 dials the elder (<Dial callerId=the district's hotline>),
   another key asks again;
-- `dialled`: the <Dial>'s end (DialCallStatus): why, if the elder did not answer, then hang up;
+- `dialled`: the <Dial>'s end (DialCallStatus): why, if the elder did not answer, and whose the
+  alarm is now (theirs, a colleague's, nobody's, or closed), then hang up;
 - `status`: the operator's leg's status callbacks; `elder`: the elder's leg's.
 
 A database too slow for the webhook's bound (hotline/bounded.py) is answered without it: the
@@ -112,8 +113,11 @@ def _dialled(request: HttpRequest, call_back_id: int) -> str:
         )
     response = voice_response()
     if found is not None and status in NOT_THROUGH:
-        text, language = service.spoken(found, NOT_THROUGH[status])
-        say(response, text, language)
+        for text, language in (
+            service.spoken(found, NOT_THROUGH[status]),
+            service.spoken_owner(found),
+        ):
+            say(response, text, language)
     response.hangup()
     return str(response)
 

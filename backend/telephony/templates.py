@@ -91,16 +91,21 @@ TEMPLATES: dict[str, str] = {
         "To call %(elder)s on their %(line)s now, press 1."
     ),
     "call.alarm_call_back_dialling": gettext_noop("Calling %(elder)s now. Please hold."),
-    "call.alarm_call_back_no_answer": gettext_noop(
-        "%(elder)s did not answer. The alarm is still yours: dispatch help if in doubt."
+    # Why the elder was not reached, then whose the alarm is now (one of the four after it).
+    "call.alarm_call_back_no_answer": gettext_noop("%(elder)s did not answer."),
+    "call.alarm_call_back_busy": gettext_noop("%(elder)s's line is busy."),
+    "call.alarm_call_back_failed": gettext_noop("The call to %(elder)s could not be put through."),
+    "call.alarm_call_back_yours": gettext_noop(
+        "The alarm is still yours: dispatch help if in doubt."
     ),
-    "call.alarm_call_back_busy": gettext_noop(
-        "%(elder)s's line is busy. The alarm is still yours: dispatch help if in doubt."
+    "call.alarm_call_back_colleagues": gettext_noop(
+        "%(colleague)s has acknowledged the alarm and it is theirs: tell them what you heard."
     ),
-    "call.alarm_call_back_failed": gettext_noop(
-        "The call to %(elder)s could not be put through. The alarm is still yours: dispatch "
-        "help if in doubt."
+    "call.alarm_call_back_unacknowledged": gettext_noop(
+        "Nobody has acknowledged the alarm: acknowledge it to take it on; until someone does, "
+        "it is sent again and the platform dispatches help."
     ),
+    "call.alarm_call_back_closed": gettext_noop("The alarm has been closed."),
     "call.alarm_call_back_over": gettext_noop(
         "This call-back is over or could not be read. Call back again from the alarm. Goodbye."
     ),

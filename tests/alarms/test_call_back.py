@@ -16,7 +16,7 @@ from django.utils import timezone
 from alarms.models import Alarm
 from alarms.services import alarm_dispatch_overdue, alarms_due_for_dispatch
 from backend.core.models import Event
-from hotline.alarm_call_back import alarm_call_backs_sweep
+from hotline.alarm_call_back import alarm_call_backs_sweep, alarm_owner_template
 from hotline.models import AlarmCallBack, HotlineNumber
 from tests import factories as f
 from tests.alarms.call_back_script import (
@@ -242,6 +242,86 @@ def test_a_colleague_who_acknowledged_meanwhile_keeps_the_alarm_and_the_call_goe
     assert dial.find("Dial/Number") is not None
     assert (alarm.acknowledged_by, row().state) == (colleague, "ringing_elder")
     assert Event.objects.filter(kind="alarm.acknowledged").count() == 1
+
+
+def reached_nobody(call: PlacedCall, asked, status: str):
+    """The operator presses 1 on `asked` and the elder's phone gives up with `status`: what the
+    operator then hears."""
+    dial = call.press(asked, "1")
+    return spoken(call.dial_ends(dial, status))
+
+
+def test_an_elder_not_reached_leaves_the_alarm_the_callers_own_and_they_hear_so(
+    alarm, desk, twilio, client, english
+):
+    call_back(desk, alarm)
+    call = placed(client, twilio)
+
+    said = reached_nobody(call, call.answer(), "no-answer")
+
+    assert "did not answer." in said and "The alarm is still yours" in said
+    assert Alarm.objects.get(pk=alarm.pk).acknowledged_by == desk
+
+
+@pytest.mark.parametrize("status", ["no-answer", "busy", "failed"])
+def test_an_elder_not_reached_names_the_colleague_who_acknowledged_meanwhile(
+    alarm, desk, district, twilio, client, english, status
+):
+    colleague = f.UserFactory(role="operator", district=district, first_name="Wang Fang")
+    call_back(desk, alarm)
+    call = placed(client, twilio)
+    asked = call.answer()
+    api(colleague).post(f"/api/v1/alarms/{alarm.pk}/acknowledge/")
+
+    said = reached_nobody(call, asked, status)
+
+    assert "still yours" not in said
+    assert "Wang Fang has acknowledged the alarm and it is theirs" in said
+
+
+def test_an_elder_not_reached_is_told_in_chinese_whose_the_alarm_is(
+    alarm, desk, district, twilio, client
+):
+    colleague = f.UserFactory(role="operator", district=district, first_name="王芳")
+    call_back(desk, alarm)
+    call = placed(client, twilio)
+    asked = call.answer()
+    api(colleague).post(f"/api/v1/alarms/{alarm.pk}/acknowledge/")
+
+    said = reached_nobody(call, asked, "busy")
+
+    assert "王芳" in said and "占线" in said and "仍由您负责" not in said
+
+
+def test_an_alarm_closed_during_the_call_is_said_closed(
+    alarm, desk, district, twilio, client, english
+):
+    colleague = f.UserFactory(role="operator", district=district)
+    call_back(desk, alarm)
+    call = placed(client, twilio)
+    asked = call.answer()
+    api(colleague).post(f"/api/v1/alarms/{alarm.pk}/acknowledge/")
+    dial = call.press(asked, "1")
+    closed = api(colleague).post(
+        f"/api/v1/alarms/{alarm.pk}/close/", {"outcome": "false_alarm"}, format="json"
+    )
+    assert closed.status_code == 200, closed.content
+
+    said = spoken(call.dial_ends(dial, "no-answer"))
+
+    assert "The alarm has been closed." in said and "yours" not in said
+
+
+def test_whose_the_alarm_is_follows_its_acknowledgement(alarm, desk, district):
+    colleague = f.UserFactory(role="operator", district=district)
+
+    assert alarm_owner_template(alarm, desk.pk) == "call.alarm_call_back_unacknowledged"
+    alarm.acknowledged_by = desk
+    assert alarm_owner_template(alarm, desk.pk) == "call.alarm_call_back_yours"
+    alarm.acknowledged_by = colleague
+    assert alarm_owner_template(alarm, desk.pk) == "call.alarm_call_back_colleagues"
+    alarm.state = "closed"
+    assert alarm_owner_template(alarm, desk.pk) == "call.alarm_call_back_closed"
 
 
 def test_a_colleague_may_call_back_an_alarm_someone_else_acknowledged(
