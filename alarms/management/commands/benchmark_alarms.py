@@ -281,7 +281,7 @@ class SocketWatch:
         import websockets
 
         self.stopping = asyncio.Event()
-        async with websockets.connect(self.url, max_size=2**20) as socket:
+        async with websockets.connect(self.url, max_size=2**20, close_timeout=2) as socket:
             hello = json.loads(await asyncio.wait_for(socket.recv(), 10))
             if hello.get("type") != "hello":
                 raise CommandError(f"unexpected first message {hello!r}")
