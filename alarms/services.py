@@ -49,8 +49,11 @@ REFUSAL_REPORT_EVERY_S = 300
 # The service type of the request an alarm dispatches (dispatch/catalogue.py).
 EMERGENCY_SERVICE = "emergency"
 # An alarm no staff member has seen yet (its push lost to a Redis outage, or nobody's socket
-# open) is pushed again this often until one has (docs/alarms.md).
+# open) is pushed again until one has (docs/alarms.md): first after ANNOUNCE_AGAIN_S, then
+# after half the time it has waited, at most ANNOUNCE_AGAIN_MAX_S apart, so sockets that are
+# behind (under load) are not fed ever more copies.
 ANNOUNCE_AGAIN_S = 3
+ANNOUNCE_AGAIN_MAX_S = 30
 
 
 @dataclass(frozen=True)
@@ -358,6 +361,11 @@ def alarm_delivered(user: User, envelope: dict[str, Any]) -> None:
             del _SEEN_HERE[next(iter(_SEEN_HERE))]
 
 
+def announce_again_after(waited: timedelta) -> timedelta:
+    seconds = waited.total_seconds() / 2
+    return timedelta(seconds=min(ANNOUNCE_AGAIN_MAX_S, max(ANNOUNCE_AGAIN_S, seconds)))
+
+
 def alarms_due_for_announce(now: datetime) -> QuerySet[Alarm]:
     return Alarm.objects.filter(state=AlarmState.OPEN, shown_at__isnull=True, announce_at__lte=now)
 
@@ -378,7 +386,7 @@ def alarm_announce(*, alarm_id: int) -> bool:
         raised = Event.objects.filter(
             subject_type="alarm", subject_id=alarm.pk, kind="alarm.raised"
         ).first()
-        alarm.announce_at = now + timedelta(seconds=ANNOUNCE_AGAIN_S)
+        alarm.announce_at = now + announce_again_after(now - alarm.received_at)
         alarm.save(update_fields=["announce_at"])
         if raised is not None:
             envelope = event_envelope(raised)

@@ -54,6 +54,8 @@ def test_an_alarm_nobody_saw_is_pushed_again_with_its_own_event_until_someone_se
     assert groups == [f"district.{alarm.district_id}"]
     assert envelope["id"] == raised.pk and envelope["type"] == "alarm.raised"
     assert alarms_sweep()["alarms_announced"] == 0  # the next is 3 s on
+    alarm.refresh_from_db()
+    assert alarm.announce_at - timezone.now() > timedelta(seconds=2)
     # The operator's queue lists it: seen, never pushed again
     assert api(operator).get("/api/v1/alarms/queue/").status_code == 200
     alarm.refresh_from_db()
@@ -144,3 +146,11 @@ def test_a_deactivated_staff_members_socket_does_not_count_as_seen(alarm, operat
 
     alarm.refresh_from_db()
     assert alarm.shown_at is None
+
+
+def test_announcements_back_off_as_an_alarm_waits_unseen():
+    after = services.announce_again_after
+
+    assert after(timedelta(seconds=3)) == timedelta(seconds=3)
+    assert after(timedelta(seconds=20)) == timedelta(seconds=10)
+    assert after(timedelta(minutes=10)) == timedelta(seconds=30)
