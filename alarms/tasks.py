@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-import structlog
 from celery import shared_task
 from django.conf import settings
 from django.db import connection
@@ -18,12 +17,11 @@ from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from backend.core.batches import delete_in_batches
+from backend.core.sweeps import steps_run
 from backend.core.watchdog import heartbeat_record
 
 from . import devices, services
 from .models import DeviceMessage, MessageKind
-
-log = structlog.get_logger(__name__)
 
 # The most alarms one step takes in one run; the rest wait for the next run, seconds later.
 SWEEP_BATCH = 200
@@ -72,30 +70,7 @@ def _steps(now: datetime) -> Iterable[tuple[str, Callable[[], list[int]], Callab
 
 
 def _sweep(now: datetime) -> dict[str, int]:
-    return _run(_steps(now))
-
-
-def _run(
-    steps: Iterable[tuple[str, Callable[[], list[int]], Callable[[int], bool]]],
-) -> dict[str, int]:
-    done: dict[str, int] = {}
-    failed = 0
-    for name, due, act in steps:
-        done[name] = 0
-        try:
-            ids = due()
-        except Exception:  # a step whose scan fails must not keep the later ones from running
-            failed += 1
-            log.exception("sweep_step_failed", step=name)
-            continue
-        for pk in ids:
-            try:
-                done[name] += int(act(pk))
-            except Exception:
-                failed += 1
-                log.exception("sweep_item_failed", step=name, id=pk)
-    done["items_failed"] = failed
-    return done
+    return steps_run(_steps(now))
 
 
 # The device lane (docs/alarms.md, "Heartbeats"): low priority, on its own queue and worker.
@@ -115,7 +90,7 @@ def device_messages_apply_pending() -> dict[str, int]:
     total: dict[str, int] = {"devices_applied": 0, "items_failed": 0, "batches": 0}
     started = time.monotonic()
     while True:
-        done = _run([_apply_pending_step()])
+        done = steps_run([_apply_pending_step()])
         total["batches"] += 1
         for name in ("devices_applied", "items_failed"):
             total[name] += done[name]
@@ -136,7 +111,7 @@ def devices_sweep() -> dict[str, int] | dict[str, str]:
     try:
         now = timezone.now()
         done = {"devices_watched": devices.devices_watch(limit=SWEEP_BATCH)}
-        return {**done, **_run(_device_steps(now))}
+        return {**done, **steps_run(_device_steps(now))}
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [DEVICE_SWEEP_LOCK])

@@ -6,20 +6,18 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-import structlog
 from celery import shared_task
 from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from backend.core.sweeps import steps_run
 from backend.core.watchdog import heartbeat_record
 
 from . import escalation, offer_sms, services, visit_confirmation
 from .models import JobOffer, OfferState, Priority, RequestState, ServiceRequest
 from .urgency import urgent_q
-
-log = structlog.get_logger(__name__)
 
 STUCK_MATCHING_AFTER = timedelta(seconds=30)
 SWEEP_BATCH = 200
@@ -247,21 +245,4 @@ def _match(request_id: int) -> bool:
 
 
 def _sweep(now: datetime, *, urgent: bool) -> dict[str, int]:
-    done: dict[str, int] = {}
-    failed = 0
-    for name, due, act in _steps(now, urgent=urgent):
-        done[name] = 0
-        try:
-            ids = due()
-        except Exception:  # a step whose scan fails must not keep the later ones from running
-            failed += 1
-            log.exception("sweep_step_failed", step=name)
-            continue
-        for pk in ids:
-            try:
-                done[name] += int(act(pk))
-            except Exception:
-                failed += 1
-                log.exception("sweep_item_failed", step=name, id=pk)
-    done["items_failed"] = failed
-    return done
+    return steps_run(_steps(now, urgent=urgent))

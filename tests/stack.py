@@ -39,6 +39,16 @@ def _kill_group(proc: subprocess.Popen, timeout: float = 10) -> None:
         proc.wait(5)
 
 
+def wait_for(what: str, check, timeout: float, logs) -> None:
+    """Until `check()` is true, or fail after `timeout` s with `what` and `logs()`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout} s: {what}\n{logs()}")
+
+
 class RedisServer:
     """A throwaway redis-server on a free port, no persistence, that a test may stop and start."""
 

@@ -23,19 +23,10 @@ from backend.accounts.models import Role
 from backend.core import events
 from backend.core.side_effects import enqueue_after_commit
 from tests import factories as f
-from tests.stack import ROOT, RedisServer, running_stack
+from tests.stack import ROOT, RedisServer, running_stack, wait_for
 
 INTAKE_BUDGET_S = 3.0
 SHORT_BACK_OFF = {"SUPERVISE_BACKOFF_MIN_MS": "100", "SUPERVISE_BACKOFF_MAX_MS": "400"}
-
-
-def _wait_for(what: str, check: Callable[[], bool], timeout: float, logs: Callable[[], str]):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s: {what}\n{logs()}")
 
 
 @pytest.fixture
@@ -90,7 +81,7 @@ def test_intake_and_the_worker_ride_out_a_broker_restart(stack, broker):
     # Given a work order whose offer expiry (a countdown) the worker holds unacknowledged
     first = log_a_need("before")
     assert first.status_code == 201, first.text
-    _wait_for(
+    wait_for(
         "the worker holds the offer's expiry",
         lambda: any(b"dispatch.tasks.offer_expire" in m for m in celery_db.hvals("unacked")),
         15,
@@ -121,7 +112,7 @@ def test_intake_and_the_worker_ride_out_a_broker_restart(stack, broker):
     broker.start()
 
     # Then the worker reconnects and the stack is healthy again
-    _wait_for(
+    wait_for(
         "the stack is healthy again (or the worker gave up)",
         lambda: "Unrecoverable error" in stack.log("celery") or stack.healthy(),
         20,
@@ -132,11 +123,11 @@ def test_intake_and_the_worker_ride_out_a_broker_restart(stack, broker):
     # And a new need is matched by the worker straight away
     after = log_a_need("after")
     assert after.status_code == 201, after.text
-    _wait_for("the new request is matched", matched(after.json()["id"]), 15, stack.tail_logs)
+    wait_for("the new request is matched", matched(after.json()["id"]), 15, stack.tail_logs)
     # And the sweeper matches the needs whose enqueue was lost in the outage
     with app.connection_for_write(f"{broker.url}/{settings.REDIS_DB_CELERY}") as connection:
         app.send_task("dispatch.tasks.sweep_routine", connection=connection)
-    _wait_for("the sweeper matches the outage's requests", matched(*ids), 15, stack.tail_logs)
+    wait_for("the sweeper matches the outage's requests", matched(*ids), 15, stack.tail_logs)
     assert worker_process.poll() is None, stack.tail_logs()
 
 
@@ -264,7 +255,7 @@ def test_supervise_restarts_a_command_that_dies_with_a_growing_back_off(supervis
     runs = tmp_path / "runs"
     proc = supervise("sh", "-c", f'echo run >> "{runs}"; exit 3')
 
-    _wait_for(
+    wait_for(
         "five runs",
         lambda: runs.exists() and len(runs.read_text().splitlines()) >= 5,
         5,
@@ -282,7 +273,7 @@ def test_supervise_restarts_a_command_that_dies_with_a_growing_back_off(supervis
 def test_supervise_stops_its_command_on_sigterm_and_does_not_restart_it(supervise, tmp_path):
     pidfile = tmp_path / "pid"
     proc = supervise("sh", "-c", f'echo $$ > "{pidfile}"; exec sleep 60')
-    _wait_for("the command starts", lambda: pidfile.exists() and pidfile.read_text(), 5, str)
+    wait_for("the command starts", lambda: pidfile.exists() and pidfile.read_text(), 5, str)
     child = int(pidfile.read_text())
 
     stderr = _terminate(proc)

@@ -28,7 +28,7 @@ from backend.core.models import Event
 from dispatch.models import Channel, ServiceRequest
 from elders.services import device_register
 from tests import factories as f
-from tests.stack import RedisServer, running_stack
+from tests.stack import RedisServer, running_stack, wait_for
 
 DEVICES = 120
 STREAM_S = 30.0
@@ -58,24 +58,27 @@ class Sent:
     result: dict | None = None
 
 
-def _post_once(base: str, sent: Sent, answers: list[str]) -> None:
+def _signed_post(base: str, sent: Sent) -> requests.Response:
+    """The event as its device sends it: signed now, over the exact bytes."""
     timestamp = str(int(time.time()))
+    return requests.post(
+        f"{base}/api/v1/alarms/",
+        data=sent.body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Anxin-Device": sent.serial,
+            "X-Anxin-Timestamp": timestamp,
+            "X-Anxin-Signature": signature(sent.secret, timestamp, sent.body),
+        },
+        timeout=10,
+    )
+
+
+def _post_once(base: str, sent: Sent, answers: list[str]) -> None:
     try:
-        answer = requests.post(
-            f"{base}/api/v1/alarms/",
-            data=sent.body,
-            headers={
-                "Content-Type": "application/json",
-                "X-Anxin-Device": sent.serial,
-                "X-Anxin-Timestamp": timestamp,
-                "X-Anxin-Signature": signature(sent.secret, timestamp, sent.body),
-            },
-            timeout=10,
-        )
+        answers.append(str(_signed_post(base, sent).status_code))
     except requests.RequestException as exc:
         answers.append(type(exc).__name__)
-        return
-    answers.append(str(answer.status_code))
 
 
 def _post(base: str, sent: Sent) -> None:
@@ -83,19 +86,8 @@ def _post(base: str, sent: Sent) -> None:
     sent.first_try = sent.first_try or time.monotonic()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        timestamp = str(int(time.time()))
         try:
-            answer = requests.post(
-                f"{base}/api/v1/alarms/",
-                data=sent.body,
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Anxin-Device": sent.serial,
-                    "X-Anxin-Timestamp": timestamp,
-                    "X-Anxin-Signature": signature(sent.secret, timestamp, sent.body),
-                },
-                timeout=10,
-            )
+            answer = _signed_post(base, sent)
         except requests.RequestException as exc:
             sent.answers.append(type(exc).__name__)
             time.sleep(0.2)
@@ -167,15 +159,6 @@ class Console:
                 await asyncio.sleep(0.3)
 
 
-def _wait_for(what, check, timeout, logs):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"not within {timeout} s: {what}\n{logs()}")
-
-
 @pytest.fixture
 def broker(tmp_path):
     server = RedisServer(tmp_path)
@@ -215,7 +198,7 @@ def test_no_alarm_is_lost_or_doubled_when_redis_the_workers_and_the_web_server_f
         ).json()["access"]
         console = Console(stack.base, token)
         console.thread.start()
-        _wait_for("the console is connected", lambda: console.connects, 15, stack.tail_logs)
+        wait_for("the console is connected", lambda: console.connects, 15, stack.tail_logs)
         # The stream: one SOS per device, evenly over STREAM_S; every fifth device presses
         # again 0.5 s later (it joins), every seventh sends its first event twice (a replay).
         # Beside it, the devices' heartbeats, HEARTBEATS_PER_S (answers counted, not retried).
@@ -335,7 +318,7 @@ def test_no_alarm_is_lost_or_doubled_when_redis_the_workers_and_the_web_server_f
                 == DEVICES
             )
 
-        _wait_for("every alarm re-sent and dispatched", escalated, 60, stack.tail_logs)
+        wait_for("every alarm re-sent and dispatched", escalated, 60, stack.tail_logs)
 
         # And every alarm reached the operator's socket (announced again until seen), each as
         # the one event it was raised with: seen, and never as two alarms
@@ -346,7 +329,7 @@ def test_no_alarm_is_lost_or_doubled_when_redis_the_workers_and_the_web_server_f
             )
             return f"connects {console.connects}, missing {sorted(rows)[:10]}"
 
-        _wait_for("every alarm on the console", lambda: console.shown >= opened, 30, missing)
+        wait_for("every alarm on the console", lambda: console.shown >= opened, 30, missing)
         console.stop.set()
         console.thread.join(5)
         assert all(len(ids) == 1 for ids in console.raised.values())
