@@ -101,9 +101,9 @@ def device_messages_apply_pending() -> dict[str, int]:
 @shared_task(acks_late=True)
 def devices_sweep() -> dict[str, int] | dict[str, str]:
     """Watch new devices, stop watching deactivated ones and watch reactivated ones afresh,
-    apply messages a lost enqueue left, raise `device_offline` for the devices gone quiet, end
-    the problems of deactivated devices; in that order (so a message taken in but not yet
-    applied is never mistaken for silence)."""
+    apply messages the 5 s task has not reached yet, raise `device_offline` for the devices
+    gone quiet, end the problems of deactivated devices; in that order (so a message taken in
+    but not yet applied is never mistaken for silence)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [DEVICE_SWEEP_LOCK])
         if not cursor.fetchone()[0]:
