@@ -349,8 +349,11 @@ def test_no_alarm_is_lost_or_doubled_when_redis_the_workers_and_the_web_server_f
     accepted_events = {e.event_id for e in events}
     assert Alarm.objects.count() == DEVICES
     assert DeviceMessage.objects.filter(kind="sos").count() == len(accepted_events)
-    beats_taken = DeviceMessage.objects.filter(kind="heartbeat")
-    assert beats_taken.count() == heartbeats.count("202")
+    # Every heartbeat answered 202 was kept; one whose answer the web server's death cut off
+    # may have been kept too (committed, then killed before it answered: the device resends it)
+    beats_taken = DeviceMessage.objects.filter(kind="heartbeat").count()
+    unanswered = sum(1 for a in heartbeats if a.endswith("Error"))
+    assert heartbeats.count("202") <= beats_taken <= heartbeats.count("202") + unanswered
     presses = dict(Alarm.objects.values_list("device__serial", "presses"))
     assert presses == {s: 2 if n % 5 == 0 else 1 for n, (s, _) in enumerate(devices)}
     raised = Event.objects.filter(kind="alarm.raised").values("subject_id").annotate(n=Count("id"))
