@@ -44,6 +44,7 @@ from django.db.models import Count, Model, ProtectedError, Q
 from alarms.management.alarm_load import DRAIN_S, Sample
 from alarms.models import ALARM_KINDS, Alarm, DeviceMessage
 from backend.accounts.models import District, Role, User
+from backend.core.management.benchmarks import benchmark_allowed
 from backend.core.models import Event
 from backend.core.tickets import ws_ticket_issue
 from backend.telephony.models import Notification
@@ -391,14 +392,7 @@ class Command(BaseCommand):
         parser.add_argument("--clean", action="store_true", help="only delete a run's leftovers")
 
     def handle(self, *args, **o):
-        allowed = os.environ.get("ANXIN_BENCHMARK_ALLOWED", "").lower() in ("1", "true", "yes")
-        production = os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith(".production")
-        if production or not (settings.DEBUG or allowed):
-            raise CommandError(
-                "benchmark_alarms writes devices and alarms into a district of this database: it "
-                "runs on development settings (DEBUG) or where ANXIN_BENCHMARK_ALLOWED=1 says it "
-                "may, never on production settings"
-            )
+        benchmark_allowed("benchmark_alarms", "devices and alarms into a district")
         if o["clean"]:
             self._cleared("leftovers", bench_clear())
             return

@@ -30,7 +30,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import Point
 from django.core.management.base import BaseCommand, CommandError
@@ -40,6 +39,7 @@ from django_otp.oath import TOTP
 
 from backend.accounts.models import District, Role, User
 from backend.accounts.services import user_otp_enrol
+from backend.core.management.benchmarks import benchmark_allowed
 from dispatch.catalogue import CATALOGUE
 from elders.models import Elder
 from providers.models import (
@@ -396,14 +396,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="one JSON line of figures too")
 
     def handle(self, *args, **o):
-        allowed = os.environ.get("ANXIN_BENCHMARK_ALLOWED", "").lower() in ("1", "true", "yes")
-        production = os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith(".production")
-        if production or not (settings.DEBUG or allowed):
-            raise CommandError(
-                "benchmark_intake writes a district of its own into this database: it runs on "
-                "development settings (DEBUG) or where ANXIN_BENCHMARK_ALLOWED=1 says it may, "
-                "never on production settings"
-            )
+        benchmark_allowed("benchmark_intake", "a district of its own")
         base = o["url"].rstrip("/")
         self.stdout.write(f"seeding the benchmark district ({o['workers']} workers)")
         clear()
