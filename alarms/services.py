@@ -343,16 +343,28 @@ _SEEN_HERE_MAX = 4096
 _seen_lock = threading.Lock()
 
 
-def alarm_delivered(user: User, envelope: dict[str, Any]) -> None:
-    """A push of an alarm reached a staff member's socket (backend/core/realtime.py)."""
+def _unseen_here(user: User, envelope: dict[str, Any]) -> int | None:
+    """The alarm a delivery to `user` would newly make seen, as far as this process knows;
+    None if the socket does not count (not active staff) or this process recorded it already.
+    No query: the socket's loop asks it before handing a delivery to a thread."""
     if not (user.is_district_staff and user.is_active):
-        return
+        return None
     alarm_id = envelope.get("data", {}).get("subject", {}).get("id")
     if not isinstance(alarm_id, int):
-        return
+        return None
     with _seen_lock:
-        if alarm_id in _SEEN_HERE:
-            return
+        return None if alarm_id in _SEEN_HERE else alarm_id
+
+
+def alarm_delivery_counts(user: User, envelope: dict[str, Any]) -> bool:
+    return _unseen_here(user, envelope) is not None
+
+
+def alarm_delivered(user: User, envelope: dict[str, Any]) -> None:
+    """A push of an alarm reached a staff member's socket (backend/core/realtime.py)."""
+    alarm_id = _unseen_here(user, envelope)
+    if alarm_id is None:
+        return
     at = timezone.now()
     alarms_shown(alarm_ids=[alarm_id], at=at)  # may raise: then remembered only next time
     with _seen_lock:

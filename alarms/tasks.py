@@ -12,12 +12,11 @@ from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import connection
 from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from backend.core.batches import delete_in_batches
-from backend.core.sweeps import steps_run
+from backend.core.sweeps import alone, steps_run
 from backend.core.watchdog import heartbeat_record
 
 from . import devices, services
@@ -34,17 +33,12 @@ TIMER = "alarms.tasks.alarms_sweep"
 def alarms_sweep() -> dict[str, int] | dict[str, str]:
     """Dispatch alarms nobody acknowledged in their kind's time, re-send those not acknowledged
     within the target, push again those nobody has seen; in that order."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SWEEP_LOCK])
-        if not cursor.fetchone()[0]:
+    with alone(SWEEP_LOCK) as held:
+        if not held:
             return {"skipped": "another sweep is running"}
-    try:
         done = _sweep(timezone.now())
         heartbeat_record(name=TIMER)  # for the watchdog: the alarms' sweep is alive
         return done
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])
 
 
 def _ids(qs: QuerySet, deadline: str) -> list[int]:
@@ -104,17 +98,12 @@ def devices_sweep() -> dict[str, int] | dict[str, str]:
     apply messages the 5 s task has not reached yet, raise `device_offline` for the devices
     gone quiet, end the problems of deactivated devices; in that order (so a message taken in
     but not yet applied is never mistaken for silence)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [DEVICE_SWEEP_LOCK])
-        if not cursor.fetchone()[0]:
+    with alone(DEVICE_SWEEP_LOCK) as held:
+        if not held:
             return {"skipped": "another sweep is running"}
-    try:
         now = timezone.now()
         done = {"devices_watched": devices.devices_watch(limit=SWEEP_BATCH)}
         return {**done, **steps_run(_device_steps(now))}
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [DEVICE_SWEEP_LOCK])
 
 
 def _device_steps(

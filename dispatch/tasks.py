@@ -8,11 +8,10 @@ from typing import NamedTuple
 
 from celery import shared_task
 from django.conf import settings
-from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from backend.core.sweeps import steps_run
+from backend.core.sweeps import alone, steps_run
 from backend.core.watchdog import heartbeat_record
 
 from . import escalation, offer_sms, services, visit_confirmation
@@ -98,17 +97,12 @@ def _sweep_alone(sweep: Sweep) -> dict[str, int] | None:
     A sweep that ran records it (backend/core/watchdog.py); one that found its twin running
     does not need to.
     """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [sweep.lock])
-        if not cursor.fetchone()[0]:
+    with alone(sweep.lock) as held:
+        if not held:
             return None
-    try:
         done = _sweep(timezone.now(), urgent=sweep.urgent)
         heartbeat_record(name=sweep.timer)  # for the watchdog: this sweep is alive
         return done
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [sweep.lock])
 
 
 def _steps(

@@ -62,7 +62,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def event_push(self, message: dict) -> None:
         envelope = message["envelope"]
         await self.send_json(envelope)
-        for callback in DELIVERED.get(envelope.get("type"), ()):
+        for callback, wanted in DELIVERED.get(envelope.get("type"), ()):
+            if wanted is not None and not wanted(self.user, envelope):
+                continue
             task = asyncio.ensure_future(_tell(callback, self.user, envelope))
             _telling.add(task)
             task.add_done_callback(_telling.discard)

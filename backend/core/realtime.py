@@ -29,10 +29,12 @@ def register(message_type: str, reply_type: str, handler: Handler) -> None:
 
 # Told after a push of one of these event kinds was written to a user's socket: the user and
 # the envelope. Runs in a worker thread (it may use the database), after the send, without
-# holding up the socket's next message; what it raises is logged.
+# holding up the socket's next message; what it raises is logged. `wanted`, if given, is asked
+# first on the socket's own loop (cheap, no database): False spares the thread hop.
 Delivered = Callable[[User, dict[str, Any]], None]
-DELIVERED: dict[str, list[Delivered]] = {}
+Wanted = Callable[[User, dict[str, Any]], bool]
+DELIVERED: dict[str, list[tuple[Delivered, Wanted | None]]] = {}
 
 
-def on_delivered(event_kind: str, callback: Delivered) -> None:
-    DELIVERED.setdefault(event_kind, []).append(callback)
+def on_delivered(event_kind: str, callback: Delivered, *, wanted: Wanted | None = None) -> None:
+    DELIVERED.setdefault(event_kind, []).append((callback, wanted))

@@ -2,9 +2,11 @@
 on one id (True if it acted). A step whose scan fails, or an item whose action fails, is logged
 and counted, and the rest go on. Used by dispatch's sweeps and the alarms' and devices' ones."""
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 
 import structlog
+from django.db import connection
 
 log = structlog.get_logger(__name__)
 
@@ -31,3 +33,19 @@ def steps_run(steps: Iterable[Step]) -> dict[str, int]:
                 log.exception("sweep_item_failed", step=name, id=pk)
     done["items_failed"] = failed
     return done
+
+
+@contextlib.contextmanager
+def alone(lock: int) -> Iterator[bool]:
+    """Hold the PostgreSQL advisory lock `lock` for the block, if nobody else does: yields True
+    when this run holds it (and releases it after), False when another run of the same sweep is
+    going on (the caller then does nothing)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock])
+        held = bool(cursor.fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [lock])
