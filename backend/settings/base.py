@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phonenumber_field",
     "csp",
+    "django_htmx",
     "channels",
     "axes",
     "django_otp",
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "dispatch",
     "hotline",
     "alarms",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     # A signed-in user's own language over Accept-Language (a JWT's: the API's authentication).
     "backend.core.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: the console's fragments answer htmx's requests (console/).
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a lockout noticed during a Django login (session, admin) into its answer.
     "axes.middleware.AxesMiddleware",

@@ -1,0 +1,47 @@
+"""Who may use the console, in one place: signed in by session with the second factor, and a
+member of a district's staff (operator, supervisor, district administrator)."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from backend.accounts.models import STAFF_ROLES, User
+
+View = Callable[..., HttpResponse]
+
+
+def console_user(request: HttpRequest) -> User | None:
+    """The request's user if the console is theirs, else None."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_active or user.role not in STAFF_ROLES:
+        return None
+    if not user.is_verified():  # type: ignore[attr-defined]  # django-otp's middleware
+        return None
+    return user
+
+
+def console_view(view: View) -> View:
+    """A console page or fragment: staff with the second factor only. A page sends anyone else
+    to the sign-in; an htmx fragment answers 401 with HX-Redirect so the page follows."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = console_user(request)
+        if user is None:
+            if request.user.is_authenticated and request.user.role not in STAFF_ROLES:  # type: ignore[union-attr]
+                return HttpResponseForbidden(_("The console is for the call centre's staff."))
+            sign_in = f"{reverse('console:sign-in')}?{REDIRECT_FIELD_NAME}={request.path}"
+            if request.headers.get("HX-Request"):
+                response = HttpResponse(status=401)
+                response["HX-Redirect"] = sign_in
+                return response
+            return redirect(sign_in)
+        return view(request, *args, **kwargs)
+
+    return wrapped
