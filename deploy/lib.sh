@@ -14,6 +14,9 @@ export PATH="$VENV/bin:$PATH"
 if [ -z "${PIP_CERT:-}" ] && [ -s /etc/ssl/certs/ca-certificates.crt ]; then
   export PIP_CERT=/etc/ssl/certs/ca-certificates.crt
 fi
+# The browser tests (tests/browser/) drive the system's Chromium by its path (ANXIN_CHROMIUM,
+# below): Playwright must never download a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -27,6 +30,8 @@ On another system, install these by hand, start them, then run the script again:
     '$DB_USER' (password '$DB_PASSWORD') for development and tests
   - GDAL and GEOS libraries (Debian: gdal-bin)
   - Redis 6+ on 127.0.0.1:6379
+  - for the browser tests, Chromium (ANXIN_CHROMIUM names its executable if it is not at
+    /usr/bin/chromium) and a font with Chinese glyphs
 Reason: $1
 MSG
   exit 1
@@ -70,6 +75,38 @@ check_system() {
     debian:*|ubuntu:*|*:*debian*) ;;
     *) unsupported "this is ${PRETTY_NAME:-an unknown system}" ;;
   esac
+  # The browser tests' Chromium, and a small font with Chinese glyphs for their screenshots
+  # (WenQuanYi Micro Hei: 1.6 MB). Ubuntu ships Chromium as a snap only (its deb installs
+  # snapd): there, point ANXIN_CHROMIUM at a Chromium, or the browser tests are skipped.
+  BROWSER_PACKAGES=(chromium fonts-wqy-microhei)
+  case "${ID:-}:${ID_LIKE:-}" in
+    ubuntu:*|*:*ubuntu*) BROWSER_PACKAGES=(fonts-wqy-microhei) ;;
+  esac
+}
+
+# The Chromium the browser tests launch, when ANXIN_CHROMIUM does not name one: the first of
+# Debian's and Ubuntu's paths that exists (tests/browser/conftest.py looks there too when pytest
+# runs without this set-up).
+chromium_path() {
+  local candidate
+  for candidate in /usr/bin/chromium /usr/bin/chromium-browser; do
+    if [ -x "$candidate" ]; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+ensure_chromium() {
+  if [ -n "${ANXIN_CHROMIUM:-}" ]; then
+    [ -x "$ANXIN_CHROMIUM" ] || die "ANXIN_CHROMIUM=$ANXIN_CHROMIUM is not an executable"
+  elif ! ANXIN_CHROMIUM=$(chromium_path); then
+    unset ANXIN_CHROMIUM
+    say "no Chromium: the browser tests are skipped, and fail under CI (set ANXIN_CHROMIUM)"
+    return 0
+  fi
+  export ANXIN_CHROMIUM
 }
 
 find_python() {
@@ -86,7 +123,7 @@ ensure_system_packages() {
   check_system
   # gettext: msgfmt compiles the translation catalogues (locale/), and checks them in CI.
   apt_install ca-certificates locales procps gdal-bin gettext redis-server postgresql \
-    postgresql-contrib
+    postgresql-contrib "${BROWSER_PACKAGES[@]}"
   PY=$(find_python || true)
   if [ -z "$PY" ]; then
     apt_install python3.11 python3.11-venv 2>/dev/null || apt_install python3 python3-venv
@@ -199,5 +236,6 @@ setup_all() {
   ensure_redis
   ensure_database "$db"
   ensure_venv
+  ensure_chromium
   mkdir -p "$VAR"
 }
