@@ -4,6 +4,8 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 
+from backend.accounts.models import Role
+
 
 class Priority(models.TextChoices):
     ROUTINE = "routine", "Routine"
@@ -99,6 +101,16 @@ class Channel(models.TextChoices):
     SCHEDULED = "scheduled", "Care plan"
     IVR = "ivr", "Phone menu (IVR)"
     ALARM = "alarm", "Alarm device"
+
+
+# Who may log a work order by hand, and the channel it then comes in by: the API's and the
+# operator console's.
+CHANNEL_BY_ROLE: dict[str, str] = {
+    Role.OPERATOR: Channel.OPERATOR,
+    Role.SUPERVISOR: Channel.OPERATOR,
+    Role.DISTRICT_ADMIN: Channel.OPERATOR,
+    Role.FAMILY: Channel.FAMILY,
+}
 
 
 class RequestState(models.TextChoices):

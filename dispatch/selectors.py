@@ -5,7 +5,7 @@ from django.db.models.functions import Cast, Concat
 from backend.accounts.models import Role, User
 from elders.selectors import grants_live
 
-from .models import JobOffer, OfferState, ServiceRequest
+from .models import OPEN_REQUEST_STATES, JobOffer, OfferState, ServiceRequest
 
 GRANT_PREFIX = "request:"
 
@@ -76,3 +76,14 @@ def offers_for_user(user: User, *, state: str | None = OfferState.PENDING) -> Qu
 
 def request_visible(user: User, request_id: int) -> ServiceRequest | None:
     return requests_visible_to(user).filter(Q(pk=request_id)).first()
+
+
+def requests_possibly_duplicated(
+    *, elder_id: int, service_type_id: int
+) -> QuerySet[ServiceRequest]:
+    """The elder's open requests of this service, newest first: a new one of the same service
+    may duplicate them. Intake records the newest as the new order's `possible_duplicate_of`;
+    the operator console warns before creating."""
+    return ServiceRequest.objects.filter(
+        elder_id=elder_id, service_type_id=service_type_id, state__in=OPEN_REQUEST_STATES
+    ).order_by("-created_at", "-pk")

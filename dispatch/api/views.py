@@ -16,7 +16,7 @@ from backend.core.idempotency import idempotent
 from backend.core.permissions import require_role, signed_in
 from dispatch import escalation, follow_up, offer_sms, services
 from dispatch.models import (
-    Channel,
+    CHANNEL_BY_ROLE,
     Complaint,
     JobOffer,
     OperatorAlert,
@@ -55,13 +55,6 @@ from .serializers import (
     VisitExceptionOutput,
 )
 from .throttles import RequestCreateThrottle, service_type_named
-
-CHANNEL_BY_ROLE = {
-    Role.OPERATOR: Channel.OPERATOR,
-    Role.SUPERVISOR: Channel.OPERATOR,
-    Role.DISTRICT_ADMIN: Channel.OPERATOR,
-    Role.FAMILY: Channel.FAMILY,
-}
 
 
 class RequestListCreateView(ListAPIView):

@@ -25,7 +25,6 @@ from providers.selectors import (
 from ..escalation import alert_raise
 from ..family import family_text
 from ..models import (
-    OPEN_REQUEST_STATES,
     JobOffer,
     OfferState,
     RequestState,
@@ -33,6 +32,7 @@ from ..models import (
     ServiceType,
 )
 from ..ranking import Ranked, preferences_apply, rank
+from ..selectors import requests_possibly_duplicated
 from ..transitions import (
     SYSTEM,
 )
@@ -131,13 +131,9 @@ def _new_id_and_duplicate(*, elder_id: int, service_type: ServiceType) -> tuple[
     """The new work order's id, drawn from its sequence so that the reference (which shows it)
     is written by the one INSERT, and the newest open request of the same service for the same
     elder, which it may duplicate: one query."""
-    duplicate = (
-        ServiceRequest.objects.filter(
-            elder_id=elder_id, service_type=service_type, state__in=OPEN_REQUEST_STATES
-        )
-        .order_by("-created_at")
-        .values("pk")[:1]
-    )
+    duplicate = requests_possibly_duplicated(
+        elder_id=elder_id, service_type_id=service_type.pk
+    ).values("pk")[:1]
     sql, params = duplicate.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(

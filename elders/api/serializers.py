@@ -2,6 +2,7 @@ from django.utils.translation import gettext as _
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
+from backend.accounts.models import User
 from backend.core.geo import (
     CRS_CHOICES,
     WGS84,
@@ -26,6 +27,7 @@ from elders.models import (
     LivingArrangement,
     division_code_validator,
 )
+from elders.selectors import ElderView, elder_view_for
 
 
 class ElderInput(serializers.Serializer):
@@ -195,6 +197,20 @@ class ElderWithBirthDateOutput(ElderOutput):
     birth_date = serializers.DateField(
         required=False, help_text="Supervisors and district administrators only"
     )
+
+
+FILE_OUTPUT: dict[ElderView, type[ElderBriefOutput]] = {
+    ElderView.FILE_WITH_BIRTH_DATE: ElderWithBirthDateOutput,
+    ElderView.FILE: ElderOutput,
+    ElderView.FOR_WORKER: ElderForWorkerOutput,
+    ElderView.BRIEF: ElderBriefOutput,
+}
+
+
+def elder_file_output(user: User) -> type[ElderBriefOutput]:
+    """The serializer of an elder's file for this user's role (`elder_view_for`): the API's
+    file and the operator console's show the same fields."""
+    return FILE_OUTPUT[elder_view_for(user)]
 
 
 class ElderListOutput(serializers.Serializer):

@@ -14,11 +14,9 @@ from elders import services
 from elders.models import AccessLog, AlarmDevice, CareNeed, Consent, Elder, EmergencyContact
 from elders.selectors import (
     ID_NUMBER_ROLES,
-    ElderView,
     elder_active_grant,
     elder_caller_card,
     elder_lists_in_full,
-    elder_view_for,
     elders_by_phone,
     elders_visible_to,
 )
@@ -37,18 +35,6 @@ def _visible_elder(request, pk: int) -> Elder:
     if elder is None:
         raise Http404
     return elder
-
-
-FILE_OUTPUT = {
-    ElderView.FILE_WITH_BIRTH_DATE: s.ElderWithBirthDateOutput,
-    ElderView.FILE: s.ElderOutput,
-    ElderView.FOR_WORKER: s.ElderForWorkerOutput,
-    ElderView.BRIEF: s.ElderBriefOutput,
-}
-
-
-def _output_class(user):
-    return FILE_OUTPUT[elder_view_for(user)]
 
 
 class _ElderList(ListAPIView):
@@ -100,7 +86,7 @@ class ElderListView(_ElderList):
             actor=request.user, district_id=request.user.district_id, **data.validated_data
         )
         return Response(
-            _output_class(request.user)(_visible_elder(request, elder.pk)).data,
+            s.elder_file_output(request.user)(_visible_elder(request, elder.pk)).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -120,7 +106,7 @@ class ElderDetailView(APIView):
     @extend_schema(responses=s.ElderWithBirthDateOutput)
     def get(self, request, pk: int):
         elder = _visible_elder(request, pk)
-        return Response(_output_class(request.user)(elder).data)
+        return Response(s.elder_file_output(request.user)(elder).data)
 
     @extend_schema(request=s.ElderInput, responses=s.ElderWithBirthDateOutput)
     @idempotent
@@ -130,7 +116,7 @@ class ElderDetailView(APIView):
         data = s.ElderInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         services.elder_update(elder=elder, actor=request.user, **data.validated_data)
-        return Response(_output_class(request.user)(_visible_elder(request, pk)).data)
+        return Response(s.elder_file_output(request.user)(_visible_elder(request, pk)).data)
 
 
 class ElderLookupView(APIView):
