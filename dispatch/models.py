@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
+from django.utils.translation import gettext_lazy as _lazy
 
 from backend.accounts.models import Role
 
@@ -615,6 +616,33 @@ ALERT_RESOLUTIONS = {
     "visit_denied": {"worker_on_site_confirmed", "elder_mistaken", "visit_not_verified", "other"},
     # Resolved as `caller_answered` by the operator who takes the call (hotline.services).
     "caller_waiting": {"caller_answered", "called_back", "handed_to_120", "other"},
+}
+
+# What each resolution code means, for people (the console shows these; the API takes the codes).
+ALERT_RESOLUTION_LABELS = {
+    "operator_assigned": _lazy("An operator assigned a worker"),
+    "sent_back_to_matching": _lazy("Sent back to matching"),
+    "handled_by_phone": _lazy("Handled by phone"),
+    "handed_to_120": _lazy("Handed to 120"),
+    "worker_arrived_late": _lazy("The worker arrived late"),
+    "worker_on_the_way": _lazy("The worker is on the way"),
+    "worker_forgot_check_out": _lazy("The worker forgot to check out"),
+    "visit_extended": _lazy("The visit was extended"),
+    "worker_unreachable": _lazy("The worker cannot be reached"),
+    "elder_found_well": _lazy("The elder was found well"),
+    "family_confirmed_well": _lazy("The family confirmed the elder is well"),
+    "door_opened_with_police": _lazy("The door was opened with the police"),
+    "elder_in_hospital": _lazy("The elder is in hospital"),
+    "service_arranged": _lazy("A service was arranged"),
+    "family_informed": _lazy("The family was told"),
+    "outcome_recorded": _lazy("The emergency's outcome was recorded"),
+    "family_reached": _lazy("The family was reached"),
+    "worker_on_site_confirmed": _lazy("The worker was confirmed on site"),
+    "elder_mistaken": _lazy("The elder was mistaken"),
+    "visit_not_verified": _lazy("The visit could not be verified"),
+    "caller_answered": _lazy("The caller was answered"),
+    "called_back": _lazy("The caller was called back"),
+    "other": _lazy("Other (see the note)"),
 }
 
 # What follows a resolved alert when the condition that raised it is found again, by (kind,

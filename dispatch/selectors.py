@@ -5,7 +5,7 @@ from django.db.models.functions import Cast, Concat
 from backend.accounts.models import Role, User
 from elders.selectors import grants_live
 
-from .models import OPEN_REQUEST_STATES, JobOffer, OfferState, ServiceRequest
+from .models import OPEN_REQUEST_STATES, JobOffer, OfferState, OperatorAlert, ServiceRequest
 
 GRANT_PREFIX = "request:"
 
@@ -87,3 +87,13 @@ def requests_possibly_duplicated(
     return ServiceRequest.objects.filter(
         elder_id=elder_id, service_type_id=service_type_id, state__in=OPEN_REQUEST_STATES
     ).order_by("-created_at", "-pk")
+
+
+def alerts_for_staff(user: User) -> QuerySet[OperatorAlert]:
+    """The alerts of the staff member's district (the caller checks the role), the latest
+    raised first."""
+    return (
+        OperatorAlert.objects.filter(request__district_id=user.staff_district_id)
+        .select_related("acknowledged_by", "resolved_by")
+        .order_by("-raised_at")
+    )

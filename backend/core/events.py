@@ -167,3 +167,16 @@ def events_after(user: User, *, after: int | None, limit: int) -> list[Event]:
             return []
         qs = qs.filter(models.Q(xid__gt=anchor) | models.Q(xid=anchor, pk__gt=after))
     return list(qs.order_by("xid", "pk")[:limit])
+
+
+def events_head(user: User) -> int | None:
+    """The feed's cursor now: the last final event the user may see, in feed order. A page
+    rendered from the database now reads the feed from here to learn what changed since."""
+    last = (
+        events_visible_to(user)
+        .filter(xid__lt=COMMIT_SAFE_WATERMARK)
+        .order_by("-xid", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return last

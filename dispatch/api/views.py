@@ -24,7 +24,12 @@ from dispatch.models import (
     ServiceType,
     Visit,
 )
-from dispatch.selectors import offers_for_user, request_visible, requests_visible_to
+from dispatch.selectors import (
+    alerts_for_staff,
+    offers_for_user,
+    request_visible,
+    requests_visible_to,
+)
 from elders.selectors import elders_visible_to
 from elders.services import access_log_record_many
 
@@ -399,17 +404,13 @@ class AlertListView(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return OperatorAlert.objects.none()
         require_role(user := signed_in(self.request), STAFF_ROLES, _("see alerts"))
-        return (
-            OperatorAlert.objects.filter(request__district_id=user.staff_district_id)
-            .select_related("acknowledged_by", "resolved_by")
-            .order_by("-raised_at")
-        )
+        return alerts_for_staff(user)
 
 
 def _staff_alert(request, pk: int) -> int:
     """The alert's id if it is one of the caller's district and the caller is district staff."""
-    require_role(request.user, STAFF_ROLES, _("act on alerts"))
-    return get_object_or_404(OperatorAlert, pk=pk, request__district_id=request.user.district_id).pk
+    require_role(user := signed_in(request), STAFF_ROLES, _("act on alerts"))
+    return get_object_or_404(alerts_for_staff(user), pk=pk).pk
 
 
 class AlertAcknowledgeView(APIView):

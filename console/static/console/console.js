@@ -1,0 +1,311 @@
+/* The console's live link and small behaviours (docs/console.md):
+ * - one WebSocket (/ws/, a one-time ticket fetched with the session), reconnected with a
+ *   back-off, watched with pings; after every connect the events feed is read from the cursor
+ *   the page was rendered with, so nothing that happened while it was down is missed;
+ * - every event is dispatched as `anxin:event` on document, and refreshes the fragments that
+ *   follow it (`data-refresh-on` type prefixes, `data-refresh-subject`), one request at a
+ *   time per fragment however many events arrive;
+ * - a sound on new alarms (once the browser allows it: a first click), else a flashing banner;
+ * - clocks (`time[data-clock]`) ticking every second; keyboard shortcuts (`data-shortcut`).
+ * Nothing here polls: the page asks the server only when told something changed. */
+(function () {
+  "use strict";
+
+  var body = document.body;
+  var t = window.gettext || function (s) { return s; };
+  var interpolate = window.interpolate || function (fmt, args) { return fmt + " " + args.join(" "); };
+
+  /* ---- clocks: elapsed since, or time left to a target ---- */
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function span(ms) {
+    var s = Math.floor(Math.abs(ms) / 1000);
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+    return (h ? h + ":" + two(m) : m) + ":" + two(s % 60);
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-clock]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      if (el.dataset.clock === "countdown") {
+        var left = at - now;
+        el.textContent = left >= 0
+          ? interpolate(t("%s left"), [span(left)])
+          : interpolate(t("%s over"), [span(left)]);
+        el.classList.toggle("overdue", left < 0);
+        el.classList.toggle("soon", left >= 0 && left < 60000);
+      } else {
+        el.textContent = span(now - at);
+      }
+    });
+  }
+  setInterval(tick, 1000);
+  document.addEventListener("htmx:afterSettle", tick);
+  tick();
+
+  /* ---- keyboard shortcuts ---- */
+  function typing(el) {
+    return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+  function visible(el) { return !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length); }
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) {
+      if (e.key === "Escape" && typing(e.target)) e.target.blur();
+      return;
+    }
+    var key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+    if (key === "?") { toggleHelp(); e.preventDefault(); return; }
+    var focus = Array.prototype.find.call(
+      document.querySelectorAll("[data-shortcut-focus]"),
+      function (el) { return el.dataset.shortcutFocus === key && visible(el); });
+    if (focus) { focus.focus(); e.preventDefault(); return; }
+    var target = Array.prototype.find.call(
+      document.querySelectorAll("[data-shortcut]"),
+      function (el) { return el.dataset.shortcut === key && visible(el) && !el.disabled; });
+    if (target) { target.click(); e.preventDefault(); }
+  });
+  function toggleHelp() {
+    var help = document.getElementById("shortcuts");
+    if (help) help.hidden = !help.hidden;
+  }
+
+  if (!body.dataset.ticketUrl || !document.getElementById("link")) return; // the sign-in page
+
+  var csrf = (JSON.parse(body.getAttribute("hx-headers") || "{}"))["X-CSRFToken"];
+  var after = body.dataset.eventsAfter ? Number(body.dataset.eventsAfter) : null;
+  var link = document.getElementById("link");
+  var seen = new Set();
+  var SEEN_KEPT = 5000;
+
+  function setLink(state, text) {
+    link.dataset.state = state;
+    link.textContent = text;
+    body.classList.toggle("offline", state === "lost");
+  }
+
+  /* ---- fragments that follow the live state ---- */
+  var inFlight = new Map(); // element id -> {again, at}
+  function refresh(el) {
+    var key = el.id;
+    var state = key && inFlight.get(key);
+    if (state && Date.now() - state.at < 10000) { state.again = true; return; }
+    if (key) inFlight.set(key, { again: false, at: Date.now() });
+    window.htmx.trigger(el, "refresh");
+  }
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var el = e.detail.elt;
+    var state = el && el.id && inFlight.get(el.id);
+    if (!state) return;
+    inFlight.delete(el.id);
+    if (state.again) {
+      var now = document.getElementById(el.id); // an outerHTML swap replaced it
+      if (now) refresh(now);
+    }
+  });
+  function subjectsOf(msg) {
+    var data = msg.data || {}, out = [];
+    if (data.subject) out.push(data.subject.type + ":" + data.subject.id);
+    if (data.request) out.push("request:" + data.request);
+    if (data.request_id) out.push("request:" + data.request_id);
+    return out;
+  }
+  function follows(el, msg) {
+    var prefixes = (el.dataset.refreshOn || "").split(/\s+/).filter(Boolean);
+    if (!prefixes.some(function (p) { return msg.type.indexOf(p) === 0; })) return false;
+    var subject = el.dataset.refreshSubject;
+    return !subject || subjectsOf(msg).indexOf(subject) >= 0;
+  }
+  function refreshFor(msg) {
+    document.querySelectorAll("[data-refresh-on]").forEach(function (el) {
+      if (follows(el, msg)) refresh(el);
+    });
+  }
+  function refreshAll() {
+    document.querySelectorAll("[data-refresh-on]").forEach(refresh);
+  }
+
+  /* ---- sound (once allowed) or flashing ---- */
+  var audio = null;
+  var soundWanted = localStorage.getItem("anxin.sound") === "on";
+  var soundButton = document.getElementById("sound");
+  var ask = document.getElementById("sound-ask");
+  var flash = document.getElementById("flash");
+  function soundOn() { return soundWanted && audio && audio.state === "running"; }
+  function showSound() {
+    soundButton.textContent = soundOn() ? t("Sound on") : t("Sound off");
+    soundButton.setAttribute("aria-pressed", soundOn() ? "true" : "false");
+    body.classList.toggle("silent", !soundOn());
+  }
+  function unlock() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      return audio.resume().then(showSound, showSound);
+    } catch (err) { showSound(); return Promise.resolve(); }
+  }
+  function beep() {
+    if (!soundOn()) return false;
+    var now = audio.currentTime;
+    [0, 0.35, 0.7].forEach(function (offset) {
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.type = "square";
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.2, now + offset);
+      gain.gain.exponentialRampToValueAtTime(0.001, now + offset + 0.25);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(now + offset);
+      osc.stop(now + offset + 0.3);
+    });
+    return true;
+  }
+  document.getElementById("sound-allow").addEventListener("click", function () {
+    soundWanted = true;
+    localStorage.setItem("anxin.sound", "on");
+    sessionStorage.setItem("anxin.sound.asked", "1");
+    ask.hidden = true;
+    unlock().then(beep);
+  });
+  document.getElementById("sound-decline").addEventListener("click", function () {
+    soundWanted = false;
+    localStorage.setItem("anxin.sound", "off");
+    sessionStorage.setItem("anxin.sound.asked", "1");
+    ask.hidden = true;
+    showSound();
+  });
+  soundButton.addEventListener("click", function () {
+    soundWanted = !soundOn();
+    localStorage.setItem("anxin.sound", soundWanted ? "on" : "off");
+    if (soundWanted) unlock().then(beep); else showSound();
+  });
+  // A page load needs a gesture again before sound plays: the first click or key unlocks it.
+  function firstGesture() {
+    document.removeEventListener("click", firstGesture, true);
+    document.removeEventListener("keydown", firstGesture, true);
+    if (soundWanted) unlock();
+  }
+  document.addEventListener("click", firstGesture, true);
+  document.addEventListener("keydown", firstGesture, true);
+  if (!sessionStorage.getItem("anxin.sound.asked")) ask.hidden = false;
+  showSound();
+
+  var openAlarms = 0;
+  function alarmsWaiting(count) {
+    openAlarms = count;
+    flash.hidden = count === 0;
+    flash.textContent = count ? interpolate(t("%s alarm(s) waiting for a person"), [count]) : "";
+    document.title = (count ? "(" + count + ") " : "") + document.title.replace(/^\(\d+\) /, "");
+  }
+  flash.addEventListener("click", function () {
+    var first = document.querySelector(".kind-alarm:not(.taken)");
+    if (first) first.scrollIntoView({ block: "center" });
+  });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var state = e.detail.target.querySelector && e.detail.target.querySelector("[data-open-alarms]");
+    if (state) alarmsWaiting(Number(state.dataset.openAlarms));
+  });
+  function ring(msg) {
+    beep();
+    flash.hidden = false;
+    if (!flash.textContent) flash.textContent = t("New alarm");
+    body.classList.add("alarm-new");
+    setTimeout(function () { body.classList.remove("alarm-new"); }, 6000);
+  }
+
+  /* ---- events: pushed, or read from the feed ---- */
+  function handle(msg) {
+    if (!msg || typeof msg.type !== "string") return;
+    if (msg.id === undefined || msg.id === null) {
+      document.dispatchEvent(new CustomEvent("anxin:" + msg.type, { detail: msg }));
+      return;
+    }
+    if (seen.has(msg.id)) return; // a push and the feed may both bring it
+    seen.add(msg.id);
+    if (seen.size > SEEN_KEPT) seen.delete(seen.values().next().value);
+    document.dispatchEvent(new CustomEvent("anxin:event", { detail: msg }));
+    refreshFor(msg);
+    if (msg.type === "alarm.raised" || msg.type === "alarm.resent") ring(msg);
+  }
+
+  function signedOut() { window.location.href = body.dataset.signInUrl + "?next=" + encodeURIComponent(location.pathname); }
+
+  function catchUp() {
+    var url = new URL(body.dataset.eventsUrl, window.location.href);
+    if (after !== null) url.searchParams.set("after", String(after));
+    url.searchParams.set("limit", "200");
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        if (r.status === 401 || r.status === 403) { signedOut(); throw new Error("signed out"); }
+        if (!r.ok) throw new Error("feed " + r.status);
+        return r.json();
+      })
+      .then(function (page) {
+        page.events.forEach(handle);
+        if (page.next_after !== null && page.next_after !== undefined) after = page.next_after;
+        if (page.events.length === 200) return catchUp();
+      });
+  }
+
+  var socket = null, attempts = 0, connectedOnce = false, pingTimer = null, pongDue = null;
+  function ticket() {
+    return fetch(body.dataset.ticketUrl, {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+    }).then(function (r) {
+      if (r.status === 401 || r.status === 403) { signedOut(); throw new Error("signed out"); }
+      if (!r.ok) throw new Error("ticket " + r.status);
+      return r.json();
+    }).then(function (answer) { return answer.ticket; });
+  }
+  function later() {
+    attempts += 1;
+    var wait = Math.min(10000, 500 * Math.pow(2, attempts)) * (0.75 + Math.random() / 2);
+    setLink("lost", interpolate(t("Connection lost: reconnecting in %s s…"), [Math.ceil(wait / 1000)]));
+    setTimeout(connect, wait);
+  }
+  function connect() {
+    setLink(connectedOnce ? "lost" : "connecting", connectedOnce ? t("Reconnecting…") : t("Connecting…"));
+    ticket().then(function (token) {
+      var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+      socket = new WebSocket(scheme + window.location.host + "/ws/?ticket=" + encodeURIComponent(token));
+      socket.onopen = function () {
+        attempts = 0;
+        var again = connectedOnce;
+        connectedOnce = true;
+        setLink("live", t("Live"));
+        startPings();
+        catchUp().then(function () {
+          if (again) {
+            refreshAll();
+            document.dispatchEvent(new CustomEvent("anxin:reconnected"));
+          }
+        }).catch(function () { if (again) refreshAll(); });
+      };
+      socket.onmessage = function (e) {
+        var msg;
+        try { msg = JSON.parse(e.data); } catch (err) { return; }
+        if (msg.type === "pong") { pongDue = null; return; }
+        handle(msg);
+      };
+      socket.onclose = function () {
+        stopPings();
+        socket = null;
+        later();
+      };
+    }).catch(function (err) {
+      if (String(err.message) !== "signed out") later();
+    });
+  }
+  function startPings() {
+    stopPings();
+    pingTimer = setInterval(function () {
+      if (!socket || socket.readyState !== WebSocket.OPEN) return;
+      if (pongDue && Date.now() > pongDue) { socket.close(); return; } // half-open: start again
+      socket.send(JSON.stringify({ type: "ping" }));
+      if (!pongDue) pongDue = Date.now() + 10000;
+    }, 15000);
+  }
+  function stopPings() { clearInterval(pingTimer); pingTimer = null; pongDue = null; }
+  window.addEventListener("online", function () { if (socket) socket.close(); });
+  connect();
+
+  window.Anxin = { csrf: csrf, refresh: refresh, refreshAll: refreshAll, openAlarms: function () { return openAlarms; } };
+})();
