@@ -8,14 +8,20 @@ changed nothing, so the client may correct it and retry under the same key.
 One kind of refusal is itself a fact to keep: a `DomainError` with `keeps_changes = True`
 (an accept refused because the offer's deadline passed expires the offer and moves the work
 on). Its changes commit and its answer is given, but it is not kept for the key.
+
+A console form (an htmx post) carries its key in a hidden field, `FORM_FIELD`, made when the form
+is rendered (`{% idempotency_field %}`, console/templatetags/idempotency.py); `form_post_first`
+claims it the same way.
 """
 
 import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from django.db import connection, transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.request import Request
@@ -26,6 +32,8 @@ from .models import IdempotencyRecord
 from .permissions import signed_in
 
 HEADER = "Idempotency-Key"
+FORM_FIELD = "idempotency_key"
+MAX_KEY_LENGTH = 200
 
 
 class IdempotencyKeyReused(DomainError):
@@ -33,12 +41,72 @@ class IdempotencyKeyReused(DomainError):
     default_code = "idempotency_key_reused"
 
 
-def _body_hash(request: Request) -> str:
+def _body_hash(path: str, data: Any) -> str:
     try:
-        canonical = json.dumps(request.data, sort_keys=True, default=str)
+        canonical = json.dumps(data, sort_keys=True, default=str)
     except TypeError:
-        canonical = repr(request.data)
-    return hashlib.sha256(f"{request.path}\n{canonical}".encode()).hexdigest()
+        canonical = repr(data)
+    return hashlib.sha256(f"{path}\n{canonical}".encode()).hexdigest()
+
+
+def _key_checked(key: str, field: str) -> str:
+    if len(key) > MAX_KEY_LENGTH:
+        raise DomainError(
+            _("Idempotency-Key is longer than 200 characters."),
+            code="invalid",
+            fields={field: [_("at most 200 characters")]},
+        )
+    return key
+
+
+def idempotency_claim(
+    *, user_id: int, key: str, method: str, path: str, body_hash: str
+) -> int | None:
+    """Claim `key` for the user inside the caller's transaction: the claim's id, or None when an
+    earlier request holds it. A concurrent first request is waited for (the unique index) until
+    it commits or rolls back; a rolled-back first leaves the key free for this one."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO core_idempotencyrecord"
+            " (user_id, key, method, path, body_hash, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, now())"
+            " ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+            [user_id, key, method, path, body_hash],
+        )
+        claimed = cursor.fetchone()
+    return claimed[0] if claimed else None
+
+
+def _first_with(*, user_id: int, key: str, body_hash: str) -> IdempotencyRecord:
+    """The earlier request that holds the key; 422 if it came with another body."""
+    first = IdempotencyRecord.objects.get(user_id=user_id, key=key)
+    if first.body_hash != body_hash:
+        raise IdempotencyKeyReused(
+            _("This Idempotency-Key was used with a different request body.")
+        )
+    return first
+
+
+def form_post_first(request: HttpRequest, *, user_id: int, fields: Mapping[str, Any]) -> bool:
+    """A form's post, inside the caller's transaction: True when it is the first with its key
+    (do the work), False when one with the same key and `fields` already went through (do
+    nothing again: answer with what is there now). 422 when the key came with other fields.
+    A post without the hidden field is always a first."""
+    key = _key_checked(str(request.POST.get(FORM_FIELD, "")).strip(), FORM_FIELD)
+    if not key:
+        return True
+    body_hash = _body_hash(request.path, dict(fields))
+    claimed = idempotency_claim(
+        user_id=user_id,
+        key=key,
+        method=request.method or "POST",
+        path=request.path,
+        body_hash=body_hash,
+    )
+    if claimed is not None:
+        return True
+    _first_with(user_id=user_id, key=key, body_hash=body_hash)
+    return False
 
 
 def idempotent(view_method: Callable) -> Callable:
@@ -56,29 +124,19 @@ def idempotent(view_method: Callable) -> Callable:
                         raise
                     refusal = exc
             raise refusal
-        if len(key) > 200:
-            raise DomainError(
-                _("Idempotency-Key is longer than 200 characters."),
-                code="invalid",
-                fields={HEADER: [_("at most 200 characters")]},
-            )
-        body_hash = _body_hash(request)
+        _key_checked(key, HEADER)
+        body_hash = _body_hash(request.path, request.data)
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO core_idempotencyrecord"
-                    " (user_id, key, method, path, body_hash, created_at)"
-                    " VALUES (%s, %s, %s, %s, %s, now())"
-                    " ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
-                    [request.user.pk, key, request.method, request.path, body_hash],
-                )
-                claimed = cursor.fetchone()
+            user_id = signed_in(request).pk
+            claimed = idempotency_claim(
+                user_id=user_id,
+                key=key,
+                method=request.method or "POST",
+                path=request.path,
+                body_hash=body_hash,
+            )
             if claimed is None:
-                first = IdempotencyRecord.objects.get(user=signed_in(request), key=key)
-                if first.body_hash != body_hash:
-                    raise IdempotencyKeyReused(
-                        _("This Idempotency-Key was used with a different request body.")
-                    )
+                first = _first_with(user_id=user_id, key=key, body_hash=body_hash)
                 replay = Response(first.response_body, status=first.status_code)
                 replay["Idempotent-Replayed"] = "true"
                 return replay
@@ -87,11 +145,11 @@ def idempotent(view_method: Callable) -> Callable:
             except DomainError as exc:
                 if not getattr(exc, "keeps_changes", False):
                     raise
-                IdempotencyRecord.objects.filter(pk=claimed[0]).delete()
+                IdempotencyRecord.objects.filter(pk=claimed).delete()
                 refusal = exc
             else:
                 if status.is_success(response.status_code):
-                    IdempotencyRecord.objects.filter(pk=claimed[0]).update(
+                    IdempotencyRecord.objects.filter(pk=claimed).update(
                         status_code=response.status_code, response_body=response.data
                     )
                 else:

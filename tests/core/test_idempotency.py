@@ -70,3 +70,45 @@ def test_keys_belong_to_one_user(operator, elder, district):
     api(colleague).post("/api/v1/requests/", body, format="json", HTTP_IDEMPOTENCY_KEY="same")
 
     assert ServiceRequest.objects.count() == 2
+
+
+def _form_post(key: str, **fields):
+    from django.test import RequestFactory
+
+    return RequestFactory().post("/console/requests/1/retry/", {"idempotency_key": key, **fields})
+
+
+def test_a_form_posted_twice_with_its_key_goes_through_once(operator):
+    from django.db import transaction
+
+    from backend.core.idempotency import form_post_first
+
+    with transaction.atomic():
+        first = form_post_first(_form_post("f-1"), user_id=operator.pk, fields={"a": "1"})
+    with transaction.atomic():
+        again = form_post_first(_form_post("f-1"), user_id=operator.pk, fields={"a": "1"})
+
+    assert (first, again) == (True, False)
+
+
+def test_a_form_key_with_other_fields_is_refused_and_a_refused_first_frees_it(operator):
+    from django.db import transaction
+
+    from backend.core.idempotency import IdempotencyKeyReused, form_post_first
+
+    with pytest.raises(RuntimeError), transaction.atomic():  # the first post's work failed
+        form_post_first(_form_post("f-2"), user_id=operator.pk, fields={"a": "1"})
+        raise RuntimeError
+    with transaction.atomic():
+        retried = form_post_first(_form_post("f-2"), user_id=operator.pk, fields={"a": "1"})
+
+    assert retried is True
+    with pytest.raises(IdempotencyKeyReused), transaction.atomic():
+        form_post_first(_form_post("f-2"), user_id=operator.pk, fields={"a": "2"})
+
+
+def test_a_form_without_a_key_is_always_a_first(operator):
+    from backend.core.idempotency import form_post_first
+
+    assert form_post_first(_form_post(""), user_id=operator.pk, fields={})
+    assert form_post_first(_form_post(""), user_id=operator.pk, fields={})
