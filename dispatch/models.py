@@ -9,9 +9,9 @@ from backend.accounts.models import Role
 
 
 class Priority(models.TextChoices):
-    ROUTINE = "routine", "Routine"
-    URGENT = "urgent", "Urgent"
-    EMERGENCY = "emergency", "Emergency (助急)"
+    ROUTINE = "routine", _lazy("Routine")
+    URGENT = "urgent", _lazy("Urgent")
+    EMERGENCY = "emergency", _lazy("Emergency (助急)")
 
 
 class ServiceType(models.Model):
@@ -97,11 +97,11 @@ class ServiceType(models.Model):
 
 
 class Channel(models.TextChoices):
-    OPERATOR = "operator", "Operator (坐席)"
-    FAMILY = "family", "Family app"
-    SCHEDULED = "scheduled", "Care plan"
-    IVR = "ivr", "Phone menu (IVR)"
-    ALARM = "alarm", "Alarm device"
+    OPERATOR = "operator", _lazy("Operator (坐席)")
+    FAMILY = "family", _lazy("Family app")
+    SCHEDULED = "scheduled", _lazy("Care plan")
+    IVR = "ivr", _lazy("Phone menu (IVR)")
+    ALARM = "alarm", _lazy("Alarm device")
 
 
 # Who may log a work order by hand, and the channel it then comes in by: the API's and the
@@ -115,34 +115,34 @@ CHANNEL_BY_ROLE: dict[str, str] = {
 
 
 class RequestState(models.TextChoices):
-    NEW = "new", "New, waiting for its matching time"
-    MATCHING = "matching", "Matching"
-    OFFERED = "offered", "Offered to worker(s)"
-    ASSIGNED = "assigned", "Assigned"
-    EN_ROUTE = "en_route", "En route (the worker set out)"
-    ON_SITE = "on_site", "On site (checked in)"
-    COMPLETED = "completed", "Completed (checked out)"
-    CLOSED = "closed", "Closed (after follow-up, or automatically)"
-    ESCALATED = "escalated", "In the operator queue"
-    FAILED = "failed", "Failed (nobody by the end of the window)"
-    CANCELLED = "cancelled", "Cancelled"
+    NEW = "new", _lazy("New, waiting for its matching time")
+    MATCHING = "matching", _lazy("Matching")
+    OFFERED = "offered", _lazy("Offered to worker(s)")
+    ASSIGNED = "assigned", _lazy("Assigned")
+    EN_ROUTE = "en_route", _lazy("En route (the worker set out)")
+    ON_SITE = "on_site", _lazy("On site (checked in)")
+    COMPLETED = "completed", _lazy("Completed (checked out)")
+    CLOSED = "closed", _lazy("Closed (after follow-up, or automatically)")
+    ESCALATED = "escalated", _lazy("In the operator queue")
+    FAILED = "failed", _lazy("Failed (nobody by the end of the window)")
+    CANCELLED = "cancelled", _lazy("Cancelled")
 
 
 class Outcome(models.TextChoices):
     """How a work order ended. An emergency's end always names one, and the person who
     recorded it (`ServiceRequest.responsible`)."""
 
-    SERVED = "served", "Served: the visit happened"
-    RESOLVED_ON_SITE = "resolved_on_site", "Emergency resolved on site"
-    AMBULANCE = "ambulance", "Handed to 120 / taken to hospital"
-    FAMILY_HANDLED = "family_handled", "The family took care of it"
-    FALSE_ALARM = "false_alarm", "False alarm"
-    ELDER_UNREACHABLE = "elder_unreachable", "Elder unreachable (police or community told)"
-    ELDER_DECLINED = "elder_declined", "Elder declined the service"
-    NO_WORKER_AVAILABLE = "no_worker_available", "No worker available"
-    NO_WORKER_IN_WINDOW = "no_worker_in_window", "Nobody by the end of the window"
-    DUPLICATE = "duplicate", "Duplicate of another request"
-    OTHER = "other", "Other (see the note)"
+    SERVED = "served", _lazy("Served: the visit happened")
+    RESOLVED_ON_SITE = "resolved_on_site", _lazy("Emergency resolved on site")
+    AMBULANCE = "ambulance", _lazy("Handed to 120 / taken to hospital")
+    FAMILY_HANDLED = "family_handled", _lazy("The family took care of it")
+    FALSE_ALARM = "false_alarm", _lazy("False alarm")
+    ELDER_UNREACHABLE = "elder_unreachable", _lazy("Elder unreachable (police or community told)")
+    ELDER_DECLINED = "elder_declined", _lazy("Elder declined the service")
+    NO_WORKER_AVAILABLE = "no_worker_available", _lazy("No worker available")
+    NO_WORKER_IN_WINDOW = "no_worker_in_window", _lazy("Nobody by the end of the window")
+    DUPLICATE = "duplicate", _lazy("Duplicate of another request")
+    OTHER = "other", _lazy("Other (see the note)")
 
 
 # Which outcomes each way of ending may record. The system records only the last of `fail`.
@@ -320,11 +320,11 @@ class ServiceRequest(models.Model):
 
 
 class OfferState(models.TextChoices):
-    PENDING = "pending", "Waiting for the worker"
-    ACCEPTED = "accepted", "Accepted"
-    DECLINED = "declined", "Declined"
-    EXPIRED = "expired", "Expired (no answer in time)"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    PENDING = "pending", _lazy("Waiting for the worker")
+    ACCEPTED = "accepted", _lazy("Accepted")
+    DECLINED = "declined", _lazy("Declined")
+    EXPIRED = "expired", _lazy("Expired (no answer in time)")
+    WITHDRAWN = "withdrawn", _lazy("Withdrawn")
 
 
 class JobOffer(models.Model):
@@ -559,21 +559,21 @@ class Complaint(models.Model):
 
 
 class AlertKind(models.TextChoices):
-    NO_WORKER = "no_worker", "Nobody took the job: the operator queue"
-    NON_ARRIVAL = "non_arrival", "No check-in by the end of the window"
-    MISSING_CHECK_OUT = "missing_check_out", "On site far longer than the service takes"
-    WELFARE_NO_ANSWER = "welfare_no_answer", "A welfare check found nobody answering"
-    WELFARE_NEEDS_HELP = "welfare_needs_help", "A welfare check found the elder needs help"
-    LATE_ARRIVAL = "late_arrival", "Nobody on site by the arrival target"
-    EMERGENCY_OUTCOME = "emergency_outcome", "An emergency visit ended: record its outcome"
+    NO_WORKER = "no_worker", _lazy("Nobody took the job: the operator queue")
+    NON_ARRIVAL = "non_arrival", _lazy("No check-in by the end of the window")
+    MISSING_CHECK_OUT = "missing_check_out", _lazy("On site far longer than the service takes")
+    WELFARE_NO_ANSWER = "welfare_no_answer", _lazy("A welfare check found nobody answering")
+    WELFARE_NEEDS_HELP = "welfare_needs_help", _lazy("A welfare check found the elder needs help")
+    LATE_ARRIVAL = "late_arrival", _lazy("Nobody on site by the arrival target")
+    EMERGENCY_OUTCOME = "emergency_outcome", _lazy("An emergency visit ended: record its outcome")
     CALLOUT_UNANSWERED = (
         "callout_unanswered",
-        "No emergency contact took responsibility on the phone: call 120",
+        _lazy("No emergency contact took responsibility on the phone: call 120"),
     )
-    VISIT_DENIED = "visit_denied", "The elder said on the phone that nobody has arrived"
+    VISIT_DENIED = "visit_denied", _lazy("The elder said on the phone that nobody has arrived")
     CALLER_WAITING = (
         "caller_waiting",
-        "An emergency by phone: the caller is on the line, waiting for an operator",
+        _lazy("An emergency by phone: the caller is on the line, waiting for an operator"),
     )
 
 
