@@ -3,13 +3,12 @@ how long from received to seen by a staff member, to acknowledged, to someone on
 share acknowledged within the platform's target and the telecare marks (docs/alarms.md,
 "Figures").
 
-Days are the platform's local days (`DISPLAY_TIME_ZONE`, Asia/Shanghai unless set): districts
-carry no time zone of their own. An alarm belongs to the day it was received. Everything is
-computed by PostgreSQL in two aggregate queries (the days, the whole period), whatever the
-number of alarms."""
+Days are the platform's local days (backend/core/days.py). An alarm belongs to the day it was
+received. Everything is computed by PostgreSQL in two aggregate queries (the days, the whole
+period), whatever the number of alarms."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +28,7 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncDate
 
+from backend.core.days import local_days_span, local_today, local_zone
 from backend.core.models import Event
 
 from .models import ALARM_KINDS, Alarm, AlarmOutcome, AlarmState, MessageKind
@@ -48,12 +48,12 @@ OUTCOMES = [outcome.value for outcome in AlarmOutcome]
 
 
 def figures_time_zone() -> ZoneInfo:
-    """Where the figures' days begin and end: the platform's display time zone."""
-    return ZoneInfo(settings.DISPLAY_TIME_ZONE)
+    """Where the figures' days begin and end: the platform's local days."""
+    return local_zone()
 
 
 def figures_today() -> date:
-    return datetime.now(figures_time_zone()).date()
+    return local_today()
 
 
 @dataclass(frozen=True)
@@ -235,9 +235,7 @@ def _empty(aggregates: dict[str, Aggregate]) -> dict[str, Any]:
 
 
 def _received_between(district_id: int, first: date, last: date) -> QuerySet[Alarm]:
-    tz = figures_time_zone()
-    start = datetime.combine(first, time.min, tzinfo=tz)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
+    start, end = local_days_span(first, last)
     return Alarm.objects.filter(
         district_id=district_id, received_at__gte=start, received_at__lt=end
     )

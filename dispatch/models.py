@@ -190,6 +190,9 @@ UNACCEPTED_STATES = frozenset(
     {RequestState.NEW, RequestState.MATCHING, RequestState.OFFERED, RequestState.ESCALATED}
 )
 
+# Nobody on site yet, and the work still open: its arrival target can still be met, or missed.
+NOT_ARRIVED_STATES = UNACCEPTED_STATES | {RequestState.ASSIGNED, RequestState.EN_ROUTE}
+
 
 class ServiceRequest(models.Model):
     """The work order (工单): one need of one elder, from intake to check-out."""
@@ -264,6 +267,8 @@ class ServiceRequest(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["district", "state"], name="request_district_state"),
+            # A district's requests of a day (dispatch/figures.py), whatever the table's size.
+            models.Index(fields=["district", "created_at"], name="request_district_created"),
             # The sweeper looks for no-shows, overdue queued work and completed work to close
             # every 10 s; without this it would read the whole (ever-growing) table.
             models.Index(

@@ -15,6 +15,7 @@ from providers.services import worker_jobs_adjust
 
 from ..escalation import alert_raise
 from ..models import (
+    NOT_ARRIVED_STATES,
     UNACCEPTED_STATES,
     JobOffer,
     OfferState,
@@ -145,7 +146,7 @@ def request_arrive_missed(*, request_id: int) -> bool:
         now = timezone.now()
         if sr is None or sr.arrive_missed_at or sr.arrive_due_at > now:
             return False
-        if sr.state not in UNACCEPTED_STATES | {RequestState.ASSIGNED, RequestState.EN_ROUTE}:
+        if sr.state not in NOT_ARRIVED_STATES:
             return False
         _sla_missed(sr, "arrive", now)
         if sr.assigned_worker_id or sr.priority == Priority.EMERGENCY:
