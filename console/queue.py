@@ -73,7 +73,7 @@ def queue_items(user: User, *, limit: int = 200) -> list[Item]:
         for call in calls_waiting(user)[:limit]
     ]
     items += [
-        Item("callback", back.pk, ROUTINE, back.taken_by_id is not None, back.created_at, None, back)
+        Item("callback", back.pk, ROUTINE, bool(back.taken_by_id), back.created_at, None, back)
         for back in call_backs_visible_to(user)[:limit]
     ]
     alerts = (
@@ -99,9 +99,8 @@ def queue_items(user: User, *, limit: int = 200) -> list[Item]:
 
 def _alarm(alarm: Alarm) -> Item:
     taken = alarm.state == AlarmState.ACKNOWLEDGED
-    return Item(
-        "alarm", alarm.pk, EMERGENCY, taken, alarm.received_at, None if taken else alarm.ack_due_at, alarm
-    )
+    due = None if taken else alarm.ack_due_at
+    return Item("alarm", alarm.pk, EMERGENCY, taken, alarm.received_at, due, alarm)
 
 
 def _alert_due(alert: Any) -> datetime | None:

@@ -59,14 +59,15 @@ def queue(request: HttpRequest) -> HttpResponse:
     return _queue(request)
 
 
+def _words(messages: Any) -> str:
+    return " ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
+
+
 def _refusal(refused: APIException) -> str:
     """One line naming what was refused and why, from a service's or a serializer's error."""
     detail = refused.detail
     if isinstance(detail, dict):
-        return "; ".join(
-            f"{field}: {' '.join(str(m) for m in messages) if isinstance(messages, list) else messages}"
-            for field, messages in detail.items()
-        )
+        return "; ".join(f"{field}: {_words(messages)}" for field, messages in detail.items())
     if isinstance(detail, list):
         return " ".join(str(m) for m in detail)
     return str(detail)

@@ -121,9 +121,7 @@ def test_acknowledging_an_alarm_names_who_took_it_and_a_second_operator_is_told_
     assert Alarm.objects.get(pk=alarm.pk).acknowledged_by == operator
 
 
-def test_closing_an_alarm_needs_an_outcome_and_bad_input_is_a_4xx_naming_the_field(
-    operator, alarm
-):
+def test_closing_an_alarm_needs_an_outcome_and_bad_input_is_a_4xx_naming_the_field(operator, alarm):
     desk = admin_login(operator)
     desk.post(f"/console/alarms/{alarm.pk}/acknowledge/")
 
@@ -138,9 +136,7 @@ def test_closing_an_alarm_needs_an_outcome_and_bad_input_is_a_4xx_naming_the_fie
     assert f"alarm-{alarm.pk}" not in _items(closed.content.decode())
 
 
-def test_an_alert_is_acknowledged_then_resolved_with_a_code_that_fits_its_kind(
-    operator, escalated
-):
+def test_an_alert_is_acknowledged_then_resolved_with_a_code_that_fits_its_kind(operator, escalated):
     desk = admin_login(operator)
 
     taken = desk.post(f"/console/alerts/{escalated.pk}/acknowledge/")
