@@ -5,10 +5,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import STAFF_ROLES, User
@@ -42,6 +44,8 @@ def console_view(view: View) -> View:
                 response["HX-Redirect"] = sign_in
                 return response
             return redirect(sign_in)
-        return view(request, *args, **kwargs)
+        # Times on the console's pages are the call centre's (Asia/Shanghai), whatever the server's.
+        with timezone.override(settings.DISPLAY_TIME_ZONE):
+            return view(request, *args, **kwargs)
 
     return wrapped

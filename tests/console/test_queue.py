@@ -2,6 +2,7 @@
 queue lists and in which order, and the actions on its rows (each the API's own service)."""
 
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -171,3 +172,29 @@ def test_the_page_carries_the_feeds_cursor_so_the_script_can_catch_up(operator, 
     assert cursor and cursor.group(1)  # the alarm's events exist: the cursor is after them
     feed = api(operator).get(f"/api/v1/events/?after={cursor.group(1)}").json()
     assert feed["events"] == []
+
+
+def test_times_on_the_console_are_the_call_centres(operator, alarm):
+    shanghai = timezone.localtime(alarm.received_at, ZoneInfo("Asia/Shanghai"))
+
+    html = admin_login(operator).get("/console/queue/").content.decode()
+
+    assert f"{shanghai:%H:%M:%S}" in html
+
+
+def test_wrong_passwords_lock_the_console_sign_in_as_they_lock_the_api(operator, settings):
+    browser = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        browser.post("/console/sign-in/", {"username": operator.username, "password": "wrong"})
+
+    locked = browser.post(
+        "/console/sign-in/",
+        {
+            "username": operator.username,
+            "password": "pw",
+            "otp": f.totp_code(f.totp_device(operator)),
+        },
+    )
+
+    assert locked.status_code in (403, 429)
+    assert browser.get("/console/").status_code == 302  # not signed in
