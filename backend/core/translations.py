@@ -150,7 +150,14 @@ def extract(root: Path, *, keep_obsolete: bool) -> None:
                     symlinks=True,
                     add_location="file",
                     no_obsolete=not keep_obsolete,
-                    ignore_patterns=[".*", "*.egg-info", "static/admin", "static/gis"],
+                    # static/vendor: htmx and Leaflet, copied from their packages (console/).
+                    ignore_patterns=[
+                        ".*",
+                        "*.egg-info",
+                        "static/admin",
+                        "static/gis",
+                        "static/vendor",
+                    ],
                     verbosity=0,
                 )
     finally:
