@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.gis.db import models
+from django.utils.translation import gettext_lazy as _lazy
 from phonenumber_field.modelfields import PhoneNumberField
 
 
@@ -16,12 +17,12 @@ class District(models.Model):
 
 
 class Role(models.TextChoices):
-    OPERATOR = "operator", "Call-centre operator (坐席)"
-    SUPERVISOR = "supervisor", "Supervisor"
-    DISTRICT_ADMIN = "district_admin", "District administrator (民政)"
-    PROVIDER_ADMIN = "provider_admin", "Provider administrator (服务商)"
-    WORKER = "worker", "Worker (护理员)"
-    FAMILY = "family", "Family member (家属)"
+    OPERATOR = "operator", _lazy("Call-centre operator (坐席)")
+    SUPERVISOR = "supervisor", _lazy("Supervisor")
+    DISTRICT_ADMIN = "district_admin", _lazy("District administrator (民政)")
+    PROVIDER_ADMIN = "provider_admin", _lazy("Provider administrator (服务商)")
+    WORKER = "worker", _lazy("Worker (护理员)")
+    FAMILY = "family", _lazy("Family member (家属)")
 
 
 STAFF_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.DISTRICT_ADMIN})
