@@ -36,7 +36,7 @@ def console_view(view: View) -> View:
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = console_user(request)
         if user is None:
-            if request.user.is_authenticated and request.user.role not in STAFF_ROLES:  # type: ignore[union-attr]
+            if request.user.is_authenticated and request.user.role not in STAFF_ROLES:
                 return HttpResponseForbidden(_("The console is for the call centre's staff."))
             sign_in = f"{reverse('console:sign-in')}?{REDIRECT_FIELD_NAME}={request.path}"
             if request.headers.get("HX-Request"):

@@ -25,7 +25,7 @@ from hotline.selectors import call_backs_visible_to, calls_waiting
 # Urgency bands, the queue's first order: a life may be at stake; someone is waiting (on the
 # line, or for help that has not come); the rest.
 EMERGENCY, URGENT, ROUTINE = 0, 1, 2
-_BAND_OF_PRIORITY = {Priority.EMERGENCY: EMERGENCY, Priority.URGENT: URGENT}
+_BAND_OF_PRIORITY: dict[str, int] = {Priority.EMERGENCY: EMERGENCY, Priority.URGENT: URGENT}
 
 
 @dataclass(frozen=True)

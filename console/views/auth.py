@@ -9,12 +9,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backend.accounts.models import STAFF_ROLES
+from backend.accounts.models import STAFF_ROLES, User
 from backend.accounts.views import SignInForm, SignInView
 
 
 class ConsoleSignInForm(SignInForm):
-    def confirm_login_allowed(self, user) -> None:  # type: ignore[no-untyped-def]
+    def confirm_login_allowed(self, user: User) -> None:
         super().confirm_login_allowed(user)
         if user.role not in STAFF_ROLES:
             raise forms.ValidationError(
