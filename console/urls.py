@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, queue, shell
+from .views import auth, calls, queue, shell
 
 app_name = "console"
 
@@ -16,4 +16,16 @@ urlpatterns = [
     path("alerts/<int:pk>/resolve/", queue.alert_resolve, name="alert-resolve"),
     path("call-backs/<int:pk>/take/", queue.call_back_take, name="call-back-take"),
     path("call-backs/<int:pk>/close/", queue.call_back_close, name="call-back-close"),
+    # The call panel (console/views/calls.py).
+    path("call/", calls.call_panel, name="call-panel"),
+    path("calls/<int:pk>/take/", calls.call_take, name="call-take"),
+    path("calls/<int:pk>/status/", calls.call_status, name="call-status"),
+    path("call/elders/<int:pk>/", calls.elder_section, name="call-elder"),
+    path("call/elders/<int:pk>/requests/", calls.elder_requests, name="call-elder-requests"),
+    path("call/elders/<int:pk>/health/", calls.elder_health, name="call-elder-health"),
+    path("call/elders/<int:pk>/id-check/", calls.elder_id_check, name="call-elder-id-check"),
+    path(
+        "call/elders/<int:pk>/duplicates/", calls.request_duplicates, name="call-request-duplicates"
+    ),
+    path("call/elders/<int:pk>/request/", calls.request_create, name="call-request-create"),
 ]
