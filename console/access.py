@@ -1,5 +1,6 @@
 """Who may use the console, in one place: signed in by session with the second factor, and a
-member of a district's staff (operator, supervisor, district administrator)."""
+member of a district's staff (operator, supervisor, district administrator); and which of its
+pages are for some of them only."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -8,12 +9,15 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from backend.accounts.models import STAFF_ROLES, User
+from backend.accounts.models import STAFF_ROLES, Role, User
 
 View = Callable[..., HttpResponse]
 
@@ -49,3 +53,40 @@ def console_view(view: View) -> View:
             return view(request, *args, **kwargs)
 
     return wrapped
+
+
+# The supervisor's view (the district's figures of the day): supervisors and district
+# administrators. An operator's console has the queue, the call panel and the map.
+SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.DISTRICT_ADMIN})
+
+
+def supervises(user: User) -> bool:
+    return user.role in SUPERVISION_ROLES
+
+
+def console_view_for(roles: frozenset[str], *, refusal: str | Promise) -> Callable[[View], View]:
+    """A console page or fragment (`console_view`) for the members of `roles` only. Other staff
+    get a 403 that says so (`refusal`): a page of the console's shell, or for an htmx fragment
+    the sentence alone."""
+
+    def decorate(view: View) -> View:
+        @console_view
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = console_user(request)
+            assert user is not None  # console_view let the request in
+            if user.role in roles:
+                return view(request, *args, **kwargs)
+            if request.headers.get("HX-Request"):
+                return HttpResponseForbidden(format_html('<p class="error">{}</p>', refusal))
+            return render(request, "console/forbidden.html", {"refusal": refusal}, status=403)
+
+        return wrapped
+
+    return decorate
+
+
+supervision_view = console_view_for(
+    SUPERVISION_ROLES,
+    refusal=gettext_lazy("Today's figures are for supervisors and district administrators."),
+)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, calls, queue, shell
+from .views import auth, calls, queue, shell, supervisor
 
 app_name = "console"
 
@@ -28,4 +28,7 @@ urlpatterns = [
         "call/elders/<int:pk>/duplicates/", calls.request_duplicates, name="call-request-duplicates"
     ),
     path("call/elders/<int:pk>/request/", calls.request_create, name="call-request-create"),
+    # The supervisor's view (console/views/supervisor.py).
+    path("supervisor/", supervisor.supervisor, name="supervisor"),
+    path("supervisor/figures/", supervisor.supervisor_figures, name="supervisor-figures"),
 ]

@@ -46,9 +46,12 @@ class Target:
     pending: int
 
     @property
+    def decided(self) -> int:
+        return self.met + self.missed
+
+    @property
     def share(self) -> float | None:
-        decided = self.met + self.missed
-        return round(self.met / decided, 4) if decided else None
+        return round(self.met / self.decided, 4) if self.decided else None
 
     def __add__(self, other: "Target") -> "Target":
         return Target(
