@@ -3,9 +3,19 @@ from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Val
 from django.db.models.functions import Cast, Concat
 
 from backend.accounts.models import Role, User
+from backend.core.events import events_visible_to
+from backend.core.models import Event
 from elders.selectors import grants_live
 
-from .models import OPEN_REQUEST_STATES, JobOffer, OfferState, OperatorAlert, ServiceRequest
+from .models import (
+    OPEN_REQUEST_STATES,
+    Complaint,
+    JobOffer,
+    OfferState,
+    OperatorAlert,
+    ServiceRequest,
+    Visit,
+)
 
 GRANT_PREFIX = "request:"
 
@@ -76,6 +86,36 @@ def offers_for_user(user: User, *, state: str | None = OfferState.PENDING) -> Qu
 
 def request_visible(user: User, request_id: int) -> ServiceRequest | None:
     return requests_visible_to(user).filter(Q(pk=request_id)).first()
+
+
+def request_for_staff(user: User, request_id: int) -> ServiceRequest | None:
+    """The work order, for district staff of its district (who act on it as operators); None
+    for anyone else."""
+    if not user.is_district_staff:
+        return None
+    return request_visible(user, request_id)
+
+
+# What happens to a work order is recorded on it and on the things it holds, each event under
+# its own subject: its offers, alerts, visits and complaints.
+_PARTS_OF_A_REQUEST = (
+    ("offer", JobOffer),
+    ("alert", OperatorAlert),
+    ("visit", Visit),
+    ("complaint", Complaint),
+)
+
+
+def request_timeline(user: User, request_id: int) -> QuerySet[Event]:
+    """The work order's events as the user may see them, in the order they happened, with
+    their actors: its own and those of its offers, alerts, visits and complaints (found by
+    subject, on the events' subject index)."""
+    subjects = Q(subject_type="request", subject_id=request_id)
+    for subject_type, model in _PARTS_OF_A_REQUEST:
+        ids = list(model.objects.filter(request_id=request_id).values_list("pk", flat=True))
+        if ids:
+            subjects |= Q(subject_type=subject_type, subject_id__in=ids)
+    return events_visible_to(user).filter(subjects).select_related("actor").order_by("at", "pk")
 
 
 def requests_possibly_duplicated(

@@ -1,5 +1,3 @@
-from collections.abc import Iterable
-
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -11,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.models import STAFF_ROLES, Role, User
+from backend.accounts.models import STAFF_ROLES, Role
 from backend.core.idempotency import idempotent
 from backend.core.permissions import require_role, signed_in
 from dispatch import escalation, follow_up, offer_sms, services
@@ -27,11 +25,11 @@ from dispatch.models import (
 from dispatch.selectors import (
     alerts_for_staff,
     offers_for_user,
+    request_for_staff,
     request_visible,
     requests_visible_to,
 )
 from elders.selectors import elders_visible_to
-from elders.services import access_log_record_many
 
 from .filters import AlertFilter, ComplaintFilter, OfferFilter, RequestFilter, VisitExceptionFilter
 from .serializers import (
@@ -83,7 +81,7 @@ class RequestListCreateView(ListAPIView):
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
         if page is not None:
-            _care_notes_read(signed_in(self.request), page)
+            services.request_care_notes_read(user=signed_in(self.request), requests=page)
         return page
 
     @extend_schema(request=RequestCreateInput, responses={201: RequestOutput})
@@ -116,20 +114,6 @@ class RequestListCreateView(ListAPIView):
         )
 
 
-def _care_notes_read(user: User, rows: Iterable[ServiceRequest]) -> None:
-    """Care notes copied from a care plan are care-plan notes: reading them on a work order is
-    access-logged as reading them on the file is (field `care_plan`, the order as purpose)."""
-    access_log_record_many(
-        user=user,
-        field="care_plan",
-        reads=[
-            (sr.elder_id, f"request:{sr.pk}: care notes on work order {sr.reference}")
-            for sr in rows
-            if sr.care_need_id and sr.notes and "notes" in getattr(sr, "elder_shown", ())
-        ],
-    )
-
-
 class RequestDetailView(APIView):
     @extend_schema(responses=RequestOutput)
     def get(self, request, pk: int):
@@ -137,7 +121,7 @@ class RequestDetailView(APIView):
         sr = request_visible(user, pk)
         if sr is None:
             raise Http404
-        _care_notes_read(user, [sr])
+        services.request_care_notes_read(user=user, requests=[sr])
         return Response(RequestOutput(sr, context={"user": user}).data)
 
 
@@ -242,7 +226,7 @@ def _staff_request(request: Request, pk: int) -> ServiceRequest:
     """The work order, for district staff of its district; 404 for anyone else."""
     user = signed_in(request)
     require_role(user, STAFF_ROLES, _("do this"))
-    sr = request_visible(user, pk)
+    sr = request_for_staff(user, pk)
     if sr is None:
         raise Http404
     return sr

@@ -9,6 +9,7 @@ from .actions import (
     request_cancel,
     request_close,
     request_close_after_quiet_period,
+    request_dispatch_candidate,
     request_fail,
     request_give_up,
     request_no_show,
@@ -25,6 +26,7 @@ from .intake import (
     request_match,
     service_request_create,
 )
+from .reads import request_care_notes_read
 from .visits import visit_check_in, visit_check_out, visit_exception_decide
 
 __all__ = [
@@ -42,8 +44,10 @@ __all__ = [
     "request_arrive_missed",
     "request_assign_worker",
     "request_cancel",
+    "request_care_notes_read",
     "request_close",
     "request_close_after_quiet_period",
+    "request_dispatch_candidate",
     "request_fail",
     "request_give_up",
     "request_match",

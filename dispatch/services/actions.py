@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from backend.accounts.models import User
+from backend.core.errors import StateConflict
 from backend.core.events import event_record
 from elders.services import access_grant_revoke
 from providers.models import Worker
@@ -37,7 +38,7 @@ from ._core import (
     _request_move,
     _take_job,
 )
-from .intake import _escalate, _offer_next
+from .intake import _escalate, _offer_next, ranked_candidates
 
 
 def request_no_show(*, request_id: int) -> bool:
@@ -222,22 +223,63 @@ def request_override_assign(
         )
         if worker is None:
             raise RequestNotFound(gettext("No such worker in this district."))
-        for offer in JobOffer.objects.select_related("worker", "request").filter(
-            request=sr, state=OfferState.PENDING
-        ):
-            _offer_move(offer, "withdraw", actor=actor, data={"reason": "operator_override"})
-        _take_job(worker, current_state=sr.state)
-        _request_move(
-            sr,
-            "override_assign",
-            actor=actor,
-            assigned_worker=worker,
-            assigned_provider=worker.provider,
-            accepted_at=timezone.now(),
-            data={"worker": worker.pk, "reason": reason},
-        )
-        _grant(sr, worker.user_id)
+        _operator_assign(sr, worker, actor=actor, data={"reason": reason})
         return sr
+
+
+def request_dispatch_candidate(*, request_id: int, actor: User, worker_id: int) -> ServiceRequest:
+    """An operator dispatches the work to one of its ranked candidates (派单: the first, unless
+    they choose another): the worker is assigned at once, as by an override, and the event
+    records the candidate's rank and score instead of a reason. The ranking is made again under
+    the lock: a worker no longer among the candidates (off shift, at capacity, too far, without
+    a valid certificate, refused by the elder) is refused with 409 `not_a_candidate`."""
+    with transaction.atomic():
+        sr = _lock(request_id)
+        ranked = ranked_candidates(sr)
+        found = next(
+            ((rank, r) for rank, r in enumerate(ranked, 1) if r.candidate.worker_id == worker_id),
+            None,
+        )
+        if found is None:
+            raise StateConflict(
+                gettext(
+                    "This worker is no longer among the request's candidates; "
+                    "choose from the list as it is now."
+                ),
+                current_state=sr.state,
+                code="not_a_candidate",
+            )
+        rank, chosen = found
+        worker = Worker.objects.select_related("provider", "user").get(pk=worker_id)
+        _operator_assign(
+            sr,
+            worker,
+            actor=actor,
+            data={"reason": "ranked_candidate", "rank": rank, "score": round(chosen.score, 4)},
+        )
+        return sr
+
+
+def _operator_assign(
+    sr: ServiceRequest, worker: Worker, *, actor: User, data: dict[str, object]
+) -> None:
+    """Precondition: `sr` is locked. Withdraw what is still offered, give the worker the job
+    (refused when they are at capacity) and its access grant."""
+    for offer in JobOffer.objects.select_related("worker", "request").filter(
+        request=sr, state=OfferState.PENDING
+    ):
+        _offer_move(offer, "withdraw", actor=actor, data={"reason": "operator_override"})
+    _take_job(worker, current_state=sr.state)
+    _request_move(
+        sr,
+        "override_assign",
+        actor=actor,
+        assigned_worker=worker,
+        assigned_provider=worker.provider,
+        accepted_at=timezone.now(),
+        data={"worker": worker.pk, **data},
+    )
+    _grant(sr, worker.user_id)
 
 
 def request_cancel(
