@@ -60,10 +60,6 @@ def console_view(view: View) -> View:
 SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.DISTRICT_ADMIN})
 
 
-def supervises(user: User) -> bool:
-    return user.role in SUPERVISION_ROLES
-
-
 def console_view_for(roles: frozenset[str], *, refusal: str | Promise) -> Callable[[View], View]:
     """A console page or fragment (`console_view`) for the members of `roles` only. Other staff
     get a 403 that says so (`refusal`): a page of the console's shell, or for an htmx fragment
