@@ -4,6 +4,8 @@ from django import template
 from django.utils.translation import gettext as _
 
 from alarms.models import AlarmOutcome
+from backend.accounts.models import User
+from console import access
 from dispatch.models import ALERT_RESOLUTION_LABELS, ALERT_RESOLUTIONS, OperatorAlert
 
 register = template.Library()
@@ -33,3 +35,9 @@ def alarm_outcomes() -> list[tuple[str, str]]:
 @register.filter
 def band_label(band_name: str) -> str:
     return {"emergency": _("Emergency"), "urgent": _("Urgent"), "routine": _("Routine")}[band_name]
+
+
+@register.filter
+def supervises(user: User) -> bool:
+    """Whether the top bar links today's figures (console/access.py says who may see them)."""
+    return access.supervises(user)

@@ -93,13 +93,18 @@
     window.htmx.trigger(el, "refresh");
   }
   document.addEventListener("htmx:afterRequest", function (e) {
-    var el = e.detail.elt;
-    var state = el && el.id && inFlight.get(el.id);
+    // The element that asked: after an outerHTML swap htmx announces the end on a parent
+    // (detail.elt), but the request's own config still names it.
+    var config = e.detail.requestConfig;
+    var key = ((config && config.elt) || e.detail.elt || {}).id;
+    var state = key && inFlight.get(key);
     if (!state) return;
-    inFlight.delete(el.id);
+    inFlight.delete(key);
     if (state.again) {
-      var now = document.getElementById(el.id); // an outerHTML swap replaced it
-      if (now) refresh(now);
+      setTimeout(function () {
+        var now = document.getElementById(key); // the swap may have replaced it
+        if (now) refresh(now);
+      }, 0);
     }
   });
   function subjectsOf(msg) {
