@@ -1,6 +1,15 @@
 from django.urls import path
 
 from .views import auth, calls, queue, shell, supervisor
+from .views.map import map_data, map_page
+from .views.requests import (
+    request_close,
+    request_dispatch,
+    request_fail,
+    request_override,
+    request_panel,
+    request_retry,
+)
 
 app_name = "console"
 
@@ -8,6 +17,15 @@ urlpatterns = [
     path("", shell.home, name="home"),
     path("sign-in/", auth.ConsoleSignInView.as_view(), name="sign-in"),
     path("sign-out/", auth.sign_out, name="sign-out"),
+    # The request panel and the map (console/views/requests.py, map.py).
+    path("requests/<int:pk>/", request_panel, name="request-panel"),
+    path("requests/<int:pk>/dispatch/", request_dispatch, name="request-dispatch"),
+    path("requests/<int:pk>/assign/", request_override, name="request-override"),
+    path("requests/<int:pk>/retry/", request_retry, name="request-retry"),
+    path("requests/<int:pk>/close/", request_close, name="request-close"),
+    path("requests/<int:pk>/fail/", request_fail, name="request-fail"),
+    path("map/", map_page, name="map"),
+    path("map/data/", map_data, name="map-data"),
     path("queue/", queue.queue, name="queue"),
     path("alarms/<int:pk>/acknowledge/", queue.alarm_acknowledge, name="alarm-acknowledge"),
     path("alarms/<int:pk>/dispatch/", queue.alarm_dispatch, name="alarm-dispatch"),

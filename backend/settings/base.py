@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 import structlog
 from csp import constants as csp
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from backend.core.queues import ROUTINE, queue_names, task_routes
@@ -103,11 +104,18 @@ TEMPLATES = [
     },
 ]
 
-# Maps: the admin's map widget (backend/core/maps.py) and the console pages to come. The tiles
-# must be WGS-84 web mercator, never GCJ-02; {a-c} in the host picks one of its subdomains.
+# Maps: the admin's map widget (backend/core/maps.py) and the console's maps (console/static/
+# console/map.js); {a-c} in the host picks one of its subdomains. Tiles are web mercator in the
+# system ANXIN_MAP_TILE_CRS names: wgs84 (OpenStreetMap and most outside China) or gcj02 (the
+# Chinese services: AMap, Tencent). Points are stored in WGS-84: on gcj02 tiles the console
+# converts each point it draws (else it lands up to several hundred metres off). The admin's
+# widget draws and reads points as they are stored, so it needs wgs84 tiles.
 ANXIN_MAP_TILE_URL = env.str(
     "ANXIN_MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 )
+ANXIN_MAP_TILE_CRS = env.str("ANXIN_MAP_TILE_CRS", default="wgs84")
+if ANXIN_MAP_TILE_CRS not in ("wgs84", "gcj02"):
+    raise ImproperlyConfigured("ANXIN_MAP_TILE_CRS must be wgs84 or gcj02")
 ANXIN_MAP_TILE_ATTRIBUTION = env.str(
     "ANXIN_MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors"
 )
