@@ -69,6 +69,11 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             _telling.add(task)
             task.add_done_callback(_telling.discard)
 
+    async def workers_positions(self, message: dict) -> None:
+        """The console map's batch of workers' positions (console/positions.py), sent to a
+        district's staff group: relayed as it is. Not an event: no id, nothing to catch up."""
+        await self.send_json({"type": "workers.positions", "data": message["data"]})
+
     async def session_end(self, message: dict) -> None:
         """The user's tokens were ended (password change, deactivation): so is this socket."""
         await self.close(code=UNAUTHORISED)

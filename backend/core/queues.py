@@ -8,7 +8,8 @@
 - notify: SMS and calls that serve no emergency;
 - device: what devices' heartbeats and battery reports lead to (last heard, battery, offline
   and maintenance problems) and the device sweep (missed heartbeats, catch-up): a storm of
-  heartbeats waits here, never in front of an alarm or an emergency (docs/alarms.md);
+  heartbeats waits here, never in front of an alarm or an emergency (docs/alarms.md); and the
+  console map's batches of workers' positions, telemetry too (a hint that may come late);
 - bulk: care-plan expansion, reports, housekeeping, the providers' daily run.
 
 Each queue is named `<CELERY_QUEUE>-<lane>`, so development (`anxin`), tests (`anxin-test`) and
@@ -50,6 +51,8 @@ TASK_LANES = {
     # Heartbeats and battery reports: low priority, and never in the alarms' way.
     "alarms.tasks.device_messages_apply_pending": DEVICE,
     "alarms.tasks.devices_sweep": DEVICE,
+    # The console map's positions, every few seconds: telemetry, never in an emergency's way.
+    "console.tasks.map_positions_push": DEVICE,
     "dispatch.tasks.care_plans_generate": BULK,
     "backend.core.tasks.housekeeping_purge": BULK,
     "backend.telephony.tasks.notifications_purge": BULK,

@@ -116,6 +116,9 @@ ANXIN_MAP_TILE_URL = env.str(
 ANXIN_MAP_TILE_CRS = env.str("ANXIN_MAP_TILE_CRS", default="wgs84")
 if ANXIN_MAP_TILE_CRS not in ("wgs84", "gcj02"):
     raise ImproperlyConfigured("ANXIN_MAP_TILE_CRS must be wgs84 or gcj02")
+# How often the console map's live positions go out: one batch per district of the workers that
+# moved (console/positions.py), not one message per position report.
+ANXIN_MAP_PUSH_S = env.float("ANXIN_MAP_PUSH_S", default=3)
 ANXIN_MAP_TILE_ATTRIBUTION = env.str(
     "ANXIN_MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors"
 )
@@ -343,6 +346,10 @@ _PERIODIC = [
     ("device-messages-purge", "alarms.tasks.device_messages_purge", 6 * 3600.0, False),
     ("care-plans", "dispatch.tasks.care_plans_generate", 900.0, False),
     ("providers-daily", "providers.tasks.providers_daily", 6 * 3600.0, False),
+    # The console map's live positions: one message per district with the workers that moved
+    # (console/positions.py), on the device lane with the other telemetry. Not watched: a
+    # position is a hint, and the map reloads its snapshot after a reconnect.
+    ("map-positions", "console.tasks.map_positions_push", ANXIN_MAP_PUSH_S, False),
     # The hotline's callers nobody hears from any more, and takes whose operator never answered.
     # Same beat and urgent lane as sweep-urgent, whose watch covers both.
     ("hotline", "hotline.tasks.calls_sweep", env.float("ANXIN_HOTLINE_SWEEP_S", 15), False),

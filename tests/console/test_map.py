@@ -1,7 +1,9 @@
-"""The map through Django's test client: the page and its snapshot (scope and roles), and the
-GCJ-02 conversion in JavaScript checked against published reference pairs and the Python
-twin."""
+"""The map through Django's test client and a socket: the page and its snapshot (scope and
+roles), the batches of moved workers (one message per district, the moved on-shift workers
+only), their way to a staff member's socket, and the GCJ-02 conversion in JavaScript checked
+against published reference pairs and the Python twin."""
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -9,11 +11,19 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from backend.asgi import application
+from backend.core.events import district_group
 from backend.core.geo import wgs84_to_gcj02
+from backend.core.queues import DEVICE
+from backend.core.tickets import ws_ticket_issue
+from console import positions
 from dispatch.models import RequestState
 from providers.models import WorkerPosition
 from tests import factories as f
@@ -115,6 +125,110 @@ def test_without_a_session_the_map_sends_to_the_sign_in():
     answer = Client().get("/console/map/data/")
 
     assert answer.status_code == 302 and answer["Location"].startswith("/console/sign-in/")
+
+
+# The batches ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """What the batch task hands to the channel layer: (groups, message) per call."""
+    calls = []
+    monkeypatch.setattr(
+        positions, "layer_send", lambda groups, message, **kw: calls.append((groups, message))
+    )
+    cache.delete(positions.CURSOR_KEY)
+    yield calls
+    cache.delete(positions.CURSOR_KEY)
+
+
+def _moved(worker, east_m, *, seconds_ago=0):
+    f.place_worker(worker, f.offset(f.HOME, east_m))
+    at = timezone.now() - timedelta(seconds=seconds_ago)
+    WorkerPosition.objects.filter(worker=worker).update(recorded_at=at)
+
+
+def test_each_district_gets_one_message_with_its_moved_on_shift_workers_only(district, sent):
+    here = f.ProviderFactory(district=district)
+    there = f.ProviderFactory()  # its own district
+    a, b = f.WorkerFactory(provider=here), f.WorkerFactory(provider=here)
+    still = f.WorkerFactory(provider=here)
+    off = f.WorkerFactory(provider=here, shift_state="off")
+    c = f.WorkerFactory(provider=there)
+    for worker in (a, b, off, c):
+        _moved(worker, 100)
+    _moved(still, 100, seconds_ago=120)  # before the last batch
+
+    result = positions.worker_positions_push()
+
+    by_group = {tuple(groups): message for groups, message in sent}
+    assert len(sent) == 2 and result == {"districts": 2, "workers": 3}
+    here_message = by_group[(district_group(district.pk),)]
+    assert here_message["type"] == "workers.positions"
+    assert [w["id"] for w in here_message["data"]["workers"]] == sorted([a.pk, b.pk])
+    assert set(here_message["data"]["workers"][0]) == {"id", "at", "recorded_at", "busy"}
+    there_message = by_group[(district_group(there.district_id),)]
+    assert [w["id"] for w in there_message["data"]["workers"]] == [c.pk]
+
+
+def test_the_next_batch_sends_only_what_moved_since(district, sent):
+    provider = f.ProviderFactory(district=district)
+    first, second = f.WorkerFactory(provider=provider), f.WorkerFactory(provider=provider)
+    cache.set(positions.CURSOR_KEY, timezone.now() - timedelta(minutes=1))
+    _moved(first, 100, seconds_ago=10)
+
+    once = positions.worker_positions_push()
+    nothing = positions.worker_positions_push()
+    _moved(second, 300)
+    later = positions.worker_positions_push()
+
+    assert (once, nothing, later) == (
+        {"districts": 1, "workers": 1},
+        {"districts": 0, "workers": 0},
+        {"districts": 1, "workers": 1},
+    )
+    assert [[w["id"] for w in message["data"]["workers"]] for _, message in sent] == [
+        [first.pk],
+        [second.pk],
+    ]
+
+
+def test_the_batch_runs_on_the_device_lane_every_map_push_period():
+    entry = settings.CELERY_BEAT_SCHEDULE["map-positions"]
+
+    assert entry["task"] == "console.tasks.map_positions_push"
+    assert entry["schedule"] == settings.ANXIN_MAP_PUSH_S
+    assert entry["options"] == {
+        "queue": settings.ANXIN_QUEUES[DEVICE],
+        "expires": settings.ANXIN_MAP_PUSH_S,
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(60)
+def test_a_staff_members_socket_receives_the_batch_as_it_is_sent():
+    district = f.DistrictFactory()
+    operator = f.UserFactory(role="operator", district=district)
+    ticket = ws_ticket_issue(user=operator)
+    batch = positions.positions_message(
+        [{"id": 7, "at": [125.3, 43.9], "recorded_at": "x", "busy": False}]
+    )
+
+    async def listen():
+        socket = WebsocketCommunicator(
+            application,
+            f"/ws/?ticket={ticket.token}",
+            headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")],
+        )
+        connected, _ = await socket.connect()
+        assert connected
+        await socket.receive_json_from()  # hello
+        await get_channel_layer().group_send(district_group(district.pk), batch)
+        got = await socket.receive_json_from(timeout=5)
+        await socket.disconnect()
+        return got
+
+    assert asyncio.run(listen()) == {"type": "workers.positions", "data": batch["data"]}
 
 
 # GCJ-02 in JavaScript ---------------------------------------------------------------------------
