@@ -1,5 +1,6 @@
 """What the console shows for the codes of the domain (call and request states, an elder's
-file), in words through gettext: the models' own labels are not translated."""
+file): the models' own choice labels, translated where they are defined, and the words for
+the elder's file."""
 
 from typing import Any
 
@@ -7,64 +8,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dispatch.models import RequestState
+from elders.models import CareLevel, Category, ElderStatus, Gender, LivingArrangement
 from hotline.models import CallState
 
-CALL_STATES: dict[str, Any] = {
-    CallState.RINGING: gettext_lazy("Arriving"),
-    CallState.MENU: gettext_lazy("In the voice menu"),
-    CallState.SERVED: gettext_lazy("Served by the voice menu"),
-    CallState.QUEUED: gettext_lazy("Waiting for an operator"),
-    CallState.CONNECTING: gettext_lazy("Taken: ringing the operator's phone"),
-    CallState.CONNECTED: gettext_lazy("Talking to an operator"),
-    CallState.VOICEMAIL: gettext_lazy("Leaving a message"),
-    CallState.ENDED: gettext_lazy("Ended"),
-}
+# The models' own labels (translated where they are defined): one name for each code.
+CALL_STATES: dict[str, Any] = dict(CallState.choices)
 MATCHED_ON = {
     "mobile": gettext_lazy("their own mobile"),
     "landline": gettext_lazy("their home landline"),
     "contact": gettext_lazy("an emergency contact's phone"),
 }
-REQUEST_STATES: dict[str, Any] = {
-    RequestState.NEW: gettext_lazy("Waiting for its time"),
-    RequestState.MATCHING: gettext_lazy("Matching"),
-    RequestState.OFFERED: gettext_lazy("Offered"),
-    RequestState.ASSIGNED: gettext_lazy("Assigned"),
-    RequestState.EN_ROUTE: gettext_lazy("On the way"),
-    RequestState.ON_SITE: gettext_lazy("On site"),
-    RequestState.COMPLETED: gettext_lazy("Completed"),
-    RequestState.CLOSED: gettext_lazy("Closed"),
-    RequestState.ESCALATED: gettext_lazy("In the operator queue"),
-    RequestState.FAILED: gettext_lazy("Failed"),
-    RequestState.CANCELLED: gettext_lazy("Cancelled"),
-}
-GENDERS = {"female": gettext_lazy("Female"), "male": gettext_lazy("Male")}
-LIVING = {
-    "alone": gettext_lazy("Living alone"),
-    "empty_nest": gettext_lazy("Empty nest"),
-    "left_behind": gettext_lazy("Left behind"),
-    "with_family": gettext_lazy("With family"),
-}
-CATEGORIES = {
-    "advanced_age": gettext_lazy("Advanced age"),
-    "disabled": gettext_lazy("Disabled"),
-    "dementia": gettext_lazy("Dementia"),
-    "low_income": gettext_lazy("Low income"),
-    "extreme_poverty": gettext_lazy("Extreme poverty"),
-    "family_planning": gettext_lazy("Special family-planning family"),
-    "veteran": gettext_lazy("Veteran"),
-}
-CARE_LEVELS = {
-    0: gettext_lazy("0 - ability intact"),
-    1: gettext_lazy("1 - mildly impaired"),
-    2: gettext_lazy("2 - moderately impaired"),
-    3: gettext_lazy("3 - severely impaired"),
-    4: gettext_lazy("4 - ability lost"),
-}
-ELDER_STATUSES = {
-    "active": gettext_lazy("Active"),
-    "moved": gettext_lazy("Moved away"),
-    "deceased": gettext_lazy("Deceased"),
-}
+REQUEST_STATES: dict[str, Any] = dict(RequestState.choices)
+GENDERS = dict(Gender.choices)
+LIVING = dict(LivingArrangement.choices)
+CATEGORIES = dict(Category.choices)
+CARE_LEVELS = dict(CareLevel.choices)
+ELDER_STATUSES = dict(ElderStatus.choices)
 
 
 def yes_no(value: Any) -> str:

@@ -247,7 +247,7 @@ def test_the_calls_header_follows_its_state(english, district, desk):
     header = admin_login(desk).get(f"/console/calls/{call.pk}/status/")
 
     assert header.status_code == 200
-    assert "Taken: ringing the operator&#x27;s phone" in header.content.decode()
+    assert "Taken, ringing the operator&#x27;s phone" in header.content.decode()
     assert "Take the call" not in header.content.decode()
 
 
