@@ -15,7 +15,9 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backend.asgi import application
@@ -251,3 +253,28 @@ def test_the_javascript_conversion_matches_the_reference_pairs_and_python():
     for wgs, js in zip(points, out, strict=True):
         assert js == [pytest.approx(c, abs=1e-12) for c in wgs84_to_gcj02(*wgs)]
     assert out[-1] == [-0.1276, 51.5072]  # outside China: unchanged
+
+
+def test_the_snapshot_costs_the_same_queries_however_many_points(
+    operator, elder, make_worker, django_capture_on_commit_callbacks
+):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            snapshot(operator)
+        return len(queries)
+
+    make_worker(east_m=100)
+    with django_capture_on_commit_callbacks(execute=True):
+        api(operator).post(
+            "/api/v1/requests/", {"elder": elder.pk, "service_type": "meal"}, format="json"
+        )
+    few = count()
+    for east in (200, 300, 400, 500):
+        make_worker(east_m=east)
+    with django_capture_on_commit_callbacks(execute=True):
+        for service in ("cleaning", "bathing", "shopping"):
+            api(operator).post(
+                "/api/v1/requests/", {"elder": elder.pk, "service_type": service}, format="json"
+            )
+
+    assert count() == few

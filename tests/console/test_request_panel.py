@@ -11,8 +11,10 @@ import pytest
 from backend.core.models import Event
 from dispatch import services
 from dispatch.models import JobOffer, OfferState, RequestState, ServiceRequest
+from elders.models import AccessLog
 from tests import factories as f
 from tests.conftest import admin_login, api
+from tests.dispatch.test_care_notes_read import planned_job
 
 pytestmark = pytest.mark.django_db
 
@@ -290,3 +292,14 @@ def test_the_small_map_has_the_elder_and_the_candidates(operator, elder, make_wo
     assert [c["rank"] for c in points["candidates"]] == [1]
     assert points["candidates"][0]["name"] == near.full_name
     assert points["config"]["crs"] == "wgs84"
+
+
+def test_care_notes_shown_on_the_panel_are_access_logged_as_on_the_api(operator, elder, capture):
+    with capture(execute=True):
+        sr = planned_job(elder)
+
+    html = panel(admin_login(operator), sr)
+
+    assert sr.notes in html
+    row = AccessLog.objects.get(user=operator, elder=elder, field="care_plan")
+    assert row.purpose.startswith(f"request:{sr.pk}")
