@@ -100,6 +100,10 @@ def test_the_map_shows_the_worker_and_moves_it_with_the_next_batch(stack, consol
     )
     assert page.locator(".worker-pin").count() == 1  # moved, not drawn twice
 
+    # A request on the map opens its panel beside it.
+    page.locator(f".request-pin[data-request='{sr.pk}']").click()
+    page.locator(f"#workspace #request-panel-{sr.pk}").wait_for()
+
     # The conversion for GCJ-02 tiles, in the page: the published pair and the Python twin.
     converted = page.evaluate("AnxinGeo.wgs84ToGcj02(116.404, 39.915)")
     assert converted == [116.41024449916938, 39.91640428150164]
