@@ -198,3 +198,13 @@ def test_wrong_passwords_lock_the_console_sign_in_as_they_lock_the_api(operator,
 
     assert locked.status_code in (403, 429)
     assert browser.get("/console/").status_code == 302  # not signed in
+
+
+def test_the_top_bar_links_todays_figures_only_for_who_may_see_them(operator, district):
+    supervisor = f.UserFactory(role="supervisor", district=district)
+
+    operators = admin_login(operator).get("/console/").content.decode()
+    supervisors = admin_login(supervisor).get("/console/").content.decode()
+
+    assert 'href="/console/supervisor/"' not in operators
+    assert 'href="/console/supervisor/"' in supervisors
