@@ -18,6 +18,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
@@ -87,14 +88,23 @@ def _first_with(*, user_id: int, key: str, body_hash: str) -> IdempotencyRecord:
     return first
 
 
-def form_post_first(request: HttpRequest, *, user_id: int, fields: Mapping[str, Any]) -> bool:
-    """A form's post, inside the caller's transaction: True when it is the first with its key
-    (do the work), False when one with the same key and `fields` already went through (do
-    nothing again: answer with what is there now). 422 when the key came with other fields.
-    A post without the hidden field is always a first."""
+@dataclass(frozen=True)
+class FormPost:
+    """A form post's claim of its key: `first` (do the work, then `form_post_result` what it
+    made) or an earlier post's `result` (do nothing again: answer with that)."""
+
+    first: bool
+    record_id: int | None
+    result: dict[str, Any]
+
+
+def form_post_claim(request: HttpRequest, *, user_id: int, fields: Mapping[str, Any]) -> FormPost:
+    """A form's post, inside the caller's transaction: the first with its hidden key (and
+    `fields`), or the earlier one's recorded result. 422 when the key came with other fields.
+    A post without the hidden field is always a first, with nothing to record."""
     key = _key_checked(str(request.POST.get(FORM_FIELD, "")).strip(), FORM_FIELD)
     if not key:
-        return True
+        return FormPost(first=True, record_id=None, result={})
     body_hash = _body_hash(request.path, dict(fields))
     claimed = idempotency_claim(
         user_id=user_id,
@@ -104,9 +114,22 @@ def form_post_first(request: HttpRequest, *, user_id: int, fields: Mapping[str, 
         body_hash=body_hash,
     )
     if claimed is not None:
-        return True
-    _first_with(user_id=user_id, key=key, body_hash=body_hash)
-    return False
+        return FormPost(first=True, record_id=claimed, result={})
+    earlier = _first_with(user_id=user_id, key=key, body_hash=body_hash)
+    return FormPost(first=False, record_id=earlier.pk, result=earlier.response_body or {})
+
+
+def form_post_result(post: FormPost, result: dict[str, Any]) -> None:
+    """What the first post made (ids), for a repeat of it to answer with; in its transaction."""
+    if post.first and post.record_id is not None:
+        IdempotencyRecord.objects.filter(pk=post.record_id).update(
+            status_code=200, response_body=result
+        )
+
+
+def form_post_first(request: HttpRequest, *, user_id: int, fields: Mapping[str, Any]) -> bool:
+    """As `form_post_claim`, for a form whose repeat answers with what is there now."""
+    return form_post_claim(request, user_id=user_id, fields=fields).first
 
 
 def idempotent(view_method: Callable) -> Callable:

@@ -7,18 +7,14 @@ through the API's own serializers, so the panel shows and refuses what the API w
 refusal is the fragment again with the reason (4xx, or 200 when the telephone network is at
 fault, so that htmx shows it), never a 500."""
 
-import hashlib
-import json
 import uuid
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -26,7 +22,7 @@ from rest_framework.exceptions import APIException
 
 from backend.accounts.models import User
 from backend.core.errors import DomainError, NotFound
-from backend.core.models import IdempotencyRecord
+from backend.core.idempotency import IdempotencyKeyReused, form_post_claim, form_post_result
 from console.access import console_user, console_view
 from console.labels import CALL_STATES, MATCHED_ON, REQUEST_STATES, file_rows
 from dispatch.api.serializers import RequestCreateInput, RequestOutput
@@ -93,24 +89,9 @@ def _services() -> list[tuple[str, str]]:
     return [(s.code, _service_label(s)) for s in ServiceType.objects.order_by("pk")]
 
 
-def _display_tz() -> ZoneInfo:
-    return ZoneInfo(settings.DISPLAY_TIME_ZONE)
-
-
 def request_panel_url(request_id: int) -> str:
     """The request panel (console/views/requests.py), where a created request is followed."""
-    try:
-        return reverse("console:request-panel", args=[request_id])
-    except NoReverseMatch:
-        return f"/console/requests/{request_id}/"
-
-
-def _request_panel_live() -> bool:
-    try:
-        reverse("console:request-panel", args=[1])
-    except NoReverseMatch:
-        return False
-    return True
+    return reverse("console:request-panel", args=[request_id])
 
 
 # The panel ----------------------------------------------------------------------------------
@@ -129,7 +110,6 @@ def _call_context(call: Call) -> dict[str, Any]:
         "waiting_since": call.queued_at if call.state == CallState.QUEUED else None,
         "waited": waited and f"{waited // 60}:{waited % 60:02d}",
         "takeable": call.state == CallState.QUEUED,
-        "display_tz": settings.DISPLAY_TIME_ZONE,
     }
 
 
@@ -156,7 +136,6 @@ def _panel(
         "cards": cards,
         "error": error,
         "field_errors": field_errors or {},
-        "display_tz": settings.DISPLAY_TIME_ZONE,
         # A lookup ran (a call's number, a valid number, a name), or the typed text was refused.
         "searched": call is not None or bool(name) or bool(number and not field_errors),
         "search_value": number if field_errors else "",
@@ -330,7 +309,6 @@ def _request_form_context(
         "values": values or {},
         "idempotency_key": key or uuid.uuid4().hex,
         "elder_call": call,
-        "display_tz": settings.DISPLAY_TIME_ZONE,
     }
 
 
@@ -429,7 +407,7 @@ def _window_start(raw: str) -> datetime | None:
         return None
     if naive.tzinfo is not None:
         return naive
-    return timezone.make_aware(naive, _display_tz())
+    return timezone.make_aware(naive)  # the console's time zone (console_view activates it)
 
 
 def _duplicates(user: User, elder_id: int, service_code: str) -> list[dict[str, Any]]:
@@ -471,7 +449,6 @@ def request_duplicates(request: HttpRequest, pk: int) -> HttpResponse:
         "console/call/_duplicates.html",
         {
             "duplicates": _duplicates(user, elder.pk, service_code),
-            "display_tz": settings.DISPLAY_TIME_ZONE,
         },
     )
 
@@ -479,16 +456,6 @@ def request_duplicates(request: HttpRequest, pk: int) -> HttpResponse:
 class _DuplicateNotConfirmed(Exception):
     def __init__(self, duplicates: list[dict[str, Any]]) -> None:
         self.duplicates = duplicates
-
-
-class _KeyReused(Exception):
-    pass
-
-
-def _body_hash(request: HttpRequest) -> str:
-    body = {k: v for k, v in request.POST.items() if k not in _NOT_THE_REQUEST}
-    canonical = json.dumps(body, sort_keys=True)
-    return hashlib.sha256(f"{request.path}\n{canonical}".encode()).hexdigest()
 
 
 @require_POST
@@ -558,18 +525,12 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
     if errors or service is None:
         return refused(_("Check the fields marked below."), errors, 400)
     confirmed = request.POST.get("confirm_duplicate") == "1"
-    body_hash = _body_hash(request)
+    fields = {k: v for k, v in request.POST.items() if k not in _NOT_THE_REQUEST}
     try:
         with transaction.atomic():
-            record, claimed = IdempotencyRecord.objects.get_or_create(
-                user=user,
-                key=key,
-                defaults={"method": "POST", "path": request.path, "body_hash": body_hash},
-            )
-            if not claimed:
-                if record.path != request.path or record.body_hash != body_hash:
-                    raise _KeyReused
-                request_id = int((record.response_body or {})["request"])
+            post = form_post_claim(request, user_id=user.pk, fields=fields)
+            if not post.first:
+                request_id = int(post.result["request"])
             else:
                 duplicates = _duplicates(user, elder.pk, service.code)
                 if duplicates and not confirmed:
@@ -586,9 +547,7 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
                     notes=v["notes"],
                 )
                 request_id = sr.pk
-                record.status_code = 201
-                record.response_body = {"request": request_id}
-                record.save(update_fields=["status_code", "response_body"])
+                form_post_result(post, {"request": request_id})
     except _DuplicateNotConfirmed as unconfirmed:
         return refused(
             _("This elder already has an open request of this service."),
@@ -597,7 +556,7 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
             duplicates=unconfirmed.duplicates,
             confirm=True,
         )
-    except _KeyReused:
+    except IdempotencyKeyReused:
         return refused(
             _("This form was already sent with other values: reload the panel to start again."),
             {},
@@ -617,11 +576,9 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
             "service_label": _service_label(created.service_type),
             "state_label": REQUEST_STATES.get(created.state, created.state),
             "duplicate_of": duplicate_of,
-            "replayed": not claimed,
+            "replayed": not post.first,
             "panel_url": request_panel_url(created.pk),
-            "panel_live": _request_panel_live(),
             "duplicate_of_url": duplicate_of and request_panel_url(duplicate_of.pk),
-            "display_tz": settings.DISPLAY_TIME_ZONE,
         },
     )
     response["HX-Retarget"] = "#workspace"

@@ -11,7 +11,6 @@ the live state: console.js refreshes it on every event about the request (`data-
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -95,7 +94,6 @@ def _panel(
         "map_data": {**panel.map_points(sr, shown["elder"], candidates), "config": map_config()},
         "map_data_id": f"request-map-{sr.pk}",
         "last_event": last_event or 0,
-        "display_tz": settings.DISPLAY_TIME_ZONE,
         "notice": notice,
         "error": error,
     }

@@ -335,6 +335,21 @@ def test_an_operator_creates_a_request_for_now_through_dispatchs_intake(
     assert f"Request {sr.reference} created" in response.content.decode()
 
 
+def test_the_elders_recent_requests_list_them_with_their_time_on_the_call_centres_clock(
+    operator, registered
+):
+    desk = admin_login(operator)
+    desk.post(
+        f"/console/call/elders/{registered.pk}/request/",
+        create_form(registered, service_type="cleaning", when="2031-05-06T09:30"),
+    )
+
+    listed = desk.get(f"/console/call/elders/{registered.pk}/requests/")
+
+    assert listed.status_code == 200
+    assert "05-06 09:30" in listed.content.decode()
+
+
 def test_a_chosen_time_is_read_in_the_display_time_zone(operator, registered):
     form = create_form(registered, service_type="cleaning", when="2031-05-06T09:30")
 
