@@ -21,10 +21,11 @@ from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import APIException
 
 from backend.accounts.models import User
-from backend.core.errors import DomainError, NotFound
+from backend.core.errors import NotFound
 from backend.core.idempotency import IdempotencyKeyReused, form_post_claim, form_post_result
 from console.access import console_user, console_view
 from console.labels import CALL_STATES, MATCHED_ON, REQUEST_STATES, file_rows
+from console.refusals import refusal_fields, refusal_message
 from dispatch.api.serializers import RequestCreateInput, RequestOutput
 from dispatch.models import CHANNEL_BY_ROLE, Priority, ServiceType
 from dispatch.selectors import requests_possibly_duplicated, requests_visible_to
@@ -54,30 +55,6 @@ def _user(request: HttpRequest) -> User:
     user = console_user(request)
     assert user is not None  # console_view let the request in
     return user
-
-
-def _status(refused: APIException) -> int:
-    """A refusal's status for htmx: the service's 4xx as it is; a 5xx (the telephone network
-    did not answer) as 200, since the console swaps only 2xx and 4xx answers into the page."""
-    return refused.status_code if refused.status_code < 500 else 200
-
-
-def _fields(refused: APIException) -> dict[str, list[str]]:
-    """What each field was refused for: a serializer's detail, or a domain error's `fields`."""
-    if isinstance(refused, DomainError):
-        return {k: [str(m) for m in v] for k, v in refused.extra.get("fields", {}).items()}
-    if isinstance(refused.detail, dict):
-        return {
-            str(k): [str(m) for m in (v if isinstance(v, list) else [v])]
-            for k, v in refused.detail.items()
-        }
-    return {}
-
-
-def _message(refused: APIException) -> str:
-    if isinstance(refused.detail, dict | list):
-        return _("Check the fields marked below.")
-    return str(refused.detail)
 
 
 def _service_label(service: ServiceType) -> str:
@@ -230,9 +207,9 @@ def call_take(request: HttpRequest, pk: int) -> HttpResponse:
             call=call,
             number=call.from_number,
             cards=_cards(call_elder_cards(call)),
-            error=_message(refused),
-            field_errors=_fields(refused),
-            status=_status(refused),
+            error=refusal_message(refused),
+            field_errors=refusal_fields(refused),
+            status=refused.status_code,
         )
     call = calls_visible_to(user).get(pk=pk)
     return _panel(request, call=call, number=call.from_number, cards=_cards(call_elder_cards(call)))
@@ -363,8 +340,8 @@ def elder_health(request: HttpRequest, pk: int) -> HttpResponse:
         purpose = data.validated_data["purpose"].strip()
         profile = elder_services.health_profile_read(elder=elder, user=user, purpose=purpose)
     except APIException as refused:
-        context.update(error=_message(refused), field_errors=_fields(refused))
-        return render(request, "console/call/_health.html", context, status=_status(refused))
+        context.update(error=refusal_message(refused), field_errors=refusal_fields(refused))
+        return render(request, "console/call/_health.html", context, status=refused.status_code)
     context.update(health=HealthSerializer(profile).data, purpose=purpose, shown=True)
     return render(request, "console/call/_health.html", context)
 
@@ -390,8 +367,8 @@ def elder_id_check(request: HttpRequest, pk: int) -> HttpResponse:
         response["Retry-After"] = str(refused.wait)
         return response
     except APIException as refused:
-        context.update(error=_message(refused), field_errors=_fields(refused))
-        return render(request, "console/call/_id_check.html", context, status=_status(refused))
+        context.update(error=refusal_message(refused), field_errors=refusal_fields(refused))
+        return render(request, "console/call/_id_check.html", context, status=refused.status_code)
     context["result"] = "match" if match else "no_match"
     return render(request, "console/call/_id_check.html", context)
 
@@ -563,7 +540,7 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
             422,
         )
     except APIException as refusal:
-        return refused(_message(refusal), _fields(refusal), _status(refusal))
+        return refused(refusal_message(refusal), refusal_fields(refusal), refusal.status_code)
     created = requests_visible_to(user).get(pk=request_id)
     duplicate_of = None
     if created.possible_duplicate_of_id:

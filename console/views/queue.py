@@ -22,6 +22,7 @@ from alarms.selectors import alarms_for_staff
 from backend.accounts.models import User
 from console.access import console_user, console_view
 from console.queue import open_alarm_count, queue_items
+from console.refusals import refusal_line
 from dispatch import escalation
 from dispatch.api.serializers import AlertResolveInput
 from dispatch.selectors import alerts_for_staff
@@ -59,20 +60,6 @@ def queue(request: HttpRequest) -> HttpResponse:
     return _queue(request)
 
 
-def _words(messages: Any) -> str:
-    return " ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
-
-
-def _refusal(refused: APIException) -> str:
-    """One line naming what was refused and why, from a service's or a serializer's error."""
-    detail = refused.detail
-    if isinstance(detail, dict):
-        return "; ".join(f"{field}: {_words(messages)}" for field, messages in detail.items())
-    if isinstance(detail, list):
-        return " ".join(str(m) for m in detail)
-    return str(detail)
-
-
 def _act(
     request: HttpRequest,
     rows: QuerySet[Any],
@@ -93,7 +80,7 @@ def _act(
             values = dict(data.validated_data)
         action(row_id, user, values)
     except APIException as refused:
-        return _queue(request, error=_refusal(refused), status=refused.status_code)
+        return _queue(request, error=refusal_line(refused), status=refused.status_code)
     return _queue(request, notice=done)
 
 

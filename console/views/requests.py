@@ -23,8 +23,8 @@ from backend.accounts.models import User
 from backend.core.idempotency import form_post_first
 from console import request_panel as panel
 from console.access import console_user, console_view
+from console.refusals import refusal_line
 from console.views.map import map_config
-from console.views.queue import _refusal
 from dispatch import services
 from dispatch.api.serializers import CloseInput, FailInput, OverrideInput, RequestOutput
 from dispatch.models import OPEN_REQUEST_STATES, UNACCEPTED_STATES, Outcome
@@ -57,7 +57,7 @@ def _panel(
 ) -> HttpResponse:
     user = _user(request)
     # First: whatever changes after this read has a later event, and the page refreshes the
-    # panel for it (console/static/console/request.js), however the two cross on the way.
+    # panel for it (console.js, `data-last-event`), however the two cross on the way.
     last_event = request_timeline(user, pk).order_by("-pk").values_list("pk", flat=True).first()
     sr = request_for_staff(user, pk)
     if sr is None:
@@ -133,7 +133,7 @@ def _act(
             else:
                 done = _("Already done: the form was sent twice.")
     except APIException as refused:
-        return _panel(request, pk, error=_refusal(refused), status=refused.status_code)
+        return _panel(request, pk, error=refusal_line(refused), status=refused.status_code)
     return _panel(request, pk, notice=done)
 
 

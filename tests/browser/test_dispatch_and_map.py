@@ -152,7 +152,9 @@ def test_an_operator_takes_a_call_creates_a_request_and_dispatches_it_from_the_c
     request_panel = page.locator("#workspace .request-panel")
     request_panel.wait_for()
     dispatch = request_panel.locator(f".candidate[data-worker='{near.pk}'] button.dispatch")
-    dispatch.wait_for()
+    # Matching starts at once (its task), or at the sweeper's next pass (every 10 s) if the task
+    # is held up on a busy machine: past that, something is wrong.
+    dispatch.wait_for(timeout=25_000)
     rows = request_panel.locator(".candidate")
     assert [rows.nth(i).get_attribute("data-worker") for i in range(rows.count())] == [
         str(near.pk),

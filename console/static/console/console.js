@@ -121,10 +121,29 @@
     return !subject || subjectsOf(msg).indexOf(subject) >= 0;
   }
   function refreshFor(msg) {
+    subjectsOf(msg).forEach(function (subject) {
+      if (!(newest.get(subject) >= msg.id)) newest.set(subject, msg.id);
+    });
     document.querySelectorAll("[data-refresh-on]").forEach(function (el) {
       if (follows(el, msg)) refresh(el);
     });
   }
+  // A fragment rendered just before its subject changed can arrive after the page heard of the
+  // change. The page keeps the newest event id it heard of each subject; a fragment that says
+  // which event it reflects (`data-last-event`, read first when it was rendered) and is older
+  // asks for itself again. A subject's events are written under its row's lock, so their ids
+  // grow in the order things happen to it.
+  var newest = new Map(); // "request:42" -> the highest event id heard of about it
+  document.addEventListener("htmx:load", function (e) {
+    var root = e.detail.elt;
+    if (!root || !root.querySelectorAll) return;
+    var fragments = Array.from(root.querySelectorAll("[data-last-event][data-refresh-subject]"));
+    if (root.matches("[data-last-event][data-refresh-subject]")) fragments.push(root);
+    fragments.forEach(function (el) {
+      var heard = newest.get(el.dataset.refreshSubject);
+      if (heard && heard > Number(el.dataset.lastEvent || 0)) refresh(el);
+    });
+  });
   function refreshAll() {
     document.querySelectorAll("[data-refresh-on]").forEach(refresh);
   }
