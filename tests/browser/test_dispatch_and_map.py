@@ -174,3 +174,19 @@ def test_an_operator_takes_a_call_creates_a_request_and_dispatches_it_from_the_c
     assert (sr.state, sr.assigned_worker_id) == (RequestState.ASSIGNED, near.pk)
     assert sr.channel == "operator" and sr.caller_id == operator.pk
     assert taken.taken_by_id == operator.pk
+
+    # The worker sets out and checks in at the door at once: two changes, the second arriving
+    # while the panel is still fetching the first. The panel ends showing the last.
+    token = requests.post(
+        f"{stack.base}/api/v1/auth/token/",
+        json={"username": near.user.username, "password": "pw"},
+        timeout=10,
+    ).json()["access"]
+    worker = {"Authorization": f"Bearer {token}"}
+    at_the_door = {"location": {"type": "Point", "coordinates": list(f.HOME)}}
+    for step, body in (("set-out", None), ("check-in", at_the_door)):
+        answer = requests.post(
+            f"{stack.base}/api/v1/requests/{sr.pk}/{step}/", json=body, headers=worker, timeout=10
+        )
+        assert answer.status_code in (200, 201), answer.text
+    page.locator("#workspace .request-panel[data-state=on_site]").wait_for(timeout=5_000)

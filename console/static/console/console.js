@@ -84,28 +84,51 @@
   }
 
   /* ---- fragments that follow the live state ---- */
-  var inFlight = new Map(); // element id -> {again, at}
+  // One request in flight per fragment (by id), and at most one more after it, however many
+  // events arrive. A request that ends any way (answered, refused, aborted because its element
+  // was replaced, timed out), or that gives no sign for 10 s, lets the next one go.
+  var inFlight = new Map(); // element id -> {again, timer}
+  var wanted = new Set(); // ids whose replacement refreshes once htmx has set it up (htmx:load)
+  function settle(key, asker) {
+    var state = inFlight.get(key);
+    if (!state) return;
+    inFlight.delete(key);
+    clearTimeout(state.timer);
+    if (!state.again) return;
+    var now = document.getElementById(key);
+    if (now && now === asker) {
+      setTimeout(function () { refresh(now); }, 0);
+    } else {
+      wanted.add(key); // replaced (or about to be): the new element is not set up yet
+    }
+  }
   function refresh(el) {
     var key = el.id;
-    var state = key && inFlight.get(key);
-    if (state && Date.now() - state.at < 10000) { state.again = true; return; }
-    if (key) inFlight.set(key, { again: false, at: Date.now() });
+    // Just swapped in and not set up by htmx yet (it has no `refresh` listener until then):
+    // asked again as soon as it is (htmx:load).
+    if (key && el.classList.contains("htmx-added")) { wanted.add(key); return; }
+    if (key) {
+      var state = inFlight.get(key);
+      if (state) { state.again = true; return; }
+      inFlight.set(key, { again: false, timer: setTimeout(function () { settle(key, el); }, 10000) });
+    }
     window.htmx.trigger(el, "refresh");
   }
-  document.addEventListener("htmx:afterRequest", function (e) {
+  function ended(e) {
     // The element that asked: after an outerHTML swap htmx announces the end on a parent
     // (detail.elt), but the request's own config still names it.
     var config = e.detail.requestConfig;
-    var key = ((config && config.elt) || e.detail.elt || {}).id;
-    var state = key && inFlight.get(key);
-    if (!state) return;
-    inFlight.delete(key);
-    if (state.again) {
-      setTimeout(function () {
-        var now = document.getElementById(key); // the swap may have replaced it
-        if (now) refresh(now);
-      }, 0);
-    }
+    var el = (config && config.elt) || e.detail.elt;
+    if (el && el.id) settle(el.id, el);
+  }
+  ["htmx:afterRequest", "htmx:sendAbort", "htmx:sendError", "htmx:timeout"].forEach(function (name) {
+    document.addEventListener(name, ended);
+  });
+  // A fragment replaced by another answer (an action's) while its own request was in flight:
+  // htmx drops that request's answer without a word, so it ends here.
+  document.addEventListener("htmx:beforeCleanupElement", function (e) {
+    var el = e.detail.elt;
+    if (el && el.id && inFlight.has(el.id)) settle(el.id, el);
   });
   function subjectsOf(msg) {
     var data = msg.data || {}, out = [];
@@ -143,6 +166,7 @@
       var heard = newest.get(el.dataset.refreshSubject);
       if (heard && heard > Number(el.dataset.lastEvent || 0)) refresh(el);
     });
+    if (root.id && wanted.delete(root.id)) refresh(root);
   });
   function refreshAll() {
     document.querySelectorAll("[data-refresh-on]").forEach(refresh);
