@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework import serializers
-from rest_framework.exceptions import APIException
 
 from alarms import services as alarm_services
 from alarms.api.serializers import AlarmCloseInput
@@ -22,7 +21,7 @@ from alarms.selectors import alarms_for_staff
 from backend.accounts.models import User
 from console.access import console_user, console_view
 from console.queue import open_alarm_count, queue_items
-from console.refusals import refusal_line
+from console.refusals import act_once, refusal_line
 from dispatch import escalation
 from dispatch.api.serializers import AlertResolveInput
 from dispatch.selectors import alerts_for_staff
@@ -68,20 +67,14 @@ def _act(
     done: str,
     form: type[serializers.Serializer] | None = None,
 ) -> HttpResponse:
-    """Find the row in what the user may see (404 otherwise), check the form, act, answer the
-    queue."""
+    """Find the row in what the user may see (404 otherwise), act, answer the queue."""
     user = _user(request)
     row_id = get_object_or_404(rows, pk=pk).pk
-    try:
-        values: dict[str, Any] = {}
-        if form is not None:
-            data = form(data=request.POST)
-            data.is_valid(raise_exception=True)
-            values = dict(data.validated_data)
-        action(row_id, user, values)
-    except APIException as refused:
+    acted = act_once(request, user, lambda values: action(row_id, user, values), form)
+    if acted.refused is not None:
+        refused = acted.refused
         return _queue(request, error=refusal_line(refused), status=refused.status_code)
-    return _queue(request, notice=done)
+    return _queue(request, notice=acted.notice(done))
 
 
 @require_POST

@@ -11,19 +11,16 @@ the live state: console.js refreshes it on every event about the request (`data-
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework import serializers
-from rest_framework.exceptions import APIException
 
 from backend.accounts.models import User
-from backend.core.idempotency import form_post_first
 from console import request_panel as panel
 from console.access import console_user, console_view
-from console.refusals import refusal_line
+from console.refusals import act_once, refusal_line
 from console.views.map import map_config
 from dispatch import services
 from dispatch.api.serializers import CloseInput, FailInput, OverrideInput, RequestOutput
@@ -116,25 +113,16 @@ def _act(
     done: str,
     form: type[serializers.Serializer] | None = None,
 ) -> HttpResponse:
-    """Check the form, then act once per idempotency key, in one transaction, and answer the
-    panel (with the refusal and its status when the service or the form refused)."""
+    """Act on a request the user may see, and answer the panel (with the refusal and its
+    status when the service or the form refused)."""
     user = _user(request)
     if request_for_staff(user, pk) is None:
         return _panel(request, pk)
-    try:
-        values: dict[str, Any] = {}
-        if form is not None:
-            data = form(data=request.POST)
-            data.is_valid(raise_exception=True)
-            values = dict(data.validated_data)
-        with transaction.atomic():
-            if form_post_first(request, user_id=user.pk, fields=values):
-                action(user, values)
-            else:
-                done = _("Already done: the form was sent twice.")
-    except APIException as refused:
+    acted = act_once(request, user, lambda values: action(user, values), form)
+    if acted.refused is not None:
+        refused = acted.refused
         return _panel(request, pk, error=refusal_line(refused), status=refused.status_code)
-    return _panel(request, pk, notice=done)
+    return _panel(request, pk, notice=acted.notice(done))
 
 
 class DispatchInput(serializers.Serializer):

@@ -270,7 +270,10 @@
     if (seen.size > SEEN_KEPT) seen.delete(seen.values().next().value);
     document.dispatchEvent(new CustomEvent("anxin:event", { detail: msg }));
     refreshFor(msg);
-    if (msg.type === "alarm.raised" || msg.type === "alarm.resent") ring(msg);
+    // An alarm read from the feed long after (a page opened on an old cursor) does not ring:
+    // the queue shows it, and flashes while any alarm waits for a person.
+    var fresh = !(Date.now() - Date.parse(msg.at) > 300000);
+    if ((msg.type === "alarm.raised" || msg.type === "alarm.resent") && fresh) ring(msg);
   }
 
   function signedOut() { window.location.href = body.dataset.signInUrl + "?next=" + encodeURIComponent(location.pathname); }
