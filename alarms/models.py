@@ -8,17 +8,17 @@ an alarm kind opens an `Alarm`, or joins the device's open one.
 from django.contrib.gis.db import models
 from django.core.validators import MaxValueValidator
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 
 class MessageKind(models.TextChoices):
-    SOS = "sos", _lazy("SOS button pressed (一键呼叫)")
-    FALL = "fall", _lazy("Fall detected")
-    NO_MOVEMENT = "no_movement", _lazy("No movement for too long")
-    SMOKE = "smoke", _lazy("Smoke")
-    GAS = "gas", _lazy("Gas")
-    LOW_BATTERY = "low_battery", _lazy("Low battery")
-    HEARTBEAT = "heartbeat", _lazy("Heartbeat")
+    SOS = "sos", gettext_lazy("SOS button pressed (一键呼叫)")
+    FALL = "fall", gettext_lazy("Fall detected")
+    NO_MOVEMENT = "no_movement", gettext_lazy("No movement for too long")
+    SMOKE = "smoke", gettext_lazy("Smoke")
+    GAS = "gas", gettext_lazy("Gas")
+    LOW_BATTERY = "low_battery", gettext_lazy("Low battery")
+    HEARTBEAT = "heartbeat", gettext_lazy("Heartbeat")
 
 
 # The kinds that are alarms; the others (heartbeat, low_battery) are recorded on the device.
@@ -28,9 +28,9 @@ ALARM_KINDS = frozenset(
 
 
 class AlarmState(models.TextChoices):
-    OPEN = "open", _lazy("Open, nobody has acknowledged it")
-    ACKNOWLEDGED = "acknowledged", _lazy("Acknowledged by an operator")
-    CLOSED = "closed", _lazy("Closed with an outcome")
+    OPEN = "open", gettext_lazy("Open, nobody has acknowledged it")
+    ACKNOWLEDGED = "acknowledged", gettext_lazy("Acknowledged by an operator")
+    CLOSED = "closed", gettext_lazy("Closed with an outcome")
 
 
 # The states in which more messages from the device join the alarm (one per device at most);
@@ -41,12 +41,12 @@ OPEN_STATES = (AlarmState.OPEN, AlarmState.ACKNOWLEDGED)
 class AlarmOutcome(models.TextChoices):
     """How an alarm ends; recorded with the operator who closes it."""
 
-    FALSE_ALARM = "false_alarm", _lazy("False alarm (误报)")
-    HELP_ON_SITE = "help_on_site", _lazy("Help on site")
-    CALLED_120 = "called_120", _lazy("120 called")
-    CALLED_119 = "called_119", _lazy("119 called")
-    TAKEN_TO_HOSPITAL = "taken_to_hospital", _lazy("Taken to hospital")
-    OTHER = "other", _lazy("Other")
+    FALSE_ALARM = "false_alarm", gettext_lazy("False alarm (误报)")
+    HELP_ON_SITE = "help_on_site", gettext_lazy("Help on site")
+    CALLED_120 = "called_120", gettext_lazy("120 called")
+    CALLED_119 = "called_119", gettext_lazy("119 called")
+    TAKEN_TO_HOSPITAL = "taken_to_hospital", gettext_lazy("Taken to hospital")
+    OTHER = "other", gettext_lazy("Other")
 
 
 class MessageResult(models.TextChoices):

@@ -10,7 +10,7 @@ from django.contrib.gis.db.models.functions import Distance
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from backend.accounts.models import User
 from backend.core.models import Event
@@ -40,10 +40,10 @@ def service_name(service: ServiceType) -> str:
 
 # The ranking's terms (dispatch/ranking.py), in words.
 _TERMS: dict[str, Promise] = {
-    "distance": _lazy("Distance"),
-    "continuity": _lazy("Served this elder before"),
-    "rating": _lazy("Rating"),
-    "fairness": _lazy("Fewest visits today"),
+    "distance": gettext_lazy("Distance"),
+    "continuity": gettext_lazy("Served this elder before"),
+    "rating": gettext_lazy("Rating"),
+    "fairness": gettext_lazy("Fewest visits today"),
 }
 
 
@@ -131,52 +131,52 @@ def map_points(
 # The timeline ---------------------------------------------------------------------------------
 
 _OFFER_WORDS: dict[str, Promise] = {
-    "created": _lazy("Offered to %(worker)s"),
-    "opened": _lazy("%(worker)s opened the offer"),
-    "texted": _lazy("Offer sent by SMS to %(worker)s"),
-    OfferState.ACCEPTED: _lazy("%(worker)s accepted the offer"),
-    OfferState.DECLINED: _lazy("%(worker)s declined the offer"),
-    OfferState.EXPIRED: _lazy("The offer to %(worker)s expired"),
-    OfferState.WITHDRAWN: _lazy("The offer to %(worker)s was withdrawn"),
+    "created": gettext_lazy("Offered to %(worker)s"),
+    "opened": gettext_lazy("%(worker)s opened the offer"),
+    "texted": gettext_lazy("Offer sent by SMS to %(worker)s"),
+    OfferState.ACCEPTED: gettext_lazy("%(worker)s accepted the offer"),
+    OfferState.DECLINED: gettext_lazy("%(worker)s declined the offer"),
+    OfferState.EXPIRED: gettext_lazy("The offer to %(worker)s expired"),
+    OfferState.WITHDRAWN: gettext_lazy("The offer to %(worker)s was withdrawn"),
 }
 _ALERT_WORDS: dict[str, Promise] = {
-    "raised": _lazy("Alert raised: %(kind)s"),
-    "acknowledged": _lazy("Alert taken: %(kind)s"),
-    "resolved": _lazy("Alert resolved: %(kind)s"),
-    "resent": _lazy("Alert sent again: %(kind)s"),
+    "raised": gettext_lazy("Alert raised: %(kind)s"),
+    "acknowledged": gettext_lazy("Alert taken: %(kind)s"),
+    "resolved": gettext_lazy("Alert resolved: %(kind)s"),
+    "resent": gettext_lazy("Alert sent again: %(kind)s"),
 }
 _OTHER_WORDS: dict[str, Promise] = {
-    "request.created": _lazy("Request logged"),
-    "callout.started": _lazy("Calling the emergency contacts"),
-    "callout.calling": _lazy("Calling an emergency contact"),
-    "callout.taken": _lazy("An emergency contact took responsibility"),
-    "callout.also_taken": _lazy("Another emergency contact also pressed 1"),
-    "callout.not_taken": _lazy("An emergency contact did not take it"),
-    "callout.nobody": _lazy("No emergency contact took responsibility"),
-    "callout.stopped": _lazy("The call-out stopped"),
-    "visit.confirmation_pending": _lazy("The elder was asked whether the caregiver arrived"),
-    "visit.confirmation_confirmed": _lazy("The elder confirmed the caregiver is there"),
-    "visit.confirmation_denied": _lazy("The elder said nobody has arrived"),
-    "visit.confirmation_no_answer": _lazy("The elder did not answer the check"),
-    "visit.exception_approved": _lazy("The check-in outside the geofence was approved"),
-    "visit.exception_rejected": _lazy("The check-in outside the geofence was rejected"),
-    "complaint.opened": _lazy("A complaint was opened"),
-    "complaint.upheld": _lazy("The complaint was upheld"),
-    "complaint.dismissed": _lazy("The complaint was dismissed"),
+    "request.created": gettext_lazy("Request logged"),
+    "callout.started": gettext_lazy("Calling the emergency contacts"),
+    "callout.calling": gettext_lazy("Calling an emergency contact"),
+    "callout.taken": gettext_lazy("An emergency contact took responsibility"),
+    "callout.also_taken": gettext_lazy("Another emergency contact also pressed 1"),
+    "callout.not_taken": gettext_lazy("An emergency contact did not take it"),
+    "callout.nobody": gettext_lazy("No emergency contact took responsibility"),
+    "callout.stopped": gettext_lazy("The call-out stopped"),
+    "visit.confirmation_pending": gettext_lazy("The elder was asked whether the caregiver arrived"),
+    "visit.confirmation_confirmed": gettext_lazy("The elder confirmed the caregiver is there"),
+    "visit.confirmation_denied": gettext_lazy("The elder said nobody has arrived"),
+    "visit.confirmation_no_answer": gettext_lazy("The elder did not answer the check"),
+    "visit.exception_approved": gettext_lazy("The check-in outside the geofence was approved"),
+    "visit.exception_rejected": gettext_lazy("The check-in outside the geofence was rejected"),
+    "complaint.opened": gettext_lazy("A complaint was opened"),
+    "complaint.upheld": gettext_lazy("The complaint was upheld"),
+    "complaint.dismissed": gettext_lazy("The complaint was dismissed"),
 }
 # Reasons the platform records as codes; people's reasons (an override's, a decline's) are text.
 _REASONS: dict[str, Promise] = {
-    "rounds_exhausted": _lazy("every round of offers was used"),
-    "no_candidates": _lazy("nobody was left to offer it to"),
-    "accept_target_missed": _lazy("nobody accepted in time"),
-    "escalated": _lazy("the request went to the operator queue"),
-    "operator_override": _lazy("an operator assigned a worker"),
-    "taken_by_another": _lazy("another worker accepted"),
-    "request_cancelled": _lazy("the request was cancelled"),
+    "rounds_exhausted": gettext_lazy("every round of offers was used"),
+    "no_candidates": gettext_lazy("nobody was left to offer it to"),
+    "accept_target_missed": gettext_lazy("nobody accepted in time"),
+    "escalated": gettext_lazy("the request went to the operator queue"),
+    "operator_override": gettext_lazy("an operator assigned a worker"),
+    "taken_by_another": gettext_lazy("another worker accepted"),
+    "request_cancelled": gettext_lazy("the request was cancelled"),
 }
 _TARGETS: dict[str, Promise] = {
-    "accept": _lazy("Missed the target to be accepted"),
-    "arrive": _lazy("Missed the target to be on site"),
+    "accept": gettext_lazy("Missed the target to be accepted"),
+    "arrive": gettext_lazy("Missed the target to be on site"),
 }
 
 

@@ -3,15 +3,15 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from backend.accounts.models import Role
 
 
 class Priority(models.TextChoices):
-    ROUTINE = "routine", _lazy("Routine")
-    URGENT = "urgent", _lazy("Urgent")
-    EMERGENCY = "emergency", _lazy("Emergency (助急)")
+    ROUTINE = "routine", gettext_lazy("Routine")
+    URGENT = "urgent", gettext_lazy("Urgent")
+    EMERGENCY = "emergency", gettext_lazy("Emergency (助急)")
 
 
 class ServiceType(models.Model):
@@ -97,11 +97,11 @@ class ServiceType(models.Model):
 
 
 class Channel(models.TextChoices):
-    OPERATOR = "operator", _lazy("Operator (坐席)")
-    FAMILY = "family", _lazy("Family app")
-    SCHEDULED = "scheduled", _lazy("Care plan")
-    IVR = "ivr", _lazy("Phone menu (IVR)")
-    ALARM = "alarm", _lazy("Alarm device")
+    OPERATOR = "operator", gettext_lazy("Operator (坐席)")
+    FAMILY = "family", gettext_lazy("Family app")
+    SCHEDULED = "scheduled", gettext_lazy("Care plan")
+    IVR = "ivr", gettext_lazy("Phone menu (IVR)")
+    ALARM = "alarm", gettext_lazy("Alarm device")
 
 
 # Who may log a work order by hand, and the channel it then comes in by: the API's and the
@@ -115,34 +115,37 @@ CHANNEL_BY_ROLE: dict[str, str] = {
 
 
 class RequestState(models.TextChoices):
-    NEW = "new", _lazy("New, waiting for its matching time")
-    MATCHING = "matching", _lazy("Matching")
-    OFFERED = "offered", _lazy("Offered to worker(s)")
-    ASSIGNED = "assigned", _lazy("Assigned")
-    EN_ROUTE = "en_route", _lazy("En route (the worker set out)")
-    ON_SITE = "on_site", _lazy("On site (checked in)")
-    COMPLETED = "completed", _lazy("Completed (checked out)")
-    CLOSED = "closed", _lazy("Closed (after follow-up, or automatically)")
-    ESCALATED = "escalated", _lazy("In the operator queue")
-    FAILED = "failed", _lazy("Failed (nobody by the end of the window)")
-    CANCELLED = "cancelled", _lazy("Cancelled")
+    NEW = "new", gettext_lazy("New, waiting for its matching time")
+    MATCHING = "matching", gettext_lazy("Matching")
+    OFFERED = "offered", gettext_lazy("Offered to worker(s)")
+    ASSIGNED = "assigned", gettext_lazy("Assigned")
+    EN_ROUTE = "en_route", gettext_lazy("En route (the worker set out)")
+    ON_SITE = "on_site", gettext_lazy("On site (checked in)")
+    COMPLETED = "completed", gettext_lazy("Completed (checked out)")
+    CLOSED = "closed", gettext_lazy("Closed (after follow-up, or automatically)")
+    ESCALATED = "escalated", gettext_lazy("In the operator queue")
+    FAILED = "failed", gettext_lazy("Failed (nobody by the end of the window)")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
 
 class Outcome(models.TextChoices):
     """How a work order ended. An emergency's end always names one, and the person who
     recorded it (`ServiceRequest.responsible`)."""
 
-    SERVED = "served", _lazy("Served: the visit happened")
-    RESOLVED_ON_SITE = "resolved_on_site", _lazy("Emergency resolved on site")
-    AMBULANCE = "ambulance", _lazy("Handed to 120 / taken to hospital")
-    FAMILY_HANDLED = "family_handled", _lazy("The family took care of it")
-    FALSE_ALARM = "false_alarm", _lazy("False alarm")
-    ELDER_UNREACHABLE = "elder_unreachable", _lazy("Elder unreachable (police or community told)")
-    ELDER_DECLINED = "elder_declined", _lazy("Elder declined the service")
-    NO_WORKER_AVAILABLE = "no_worker_available", _lazy("No worker available")
-    NO_WORKER_IN_WINDOW = "no_worker_in_window", _lazy("Nobody by the end of the window")
-    DUPLICATE = "duplicate", _lazy("Duplicate of another request")
-    OTHER = "other", _lazy("Other (see the note)")
+    SERVED = "served", gettext_lazy("Served: the visit happened")
+    RESOLVED_ON_SITE = "resolved_on_site", gettext_lazy("Emergency resolved on site")
+    AMBULANCE = "ambulance", gettext_lazy("Handed to 120 / taken to hospital")
+    FAMILY_HANDLED = "family_handled", gettext_lazy("The family took care of it")
+    FALSE_ALARM = "false_alarm", gettext_lazy("False alarm")
+    ELDER_UNREACHABLE = (
+        "elder_unreachable",
+        gettext_lazy("Elder unreachable (police or community told)"),
+    )
+    ELDER_DECLINED = "elder_declined", gettext_lazy("Elder declined the service")
+    NO_WORKER_AVAILABLE = "no_worker_available", gettext_lazy("No worker available")
+    NO_WORKER_IN_WINDOW = "no_worker_in_window", gettext_lazy("Nobody by the end of the window")
+    DUPLICATE = "duplicate", gettext_lazy("Duplicate of another request")
+    OTHER = "other", gettext_lazy("Other (see the note)")
 
 
 # Which outcomes each way of ending may record. The system records only the last of `fail`.
@@ -325,11 +328,11 @@ class ServiceRequest(models.Model):
 
 
 class OfferState(models.TextChoices):
-    PENDING = "pending", _lazy("Waiting for the worker")
-    ACCEPTED = "accepted", _lazy("Accepted")
-    DECLINED = "declined", _lazy("Declined")
-    EXPIRED = "expired", _lazy("Expired (no answer in time)")
-    WITHDRAWN = "withdrawn", _lazy("Withdrawn")
+    PENDING = "pending", gettext_lazy("Waiting for the worker")
+    ACCEPTED = "accepted", gettext_lazy("Accepted")
+    DECLINED = "declined", gettext_lazy("Declined")
+    EXPIRED = "expired", gettext_lazy("Expired (no answer in time)")
+    WITHDRAWN = "withdrawn", gettext_lazy("Withdrawn")
 
 
 class JobOffer(models.Model):
@@ -564,21 +567,33 @@ class Complaint(models.Model):
 
 
 class AlertKind(models.TextChoices):
-    NO_WORKER = "no_worker", _lazy("Nobody took the job: the operator queue")
-    NON_ARRIVAL = "non_arrival", _lazy("No check-in by the end of the window")
-    MISSING_CHECK_OUT = "missing_check_out", _lazy("On site far longer than the service takes")
-    WELFARE_NO_ANSWER = "welfare_no_answer", _lazy("A welfare check found nobody answering")
-    WELFARE_NEEDS_HELP = "welfare_needs_help", _lazy("A welfare check found the elder needs help")
-    LATE_ARRIVAL = "late_arrival", _lazy("Nobody on site by the arrival target")
-    EMERGENCY_OUTCOME = "emergency_outcome", _lazy("An emergency visit ended: record its outcome")
+    NO_WORKER = "no_worker", gettext_lazy("Nobody took the job: the operator queue")
+    NON_ARRIVAL = "non_arrival", gettext_lazy("No check-in by the end of the window")
+    MISSING_CHECK_OUT = (
+        "missing_check_out",
+        gettext_lazy("On site far longer than the service takes"),
+    )
+    WELFARE_NO_ANSWER = "welfare_no_answer", gettext_lazy("A welfare check found nobody answering")
+    WELFARE_NEEDS_HELP = (
+        "welfare_needs_help",
+        gettext_lazy("A welfare check found the elder needs help"),
+    )
+    LATE_ARRIVAL = "late_arrival", gettext_lazy("Nobody on site by the arrival target")
+    EMERGENCY_OUTCOME = (
+        "emergency_outcome",
+        gettext_lazy("An emergency visit ended: record its outcome"),
+    )
     CALLOUT_UNANSWERED = (
         "callout_unanswered",
-        _lazy("No emergency contact took responsibility on the phone: call 120"),
+        gettext_lazy("No emergency contact took responsibility on the phone: call 120"),
     )
-    VISIT_DENIED = "visit_denied", _lazy("The elder said on the phone that nobody has arrived")
+    VISIT_DENIED = (
+        "visit_denied",
+        gettext_lazy("The elder said on the phone that nobody has arrived"),
+    )
     CALLER_WAITING = (
         "caller_waiting",
-        _lazy("An emergency by phone: the caller is on the line, waiting for an operator"),
+        gettext_lazy("An emergency by phone: the caller is on the line, waiting for an operator"),
     )
 
 
@@ -625,29 +640,29 @@ ALERT_RESOLUTIONS = {
 
 # What each resolution code means, for people (the console shows these; the API takes the codes).
 ALERT_RESOLUTION_LABELS = {
-    "operator_assigned": _lazy("An operator assigned a worker"),
-    "sent_back_to_matching": _lazy("Sent back to matching"),
-    "handled_by_phone": _lazy("Handled by phone"),
-    "handed_to_120": _lazy("Handed to 120"),
-    "worker_arrived_late": _lazy("The worker arrived late"),
-    "worker_on_the_way": _lazy("The worker is on the way"),
-    "worker_forgot_check_out": _lazy("The worker forgot to check out"),
-    "visit_extended": _lazy("The visit was extended"),
-    "worker_unreachable": _lazy("The worker cannot be reached"),
-    "elder_found_well": _lazy("The elder was found well"),
-    "family_confirmed_well": _lazy("The family confirmed the elder is well"),
-    "door_opened_with_police": _lazy("The door was opened with the police"),
-    "elder_in_hospital": _lazy("The elder is in hospital"),
-    "service_arranged": _lazy("A service was arranged"),
-    "family_informed": _lazy("The family was told"),
-    "outcome_recorded": _lazy("The emergency's outcome was recorded"),
-    "family_reached": _lazy("The family was reached"),
-    "worker_on_site_confirmed": _lazy("The worker was confirmed on site"),
-    "elder_mistaken": _lazy("The elder was mistaken"),
-    "visit_not_verified": _lazy("The visit could not be verified"),
-    "caller_answered": _lazy("The caller was answered"),
-    "called_back": _lazy("The caller was called back"),
-    "other": _lazy("Other (see the note)"),
+    "operator_assigned": gettext_lazy("An operator assigned a worker"),
+    "sent_back_to_matching": gettext_lazy("Sent back to matching"),
+    "handled_by_phone": gettext_lazy("Handled by phone"),
+    "handed_to_120": gettext_lazy("Handed to 120"),
+    "worker_arrived_late": gettext_lazy("The worker arrived late"),
+    "worker_on_the_way": gettext_lazy("The worker is on the way"),
+    "worker_forgot_check_out": gettext_lazy("The worker forgot to check out"),
+    "visit_extended": gettext_lazy("The visit was extended"),
+    "worker_unreachable": gettext_lazy("The worker cannot be reached"),
+    "elder_found_well": gettext_lazy("The elder was found well"),
+    "family_confirmed_well": gettext_lazy("The family confirmed the elder is well"),
+    "door_opened_with_police": gettext_lazy("The door was opened with the police"),
+    "elder_in_hospital": gettext_lazy("The elder is in hospital"),
+    "service_arranged": gettext_lazy("A service was arranged"),
+    "family_informed": gettext_lazy("The family was told"),
+    "outcome_recorded": gettext_lazy("The emergency's outcome was recorded"),
+    "family_reached": gettext_lazy("The family was reached"),
+    "worker_on_site_confirmed": gettext_lazy("The worker was confirmed on site"),
+    "elder_mistaken": gettext_lazy("The elder was mistaken"),
+    "visit_not_verified": gettext_lazy("The visit could not be verified"),
+    "caller_answered": gettext_lazy("The caller was answered"),
+    "called_back": gettext_lazy("The caller was called back"),
+    "other": gettext_lazy("Other (see the note)"),
 }
 
 # What follows a resolved alert when the condition that raised it is found again, by (kind,

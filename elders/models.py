@@ -3,7 +3,7 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 
 from .care_rules import care_rule_validator
@@ -14,41 +14,44 @@ division_code_validator = RegexValidator(
 
 
 class Gender(models.TextChoices):
-    FEMALE = "female", _lazy("Female (女)")
-    MALE = "male", _lazy("Male (男)")
+    FEMALE = "female", gettext_lazy("Female (女)")
+    MALE = "male", gettext_lazy("Male (男)")
 
 
 class LivingArrangement(models.TextChoices):
-    ALONE = "alone", _lazy("Living alone (独居)")
-    EMPTY_NEST = "empty_nest", _lazy("Empty nest (空巢)")
-    LEFT_BEHIND = "left_behind", _lazy("Left behind (留守)")
-    WITH_FAMILY = "with_family", _lazy("With family (与家人同住)")
+    ALONE = "alone", gettext_lazy("Living alone (独居)")
+    EMPTY_NEST = "empty_nest", gettext_lazy("Empty nest (空巢)")
+    LEFT_BEHIND = "left_behind", gettext_lazy("Left behind (留守)")
+    WITH_FAMILY = "with_family", gettext_lazy("With family (与家人同住)")
 
 
 class Category(models.TextChoices):
-    ADVANCED_AGE = "advanced_age", _lazy("Advanced age (高龄)")
-    DISABLED = "disabled", _lazy("Disabled (失能/残疾)")
-    DEMENTIA = "dementia", _lazy("Dementia (失智)")
-    LOW_INCOME = "low_income", _lazy("Low income (低保)")
-    EXTREME_POVERTY = "extreme_poverty", _lazy("Extreme poverty (特困)")
-    FAMILY_PLANNING = "family_planning", _lazy("Special family-planning family (计生特殊家庭)")
-    VETERAN = "veteran", _lazy("Veteran (优抚对象)")
+    ADVANCED_AGE = "advanced_age", gettext_lazy("Advanced age (高龄)")
+    DISABLED = "disabled", gettext_lazy("Disabled (失能/残疾)")
+    DEMENTIA = "dementia", gettext_lazy("Dementia (失智)")
+    LOW_INCOME = "low_income", gettext_lazy("Low income (低保)")
+    EXTREME_POVERTY = "extreme_poverty", gettext_lazy("Extreme poverty (特困)")
+    FAMILY_PLANNING = (
+        "family_planning",
+        gettext_lazy("Special family-planning family (计生特殊家庭)"),
+    )
+    VETERAN = "veteran", gettext_lazy("Veteran (优抚对象)")
 
 
 class ElderStatus(models.TextChoices):
-    ACTIVE = "active", _lazy("Active")
-    MOVED = "moved", _lazy("Moved away")
-    DECEASED = "deceased", _lazy("Deceased")
+    ACTIVE = "active", gettext_lazy("Active")
+    MOVED = "moved", gettext_lazy("Moved away")
+    DECEASED = "deceased", gettext_lazy("Deceased")
 
 
 class CareLevel(models.IntegerChoices):
     """GB/T 42195-2022 ability levels."""
 
-    INTACT = 0, _lazy("能力完好 (intact)")
-    MILD = 1, _lazy("能力轻度受损 / 轻度失能 (mild)")
-    MODERATE = 2, _lazy("能力中度受损 / 中度失能 (moderate)")
-    SEVERE = 3, _lazy("能力重度受损 / 重度失能 (severe)")
-    TOTAL = 4, _lazy("能力完全丧失 / 完全失能 (total)")
+    INTACT = 0, gettext_lazy("能力完好 (intact)")
+    MILD = 1, gettext_lazy("能力轻度受损 / 轻度失能 (mild)")
+    MODERATE = 2, gettext_lazy("能力中度受损 / 中度失能 (moderate)")
+    SEVERE = 3, gettext_lazy("能力重度受损 / 重度失能 (severe)")
+    TOTAL = 4, gettext_lazy("能力完全丧失 / 完全失能 (total)")
 
 
 class Elder(models.Model):
@@ -212,11 +215,11 @@ class HealthProfile(models.Model):
 
 
 class DeviceKind(models.TextChoices):
-    BUTTON = "button", _lazy("One-touch button (一键呼叫)")
-    WATCH = "watch", _lazy("Watch")
-    FALL_DETECTOR = "fall_detector", _lazy("Fall detector")
-    SMOKE = "smoke", _lazy("Smoke sensor")
-    GAS = "gas", _lazy("Gas sensor")
+    BUTTON = "button", gettext_lazy("One-touch button (一键呼叫)")
+    WATCH = "watch", gettext_lazy("Watch")
+    FALL_DETECTOR = "fall_detector", gettext_lazy("Fall detector")
+    SMOKE = "smoke", gettext_lazy("Smoke sensor")
+    GAS = "gas", gettext_lazy("Gas sensor")
 
 
 class AlarmDevice(models.Model):

@@ -3,7 +3,7 @@ voicemail leaves for the operators."""
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 
 
@@ -22,14 +22,14 @@ class HotlineNumber(models.Model):
 
 
 class CallState(models.TextChoices):
-    RINGING = "ringing", _lazy("Arrived (来电)")
-    MENU = "menu", _lazy("In the voice menu")
-    SERVED = "served", _lazy("Served by the menu (request created)")
-    QUEUED = "queued", _lazy("Waiting for an operator")
-    CONNECTING = "connecting", _lazy("Taken, ringing the operator's phone")
-    CONNECTED = "connected", _lazy("Talking to an operator")
-    VOICEMAIL = "voicemail", _lazy("Leaving a message")
-    ENDED = "ended", _lazy("Ended")
+    RINGING = "ringing", gettext_lazy("Arrived (来电)")
+    MENU = "menu", gettext_lazy("In the voice menu")
+    SERVED = "served", gettext_lazy("Served by the menu (request created)")
+    QUEUED = "queued", gettext_lazy("Waiting for an operator")
+    CONNECTING = "connecting", gettext_lazy("Taken, ringing the operator's phone")
+    CONNECTED = "connected", gettext_lazy("Talking to an operator")
+    VOICEMAIL = "voicemail", gettext_lazy("Leaving a message")
+    ENDED = "ended", gettext_lazy("Ended")
 
 
 # A caller waiting for a person: the operators' live list.
@@ -38,16 +38,16 @@ ENDED_CALL_STATES = frozenset({CallState.ENDED})
 
 
 class CallOutcome(models.TextChoices):
-    REQUEST_CREATED = "request_created", _lazy("A request through the menu")
-    ANSWERED = "answered", _lazy("Talked to an operator")
-    VOICEMAIL = "voicemail", _lazy("Left a message (call-back task)")
-    ABANDONED = "abandoned", _lazy("Hung up before being served")
-    FAILED = "failed", _lazy("The call failed")
+    REQUEST_CREATED = "request_created", gettext_lazy("A request through the menu")
+    ANSWERED = "answered", gettext_lazy("Talked to an operator")
+    VOICEMAIL = "voicemail", gettext_lazy("Left a message (call-back task)")
+    ABANDONED = "abandoned", gettext_lazy("Hung up before being served")
+    FAILED = "failed", gettext_lazy("The call failed")
 
 
 class CallPriority(models.TextChoices):
-    ROUTINE = "routine", _lazy("Routine")
-    EMERGENCY = "emergency", _lazy("Emergency (助急)")
+    ROUTINE = "routine", gettext_lazy("Routine")
+    EMERGENCY = "emergency", gettext_lazy("Emergency (助急)")
 
 
 class Call(models.Model):
@@ -118,10 +118,10 @@ class Call(models.Model):
 
 
 class CallBackState(models.TextChoices):
-    OPEN = "open", _lazy("Waiting for an operator")
-    TAKEN = "taken", _lazy("Taken")
-    CLOSED = "closed", _lazy("Closed")
-    CANCELLED = "cancelled", _lazy("Cancelled (the caller was still waiting)")
+    OPEN = "open", gettext_lazy("Waiting for an operator")
+    TAKEN = "taken", gettext_lazy("Taken")
+    CLOSED = "closed", gettext_lazy("Closed")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled (the caller was still waiting)")
 
 
 class CallBack(models.Model):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.gis.db import models
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 
 
@@ -17,12 +17,12 @@ class District(models.Model):
 
 
 class Role(models.TextChoices):
-    OPERATOR = "operator", _lazy("Call-centre operator (坐席)")
-    SUPERVISOR = "supervisor", _lazy("Supervisor")
-    DISTRICT_ADMIN = "district_admin", _lazy("District administrator (民政)")
-    PROVIDER_ADMIN = "provider_admin", _lazy("Provider administrator (服务商)")
-    WORKER = "worker", _lazy("Worker (护理员)")
-    FAMILY = "family", _lazy("Family member (家属)")
+    OPERATOR = "operator", gettext_lazy("Call-centre operator (坐席)")
+    SUPERVISOR = "supervisor", gettext_lazy("Supervisor")
+    DISTRICT_ADMIN = "district_admin", gettext_lazy("District administrator (民政)")
+    PROVIDER_ADMIN = "provider_admin", gettext_lazy("Provider administrator (服务商)")
+    WORKER = "worker", gettext_lazy("Worker (护理员)")
+    FAMILY = "family", gettext_lazy("Family member (家属)")
 
 
 STAFF_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.DISTRICT_ADMIN})

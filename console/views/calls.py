@@ -527,7 +527,7 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
                 form_post_result(post, {"request": request_id})
     except _DuplicateNotConfirmed as unconfirmed:
         return refused(
-            _("This elder already has an open request of this service."),
+            _("This elder already has an open request for this service."),
             {},
             409,
             duplicates=unconfirmed.duplicates,

@@ -8,7 +8,8 @@
 (function () {
   "use strict";
 
-  var t = window.gettext || function (s) { return s; };
+  var gettext = window.gettext || function (s) { return s; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
   var FRESH_MS = 60000; // a ringing call caught up from the feed after this is old news
 
   function workspace() { return document.getElementById("workspace"); }
@@ -42,7 +43,7 @@
       if (!space) return;
       var idle = document.createElement("p");
       idle.className = "muted";
-      idle.textContent = t("Take an item from the queue, or type a caller's number.");
+      idle.textContent = gettext("Take an item from the queue, or type a caller's number.");
       space.replaceChildren(idle);
       var dial = document.getElementById("dial-number");
       if (dial) dial.focus();

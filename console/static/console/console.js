@@ -12,7 +12,8 @@
   "use strict";
 
   var body = document.body;
-  var t = window.gettext || function (s) { return s; };
+  var gettext = window.gettext || function (s) { return s; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
   var interpolate = window.interpolate || function (fmt, args) { return fmt + " " + args.join(" "); };
 
   /* ---- clocks: elapsed since, or time left to a target ---- */
@@ -30,8 +31,8 @@
       if (el.dataset.clock === "countdown") {
         var left = at - now;
         el.textContent = left >= 0
-          ? interpolate(t("%s left"), [span(left)])
-          : interpolate(t("%s over"), [span(left)]);
+          ? interpolate(gettext("%s left"), [span(left)])
+          : interpolate(gettext("%s over"), [span(left)]);
         el.classList.toggle("overdue", left < 0);
         el.classList.toggle("soon", left >= 0 && left < 60000);
       } else {
@@ -180,7 +181,7 @@
   var flash = document.getElementById("flash");
   function soundOn() { return soundWanted && audio && audio.state === "running"; }
   function showSound() {
-    soundButton.textContent = soundOn() ? t("Sound on") : t("Sound off");
+    soundButton.textContent = soundOn() ? gettext("Sound on") : gettext("Sound off");
     soundButton.setAttribute("aria-pressed", soundOn() ? "true" : "false");
     body.classList.toggle("silent", !soundOn());
   }
@@ -239,7 +240,9 @@
   function alarmsWaiting(count) {
     openAlarms = count;
     flash.hidden = count === 0;
-    flash.textContent = count ? interpolate(t("%s alarm(s) waiting for a person"), [count]) : "";
+    flash.textContent = count
+      ? interpolate(ngettext("%s alarm is waiting for a person", "%s alarms are waiting for a person", count), [count])
+      : "";
     document.title = (count ? "(" + count + ") " : "") + document.title.replace(/^\(\d+\) /, "");
   }
   flash.addEventListener("click", function () {
@@ -253,7 +256,7 @@
   function ring(msg) {
     beep();
     flash.hidden = false;
-    if (!flash.textContent) flash.textContent = t("New alarm");
+    if (!flash.textContent) flash.textContent = gettext("New alarm");
     body.classList.add("alarm-new");
     setTimeout(function () { body.classList.remove("alarm-new"); }, 6000);
   }
@@ -309,11 +312,11 @@
   function later() {
     attempts += 1;
     var wait = Math.min(10000, 500 * Math.pow(2, attempts)) * (0.75 + Math.random() / 2);
-    setLink("lost", interpolate(t("Connection lost: reconnecting in %s s…"), [Math.ceil(wait / 1000)]));
+    setLink("lost", interpolate(gettext("Connection lost: reconnecting in %s s…"), [Math.ceil(wait / 1000)]));
     setTimeout(connect, wait);
   }
   function connect() {
-    setLink(connectedOnce ? "lost" : "connecting", connectedOnce ? t("Reconnecting…") : t("Connecting…"));
+    setLink(connectedOnce ? "lost" : "connecting", connectedOnce ? gettext("Reconnecting…") : gettext("Connecting…"));
     ticket().then(function (token) {
       var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
       socket = new WebSocket(scheme + window.location.host + "/ws/?ticket=" + encodeURIComponent(token));
@@ -321,7 +324,7 @@
         attempts = 0;
         var again = connectedOnce;
         connectedOnce = true;
-        setLink("live", t("Live"));
+        setLink("live", gettext("Live"));
         startPings();
         catchUp().then(function () {
           if (again) {

@@ -10,7 +10,8 @@
 (function () {
   "use strict";
 
-  var t = window.gettext || function (s) { return s; };
+  var gettext = window.gettext || function (s) { return s; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
   var interpolate = window.interpolate || function (fmt, args) { return fmt + " " + args.join(" "); };
   var L = window.L;
 
@@ -45,7 +46,7 @@
     var tiles = L.tileLayer(config.tiles, { attribution: config.attribution, maxZoom: 19 });
     tiles.once("tileerror", function () {
       el.classList.add("tiles-off");
-      if (status) status(t("Map tiles cannot be loaded: the points are shown on a plain background."));
+      if (status) status(gettext("Map tiles cannot be loaded: the points are shown on a plain background."));
     });
     tiles.addTo(map);
     el._anxinMap = map;
@@ -72,7 +73,7 @@
       Object.keys(attrs || {}).forEach(function (k) { marker.getElement().dataset[k] = attrs[k]; });
       points.push(where);
     }
-    if (data.elder) add(data.elder, pin("elder-pin", ""), data.elder_name || t("Elder"), { elder: "1" });
+    if (data.elder) add(data.elder, pin("elder-pin", ""), data.elder_name || gettext("Elder"), { elder: "1" });
     data.candidates.forEach(function (c) {
       add(c.at, pin("candidate-pin", String(c.rank)), c.rank + ". " + c.name, { candidate: String(c.rank) });
     });
@@ -95,7 +96,7 @@
     var fitted = false, loading = null, again = false, timer = null;
 
     function counts() {
-      return interpolate(t("%s workers on shift, %s open requests"), [workers.size, requests.size]);
+      return interpolate(gettext("%s workers on shift, %s open requests"), [workers.size, requests.size]);
     }
     function workerIcon(w) {
       return pin("worker-pin" + (w.busy ? " busy" : "") + (w.stale ? " stale" : ""), "");
@@ -162,7 +163,7 @@
           return r.json();
         })
         .then(apply)
-        .catch(function () { status(t("The map could not be brought up to date; it tries again on the next change.")); })
+        .catch(function () { status(gettext("The map could not be brought up to date; it tries again on the next change.")); })
         .then(function () {
           loading = null;
           if (again) { again = false; load(); }
