@@ -91,7 +91,7 @@ def test_update_adds_what_the_code_has_untranslated_for_someone_to_translate(cop
     # msgmerge offers the nearest translated msgid as a guess ("Not closed" for "Not found."),
     # marked fuzzy: untranslated or fuzzy, the check names it until someone translates it.
     text = (copy / DJANGO_PO).read_text()
-    assert '#: backend/core/errors.py\n' in text and '\nmsgid "Not found."\n' in text
+    assert "#: backend/core/errors.py\n" in text and '\nmsgid "Not found."\n' in text
     assert translations.problems() in (
         [f"{copy / DJANGO_PO}: 1 untranslated: ['Not found.']"],
         [f"{copy / DJANGO_PO}: 1 fuzzy: ['Not found.']"],
