@@ -336,6 +336,14 @@ def alarms_shown(*, alarm_ids: Iterable[int], at: datetime) -> int:
     )
 
 
+def alarms_listed(alarms: Iterable[Alarm]) -> int:
+    """A staff member was shown these alarms in a list (the API's queue, the console's): the
+    ones nobody had seen are seen now (the figures' "received to visible" for an alarm whose
+    push never reached a socket). Only what was really shown counts."""
+    unseen = [alarm.pk for alarm in alarms if alarm.shown_at is None]
+    return alarms_shown(alarm_ids=unseen, at=timezone.now()) if unseen else 0
+
+
 # Alarms this process has already recorded as seen: each later delivery (another operator's
 # socket, a re-announcement) costs no query. Bounded; forgetting one costs one no-op UPDATE.
 _SEEN_HERE: dict[int, None] = {}

@@ -3,34 +3,34 @@ one list, most urgent first and, within the same urgency, what nobody has taken 
 someone has, the oldest first.
 
 The items come from each app's own selector (what a district's staff may see is decided there):
-open alarms, callers waiting on the line, call-backs to make, and alerts not yet resolved (an
-escalated request is in the queue through its `no_worker` alert)."""
+open alarms, callers waiting on the line, call-backs to make, alerts not yet resolved (an
+escalated request is in the queue through its `no_worker` alert), and escalated requests with
+no unresolved alert (nobody goes yet, whatever became of the alert)."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
+from django.db.models import Case, F, IntegerField, Value, When
 
 from alarms import services as alarm_services
 from alarms.models import OPEN_STATES as ALARM_OPEN_STATES
 from alarms.models import Alarm, AlarmState
 from alarms.selectors import alarms_for_staff
 from backend.accounts.models import User
-from dispatch.models import Priority
-from dispatch.selectors import alerts_for_staff
+from dispatch.models import Priority, RequestState
+from dispatch.selectors import alerts_for_staff, requests_visible_to
 from hotline.models import CallPriority
 from hotline.selectors import call_backs_visible_to, calls_waiting
 
 # Urgency bands, the queue's first order: a life may be at stake; someone is waiting (on the
 # line, or for help that has not come); the rest.
 EMERGENCY, URGENT, ROUTINE = 0, 1, 2
-_BAND_OF_PRIORITY: dict[str, int] = {Priority.EMERGENCY: EMERGENCY, Priority.URGENT: URGENT}
 
 
 @dataclass(frozen=True)
 class Item:
-    kind: str  # "alarm", "call", "callback" or "alert": the template of its row
+    kind: str  # "alarm", "call", "callback", "alert" or "request": the template of its row
     pk: int
     band: int
     taken: bool
@@ -51,14 +51,39 @@ def _order(item: Item) -> tuple[int, bool, datetime, str, int]:
     return (item.band, item.taken, item.since, item.kind, item.pk)
 
 
-def queue_items(user: User, *, limit: int = 200) -> list[Item]:
-    """The queue as `user` (district staff) sees it now. Listing open alarms counts as their
-    being seen (as the API's alarm queue does): an alarm on an operator's screen is not announced
-    again."""
-    alarms = list(alarms_for_staff(user).filter(state__in=ALARM_OPEN_STATES)[:limit])
-    unseen = [alarm.pk for alarm in alarms if alarm.shown_at is None]
-    if unseen:
-        alarm_services.alarms_shown(alarm_ids=unseen, at=timezone.now())
+@dataclass(frozen=True)
+class Queue:
+    items: list[Item]
+    more: int  # waiting beyond the list's length: the page says so
+
+    @property
+    def open_alarms(self) -> int:
+        """Alarms nobody has acknowledged: the console flashes (or rings) while there are any."""
+        return sum(1 for item in self.items if item.kind == "alarm" and not item.taken)
+
+
+_REQUEST_BAND = Case(
+    When(priority=Priority.EMERGENCY, then=Value(EMERGENCY)),
+    When(priority=Priority.URGENT, then=Value(URGENT)),
+    default=Value(ROUTINE),
+    output_field=IntegerField(),
+)
+
+# Each source is read in the queue's own order (urgency, then nobody's first, then oldest), so
+# cutting it at the limit keeps what matters most.
+_ALERT_BAND = Case(
+    When(request__priority=Priority.EMERGENCY, then=Value(EMERGENCY)),
+    When(request__priority=Priority.URGENT, then=Value(URGENT)),
+    default=Value(ROUTINE),
+    output_field=IntegerField(),
+)
+
+
+def queue_items(user: User, *, limit: int = 200) -> Queue:
+    """The queue as `user` (district staff) sees it now, at most `limit` rows. The open alarms
+    listed count as seen (as the API's alarm queue does): an alarm on an operator's screen is
+    not announced again; one left off the list is."""
+    alarms = list(alarms_for_staff(user).filter(state__in=ALARM_OPEN_STATES)[: limit + 1])
     items = [_alarm(alarm) for alarm in alarms]
     items += [
         Item(
@@ -70,31 +95,66 @@ def queue_items(user: User, *, limit: int = 200) -> list[Item]:
             None,
             call,
         )
-        for call in calls_waiting(user)[:limit]
+        for call in calls_waiting(user)[: limit + 1]
     ]
+    call_backs = call_backs_visible_to(user).order_by(
+        F("taken_by_id").asc(nulls_first=True), "created_at", "pk"
+    )
     items += [
         Item("callback", back.pk, ROUTINE, bool(back.taken_by_id), back.created_at, None, back)
-        for back in call_backs_visible_to(user)[:limit]
+        for back in call_backs[: limit + 1]
     ]
+    unresolved = alerts_for_staff(user).filter(resolved_at__isnull=True)
     alerts = (
-        alerts_for_staff(user)
-        .filter(resolved_at__isnull=True)
-        .select_related("request__elder", "request__service_type")
-        .order_by("raised_at")[:limit]
+        unresolved.select_related("request__elder", "request__service_type")
+        .annotate(band=_ALERT_BAND)
+        .order_by("band", F("acknowledged_at").asc(nulls_first=True), "raised_at", "pk")
     )
     items += [
         Item(
             "alert",
             alert.pk,
-            _BAND_OF_PRIORITY.get(alert.request.priority, ROUTINE),
+            alert.band,
             alert.acknowledged_by_id is not None,
             alert.raised_at,
             _alert_due(alert),
             alert,
         )
-        for alert in alerts
+        for alert in alerts[: limit + 1]
     ]
-    return sorted(items, key=_order)[:limit]
+    # Work in the operator queue whose alert was resolved (or never raised) while nobody goes:
+    # it stays here until it leaves the queue's state.
+    escalated = (
+        requests_visible_to(user)
+        .filter(state=RequestState.ESCALATED)
+        .exclude(pk__in=unresolved.values("request_id"))
+        .select_related("elder", "service_type")
+        .annotate(band=_REQUEST_BAND)
+        .order_by("band", "state_changed_at", "pk")
+    )
+    items += [
+        Item("request", sr.pk, sr.band, False, sr.state_changed_at, _request_due(sr), sr)
+        for sr in escalated[: limit + 1]
+    ]
+    ordered = sorted(items, key=_order)
+    shown = ordered[:limit]
+    alarm_services.alarms_listed(item.row for item in shown if item.kind == "alarm")
+    return Queue(items=shown, more=_count(user) - len(shown) if len(ordered) > limit else 0)
+
+
+def _count(user: User) -> int:
+    """Everything waiting, however long the list: what the page says is left off."""
+    unresolved = alerts_for_staff(user).filter(resolved_at__isnull=True)
+    return (
+        alarms_for_staff(user).filter(state__in=ALARM_OPEN_STATES).count()
+        + calls_waiting(user).count()
+        + call_backs_visible_to(user).count()
+        + unresolved.count()
+        + requests_visible_to(user)
+        .filter(state=RequestState.ESCALATED)
+        .exclude(pk__in=unresolved.values("request_id"))
+        .count()
+    )
 
 
 def _alarm(alarm: Alarm) -> Item:
@@ -104,15 +164,13 @@ def _alarm(alarm: Alarm) -> Item:
 
 
 def _alert_due(alert: Any) -> datetime | None:
+    return _request_due(alert.request)
+
+
+def _request_due(sr: Any) -> datetime | None:
     """The request's next target while it is not met: acceptance, then arrival."""
-    sr = alert.request
     if sr.accepted_at is None:
         return sr.accept_due_at
     if sr.arrived_at is None:
         return sr.arrive_due_at
     return None
-
-
-def open_alarm_count(items: list[Item]) -> int:
-    """Alarms nobody has acknowledged: the console flashes (or rings) while there are any."""
-    return sum(1 for item in items if item.kind == "alarm" and not item.taken)

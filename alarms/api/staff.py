@@ -2,7 +2,6 @@
 (docs/alarms.md, "Verify, then dispatch"). Scoped and named like dispatch's alert endpoints."""
 
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import ListAPIView
@@ -37,10 +36,7 @@ class AlarmQueueView(ListAPIView):
         """The page a staff member is shown: its alarms nobody had seen are seen now (the
         figures' "received to visible", for an alarm whose push never reached a socket)."""
         page = super().paginate_queryset(queryset)
-        rows = page if page is not None else queryset
-        unseen = [alarm.pk for alarm in rows if alarm.shown_at is None]
-        if unseen:
-            services.alarms_shown(alarm_ids=unseen, at=timezone.now())
+        services.alarms_listed(page if page is not None else queryset)
         return page
 
 

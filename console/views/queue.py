@@ -20,7 +20,7 @@ from alarms.api.serializers import AlarmCloseInput
 from alarms.selectors import alarms_for_staff
 from backend.accounts.models import User
 from console.access import console_user, console_view
-from console.queue import open_alarm_count, queue_items
+from console.queue import queue_items
 from console.refusals import act_once, refusal_line
 from dispatch import escalation
 from dispatch.api.serializers import AlertResolveInput
@@ -39,13 +39,14 @@ def _user(request: HttpRequest) -> User:
 def _queue(
     request: HttpRequest, *, notice: str = "", error: str = "", status: int = 200
 ) -> HttpResponse:
-    items = queue_items(_user(request))
+    queue = queue_items(_user(request))
     return render(
         request,
         "console/queue/list.html",
         {
-            "items": items,
-            "open_alarms": open_alarm_count(items),
+            "items": queue.items,
+            "more": queue.more,
+            "open_alarms": queue.open_alarms,
             "notice": notice,
             "error": error,
         },

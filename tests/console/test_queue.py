@@ -3,6 +3,7 @@ queue lists and in which order, and the actions on its rows (each the API's own 
 
 import re
 import time
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from alarms.models import Alarm
+from console.queue import queue_items
 from dispatch.models import OperatorAlert
 from hotline import services as hotline
 from tests import factories as f
@@ -215,3 +217,57 @@ def test_the_top_bar_links_todays_figures_only_for_who_may_see_them(operator, di
 
     assert 'href="/console/supervisor/"' not in operators
     assert 'href="/console/supervisor/"' in supervisors
+
+
+def test_a_long_queue_keeps_the_most_urgent_and_marks_seen_only_the_alarms_it_shows(
+    operator, district, alarm, escalated
+):
+    # An emergency caller and a routine one wait too; the list has room for two rows.
+    emergency_call = _waiting_call(district, "+8613800000002", emergency=True)
+    _waiting_call(district, "+8613800000001")
+
+    queue = queue_items(operator, limit=2)
+    hidden_alarm = queue_items(operator, limit=1)  # room for the alarm only: nothing else seen
+
+    assert [item.key for item in queue.items] == [f"alarm-{alarm.pk}", f"call-{emergency_call.pk}"]
+    assert queue.more == 2  # the routine caller and the escalated request's alert
+    assert hidden_alarm.more == 3
+
+
+def test_an_alarm_left_off_the_list_is_not_marked_seen(operator, district, device, client):  # noqa: F811
+    older = [_waiting_call(district, f"+861380000001{n}", emergency=True) for n in range(2)]
+    answer = send(client, device, message("sos"))
+    alarm_id = answer.json()["alarm_id"]
+    Alarm.objects.filter(pk=alarm_id).update(received_at=timezone.now() + timedelta(minutes=1))
+
+    shown = queue_items(operator, limit=2)
+
+    assert [item.key for item in shown.items] == [f"call-{call.pk}" for call in older]
+    assert Alarm.objects.get(pk=alarm_id).shown_at is None  # announced again until seen
+
+
+def test_an_emergency_alert_is_kept_ahead_of_many_older_routine_ones(
+    operator, elder, district, escalated, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        emergency = api(operator).post(
+            "/api/v1/requests/",
+            {"elder": elder.pk, "service_type": "meal", "priority": "emergency"},
+            format="json",
+        )
+    urgent_alert = OperatorAlert.objects.get(request_id=emergency.json()["id"], kind="no_worker")
+
+    queue = queue_items(operator, limit=1)
+
+    assert [item.key for item in queue.items] == [f"alert-{urgent_alert.pk}"]
+
+
+def test_an_escalated_request_stays_in_the_queue_after_its_alert_is_resolved_while_nobody_goes(
+    operator, escalated
+):
+    desk = admin_login(operator)
+    desk.post(f"/console/alerts/{escalated.pk}/resolve/", {"resolution": "handled_by_phone"})
+
+    html = desk.get("/console/queue/").content.decode()
+
+    assert _items(html) == [f"request-{escalated.request_id}"]
