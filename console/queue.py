@@ -57,9 +57,10 @@ class Queue:
     more: int  # waiting beyond the list's length: the page says so
 
     @property
-    def open_alarms(self) -> int:
-        """Alarms nobody has acknowledged: the console flashes (or rings) while there are any."""
-        return sum(1 for item in self.items if item.kind == "alarm" and not item.taken)
+    def emergencies_waiting(self) -> int:
+        """Emergencies nobody has taken (alarms, emergency callers, alerts on emergencies): the
+        console flashes while there are any, and rings when a new one appears."""
+        return sum(1 for item in self.items if item.band == EMERGENCY and not item.taken)
 
 
 _REQUEST_BAND = Case(

@@ -46,7 +46,7 @@ def _queue(
         {
             "items": queue.items,
             "more": queue.more,
-            "open_alarms": queue.open_alarms,
+            "emergencies": queue.emergencies_waiting,
             "notice": notice,
             "error": error,
         },

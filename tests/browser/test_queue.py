@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import requests
 from django.test import Client
 
+from alarms.models import Alarm
 from alarms.protocol import signature
 from backend.core.models import Event
 from tests import factories as f
@@ -91,6 +92,7 @@ def test_an_alarm_appears_live_is_taken_closed_and_one_sent_while_the_server_was
     assert all("/console/queue/" in url for url in asked)  # only what the push asked for
     assert "王淑珍" in first.locator(f"#q-alarm-{alarm}").inner_text()
     assert first.locator("#flash").is_visible()  # no sound here: the banner flashes
+    second.wait_for_function("document.body.classList.contains('alarm-new')")  # a new one rings
     assert first.evaluate("document.body.classList.contains('silent')")
     screenshot(first, "console-queue")
 
@@ -127,3 +129,40 @@ def test_an_alarm_appears_live_is_taken_closed_and_one_sent_while_the_server_was
         _live(page)
         page.locator(f"#q-alarm-{missed_id}").wait_for()
     second.wait_for_function(f"window.seenEvents.includes({raised})")
+
+
+def test_a_failed_refresh_keeps_the_queue_says_so_and_tries_again(stack, console_page):
+    with django_side():
+        district = f.DistrictFactory()
+        elder = f.ElderFactory(district=district)
+        operator = f.UserFactory(role="operator", district=district)
+        registered = api(operator).post(
+            f"/api/v1/elders/{elder.pk}/devices/",
+            {"serial": "BTN-B2", "kind": "button", "heartbeat_interval_s": 600},
+            format="json",
+        )
+        device = (registered.json()["serial"], registered.json()["secret"])
+    page = console_page(operator)
+    _live(page)
+    first = _press(stack, device, "sos")
+    page.locator(f"#q-alarm-{first}").wait_for()
+    with django_side():
+        Alarm.objects.filter(pk=first).update(state="closed")  # the device may press again
+
+    # The next refresh of the queue meets a proxy's 502; the one after goes through.
+    failed: list[str] = []
+
+    def once_bad_gateway(route):
+        if not failed:
+            failed.append(route.request.url)
+            route.fulfill(status=502, body="<h1>502 Bad Gateway</h1>", content_type="text/html")
+        else:
+            route.continue_()
+
+    page.route("**/console/queue/", once_bad_gateway)
+    second = _press(stack, device, "fall")
+
+    page.locator("#queue .stale-note").wait_for()
+    assert "502" not in page.locator("#queue").inner_text()  # the list stayed
+    page.locator(f"#q-alarm-{second}").wait_for(timeout=5_000)  # tried again by itself
+    assert failed and page.locator("#queue .stale-note").count() == 0

@@ -107,7 +107,7 @@ def test_the_queue_lists_what_waits_most_urgent_first_and_an_alarm_listed_counts
         f"call-{routine_call.pk}",
         f"alert-{escalated.pk}",
     ]
-    assert 'data-open-alarms="1"' in html
+    assert 'data-emergencies="2"' in html  # the alarm and the emergency caller
     assert Alarm.objects.get(pk=alarm.pk).shown_at is not None
 
 
@@ -119,7 +119,7 @@ def test_acknowledging_an_alarm_names_who_took_it_and_a_second_operator_is_told_
     mine = admin_login(operator).post(f"/console/alarms/{alarm.pk}/acknowledge/")
     theirs = admin_login(colleague).post(f"/console/alarms/{alarm.pk}/acknowledge/")
 
-    assert mine.status_code == 200 and 'data-open-alarms="0"' in mine.content.decode()
+    assert mine.status_code == 200 and 'data-emergencies="0"' in mine.content.decode()
     assert theirs.status_code == 409
     assert operator.username in theirs.content.decode()
     assert Alarm.objects.get(pk=alarm.pk).acknowledged_by == operator

@@ -9,16 +9,13 @@
   "use strict";
 
   var gettext = window.gettext || function (s) { return s; };
-  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
-  var FRESH_MS = 60000; // a ringing call caught up from the feed after this is old news
 
   function workspace() { return document.getElementById("workspace"); }
 
   document.addEventListener("anxin:event", function (e) {
     var msg = e.detail || {};
     if (msg.type !== "call.ringing" && msg.type !== "call.queued") return;
-    var at = Date.parse(msg.at);
-    if (!isNaN(at) && Date.now() - at > FRESH_MS) return;
+    if (!msg.live) return; // caught up from the feed after a reconnect: the queue shows it
     var space = workspace();
     var subject = msg.data && msg.data.subject;
     if (!space || !subject || !window.htmx) return;

@@ -125,6 +125,51 @@
   ["htmx:afterRequest", "htmx:sendAbort", "htmx:sendError", "htmx:timeout"].forEach(function (name) {
     document.addEventListener(name, ended);
   });
+  // A live fragment whose refresh failed (the server's 5xx, a proxy's 502, no network) keeps
+  // what it showed, says it is out of date, and tries again with a back-off: an error page
+  // never replaces the queue or a panel, and nothing waits for the next event to recover.
+  var failures = new Map(); // element id -> failed attempts in a row
+  function isRefresh(e) {
+    var config = e.detail.requestConfig;
+    return config && config.triggeringEvent && config.triggeringEvent.type === "refresh" && config.elt;
+  }
+  function refreshFailed(el) {
+    if (!el.id) return;
+    var n = (failures.get(el.id) || 0) + 1;
+    failures.set(el.id, n);
+    var shown = document.getElementById(el.id);
+    if (shown && !shown.querySelector(":scope > .stale-note")) {
+      var note = document.createElement("p");
+      note.className = "notice error stale-note";
+      note.setAttribute("role", "status");
+      note.textContent = gettext("Could not bring this up to date: trying again…");
+      shown.prepend(note);
+    }
+    setTimeout(function () {
+      var now = document.getElementById(el.id);
+      if (now) refresh(now);
+    }, Math.min(30000, 1000 * Math.pow(2, n)));
+  }
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (!isRefresh(e)) {
+      // An action's 5xx is shown where its answer goes; a live fragment there comes back.
+      var target = e.detail.target;
+      if (e.detail.xhr.status >= 500 && target && target.matches("[data-refresh-on]")) {
+        refreshFailed(target);
+      }
+      return;
+    }
+    var el = e.detail.requestConfig.elt;
+    if (e.detail.xhr.status >= 500) {
+      e.detail.shouldSwap = false;
+      refreshFailed(el);
+    } else {
+      failures.delete(el.id);
+    }
+  });
+  document.addEventListener("htmx:sendError", function (e) {
+    if (isRefresh(e)) refreshFailed(e.detail.requestConfig.elt);
+  });
   // A fragment replaced by another answer (an action's) while its own request was in flight:
   // htmx drops that request's answer without a word, so it ends here.
   document.addEventListener("htmx:beforeCleanupElement", function (e) {
@@ -236,33 +281,55 @@
   if (!sessionStorage.getItem("anxin.sound.asked")) ask.hidden = false;
   showSound();
 
-  var openAlarms = 0;
-  function alarmsWaiting(count) {
-    openAlarms = count;
+  // The queue says how many emergencies nobody has taken (`data-emergencies`): the banner flashes
+  // while there are any, and a new one rings. "New" is read off the queue itself (an item key
+  // it did not show before), never off an event's time, which is the server's clock and may be
+  // an alarm's first announcement pushed again.
+  var emergencies = 0;
+  var shownEmergencies = null; // keys of untaken emergency items in the last queue shown
+  function emergenciesWaiting(count) {
+    emergencies = count;
     flash.hidden = count === 0;
     flash.textContent = count
-      ? interpolate(ngettext("%s alarm is waiting for a person", "%s alarms are waiting for a person", count), [count])
+      ? interpolate(ngettext("%s emergency is waiting for a person", "%s emergencies are waiting for a person", count), [count])
       : "";
     document.title = (count ? "(" + count + ") " : "") + document.title.replace(/^\(\d+\) /, "");
   }
   flash.addEventListener("click", function () {
-    var first = document.querySelector(".kind-alarm:not(.taken)");
+    var first = document.querySelector(".item.band-emergency:not(.taken)");
     if (first) first.scrollIntoView({ block: "center" });
   });
   document.addEventListener("htmx:afterSwap", function (e) {
-    var state = e.detail.target.querySelector && e.detail.target.querySelector("[data-open-alarms]");
-    if (state) alarmsWaiting(Number(state.dataset.openAlarms));
+    var target = e.detail.target;
+    var state = target.querySelector && target.querySelector("[data-emergencies]");
+    if (!state) return;
+    emergenciesWaiting(Number(state.dataset.emergencies));
+    var keys = Array.from(target.querySelectorAll(".item.band-emergency:not(.taken)"))
+      .map(function (el) { return el.dataset.item; });
+    var fresh = shownEmergencies && keys.some(function (key) { return !shownEmergencies.has(key); });
+    shownEmergencies = new Set(keys);
+    if (fresh) ring();
   });
-  function ring(msg) {
+  function ring() {
     beep();
-    flash.hidden = false;
-    if (!flash.textContent) flash.textContent = gettext("New alarm");
     body.classList.add("alarm-new");
     setTimeout(function () { body.classList.remove("alarm-new"); }, 6000);
   }
 
-  /* ---- events: pushed, or read from the feed ---- */
-  function handle(msg) {
+  /* ---- the platform's own health: deadlines not enforced while a sweep is stale ---- */
+  var platform = document.getElementById("platform");
+  function platformSays(msg) {
+    if (msg.type === "watchdog.stale") {
+      platform.hidden = false;
+      platform.textContent = gettext("The platform's timers have stopped: deadlines and re-sends are not running. Watch the queue by hand and tell the supervisor.");
+    } else if (msg.type === "watchdog.recovered") {
+      platform.hidden = true;
+    }
+  }
+
+  /* ---- events: pushed (live), or read from the feed ---- */
+  var catchUpSoon = null;
+  function handle(msg, live) {
     if (!msg || typeof msg.type !== "string") return;
     if (msg.id === undefined || msg.id === null) {
       document.dispatchEvent(new CustomEvent("anxin:" + msg.type, { detail: msg }));
@@ -271,12 +338,24 @@
     if (seen.has(msg.id)) return; // a push and the feed may both bring it
     seen.add(msg.id);
     if (seen.size > SEEN_KEPT) seen.delete(seen.values().next().value);
+    msg.live = !!live;
     document.dispatchEvent(new CustomEvent("anxin:event", { detail: msg }));
     refreshFor(msg);
-    // An alarm read from the feed long after (a page opened on an old cursor) does not ring:
-    // the queue shows it, and flashes while any alarm waits for a person.
-    var fresh = !(Date.now() - Date.parse(msg.at) > 300000);
-    if ((msg.type === "alarm.raised" || msg.type === "alarm.resent") && fresh) ring(msg);
+    platformSays(msg);
+    // Pages without the queue (the map, today's figures) ring on an alarm pushed to them.
+    if (live && !document.getElementById("queue") && msg.type === "alarm.raised") {
+      ring();
+      flash.hidden = false;
+      flash.textContent = gettext("New alarm: open the queue (1)");
+    }
+    // The feed's cursor moves only as the feed is read: read it a little after pushes, so a
+    // reconnect starts near where the page is (events already handled are skipped).
+    if (live && !catchUpSoon) {
+      catchUpSoon = setTimeout(function () {
+        catchUpSoon = null;
+        catchUp().catch(function () {});
+      }, 5000);
+    }
   }
 
   function signedOut() { window.location.href = body.dataset.signInUrl + "?next=" + encodeURIComponent(location.pathname); }
@@ -292,7 +371,7 @@
         return r.json();
       })
       .then(function (page) {
-        page.events.forEach(handle);
+        page.events.forEach(function (msg) { handle(msg, false); });
         if (page.next_after !== null && page.next_after !== undefined) after = page.next_after;
         if (page.events.length === 200) return catchUp();
       });
@@ -337,7 +416,7 @@
         var msg;
         try { msg = JSON.parse(e.data); } catch (err) { return; }
         if (msg.type === "pong") { pongDue = null; return; }
-        handle(msg);
+        handle(msg, true);
       };
       socket.onclose = function () {
         stopPings();
@@ -361,5 +440,5 @@
   window.addEventListener("online", function () { if (socket) socket.close(); });
   connect();
 
-  window.Anxin = { csrf: csrf, refresh: refresh, refreshAll: refreshAll, openAlarms: function () { return openAlarms; } };
+  window.Anxin = { csrf: csrf, refresh: refresh, refreshAll: refreshAll, emergencies: function () { return emergencies; } };
 })();

@@ -11,7 +11,6 @@
   "use strict";
 
   var gettext = window.gettext || function (s) { return s; };
-  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
   var interpolate = window.interpolate || function (fmt, args) { return fmt + " " + args.join(" "); };
   var L = window.L;
 
