@@ -16,7 +16,9 @@ from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 
+from backend.accounts.factors import needs_second_factor
 from backend.accounts.models import STAFF_ROLES, Role, User
 
 View = Callable[..., HttpResponse]
@@ -27,8 +29,8 @@ def console_user(request: HttpRequest) -> User | None:
     user = request.user
     if not isinstance(user, User) or not user.is_active or user.role not in STAFF_ROLES:
         return None
-    if not user.is_verified():  # type: ignore[attr-defined]  # django-otp's middleware
-        return None
+    if needs_second_factor(user) and not user.is_verified():  # type: ignore[attr-defined]
+        return None  # (is_verified: django-otp's middleware)
     return user
 
 
@@ -37,6 +39,7 @@ def console_view(view: View) -> View:
     to the sign-in; an htmx fragment answers 401 with HX-Redirect so the page follows."""
 
     @wraps(view)
+    @never_cache  # a shared desk: Back after sign-out must not show the last operator's screen
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = console_user(request)
         if user is None:

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.gis.db.models.functions import Distance
-from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,7 +21,6 @@ from dispatch.models import (
     Outcome,
     RequestState,
     ServiceRequest,
-    ServiceType,
 )
 from dispatch.ranking import Ranked
 from providers.models import ShiftState, Worker, WorkerPosition
@@ -30,12 +28,6 @@ from providers.selectors import workers_visible_to
 
 # Workers offered in the override's list: the nearest of the district's workers on shift.
 OVERRIDE_CHOICES = 50
-
-
-def service_name(service: ServiceType) -> str:
-    """The service in the language of the page: its Chinese name in Chinese."""
-    chinese = (translation.get_language() or "").startswith("zh")
-    return service.name_zh if chinese and service.name_zh else service.name
 
 
 # The ranking's terms (dispatch/ranking.py), in words.

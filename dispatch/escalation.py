@@ -27,11 +27,13 @@ from .models import (
     ALERT_FOLLOW_UP,
     ALERT_RESOLUTIONS,
     ALERT_SILENCE_AFTER_GRACE,
+    RESOLVED_BY_CLOSING,
     OperatorAlert,
     Priority,
     RequestState,
     ServiceRequest,
     Visit,
+    alert_resolutions_by_hand,
 )
 from .urgency import request_is_urgent
 
@@ -192,7 +194,7 @@ def alert_resolve(*, alert_id: int, user: User, resolution: str, note: str = "")
                 current_state="resolved",
                 code="alert_resolved",
             )
-        allowed = ALERT_RESOLUTIONS[alert.kind] - {"outcome_recorded"}
+        allowed = alert_resolutions_by_hand(alert.kind)
         if resolution not in allowed:
             hint = ", ".join(sorted(allowed)) or _("close the request with its outcome")
             raise RuleViolation(
@@ -227,7 +229,7 @@ def alerts_end_with_request(sr: ServiceRequest, *, actor: User | None) -> None:
     for alert in OperatorAlert.objects.select_for_update(of=("self",)).filter(
         request=sr, resolved_at__isnull=True
     ):
-        code = "outcome_recorded" if alert.kind == "emergency_outcome" else "request_ended"
+        code = RESOLVED_BY_CLOSING if alert.kind == "emergency_outcome" else "request_ended"
         _resolve(alert, actor, code, f"request {sr.state}")
 
 

@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
+from django.utils import translation
 from django.utils.translation import gettext_lazy
 
 from backend.accounts.models import Role
@@ -91,6 +92,12 @@ class ServiceType(models.Model):
                 & (models.Q(arrive_within__isnull=True) | models.Q(arrive_within__gt=timedelta(0))),
             )
         ]
+
+    @property
+    def local_name(self) -> str:
+        """The service in the active language: its Chinese name in Chinese."""
+        chinese = (translation.get_language() or "").startswith("zh")
+        return self.name_zh if chinese and self.name_zh else self.name
 
     def __str__(self) -> str:
         return f"{self.name} {self.name_zh}"
@@ -637,6 +644,15 @@ ALERT_RESOLUTIONS = {
     # Resolved as `caller_answered` by the operator who takes the call (hotline.services).
     "caller_waiting": {"caller_answered", "called_back", "handed_to_120", "other"},
 }
+
+# An emergency's outcome alert is resolved by closing its request with the outcome, never by hand.
+RESOLVED_BY_CLOSING = "outcome_recorded"
+
+
+def alert_resolutions_by_hand(kind: str) -> frozenset[str]:
+    """The codes an operator may resolve an alert of `kind` with."""
+    return frozenset(ALERT_RESOLUTIONS[kind] - {RESOLVED_BY_CLOSING})
+
 
 # What each resolution code means, for people (the console shows these; the API takes the codes).
 ALERT_RESOLUTION_LABELS = {

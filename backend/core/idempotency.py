@@ -57,6 +57,12 @@ def _key_checked(key: str, field: str) -> str:
             code="invalid",
             fields={field: [_("at most 200 characters")]},
         )
+    if not key.isprintable():  # a NUL or a control character cannot be stored or compared
+        raise DomainError(
+            _("Idempotency-Key has characters that cannot be printed."),
+            code="invalid",
+            fields={field: [_("printable characters only")]},
+        )
     return key
 
 

@@ -6,25 +6,28 @@ from django.utils.translation import gettext as _
 from alarms.models import AlarmOutcome
 from backend.accounts.models import User
 from console import access
-from dispatch.models import ALERT_RESOLUTION_LABELS, ALERT_RESOLUTIONS, OperatorAlert
+from dispatch.models import (
+    ALERT_RESOLUTION_LABELS,
+    ALERT_RESOLUTIONS,
+    RESOLVED_BY_CLOSING,
+    OperatorAlert,
+    alert_resolutions_by_hand,
+)
 
 register = template.Library()
-
-# An emergency's outcome alert is resolved by closing its request with the outcome.
-_BY_CLOSING_THE_REQUEST = "outcome_recorded"
 
 
 @register.filter
 def resolutions(alert: OperatorAlert) -> list[tuple[str, str]]:
     """The codes that resolve this alert's kind, with what they mean, "other" last."""
-    codes = ALERT_RESOLUTIONS[alert.kind] - {_BY_CLOSING_THE_REQUEST}
+    codes = alert_resolutions_by_hand(alert.kind)
     ordered = sorted(codes, key=lambda code: (code == "other", str(ALERT_RESOLUTION_LABELS[code])))
     return [(code, str(ALERT_RESOLUTION_LABELS[code])) for code in ordered]
 
 
 @register.filter
 def closed_by_request(alert: OperatorAlert) -> bool:
-    return _BY_CLOSING_THE_REQUEST in ALERT_RESOLUTIONS[alert.kind]
+    return RESOLVED_BY_CLOSING in ALERT_RESOLUTIONS[alert.kind]
 
 
 @register.simple_tag

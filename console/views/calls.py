@@ -7,6 +7,7 @@ through the API's own serializers, so the panel shows and refuses what the API w
 refusal is the fragment again with the reason (4xx, or 200 when the telephone network is at
 fault, so that htmx shows it), never a 500."""
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -15,14 +16,19 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import APIException
 
 from backend.accounts.models import User
 from backend.core.errors import NotFound
-from backend.core.idempotency import IdempotencyKeyReused, form_post_claim, form_post_result
+from backend.core.idempotency import (
+    MAX_KEY_LENGTH,
+    IdempotencyKeyReused,
+    form_post_claim,
+    form_post_result,
+)
 from console.access import console_user, console_view
 from console.labels import CALL_STATES, MATCHED_ON, REQUEST_STATES, file_rows
 from console.refusals import refusal_fields, refusal_message
@@ -57,13 +63,8 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def _service_label(service: ServiceType) -> str:
-    chinese = (translation.get_language() or "").startswith("zh")
-    return service.name_zh if chinese and service.name_zh else service.name
-
-
 def _services() -> list[tuple[str, str]]:
-    return [(s.code, _service_label(s)) for s in ServiceType.objects.order_by("pk")]
+    return [(s.code, s.local_name) for s in ServiceType.objects.order_by("pk")]
 
 
 def request_panel_url(request_id: int) -> str:
@@ -133,14 +134,14 @@ def call_panel(request: HttpRequest) -> HttpResponse:
     raw_call = request.GET.get("call", "").strip()
     typed = request.GET.get("number", "").strip()
     if raw_call:
-        if not raw_call.isdigit():
+        if _row_id(raw_call) is None:
             return _panel(
                 request,
                 error=_("No such call."),
                 field_errors={"call": [_("a call's number")]},
                 status=400,
             )
-        call = calls_visible_to(user).filter(pk=int(raw_call)).first()
+        call = calls_visible_to(user).filter(pk=_row_id(raw_call)).first()
         if call is None:
             return _panel(request, error=_("No such call in your district."), status=404)
         return _panel(
@@ -226,8 +227,13 @@ def _elder(user: User, pk: int) -> Elder:
 
 
 def _call_of(request: HttpRequest, user: User) -> Call | None:
-    raw = (request.GET.get("call") or request.POST.get("call") or "").strip()
-    return calls_visible_to(user).filter(pk=int(raw)).first() if raw.isdigit() else None
+    pk = _row_id((request.GET.get("call") or request.POST.get("call") or "").strip())
+    return calls_visible_to(user).filter(pk=pk).first() if pk is not None else None
+
+
+def _row_id(raw: str) -> int | None:
+    """A row's id as typed in a URL: ASCII digits only (`str.isdigit` takes "²" too)."""
+    return int(raw) if re.fullmatch(r"[0-9]{1,18}", raw) else None
 
 
 def _purpose_default(call: Call | None) -> str:
@@ -402,7 +408,7 @@ def _duplicates(user: User, elder_id: int, service_code: str) -> list[dict[str, 
             "state_label": REQUEST_STATES.get(sr.state, sr.state),
             "created_at": sr.created_at,
             "panel_url": request_panel_url(sr.pk),
-            "service_label": _service_label(sr.service_type),
+            "service_label": sr.service_type.local_name,
         }
         for sr in rows[:5]
     ]
@@ -421,6 +427,8 @@ def request_duplicates(request: HttpRequest, pk: int) -> HttpResponse:
             request, "console/call/_error.html", {"error": str(missing.detail)}, status=404
         )
     service_code = request.GET.get("service_type", "")
+    if not re.fullmatch(r"[-a-zA-Z0-9_]{1,50}", service_code):  # a service's code (a slug)
+        return render(request, "console/call/_duplicates.html", {"duplicates": []}, status=400)
     return render(
         request,
         "console/call/_duplicates.html",
@@ -472,7 +480,7 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
         )
 
     errors: dict[str, list[str]] = {}
-    if not key or len(key) > 200:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         errors["idempotency_key"] = [_("missing: reload the panel")]
     payload: dict[str, Any] = {
         "elder": elder.pk,
@@ -550,7 +558,7 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
         "console/call/created.html",
         {
             "sr": created,
-            "service_label": _service_label(created.service_type),
+            "service_label": created.service_type.local_name,
             "state_label": REQUEST_STATES.get(created.state, created.state),
             "duplicate_of": duplicate_of,
             "replayed": not post.first,

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET
 
 from backend.accounts.models import District, User
 from console.access import console_user, console_view
-from console.request_panel import service_name
 from console.views.shell import page_context
 from dispatch.models import OPEN_REQUEST_STATES
 from dispatch.selectors import requests_visible_to
@@ -99,7 +98,7 @@ def requests_on_map(user: User) -> list[dict[str, Any]]:
             "state": sr.state,
             "state_label": str(sr.get_state_display()),
             "priority": sr.priority,
-            "service": service_name(sr.service_type),
+            "service": sr.service_type.local_name,
             "elder": sr.elder.full_name if "full_name" in fields else "",
             "at": _coordinates(sr.elder.location),
             "panel": reverse("console:request-panel", args=[sr.pk]),

@@ -74,7 +74,7 @@ def _panel(
     }
     context = {
         "sr": sr,
-        "service": panel.service_name(sr.service_type),
+        "service": sr.service_type.local_name,
         "elder": shown["elder"],
         "notes": shown["notes"],
         "clocks": sr.state in OPEN_REQUEST_STATES,

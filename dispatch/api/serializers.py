@@ -1,3 +1,7 @@
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -18,10 +22,29 @@ class RequestCreateInput(serializers.Serializer):
     service_type = serializers.SlugField(help_text="Service code, e.g. meal, bathing, emergency")
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     window_start = serializers.DateTimeField(
-        required=False, help_text="UTC ISO 8601; omit for 'now'"
+        required=False,
+        help_text="UTC ISO 8601; omit for 'now'. A day ago to a year ahead (longer: a care plan)",
     )
     window_end = serializers.DateTimeField(required=False)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    def validate_window_start(self, value: datetime) -> datetime:
+        return _within_a_year(value)
+
+    def validate_window_end(self, value: datetime) -> datetime:
+        return _within_a_year(value)
+
+
+# One request is one visit: a time outside this is a typing mistake (recurring care is a plan).
+REQUEST_WINDOW_PAST = timedelta(days=1)
+REQUEST_WINDOW_AHEAD = timedelta(days=366)
+
+
+def _within_a_year(value: datetime) -> datetime:
+    now = timezone.now()
+    if not now - REQUEST_WINDOW_PAST <= value <= now + REQUEST_WINDOW_AHEAD:
+        raise serializers.ValidationError(_("from a day ago to a year ahead"))
+    return value
 
 
 class ElderBrief(serializers.Serializer):

@@ -5,7 +5,7 @@ warning first; a refusal is the panel with the reason, in a 4xx."""
 
 import json
 import uuid
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -335,29 +335,34 @@ def test_an_operator_creates_a_request_for_now_through_dispatchs_intake(
     assert f"Request {sr.reference} created" in response.content.decode()
 
 
+# A day a month ahead: a time the operator may choose for a visit.
+SOON = date.today() + timedelta(days=30)
+
+
 def test_the_elders_recent_requests_list_them_with_their_time_on_the_call_centres_clock(
     operator, registered
 ):
     desk = admin_login(operator)
     desk.post(
         f"/console/call/elders/{registered.pk}/request/",
-        create_form(registered, service_type="cleaning", when="2031-05-06T09:30"),
+        create_form(registered, service_type="cleaning", when=f"{SOON:%Y-%m-%d}T09:30"),
     )
 
     listed = desk.get(f"/console/call/elders/{registered.pk}/requests/")
 
     assert listed.status_code == 200
-    assert "05-06 09:30" in listed.content.decode()
+    assert f"{SOON:%m-%d} 09:30" in listed.content.decode()
 
 
 def test_a_chosen_time_is_read_in_the_display_time_zone(operator, registered):
-    form = create_form(registered, service_type="cleaning", when="2031-05-06T09:30")
+    form = create_form(registered, service_type="cleaning", when=f"{SOON:%Y-%m-%d}T09:30")
 
     response = admin_login(operator).post(f"/console/call/elders/{registered.pk}/request/", form)
 
     assert response.status_code == 200
     sr = ServiceRequest.objects.get()
-    assert sr.window_start == datetime(2031, 5, 6, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    shanghai = ZoneInfo("Asia/Shanghai")
+    assert sr.window_start == datetime(SOON.year, SOON.month, SOON.day, 9, 30, tzinfo=shanghai)
 
 
 def test_a_double_submit_creates_one_request(english, operator, registered):
@@ -431,3 +436,42 @@ def test_bad_input_is_a_400_naming_the_field_and_creates_nothing(
     assert response.status_code == 400
     assert field in response.context["field_errors"]
     assert not ServiceRequest.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"when": "9999-12-31T23:59"}, "when"),  # past what a date can add a duration to
+        ({"when": "2001-01-01T09:00"}, "when"),
+        ({"idempotency_key": "key\x00with a NUL"}, "idempotency_key"),
+    ],
+)
+def test_odd_input_to_the_request_form_is_a_400_naming_the_field(
+    english, operator, registered, values, field
+):
+    answer = admin_login(operator).post(
+        f"/console/call/elders/{registered.pk}/request/", create_form(registered, **values)
+    )
+
+    assert answer.status_code == 400, answer.content
+    assert field in answer.content.decode() or "when" in answer.content.decode()
+    assert not ServiceRequest.objects.exists()
+
+
+@pytest.mark.parametrize("query", ["call=%C2%B2", "call=%EF%BC%91", "call=99999999999999999999"])
+def test_odd_ids_in_the_panels_address_are_a_400(operator, registered, query):
+    answer = admin_login(operator).get(f"/console/call/?{query}")
+
+    assert answer.status_code == 400
+
+
+def test_a_nul_typed_as_a_number_is_answered_not_a_500(operator, registered):
+    assert admin_login(operator).get("/console/call/?number=%00").status_code < 500
+
+
+def test_a_service_code_with_a_nul_is_a_400_when_looking_for_duplicates(operator, registered):
+    answer = admin_login(operator).get(
+        f"/console/call/elders/{registered.pk}/duplicates/", {"service_type": "meal\x00"}
+    )
+
+    assert answer.status_code == 400

@@ -271,3 +271,9 @@ def test_an_escalated_request_stays_in_the_queue_after_its_alert_is_resolved_whi
     html = desk.get("/console/queue/").content.decode()
 
     assert _items(html) == [f"request-{escalated.request_id}"]
+
+
+def test_console_answers_are_never_kept_by_the_browser(operator):
+    answer = admin_login(operator).get("/console/queue/")
+
+    assert "no-store" in answer["Cache-Control"]
