@@ -134,14 +134,15 @@ def call_panel(request: HttpRequest) -> HttpResponse:
     raw_call = request.GET.get("call", "").strip()
     typed = request.GET.get("number", "").strip()
     if raw_call:
-        if _row_id(raw_call) is None:
+        call_id = _row_id(raw_call)
+        if call_id is None:
             return _panel(
                 request,
                 error=_("No such call."),
                 field_errors={"call": [_("a call's number")]},
                 status=400,
             )
-        call = calls_visible_to(user).filter(pk=_row_id(raw_call)).first()
+        call = calls_visible_to(user).filter(pk=call_id).first()
         if call is None:
             return _panel(request, error=_("No such call in your district."), status=404)
         return _panel(
