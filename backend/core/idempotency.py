@@ -94,6 +94,23 @@ def _first_with(*, user_id: int, key: str, body_hash: str) -> IdempotencyRecord:
     return first
 
 
+def _claim_or_earlier(
+    request: HttpRequest | Request, *, user_id: int, key: str, body_hash: str
+) -> tuple[int | None, IdempotencyRecord | None]:
+    """This request's claim of the key, or the earlier request that holds it (422 when that
+    one came with another body)."""
+    claimed = idempotency_claim(
+        user_id=user_id,
+        key=key,
+        method=request.method or "POST",
+        path=request.path,
+        body_hash=body_hash,
+    )
+    if claimed is not None:
+        return claimed, None
+    return None, _first_with(user_id=user_id, key=key, body_hash=body_hash)
+
+
 @dataclass(frozen=True)
 class FormPost:
     """A form post's claim of its key: `first` (do the work, then `form_post_result` what it
@@ -111,17 +128,11 @@ def form_post_claim(request: HttpRequest, *, user_id: int, fields: Mapping[str, 
     key = _key_checked(str(request.POST.get(FORM_FIELD, "")).strip(), FORM_FIELD)
     if not key:
         return FormPost(first=True, record_id=None, result={})
-    body_hash = _body_hash(request.path, dict(fields))
-    claimed = idempotency_claim(
-        user_id=user_id,
-        key=key,
-        method=request.method or "POST",
-        path=request.path,
-        body_hash=body_hash,
+    claimed, earlier = _claim_or_earlier(
+        request, user_id=user_id, key=key, body_hash=_body_hash(request.path, dict(fields))
     )
-    if claimed is not None:
+    if earlier is None:
         return FormPost(first=True, record_id=claimed, result={})
-    earlier = _first_with(user_id=user_id, key=key, body_hash=body_hash)
     return FormPost(first=False, record_id=earlier.pk, result=earlier.response_body or {})
 
 
@@ -156,19 +167,14 @@ def idempotent(view_method: Callable) -> Callable:
         _key_checked(key, HEADER)
         body_hash = _body_hash(request.path, request.data)
         with transaction.atomic():
-            user_id = signed_in(request).pk
-            claimed = idempotency_claim(
-                user_id=user_id,
-                key=key,
-                method=request.method or "POST",
-                path=request.path,
-                body_hash=body_hash,
+            claimed, first = _claim_or_earlier(
+                request, user_id=signed_in(request).pk, key=key, body_hash=body_hash
             )
-            if claimed is None:
-                first = _first_with(user_id=user_id, key=key, body_hash=body_hash)
+            if first is not None:
                 replay = Response(first.response_body, status=first.status_code)
                 replay["Idempotent-Replayed"] = "true"
                 return replay
+            assert claimed is not None  # no earlier request: this one holds the key
             try:
                 response = view_method(self, request, *args, **kwargs)
             except DomainError as exc:

@@ -37,6 +37,10 @@ def test_a_socket_without_a_valid_ticket_is_refused():
     async def attempt(query):
         socket = WebsocketCommunicator(application, f"/ws/{query}", headers=HEADERS)
         connected, code = await socket.connect()
+        # The refused consumer still waits on its channel (a blocking read on Redis): end it
+        # here, as the server would, rather than leave asyncio.run to cancel that read (which
+        # hung a run for 120 s once, after the browser tests).
+        await socket.disconnect()
         return connected, code
 
     async def both():  # one event loop: the channel layer's connections belong to it

@@ -107,7 +107,7 @@
     var key = el.id;
     // Just swapped in and not set up by htmx yet (it has no `refresh` listener until then):
     // asked again as soon as it is (htmx:load).
-    if (key && el.classList.contains("htmx-added")) { wanted.add(key); return; }
+    if (key && el.closest(".htmx-added")) { wanted.add(key); return; }
     if (key) {
       var state = inFlight.get(key);
       if (state) { state.again = true; return; }
@@ -212,7 +212,11 @@
       var heard = newest.get(el.dataset.refreshSubject);
       if (heard && heard > Number(el.dataset.lastEvent || 0)) refresh(el);
     });
-    if (root.id && wanted.delete(root.id)) refresh(root);
+    if (wanted.size) {
+      [root].concat(Array.from(root.querySelectorAll("[id][data-refresh-on]"))).forEach(function (el) {
+        if (el.id && wanted.delete(el.id)) refresh(el);
+      });
+    }
   });
   function refreshAll() {
     document.querySelectorAll("[data-refresh-on]").forEach(refresh);
