@@ -160,3 +160,13 @@ def _watch(interval: float) -> None:
             log.exception("watchdog_check_failed")
         finally:
             connection.close()  # this thread's own: back to the pool between turns
+
+
+def timers_stale_now() -> list[str]:
+    """The watched timers in a stale episode now (as the last check recorded it): read only, for
+    a page that shows the platform's state as it renders."""
+    return sorted(
+        Heartbeat.objects.filter(
+            name__in=settings.ANXIN_WATCHED_TIMERS, stale_since__isnull=False
+        ).values_list("name", flat=True)
+    )

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from alarms.models import AlarmOutcome
 from backend.accounts.models import User
+from backend.core.watchdog import timers_stale_now
 from console import access
 from dispatch.models import (
     ALERT_RESOLUTION_LABELS,
@@ -44,3 +45,9 @@ def band_label(band_name: str) -> str:
 def supervises(user: User) -> bool:
     """Whether the top bar links today's figures (console/access.py says who may see them)."""
     return user.role in access.SUPERVISION_ROLES
+
+
+@register.simple_tag
+def platform_stale() -> list[str]:
+    """The platform's timers stopped now (the console's banner shows from the first render)."""
+    return timers_stale_now()

@@ -277,3 +277,17 @@ def test_console_answers_are_never_kept_by_the_browser(operator):
     answer = admin_login(operator).get("/console/queue/")
 
     assert "no-store" in answer["Cache-Control"]
+
+
+def test_a_stopped_platform_timer_shows_its_banner_from_the_first_render(operator, settings):
+    from backend.core.models import Heartbeat
+
+    name = settings.ANXIN_WATCHED_TIMERS[0]
+    desk = admin_login(operator)
+    quiet = desk.get("/console/").content.decode()
+    Heartbeat.objects.create(name=name, watched_since=timezone.now(), stale_since=timezone.now())
+
+    stale = desk.get("/console/").content.decode()
+
+    assert '<div id="platform" class="flash" role="alert" hidden>' in quiet
+    assert '<div id="platform" class="flash" role="alert">' in stale
