@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("hooks/twilio/", include("hotline.urls")),
     path("console/", include("console.urls")),
+    path("worker/", include("workerapp.urls")),
     # gettext for our scripts: the djangojs catalogue of locale/ (LOCALE_PATHS) and Django's.
     path(
         "jsi18n/",
