@@ -3,10 +3,11 @@ worker (service, time, distance; no name, no address), accepted and declined thr
 own services, and today's jobs with the elder's name and address once accepted."""
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from dispatch.models import JobOffer, OfferState, ServiceRequest
 from providers.models import ShiftChange
@@ -176,3 +177,23 @@ def test_a_decline_without_a_reason_is_a_400_naming_the_field(
     assert "reason:" in response.content.decode()
     offer.refresh_from_db()
     assert offer.state == OfferState.PENDING
+
+
+def test_an_accept_after_the_deadline_is_a_409_and_the_offer_stays_expired(
+    operator, named_elder, make_worker, english, django_capture_on_commit_callbacks
+):
+    """The service expires a late offer and moves the ladder on as it refuses: that change is
+    kept (no transaction of the page's undoes it)."""
+    worker = make_worker(east_m=60)
+    sr = order(operator, named_elder, django_capture_on_commit_callbacks)
+    offer = JobOffer.objects.get(request_id=sr, worker=worker)
+    JobOffer.objects.filter(pk=offer.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in(worker.user).post(f"/worker/offers/{offer.pk}/accept/")
+
+    assert response.status_code == 409
+    assert "This offer expired" in response.content.decode()
+    offer.refresh_from_db()
+    assert offer.state == OfferState.EXPIRED
+    assert ServiceRequest.objects.get(pk=sr).assigned_worker_id is None
