@@ -30,6 +30,7 @@ urlpatterns = [
     path("hooks/twilio/", include("hotline.urls")),
     path("console/", include("console.urls")),
     path("worker/", include("workerapp.urls")),
+    path("family/", include("family.urls")),
     # gettext for our scripts: the djangojs catalogue of locale/ (LOCALE_PATHS) and Django's.
     path(
         "jsi18n/",

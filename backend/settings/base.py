@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "hotline",
     "alarms",
     "console",
+    "family",
     "workerapp",
 ]
 

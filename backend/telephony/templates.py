@@ -40,6 +40,11 @@ TEMPLATES: dict[str, str] = {
         "This is Anxin. No caregiver has taken the %(service)s request of %(elder)s yet; an "
         "operator is handling it. If a life is in danger, call 120 at once."
     ),
+    # A family member's sign-in code (family/services.py)
+    "sms.family_sign_in_code": gettext_noop(
+        "[Anxin] Your sign-in code is %(code)s. It expires in %(minutes)s minutes. "
+        "Do not tell it to anyone."
+    ),
     # The emergency call-out to contacts in priority order (dispatch)
     "call.callout_prompt": gettext_noop(
         "This is Anxin. %(elder)s has asked for emergency help and no caregiver has taken it. "
