@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from dispatch import services
 from dispatch.models import ServiceRequest, ServiceType
@@ -143,3 +145,22 @@ def test_the_page_has_no_inline_script_or_style(family, elder):
 )
 def test_a_caregiver_is_named_by_the_given_name(full, given):
     assert given_name(full) == given
+
+
+def test_the_page_reads_a_fixed_number_of_queries_whatever_the_visits(family, elder, worker):
+    client = signed_in(family)
+    start = datetime.now(SHANGHAI)
+    request_for(elder, start=start, state="assigned", worker=worker)
+    request_for(elder, start=start - timedelta(days=1), state="completed", worker=worker)
+    client.get(PAGE)  # the session is warm
+    with CaptureQueriesContext(connection) as few:
+        client.get(PAGE)
+    for day in range(2, 8):
+        request_for(elder, start=start + timedelta(days=day), state="assigned", worker=worker)
+        request_for(elder, start=start - timedelta(days=day), state="completed", worker=worker)
+
+    with CaptureQueriesContext(connection) as many:
+        html = client.get(PAGE).content.decode()
+
+    assert html.count('class="visit"') == 14
+    assert len(many) == len(few)
