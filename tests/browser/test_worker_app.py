@@ -2,10 +2,18 @@
 registers its service worker for /worker/ and the shell (static files only) is cached, without
 breaking the Content-Security-Policy (the harness fails a test that leaves a violation)."""
 
+import re
+
+from playwright.sync_api import expect
+
+from dispatch import services
+from dispatch.models import ServiceType
 from tests import factories as f
-from tests.browser import django_side
+from tests.browser import django_side, screenshot
 
 SHELL_WAIT_MS = 10_000
+OFFER_WAIT_S = 15
+PHONE = {"width": 390, "height": 844}
 
 
 def test_a_worker_signs_in_and_the_app_installs_its_service_worker(stack, page):
@@ -47,3 +55,45 @@ def test_a_worker_signs_in_and_the_app_installs_its_service_worker(stack, page):
         "fetch(document.querySelector('link[rel=manifest]').href).then((r) => r.json())"
     )
     assert manifest["start_url"] == "/worker/" and manifest["display"] == "standalone"
+
+
+def test_an_offer_shows_without_the_elder_and_once_accepted_the_elder_is_there(stack, page):
+    """At phone size: the offer (service, time, distance, a countdown that ticks), accepted with
+    one tap, then today's job with the elder's name and address."""
+    with django_side():
+        district = f.DistrictFactory()
+        elder = f.ElderFactory(district=district, full_name="赵桂英", address="幸福路8号3单元")
+        worker = f.WorkerFactory(full_name="李师傅", provider=f.ProviderFactory(district=district))
+        f.place_worker(worker, f.offset(f.HOME, 120))
+        operator = f.UserFactory(role="operator", district=district)
+        services.service_request_create(
+            elder=elder,
+            service_type=ServiceType.objects.get(code="meal"),
+            channel="operator",
+            caller=operator,
+        )
+    page.set_viewport_size(PHONE)
+    page.goto("/worker/sign-in/")
+    page.fill("#id_username", worker.user.username)
+    page.fill("#id_password", "pw")
+    page.locator("button[type=submit]").click()
+    page.wait_for_url("**/worker/")
+    for _ in range(OFFER_WAIT_S):  # matching runs in the stack's Celery worker
+        if page.locator(".offer").count():
+            break
+        page.wait_for_timeout(1000)
+        page.reload()
+
+    offer = page.locator(".offer")
+    expect(offer).to_have_count(1)
+    expect(offer.locator("time[data-clock=countdown]")).to_have_text(re.compile(r"^\d+:\d\d$"))
+    assert "赵桂英" not in page.content() and "幸福路" not in page.content()
+    screenshot(page, "worker-offer")
+    offer.locator("button.primary").click()
+    page.wait_for_url("**/worker/")
+
+    job = page.locator(".job")
+    expect(job.locator(".elder-name")).to_have_text("赵桂英")
+    expect(job.locator(".elder-address")).to_have_text("幸福路8号3单元")
+    expect(page.locator(".notice.done")).to_be_visible()
+    screenshot(page, "worker-job")
