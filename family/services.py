@@ -5,7 +5,6 @@ limits count every request, and a code is made and sent only when the number is 
 exactly one active family user. Only a keyed hash of a code is kept; a code ends when used,
 when a newer one is sent, after `CODE_LIFETIME`, or after `CODE_ATTEMPTS` wrong tries."""
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -50,7 +49,7 @@ class CodeRefused(DomainError):
 
 def _number_key(phone: str) -> str:
     # The limits' cache keys name a number without holding it.
-    return hashlib.sha256(f"{_HASH_SALT}:{phone}".encode()).hexdigest()[:32]
+    return salted_hmac(f"{_HASH_SALT}.number", phone, algorithm="sha256").hexdigest()[:32]
 
 
 def _code_hash(salt: str, code: str) -> str:

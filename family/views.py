@@ -33,7 +33,7 @@ def _too_many(
 def sign_in(request: HttpRequest) -> HttpResponse:
     if family_user(request) is not None:
         return redirect("family:home")
-    form = PhoneForm(request.POST or None)
+    form = PhoneForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if not form.is_valid():
             return render(request, "family/sign_in.html", {"form": form}, status=400)
@@ -53,7 +53,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
     phone = request.session.get(SESSION_PHONE)
     if not phone:
         return redirect("family:sign-in")
-    form = CodeForm(request.POST or None)
+    form = CodeForm(request.POST if request.method == "POST" else None)
     context = {"form": form, "phone_tail": phone[-4:]}
     if request.method == "POST":
         if not form.is_valid():

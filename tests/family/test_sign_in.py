@@ -235,5 +235,11 @@ def test_a_number_that_is_not_a_phone_number_is_refused_naming_the_field():
     assert 'id="id_phone"' in answer.content.decode() and 'class="error"' in answer.content.decode()
 
 
+def test_an_empty_form_is_refused_naming_the_field():
+    answer = Client().post(SIGN_IN, {})
+
+    assert answer.status_code == 400 and 'class="error"' in answer.content.decode()
+
+
 def test_the_code_page_without_a_number_goes_back_to_the_sign_in():
     assert Client().get(CODE)["Location"] == SIGN_IN
