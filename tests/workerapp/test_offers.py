@@ -197,3 +197,32 @@ def test_an_accept_after_the_deadline_is_a_409_and_the_offer_stays_expired(
     offer.refresh_from_db()
     assert offer.state == OfferState.EXPIRED
     assert ServiceRequest.objects.get(pk=sr).assigned_worker_id is None
+
+
+def test_todays_jobs_leave_out_ended_jobs_of_other_days_but_keep_open_ones(
+    operator, named_elder, make_worker, django_capture_on_commit_callbacks
+):
+    worker = make_worker(east_m=60, capacity=2)
+    jobs = []
+    for _ in range(2):
+        sr = order(operator, named_elder, django_capture_on_commit_callbacks)
+        offer = JobOffer.objects.get(request_id=sr, worker=worker)
+        with django_capture_on_commit_callbacks(execute=True):
+            signed_in(worker.user).post(f"/worker/offers/{offer.pk}/accept/")
+        jobs.append(sr)
+    ended, still_open = jobs
+    two_days_ago = timezone.now() - timedelta(days=2)
+    window = {"window_start": two_days_ago, "window_end": two_days_ago + timedelta(hours=1)}
+    ServiceRequest.objects.filter(pk=ended).update(state="closed", **window)
+    ServiceRequest.objects.filter(pk=still_open).update(**window)
+
+    html = signed_in(worker.user).get("/worker/").content.decode()
+
+    assert f'id="job-{ended}"' not in html
+    assert f'id="job-{still_open}"' in html
+
+
+def test_a_worker_account_without_a_worker_record_is_not_found():
+    user = f.UserFactory(role="worker")
+
+    assert signed_in(user).get("/worker/").status_code == 404
