@@ -50,7 +50,7 @@ from . import flows, quiet_hours
 from .backends import get_backend, status_url, voice_url
 from .errors import ProviderError
 from .models import Channel, Notification, NotificationState, Urgency
-from .templates import template_check
+from .templates import params_redacted, template_check
 
 log = structlog.get_logger(__name__)
 
@@ -259,7 +259,8 @@ def notification_deliver(*, notification_id: int) -> str:
         row.provider_sid = sid
         if row.state == State.SENDING:
             row.state, row.sent_at = State.SENT, timezone.now()
-        row.save(update_fields=["provider_sid", "state", "sent_at", "updated_at"])
+        row.params = params_redacted(row.template, row.params)  # the provider has it now
+        row.save(update_fields=["provider_sid", "state", "sent_at", "params", "updated_at"])
     log.info("notification_sent", notification=notification.pk, attempt=notification.attempt)
     return "sent"
 

@@ -126,6 +126,17 @@ class UnknownTemplate(KeyError):
     pass
 
 
+# Parameters that are secrets (a sign-in code): kept on the notification's row only until the
+# provider has the message, then replaced, so the log never holds a code someone could use.
+SECRET_PARAMS: dict[str, frozenset[str]] = {"sms.family_sign_in_code": frozenset({"code"})}
+REDACTED = "******"
+
+
+def params_redacted(template: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    secret = SECRET_PARAMS.get(template, frozenset())
+    return {key: REDACTED if key in secret else value for key, value in params.items()}
+
+
 def render(template: str, params: Mapping[str, Any], language: str) -> str:
     """The text of `template` in `language`, with `params` filled in."""
     try:

@@ -3,6 +3,7 @@ goes to the outbox only for a family member's number, the answer is the same for
 only a hash is kept, wrong, expired, used and over-tried codes are refused, and sends and tries
 are limited per number and per client address."""
 
+import json
 import re
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from backend.telephony.models import Notification
 from family import services
 from family.models import SignInCode
 from tests import factories as f
@@ -60,6 +62,9 @@ def test_a_family_number_gets_a_code_by_sms_and_only_its_hash_is_kept(
     row = SignInCode.objects.get(user=member)
     assert code not in (row.code_hash, row.salt) and len(row.code_hash) == 64
     assert row.expires_at <= timezone.now() + services.CODE_LIFETIME
+    # Nor does the message's own log keep it, once the provider has the text.
+    sms = Notification.objects.get(template="sms.family_sign_in_code")
+    assert sms.state == "sent" and code not in json.dumps(sms.params)
 
 
 def test_an_unknown_number_gets_the_same_answer_and_no_code(
