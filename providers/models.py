@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, GistIndex
+from django.utils.translation import gettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 
 
@@ -87,9 +88,9 @@ class ProviderService(models.Model):
 
 
 class ShiftState(models.TextChoices):
-    OFF = "off", "Off shift"
-    ON = "on", "On shift"
-    BREAK = "break", "On a break"
+    OFF = "off", gettext_lazy("Off shift")
+    ON = "on", gettext_lazy("On shift")
+    BREAK = "break", gettext_lazy("On a break")
 
 
 class Worker(models.Model):
