@@ -1,11 +1,39 @@
 import os
+import time
 
 import pytest
-from django.test import Client
+from django.core.management.base import CommandError
+from django.db import OperationalError
+from django.test import Client, TransactionTestCase
 from rest_framework.test import APIClient
 
 from backend.telephony.backends import RecordingBackend
 from tests import factories as f
+
+
+def _flush_retrying_on_deadlock(original):
+    """A transactional test ends by emptying every table (TRUNCATE). While a running stack's
+    processes (the browser tests' web server, worker and beat) read those tables, PostgreSQL may
+    find the two waiting on each other and end the flush: it is only asked again."""
+
+    def teardown(self):
+        for attempt in range(5):
+            try:
+                return original(self)
+            except CommandError as refused:
+                deadlock = isinstance(refused.__cause__, OperationalError) and (
+                    "deadlock detected" in str(refused.__cause__)
+                )
+                if not deadlock or attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    return teardown
+
+
+TransactionTestCase._fixture_teardown = _flush_retrying_on_deadlock(  # type: ignore[method-assign]
+    TransactionTestCase._fixture_teardown
+)
 
 
 @pytest.fixture(scope="session")

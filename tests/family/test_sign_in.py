@@ -124,7 +124,7 @@ def test_the_code_signs_the_family_member_in_once(
         services.sign_in_code_verify(phone=NUMBER, code=code, address="10.0.0.2")
 
 
-def test_a_wrong_code_is_refused(member, outbox, django_capture_on_commit_callbacks):
+def test_a_wrong_code_is_refused(english, member, outbox, django_capture_on_commit_callbacks):
     client = Client()
     ask(client, TYPED, django_capture_on_commit_callbacks)
     wrong = f"{(int(sent_code(outbox)) + 1) % 1_000_000:06d}"

@@ -69,7 +69,7 @@ def test_a_shift_state_that_does_not_exist_is_a_400_naming_the_field(make_worker
 
 
 def test_an_offer_shows_service_time_distance_and_countdown_but_no_name_or_address(
-    operator, named_elder, make_worker, django_capture_on_commit_callbacks
+    english, operator, named_elder, make_worker, django_capture_on_commit_callbacks
 ):
     worker = make_worker(east_m=60)
     sr = order(operator, named_elder, django_capture_on_commit_callbacks)
