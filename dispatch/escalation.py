@@ -22,18 +22,20 @@ from backend.telephony.services import notify
 from backend.telephony.templates import render
 from elders.models import EmergencyContact
 
-from .family import family_text, request_params
-from .models import (
+from .alert_rules import (
     ALERT_FOLLOW_UP,
     ALERT_RESOLUTIONS,
     ALERT_SILENCE_AFTER_GRACE,
     RESOLVED_BY_CLOSING,
+    alert_resolutions_by_hand,
+)
+from .family import family_text, request_params
+from .models import (
     OperatorAlert,
     Priority,
     RequestState,
     ServiceRequest,
     Visit,
-    alert_resolutions_by_hand,
 )
 from .urgency import request_is_urgent
 

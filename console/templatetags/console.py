@@ -7,13 +7,13 @@ from alarms.models import AlarmOutcome
 from backend.accounts.models import User
 from backend.core.watchdog import timers_stale_now
 from console import access
-from dispatch.models import (
+from dispatch.alert_rules import (
     ALERT_RESOLUTION_LABELS,
     ALERT_RESOLUTIONS,
     RESOLVED_BY_CLOSING,
-    OperatorAlert,
     alert_resolutions_by_hand,
 )
+from dispatch.models import OperatorAlert
 
 register = template.Library()
 

@@ -7,8 +7,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from backend.core.geo import PointOutputField, PositionSerializer
+from dispatch.alert_rules import ALERT_RESOLUTIONS
 from dispatch.models import (
-    ALERT_RESOLUTIONS,
     GEOFENCE_EXCEPTION_REASONS,
     OUTCOMES_BY_EVENT,
     VISIT_EXCEPTION_RESOLUTIONS,
