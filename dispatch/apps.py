@@ -22,3 +22,11 @@ class DispatchConfig(AppConfig):
         )
         flows.register_sms_handler(offer_sms.offer_sms_reply)
         flows.register_sms_handler(visit_confirmation.visit_confirmation_sms_reply)
+
+        # The family's and the worker's "how far now" while the worker is on the way.
+        from providers.services.workers import ON_A_JOB_POSITION
+
+        from .en_route import en_route_distance_push
+
+        if en_route_distance_push not in ON_A_JOB_POSITION:
+            ON_A_JOB_POSITION.append(en_route_distance_push)

@@ -74,6 +74,11 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         district's staff group: relayed as it is. Not an event: no id, nothing to catch up."""
         await self.send_json({"type": "workers.positions", "data": message["data"]})
 
+    async def live_hint(self, message: dict) -> None:
+        """A push that is not an event (dispatch/en_route.py's distance on the way): relayed as
+        `{"type": kind, "data": ...}`. No id, nothing to catch up: the next one replaces it."""
+        await self.send_json({"type": message["kind"], "data": message["data"]})
+
     async def session_end(self, message: dict) -> None:
         """The user's tokens were ended (password change, deactivation): so is this socket."""
         await self.close(code=UNAUTHORISED)

@@ -1,9 +1,11 @@
 """Workers: accounts, details, shifts, positions, jobs held and certificates."""
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import structlog
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import Point
@@ -27,6 +29,14 @@ from ..models import (
     Worker,
 )
 from ._common import ProviderDataError, _record
+
+log = structlog.get_logger(__name__)
+
+# Told after a position of a worker on a job was stored (worker id, point), in the same thread:
+# dispatch pushes the distance to the home of an elder the worker is on the way to
+# (dispatch/en_route.py). At most once per worker per LOCATION_MIN_INTERVAL_S, as positions
+# are stored. What a listener raises is logged; the phone is answered all the same.
+ON_A_JOB_POSITION: list[Callable[[int, Point], None]] = []
 
 # Workers -----------------------------------------------------------------------------------
 
@@ -184,6 +194,11 @@ def _position_record(key: str, value: int, point: Point) -> bool | None:
             recorded_at=recorded_at,
             purpose="on a job: visit verification and safety",
         )
+        for listener in ON_A_JOB_POSITION:
+            try:
+                listener(worker_id, point)
+            except Exception:
+                log.exception("position_listener_failed", worker=worker_id)
     return recorded_at is not None
 
 
