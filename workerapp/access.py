@@ -39,7 +39,12 @@ def worker_view(view: View) -> View:
         if worker_user(request) is None:
             if request.user.is_authenticated:
                 return HttpResponseForbidden(_("The worker app is for care workers."))
-            return redirect(f"{reverse('workerapp:sign-in')}?{REDIRECT_FIELD_NAME}={request.path}")
+            sign_in = reverse("workerapp:sign-in")
+            if request.headers.get("HX-Request"):  # a live card's refresh: the whole page goes
+                response = HttpResponse(status=401)
+                response["HX-Redirect"] = sign_in
+                return response
+            return redirect(f"{sign_in}?{REDIRECT_FIELD_NAME}={request.path}")
         # Times in the app are the service area's (Asia/Shanghai), whatever the server's.
         with timezone.override(settings.DISPLAY_TIME_ZONE):
             return view(request, *args, **kwargs)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("sign-in/", auth.WorkerSignInView.as_view(), name="sign-in"),
     path("sign-out/", auth.sign_out, name="sign-out"),
     path("shift/", home.shift, name="shift"),
+    path("offers/", home.offers, name="offers"),
     path("offers/<int:pk>/accept/", home.offer_accept_view, name="offer-accept"),
     path("offers/<int:pk>/decline/", home.offer_decline_view, name="offer-decline"),
 ]

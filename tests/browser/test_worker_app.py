@@ -7,7 +7,8 @@ import re
 from playwright.sync_api import expect
 
 from dispatch import services
-from dispatch.models import ServiceType
+from dispatch.models import JobOffer, ServiceType
+from providers.models import WorkerPosition
 from tests import factories as f
 from tests.browser import django_side, screenshot
 
@@ -57,37 +58,53 @@ def test_a_worker_signs_in_and_the_app_installs_its_service_worker(stack, page):
     assert manifest["start_url"] == "/worker/" and manifest["display"] == "standalone"
 
 
-def test_an_offer_shows_without_the_elder_and_once_accepted_the_elder_is_there(stack, page):
-    """At phone size: the offer (service, time, distance, a countdown that ticks), accepted with
-    one tap, then today's job with the elder's name and address."""
+def test_an_offer_arrives_live_without_the_elder_and_once_accepted_the_elder_is_there(
+    stack, new_context
+):
+    """At phone size, the app open and the phone's position shared: the worker's position
+    reaches the server from the phone; a request made then reaches the open page with no
+    reload (pushed); the offer (service, time, distance, a countdown that ticks) is recorded as
+    seen; accepted with one tap, then today's job with the elder's name and address."""
     with django_side():
         district = f.DistrictFactory()
         elder = f.ElderFactory(district=district, full_name="赵桂英", address="幸福路8号3单元")
         worker = f.WorkerFactory(full_name="李师傅", provider=f.ProviderFactory(district=district))
-        f.place_worker(worker, f.offset(f.HOME, 120))
+        WorkerPosition.objects.filter(worker=worker).delete()
         operator = f.UserFactory(role="operator", district=district)
-        services.service_request_create(
-            elder=elder,
-            service_type=ServiceType.objects.get(code="meal"),
-            channel="operator",
-            caller=operator,
-        )
+    context = new_context()
+    here = f.offset(f.HOME, 120)
+    context.grant_permissions(["geolocation"])
+    context.set_geolocation({"longitude": here.x, "latitude": here.y, "accuracy": 10})
+    page = context.new_page()
     page.set_viewport_size(PHONE)
     page.goto("/worker/sign-in/")
     page.fill("#id_username", worker.user.username)
     page.fill("#id_password", "pw")
     page.locator("button[type=submit]").click()
     page.wait_for_url("**/worker/")
-    for _ in range(OFFER_WAIT_S):  # matching runs in the stack's Celery worker
-        if page.locator(".offer").count():
-            break
-        page.wait_for_timeout(1000)
-        page.reload()
+    expect(page.locator("#link")).to_have_attribute("data-state", "live")
+    expect(page.locator("#position")).to_contain_text(re.compile(r"\d\d:\d\d:\d\d"))
+    with django_side():
+        stored = WorkerPosition.objects.get(worker=worker).point
+        assert stored.distance(here) < 1e-6  # the emulated position, from the phone
+        services.service_request_create(
+            elder=elder,
+            service_type=ServiceType.objects.get(code="meal"),
+            channel="operator",
+            caller=operator,
+        )
 
-    offer = page.locator(".offer")
-    expect(offer).to_have_count(1)
+    offer = page.locator(".offer")  # matching runs in the stack's Celery worker; no reload
+    expect(offer).to_have_count(1, timeout=OFFER_WAIT_S * 1000)
     expect(offer.locator("time[data-clock=countdown]")).to_have_text(re.compile(r"^\d+:\d\d$"))
     assert "赵桂英" not in page.content() and "幸福路" not in page.content()
+    for _ in range(20):  # the page tells the server the offer was seen
+        with django_side():
+            opened = JobOffer.objects.filter(worker=worker, opened_at__isnull=False).exists()
+        if opened:
+            break
+        page.wait_for_timeout(250)
+    assert opened
     screenshot(page, "worker-offer")
     offer.locator("button.primary").click()
     page.wait_for_url("**/worker/")

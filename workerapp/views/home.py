@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import APIException
 
 from dispatch.api.serializers import DeclineInput
@@ -65,6 +65,19 @@ def _act(request: HttpRequest, action: Callable[[], object], done: str) -> HttpR
 @worker_view
 def home(request: HttpRequest) -> HttpResponse:
     return _page(request)
+
+
+@require_GET
+@worker_view
+def offers(request: HttpRequest) -> HttpResponse:
+    """The offers card alone: what the page asks for when an offer's event is pushed (a new
+    offer, or one withdrawn, expired or taken)."""
+    context = {
+        "worker": my_worker(request),
+        "offers": pending_offers(me(request)),
+        "decline_reasons": DECLINE_REASONS.items(),
+    }
+    return render(request, "workerapp/_offers.html", context)
 
 
 @require_POST
