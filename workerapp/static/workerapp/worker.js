@@ -60,16 +60,6 @@
   document.addEventListener("htmx:load", offersSeen);
   document.addEventListener("visibilitychange", offersSeen);
 
-  /* ---- the distance to the home while on the way (pushed, not an event) ---- */
-  document.addEventListener("anxin:request.distance", function (e) {
-    var data = e.detail.data || {};
-    document.querySelectorAll('[data-distance-for="' + data.request + '"]').forEach(function (el) {
-      el.textContent = data.distance_m < 1000
-        ? interpolate(gettext("%s m away"), [data.distance_m])
-        : interpolate(gettext("%s km away"), [(data.distance_m / 1000).toFixed(1)]);
-    });
-  });
-
   /* ---- position sharing: on shift or on a job, no faster than the server takes it ---- */
   var status = document.getElementById("position");
   if (body.dataset.position !== "on" || !status) return;

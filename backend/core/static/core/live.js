@@ -8,7 +8,8 @@
  *   `anxin:<type>`; `anxin:connected` and `anxin:reconnected` when the link comes (back);
  * - fragments that follow an event refresh themselves: `data-refresh-on` (type prefixes) and
  *   `data-refresh-subject` (e.g. "request:42"), one request at a time per fragment however
- *   many events arrive; a failed refresh keeps what it showed and tries again.
+ *   many events arrive; a failed refresh keeps what it showed and tries again;
+ * - `[data-distance-for]` elements show how far a worker on the way still is (pushed).
  * Starts on a page whose body names `data-ticket-url` and that has the `#link` status element.
  * `window.AnxinLive`: {csrf, refresh, refreshAll, send(message) -> bool, open() -> bool}.
  * Nothing here polls: the page asks the server only when told something changed. */
@@ -280,6 +281,41 @@
   function stopPings() { clearInterval(pingTimer); pingTimer = null; pongDue = null; }
   window.addEventListener("online", function () { if (socket) socket.close(); });
   connect();
+
+  /* ---- how far the worker is while on the way (dispatch/en_route.py) ----
+   * `[data-distance-for="<request id>"]` shows the distance pushed as the worker's phone
+   * reports its position (not an event: the next one replaces it), in its `.far` child, and
+   * when in its `time` child; rendered with `data-distance-m` and `data-distance-at` from the
+   * last-known position, written here too so that both read the same. */
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function showDistance(el, metres, at) {
+    var when = new Date(at);
+    el.hidden = false;
+    var far = el.querySelector(".far"), time = el.querySelector("time");
+    if (far) {
+      far.textContent = metres < 1000
+        ? interpolate(gettext("About %s m away"), [Math.round(metres / 10) * 10])
+        : interpolate(gettext("About %s km away"), [(metres / 1000).toFixed(1)]);
+    }
+    if (time && !isNaN(when)) {
+      time.setAttribute("datetime", at);
+      time.textContent = two(when.getHours()) + ":" + two(when.getMinutes());
+    }
+  }
+  function renderedDistances(root) {
+    if (!root || !root.querySelectorAll) return;
+    root.querySelectorAll("[data-distance-for][data-distance-m]").forEach(function (el) {
+      showDistance(el, Number(el.dataset.distanceM), el.dataset.distanceAt);
+    });
+  }
+  renderedDistances(document);
+  document.addEventListener("htmx:load", function (e) { renderedDistances(e.detail.elt); });
+  document.addEventListener("anxin:request.distance", function (e) {
+    var data = e.detail.data || {};
+    document.querySelectorAll('[data-distance-for="' + data.request + '"]').forEach(function (el) {
+      showDistance(el, data.distance_m, data.at);
+    });
+  });
 
   function send(message) {
     if (!socket || socket.readyState !== WebSocket.OPEN) return false;
