@@ -39,7 +39,9 @@ BUDGETS = {
     # and their row in the notification log (a savepoint, the insert, its release).
     "check-in": 20,
     "location update": 2,
-    "location update on a job": 3,
+    # On a job: the trace row, and the work orders the worker is on the way to (the distance
+    # pushed to the family, dispatch/en_route.py; one query whether there are any or not).
+    "location update on a job": 4,
 }
 
 
