@@ -43,6 +43,9 @@ ALERT_RESOLUTIONS = {
     "visit_denied": {"worker_on_site_confirmed", "elder_mistaken", "visit_not_verified", "other"},
     # Resolved as `caller_answered` by the operator who takes the call (hotline.services).
     "caller_waiting": {"caller_answered", "called_back", "handed_to_120", "other"},
+    # A worker's check-in (sent late from the phone) after the sweeper had treated the job as a
+    # no-show: a person decides whether the no-show stands on the worker's credit record.
+    "late_check_in": {"no_show_upheld", "no_show_withdrawn", "other"},
 }
 
 # An emergency's outcome alert is resolved by closing its request with the outcome, never by hand.
@@ -78,6 +81,10 @@ ALERT_RESOLUTION_LABELS = {
     "visit_not_verified": gettext_lazy("The visit could not be verified"),
     "caller_answered": gettext_lazy("The caller was answered"),
     "called_back": gettext_lazy("The caller was called back"),
+    "no_show_upheld": gettext_lazy("The no-show stands"),
+    "no_show_withdrawn": gettext_lazy(
+        "The worker was there: correct the no-show on their credit record"
+    ),
     "other": gettext_lazy("Other (see the note)"),
 }
 

@@ -20,7 +20,7 @@ from backend.core.i18n import language_for_phone, platform_language
 from backend.telephony.models import Channel, Urgency
 from backend.telephony.services import notify
 from backend.telephony.templates import render
-from elders.models import EmergencyContact
+from elders.models import EmergencyContact, SmsKind
 
 from .alert_rules import (
     ALERT_FOLLOW_UP,
@@ -127,7 +127,7 @@ def missing_check_out_alert(*, request_id: int) -> bool:
 def _tell_emergency_contacts(sr: ServiceRequest, alert: OperatorAlert) -> None:
     """The family's SMS; then an emergency calls the contacts in turn until one takes it, and
     other work whose service type tells the contacts makes one routine call to the first."""
-    family_text(sr, event=f"alert:{alert.pk}", template=f"sms.{alert.kind}")
+    family_text(sr, kind=SmsKind.DELAY, event=f"alert:{alert.pk}", template=f"sms.{alert.kind}")
     if request_is_urgent(sr):
         from .callout import callout_start  # the call-out raises its own alert from here
 

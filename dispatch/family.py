@@ -1,8 +1,10 @@
-"""What the family hears by SMS: every emergency contact who opted in (`wants_sms`), each in
-their own language, at check-in, at check-out, of any emergency as soon as it is made, and
-when nobody takes a request or the caregiver does not arrive (escalation.py). Work on an
-emergency is urgent (urgency.py): its messages never wait for quiet hours and go at least once;
-the rest are routine (backend/telephony/services.py states the policy)."""
+"""What the family hears by SMS: every emergency contact who opted in (`wants_sms`) and chose
+the kind of message (`sms_kinds`: arrivals and departures, delays and no-shows), each in their
+own language, at check-in, at check-out, of any emergency as soon as it is made, and when
+nobody takes a request or the caregiver does not arrive (escalation.py). Work on an emergency
+is urgent (urgency.py): its messages never wait for quiet hours and go at least once, and they
+go to every contact who takes texts whatever they chose; the rest are routine
+(backend/telephony/services.py states the policy)."""
 
 from typing import Any
 
@@ -11,6 +13,7 @@ import structlog
 from backend.core.i18n import language_for_phone
 from backend.telephony.models import Channel, Urgency
 from backend.telephony.services import notify
+from elders.models import SmsKind
 from elders.selectors import elder_sms_contacts
 
 from .models import ServiceRequest
@@ -30,14 +33,24 @@ def request_params(sr: ServiceRequest, *, elder_name: str = "") -> dict[str, Any
 
 
 def family_text(
-    sr: ServiceRequest, *, event: str, template: str, elder_name: str = "", **params: Any
+    sr: ServiceRequest,
+    *,
+    kind: str,
+    event: str,
+    template: str,
+    elder_name: str = "",
+    **params: Any,
 ) -> int:
-    """Text `template` about `sr` to every contact who opted in; `event` keys it in the
-    notification log, so telling twice about one event texts once. Returns how many."""
+    """Text `template` about `sr` to every contact who takes texts of this `kind` (an
+    `elders.models.SmsKind`); any text about urgent work counts as an emergency's, which every
+    contact who takes texts gets. `event` keys it in the notification log, so telling twice
+    about one event texts once. Returns how many."""
     params = {**request_params(sr, elder_name=elder_name), **params}
-    urgency = Urgency.EMERGENCY if request_is_urgent(sr) else Urgency.ROUTINE
+    urgent = request_is_urgent(sr)
+    urgency = Urgency.EMERGENCY if urgent else Urgency.ROUTINE
+    kind = SmsKind.EMERGENCY if urgent else kind
     told = 0
-    for contact in elder_sms_contacts(elder_id=sr.elder_id):
+    for contact in elder_sms_contacts(elder_id=sr.elder_id, kind=kind):
         try:
             notify(
                 event=event,

@@ -439,6 +439,15 @@ class VisitConfirmation(models.TextChoices):
     NO_ANSWER = "no_answer", "No answer"
 
 
+class WelfareOutcome(models.TextChoices):
+    """What a welfare check (巡访) found."""
+
+    SEEN_WELL = "seen_well", gettext_lazy("Seen and well")
+    NEEDS_HELP = "needs_help", gettext_lazy("Needs help")
+    NOT_HOME = "not_home", gettext_lazy("Not at home")
+    NO_ANSWER = "no_answer", gettext_lazy("No answer")
+
+
 class Visit(models.Model):
     """Electronic visit verification: who, for whom, what, where, start and end (server clock)."""
 
@@ -451,6 +460,14 @@ class Visit(models.Model):
     check_in_point = models.PointField(geography=True, srid=4326)
     check_in_distance_m = models.FloatField()
     checked_out_at = models.DateTimeField(null=True, blank=True)
+    # The phone's own clock at check-in and check-out (an offline visit is sent later): kept
+    # beside the server's times, which stay the record for every rule.
+    client_checked_in_at = models.DateTimeField(
+        null=True, blank=True, help_text="The phone's time of the check-in, as it sent it"
+    )
+    client_checked_out_at = models.DateTimeField(
+        null=True, blank=True, help_text="The phone's time of the check-out, as it sent it"
+    )
     check_out_point = models.PointField(
         geography=True,
         srid=4326,
@@ -478,12 +495,7 @@ class Visit(models.Model):
     welfare_outcome = models.CharField(
         max_length=12,
         blank=True,
-        choices=[
-            ("seen_well", "Seen and well"),
-            ("needs_help", "Needs help"),
-            ("not_home", "Not at home"),
-            ("no_answer", "No answer"),
-        ],
+        choices=WelfareOutcome.choices,
         help_text="巡访: what the welfare check found",
     )
     # Visit confirmation: the elder asked by phone or SMS at check-in whether the caregiver has
@@ -508,9 +520,25 @@ class Visit(models.Model):
 
 # Reason codes a worker gives for a check-in outside the geofence, and the codes a supervisor
 # resolves it with (approving or rejecting the visit).
-GEOFENCE_EXCEPTION_REASONS = ["gps_drift", "elder_not_at_home", "wrong_address_on_file", "other"]
+class GeofenceReason(models.TextChoices):
+    GPS_DRIFT = "gps_drift", gettext_lazy("The phone's position is off")
+    ELDER_NOT_AT_HOME = "elder_not_at_home", gettext_lazy("The elder is not at home")
+    WRONG_ADDRESS_ON_FILE = "wrong_address_on_file", gettext_lazy("The address on file is wrong")
+    OTHER = "other", gettext_lazy("Another reason")
+
+
+GEOFENCE_EXCEPTION_REASONS: list[str] = GeofenceReason.values
+# The exception a visit gets when the phone's clock and the server's differ by more than
+# ANXIN["CLIENT_TIME_GAP_M"] (an offline check-in sent late, or a phone's clock set wrong).
+LATE_SYNC = "late_sync"
 VISIT_EXCEPTION_RESOLUTIONS = {
-    "approved": {"position_error_confirmed", "address_corrected", "met_elsewhere", "other"},
+    "approved": {
+        "position_error_confirmed",
+        "address_corrected",
+        "met_elsewhere",
+        "offline_visit_confirmed",
+        "other",
+    },
     "rejected": {"visit_not_verified", "wrong_elder", "other"},
 }
 
@@ -551,15 +579,39 @@ class Feedback(models.Model):
 
 
 class ComplaintState(models.TextChoices):
-    OPEN = "open", "Open"
-    UPHELD = "upheld", "Upheld"
-    DISMISSED = "dismissed", "Dismissed"
+    OPEN = "open", gettext_lazy("Open")
+    UPHELD = "upheld", gettext_lazy("Upheld")
+    DISMISSED = "dismissed", gettext_lazy("Dismissed")
+
+
+class ComplaintReason(models.TextChoices):
+    """What a complaint (投诉) is about: a low rating opens one by itself; a family member or an
+    operator may open one with any other reason (dispatch/follow_up.py)."""
+
+    LOW_RATING = "low_rating", gettext_lazy("A low rating")
+    LATE = "late", gettext_lazy("Late, or nobody came")
+    CONDUCT = "conduct", gettext_lazy("The caregiver's manner")
+    QUALITY = "quality", gettext_lazy("The service was poorly done")
+    SAFETY = "safety", gettext_lazy("Safety, or the elder's belongings")
+    CHARGES = "charges", gettext_lazy("Price or charges")
+    OTHER = "other", gettext_lazy("Something else")
 
 
 class Complaint(models.Model):
     request = models.ForeignKey(ServiceRequest, on_delete=models.PROTECT, related_name="complaints")
     feedback = models.OneToOneField(
         Feedback, null=True, blank=True, on_delete=models.SET_NULL, related_name="complaint"
+    )
+    reason = models.CharField(
+        max_length=12, choices=ComplaintReason.choices, default=ComplaintReason.LOW_RATING
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who complained (the rater, for one a low rating opened)",
     )
     text = models.TextField()
     state = models.CharField(
@@ -601,6 +653,10 @@ class AlertKind(models.TextChoices):
     CALLER_WAITING = (
         "caller_waiting",
         gettext_lazy("An emergency by phone: the caller is on the line, waiting for an operator"),
+    )
+    LATE_CHECK_IN = (
+        "late_check_in",
+        gettext_lazy("A check-in arrived after the job was treated as a no-show"),
     )
 
 

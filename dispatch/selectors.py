@@ -6,6 +6,7 @@ from backend.accounts.models import Role, User
 from backend.core.events import events_visible_to
 from backend.core.models import Event
 from elders.selectors import grants_live
+from providers.selectors import worker_for_user
 
 from .models import (
     OPEN_REQUEST_STATES,
@@ -86,6 +87,25 @@ def offers_for_user(user: User, *, state: str | None = OfferState.PENDING) -> Qu
 
 def request_visible(user: User, request_id: int) -> ServiceRequest | None:
     return requests_visible_to(user).filter(Q(pk=request_id)).first()
+
+
+def no_show_of(*, request_id: int, user: User) -> Event | None:
+    """The work order's latest no-show, if the job was taken from `user` (the worker it was
+    assigned to when the sweeper found nobody had checked in); None otherwise. The one test of
+    "this check-in comes after my no-show", for the API's access check and the service."""
+    worker = worker_for_user(user_id=user.pk)
+    if worker is None:
+        return None
+    return (
+        Event.objects.filter(
+            subject_type="request",
+            subject_id=request_id,
+            data__event="no_show",
+            data__worker=worker.pk,
+        )
+        .order_by("-at", "-pk")
+        .first()
+    )
 
 
 def request_for_staff(user: User, request_id: int) -> ServiceRequest | None:

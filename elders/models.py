@@ -113,6 +113,25 @@ class Elder(models.Model):
         return bool(self.id_number_hash)
 
 
+class SmsKind(models.TextChoices):
+    """What a text to the family is about. A contact chooses which kinds they get
+    (`EmergencyContact.sms_kinds`), except emergencies: those reach every contact who takes
+    texts at all (`wants_sms`), whatever they chose (`elders.selectors.elder_sms_contacts`)."""
+
+    VISIT = "visit", gettext_lazy("Arrivals and departures (check-in and check-out)")
+    DELAY = "delay", gettext_lazy("Delays and no-shows")
+    EMERGENCY = "emergency", gettext_lazy("Emergencies")
+
+
+# The kinds a contact may turn off; an emergency is never one of them.
+SMS_KINDS_CHOSEN = (SmsKind.VISIT, SmsKind.DELAY)
+
+
+def sms_kinds_default() -> list[str]:
+    """Every kind there is a choice about: a contact hears all until they choose otherwise."""
+    return [kind.value for kind in SMS_KINDS_CHOSEN]
+
+
 class EmergencyContact(models.Model):
     """Family or another trusted person, called in priority order (1 first)."""
 
@@ -131,11 +150,23 @@ class EmergencyContact(models.Model):
         related_name="elder_contacts",
         help_text="The family account, if this contact has one",
     )
+    sms_kinds = ArrayField(
+        models.CharField(
+            max_length=10, choices=[(kind.value, kind.label) for kind in SMS_KINDS_CHOSEN]
+        ),
+        default=sms_kinds_default,
+        blank=True,
+        help_text="Which texts this contact gets besides emergencies (with wants_sms)",
+    )
 
     class Meta:
         ordering = ["elder", "priority"]
         constraints = [
-            models.UniqueConstraint(fields=["elder", "priority"], name="contact_priority_unique")
+            models.UniqueConstraint(fields=["elder", "priority"], name="contact_priority_unique"),
+            models.CheckConstraint(
+                name="contact_sms_kinds_chosen",
+                condition=models.Q(sms_kinds__contained_by=sms_kinds_default()),
+            ),
         ]
         indexes = [
             models.Index(fields=["phone"], name="contact_phone"),

@@ -11,7 +11,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from backend.accounts.models import STAFF_ROLES, Role, User
 
 from .identity import age_today
-from .models import AccessGrant, Elder, EmergencyContact
+from .models import AccessGrant, Elder, EmergencyContact, SmsKind
 
 ID_NUMBER_ROLES = frozenset({Role.SUPERVISOR, Role.DISTRICT_ADMIN})
 """The roles that may reveal an elder's ID number (`POST .../id-number/reveal/`, logged), and
@@ -89,9 +89,26 @@ def elder_family_user_ids(*, elder_id: int) -> list[int]:
     return list(elder_family_users(elder_id=elder_id))
 
 
-def elder_sms_contacts(*, elder_id: int) -> QuerySet[EmergencyContact]:
-    """The emergency contacts who opted in to SMS (`wants_sms`), in priority order."""
-    return EmergencyContact.objects.filter(elder_id=elder_id, wants_sms=True).order_by("priority")
+def elder_sms_contacts(*, elder_id: int, kind: str) -> QuerySet[EmergencyContact]:
+    """The emergency contacts to text about `kind` (an `SmsKind`), in priority order: those who
+    take texts (`wants_sms`) and chose the kind (`sms_kinds`). An emergency goes to every one
+    who takes texts, whatever they chose: the safety rule the family page states."""
+    if kind not in SmsKind.values:
+        raise ValueError(f"unknown kind of family text: {kind!r}")
+    contacts = EmergencyContact.objects.filter(elder_id=elder_id, wants_sms=True)
+    if kind != SmsKind.EMERGENCY:
+        contacts = contacts.filter(sms_kinds__contains=[kind])
+    return contacts.order_by("priority")
+
+
+def contacts_of_user(user: User) -> QuerySet[EmergencyContact]:
+    """The contact entries that are a family user's own (linked by `EmergencyContact.user`),
+    with their elders, by the elder's name."""
+    return (
+        EmergencyContact.objects.filter(user=user)
+        .select_related("elder")
+        .order_by("elder__full_name", "elder_id")
+    )
 
 
 def phone_parse(raw: str, region: str = "CN") -> PhoneNumber | None:

@@ -4,6 +4,7 @@ because every one of them writes an access-log row."""
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -23,12 +24,14 @@ from .assessment import DIMENSION_MAX, barthel_errors, barthel_total, gb_level
 from .identity import InvalidIdNumber, parse_id_number
 from .limits import Limit, limits_hit
 from .models import (
+    SMS_KINDS_CHOSEN,
     AbilityAssessment,
     AccessGrant,
     AccessLog,
     AlarmDevice,
     CareNeed,
     Elder,
+    EmergencyContact,
     HealthProfile,
 )
 
@@ -330,6 +333,35 @@ def elder_child_add(
     except IntegrityError as exc:
         raise ElderDataError({"non_field_errors": [_integrity_reason(exc)]}) from None
     return row
+
+
+def contact_messages_set(
+    *, contact: EmergencyContact, actor: User, wants_sms: bool, sms_kinds: Iterable[str]
+) -> EmergencyContact:
+    """Which texts a contact gets: none at all (`wants_sms` off), or emergencies and the kinds
+    chosen of `SMS_KINDS_CHOSEN`. Recorded on the elder's file like the contact's addition."""
+    kinds = sorted(set(sms_kinds))
+    unknown = [kind for kind in kinds if kind not in SMS_KINDS_CHOSEN]
+    if unknown:
+        raise ElderDataError(
+            {"sms_kinds": [gettext("not a kind of message to choose: %s") % ", ".join(unknown)]}
+        )
+    with transaction.atomic():
+        contact = (
+            EmergencyContact.objects.select_for_update(of=("self",))
+            .select_related("elder")
+            .get(pk=contact.pk)
+        )
+        before = {"wants_sms": contact.wants_sms, "sms_kinds": sorted(contact.sms_kinds)}
+        contact.wants_sms, contact.sms_kinds = wants_sms, kinds
+        contact.save(update_fields=["wants_sms", "sms_kinds"])
+        _record(
+            contact.elder,
+            "elder.contact_messages_set",
+            actor,
+            data={"id": contact.pk, "before": before, "wants_sms": wants_sms, "sms_kinds": kinds},
+        )
+    return contact
 
 
 # Alarm devices -------------------------------------------------------------------------------

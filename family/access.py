@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
@@ -31,6 +32,10 @@ def family_view(view: View) -> View:
         if family_user(request) is None:
             if request.user.is_authenticated:
                 return render(request, "family/forbidden.html", status=403)
+            if request.headers.get("HX-Request"):  # a live card's refresh: the page goes
+                response = HttpResponse(status=401)
+                response["HX-Redirect"] = reverse("family:sign-in")
+                return response
             return redirect("family:sign-in")
         # Times are the elder's (Asia/Shanghai), whatever the server's.
         with timezone.override(settings.DISPLAY_TIME_ZONE):

@@ -1,18 +1,20 @@
 """The family page (家属端): sign in with an SMS code, then the elders' visits."""
 
 from django.contrib.auth import login, logout
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.accounts.addresses import client_address
+from dispatch.en_route import en_route_distances
 from elders.limits import TooManyAttempts
 
 from .access import family_user, family_view
 from .forms import CodeForm, PhoneForm
 from .names import given_name
-from .selectors import family_elders_visits
+from .progress import visit_progress
+from .selectors import ElderVisits, family_elders_visits
 from .services import CodeRefused, sign_in_code_send, sign_in_code_verify
 
 SESSION_PHONE = "family_sign_in_phone"
@@ -79,11 +81,31 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return redirect("family:sign-in")
 
 
-@family_view
-def home(request: HttpRequest) -> HttpResponse:
-    elders = family_elders_visits(request.user)  # type: ignore[arg-type]  # family_view: a User
+def _shown(request: HttpRequest, *, elder_id: int | None = None) -> list[ElderVisits]:
+    """The member's elders' visits as the page shows them: the caregiver's given name, the
+    steps of a visit under way, and how far a caregiver on the way is (last-known position)."""
+    elders = family_elders_visits(request.user, elder_id=elder_id)  # type: ignore[arg-type]
+    upcoming = [row for visits in elders for row in visits.upcoming]
+    distances = en_route_distances([row.pk for row in upcoming])
     for visits in elders:
         for row in [*visits.upcoming, *visits.past]:
             worker = row.assigned_worker
             row.caregiver = given_name(worker.full_name) if worker else ""  # type: ignore[attr-defined]
-    return render(request, "family/home.html", {"elders": elders})
+            row.progress = visit_progress(row.state) if row in upcoming else []  # type: ignore[attr-defined]
+            row.en_route = distances.get(row.pk)  # type: ignore[attr-defined]
+    return elders
+
+
+@family_view
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "family/home.html", {"elders": _shown(request), "live": True})
+
+
+@require_GET
+@family_view
+def elder_visits(request: HttpRequest, pk: int) -> HttpResponse:
+    """One elder's visits alone: what the page asks for when one of their work orders moves."""
+    found = _shown(request, elder_id=pk)
+    if not found:
+        raise Http404
+    return render(request, "family/elder_visits.html", {"item": found[0]})

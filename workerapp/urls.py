@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, home, shell
+from .views import auth, home, shell, visit
 
 app_name = "workerapp"
 
@@ -14,4 +14,8 @@ urlpatterns = [
     path("offers/", home.offers, name="offers"),
     path("offers/<int:pk>/accept/", home.offer_accept_view, name="offer-accept"),
     path("offers/<int:pk>/decline/", home.offer_decline_view, name="offer-decline"),
+    path("jobs/<int:pk>/", visit.job, name="job"),
+    path("jobs/<int:pk>/set-out/", visit.set_out, name="set-out"),
+    path("jobs/<int:pk>/check-in/", visit.VisitCheckInView.as_view(), name="check-in"),
+    path("jobs/<int:pk>/check-out/", visit.VisitCheckOutView.as_view(), name="check-out"),
 ]

@@ -9,9 +9,9 @@ One kind of refusal is itself a fact to keep: a `DomainError` with `keeps_change
 (an accept refused because the offer's deadline passed expires the offer and moves the work
 on). Its changes commit and its answer is given, but it is not kept for the key.
 
-A console form (an htmx post) carries its key in a hidden field, `FORM_FIELD`, made when the form
-is rendered (`{% idempotency_field %}`, console/templatetags/idempotency.py); `form_post_first`
-claims it the same way.
+A page's form (the console's htmx posts, the family page's forms) carries its key in a hidden
+field, `FORM_FIELD`, made when the form is rendered (`{% idempotency_field %}`,
+backend/core/templatetags/idempotency.py); `form_post_first` claims it the same way.
 """
 
 import functools

@@ -500,6 +500,11 @@ ANXIN = {
     "GEOFENCE_M": env.int("ANXIN_GEOFENCE_M", default=200),
     # A check-in more than this long before the visit's window opens is refused.
     "EARLY_CHECK_IN_H": env.float("ANXIN_EARLY_CHECK_IN_H", default=2),
+    # A check-in or check-out whose phone time (`client_at`) is this far from the server's is
+    # flagged for a supervisor (`late_sync`); one ahead of the server's by more than the
+    # tolerance is refused (the phone's clock is wrong).
+    "CLIENT_TIME_GAP_M": env.int("ANXIN_CLIENT_TIME_GAP_M", default=10),
+    "CLIENT_TIME_AHEAD_S": env.int("ANXIN_CLIENT_TIME_AHEAD_S", default=120),
     "LOCATION_MAX_AGE_S": env.int("ANXIN_LOCATION_MAX_AGE_S", default=900),
     "LOCATION_MIN_INTERVAL_S": env.float("ANXIN_LOCATION_MIN_INTERVAL_S", default=10),
     "TRACE_KEEP_DAYS": env.int("ANXIN_TRACE_KEEP_DAYS", default=7),

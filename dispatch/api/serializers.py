@@ -1,5 +1,6 @@
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -12,8 +13,10 @@ from dispatch.models import (
     GEOFENCE_EXCEPTION_REASONS,
     OUTCOMES_BY_EVENT,
     VISIT_EXCEPTION_RESOLUTIONS,
+    ComplaintReason,
     Outcome,
     Priority,
+    WelfareOutcome,
 )
 
 
@@ -152,9 +155,20 @@ class FeedbackOutput(serializers.Serializer):
         return complaint.pk if complaint else None
 
 
+class ComplaintInput(serializers.Serializer):
+    """A complaint about a visit under way or past (`dispatch.follow_up.complaint_open`); a low
+    rating opens its own (FeedbackInput)."""
+
+    reason = serializers.ChoiceField(
+        choices=[(c.value, c.label) for c in ComplaintReason if c != ComplaintReason.LOW_RATING]
+    )
+    text = serializers.CharField(max_length=2000)
+
+
 class ComplaintOutput(serializers.Serializer):
     id = serializers.IntegerField()
     request = serializers.IntegerField(source="request_id")
+    reason = serializers.CharField(help_text="dispatch.models.ComplaintReason")
     text = serializers.CharField()
     state = serializers.CharField()
     decision_note = serializers.CharField()
@@ -281,7 +295,28 @@ class CancelInput(serializers.Serializer):
     )
 
 
-class CheckInInput(PositionSerializer):
+class VisitPositionInput(PositionSerializer):
+    """Where the worker is at check-in or check-out, and the phone's clock then (`client_at`):
+    an offline visit is sent later, with the time it was made. The server's time stays the
+    record; a gap beyond ANXIN_CLIENT_TIME_GAP_M flags the visit for a supervisor."""
+
+    client_at = serializers.DateTimeField(
+        required=False,
+        help_text="ISO 8601, the phone's time of the check-in or check-out; not later than the "
+        "server's time plus ANXIN_CLIENT_TIME_AHEAD_S",
+    )
+
+    def validate_client_at(self, value: datetime) -> datetime:
+        ahead = timedelta(seconds=settings.ANXIN["CLIENT_TIME_AHEAD_S"])
+        if value > timezone.now() + ahead:
+            raise serializers.ValidationError(
+                _("in the future by more than %(s)s s: the phone's clock is wrong")
+                % {"s": settings.ANXIN["CLIENT_TIME_AHEAD_S"]}
+            )
+        return value
+
+
+class CheckInInput(VisitPositionInput):
     exception_reason = serializers.ChoiceField(
         choices=GEOFENCE_EXCEPTION_REASONS,
         required=False,
@@ -289,12 +324,10 @@ class CheckInInput(PositionSerializer):
     )
 
 
-class CheckOutInput(PositionSerializer):
+class CheckOutInput(VisitPositionInput):
     """Where the worker checks out is required, as at check-in; it is recorded, not refused."""
 
-    welfare_outcome = serializers.ChoiceField(
-        choices=["seen_well", "needs_help", "not_home", "no_answer"], required=False
-    )
+    welfare_outcome = serializers.ChoiceField(choices=WelfareOutcome.values, required=False)
 
 
 class VisitExceptionOutput(serializers.Serializer):
@@ -322,7 +355,7 @@ class ExceptionDecisionInput(serializers.Serializer):
     resolution = serializers.ChoiceField(
         choices=sorted(set().union(*VISIT_EXCEPTION_RESOLUTIONS.values())),
         help_text="Approving: position_error_confirmed, address_corrected, met_elsewhere, "
-        "other. Rejecting: visit_not_verified, wrong_elder, other.",
+        "offline_visit_confirmed, other. Rejecting: visit_not_verified, wrong_elder, other.",
     )
     note = serializers.CharField(max_length=300, required=False, default="")
 

@@ -24,6 +24,7 @@ from dispatch.models import (
 )
 from dispatch.selectors import (
     alerts_for_staff,
+    no_show_of,
     offers_for_user,
     request_for_staff,
     request_visible,
@@ -143,12 +144,15 @@ class RequestCancelView(APIView):
 class CheckInView(APIView):
     """The assigned worker at the door. `crs` says whether `location` is WGS-84 or GCJ-02.
     Outside the geofence: 422 with code `outside_geofence` and `distance_m`, unless an
-    `exception_reason` is given, which records the check-in for a supervisor to decide."""
+    `exception_reason` is given, which records the check-in for a supervisor to decide.
+    `client_at`: the phone's time (a check-in sent late). From the worker whose no-show the
+    sweeper recorded before it arrived: 409 `treated_as_no_show` with `no_show_at`; the late
+    check-in is recorded and the operators alerted."""
 
     @extend_schema(request=CheckInInput, responses={201: CheckInOutput})
     @idempotent
     def post(self, request, pk: int):
-        _assigned_to_me(request, pk)
+        _assigned_to_me(request, pk, or_after_no_show=True)
         position = CheckInInput(data=request.data)
         position.is_valid(raise_exception=True)
         result = services.visit_check_in(
@@ -156,6 +160,7 @@ class CheckInView(APIView):
             user=request.user,
             point=position.to_point(),
             exception_reason=position.validated_data.get("exception_reason", ""),
+            client_at=position.validated_data.get("client_at"),
         )
         return Response(CheckInOutput(result).data, status=status.HTTP_201_CREATED)
 
@@ -176,6 +181,7 @@ class CheckOutView(APIView):
             user=request.user,
             point=data.to_point(),
             welfare_outcome=data.validated_data.get("welfare_outcome", ""),
+            client_at=data.validated_data.get("client_at"),
         )
         return Response(CheckOutOutput(visit).data)
 
@@ -213,13 +219,17 @@ class VisitExceptionDecideView(APIView):
         return Response(VisitExceptionOutput(visit).data)
 
 
-def _assigned_to_me(request: Request, pk: int) -> None:
+def _assigned_to_me(request: Request, pk: int, *, or_after_no_show: bool = False) -> None:
     """404 before anything is read from the body, unless the caller is the worker the job is
-    assigned to (the service checks again under the lock)."""
+    assigned to (the service checks again under the lock), or (`or_after_no_show`) the worker
+    it was taken from as a no-show, whose late check-in the service records and refuses."""
     user = signed_in(request)
     sr = request_visible(user, pk)
-    if sr is None or sr.assigned_worker is None or sr.assigned_worker.user_id != user.pk:
-        raise Http404
+    if sr is not None and sr.assigned_worker is not None and sr.assigned_worker.user_id == user.pk:
+        return
+    if or_after_no_show and no_show_of(request_id=pk, user=user) is not None:
+        return
+    raise Http404
 
 
 def _staff_request(request: Request, pk: int) -> ServiceRequest:

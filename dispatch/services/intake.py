@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import User
 from backend.core.errors import RuleViolation, StateConflict
 from backend.core.events import event_record
-from elders.models import Elder
+from elders.models import Elder, SmsKind
 from providers.selectors import (
     provider_admin_ids,
     providers_serving,
@@ -123,7 +123,12 @@ def service_request_create(
         )
         _schedule_matching(sr)
         if request_is_urgent(sr):  # the family hears of an emergency at once, by SMS
-            family_text(sr, event=f"request.emergency:{sr.pk}", template="sms.emergency_created")
+            family_text(
+                sr,
+                kind=SmsKind.EMERGENCY,
+                event=f"request.emergency:{sr.pk}",
+                template="sms.emergency_created",
+            )
     return sr
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
@@ -13,8 +14,10 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import User
 from backend.core.errors import RuleViolation, StateConflict, require_code
 from backend.core.events import event_record
+from backend.core.models import Event
 from elders.models import Elder
 from elders.services import access_grant_revoke
+from providers.models import Worker
 from providers.selectors import (
     provider_price,
 )
@@ -24,22 +27,27 @@ from ..escalation import alert_raise
 from ..family import family_text
 from ..models import (
     GEOFENCE_EXCEPTION_REASONS,
+    LATE_SYNC,
     VISIT_EXCEPTION_RESOLUTIONS,
     ExceptionState,
     Priority,
     RequestState,
     ServiceRequest,
     Visit,
+    WelfareOutcome,
 )
+from ..selectors import no_show_of
 from ..transitions import VISIT_EXCEPTION_TRANSITIONS, next_state
 from ..visit_confirmation import visit_confirmation_ask
 from ._core import (
+    RequestNotFound,
     _credit,
     _display_tz,
     _grant_reference,
     _knobs,
     _lock,
     _lock_assigned,
+    _lock_request,
     _request_move,
     _visit_move,
     log,
@@ -52,71 +60,180 @@ class CheckIn:
     distance_m: float
 
 
+class CheckInAfterNoShow(StateConflict):
+    """409: the job was treated as a no-show before this check-in arrived. The late check-in is
+    itself a fact (recorded, and an alert raised for a person to reconcile), so its changes
+    commit with the refusal (`keeps_changes`, backend/core/idempotency.py)."""
+
+    keeps_changes = True
+
+
 def visit_check_in(
-    *, request_id: int, user: User, point: Point, exception_reason: str = ""
+    *,
+    request_id: int,
+    user: User,
+    point: Point,
+    exception_reason: str = "",
+    client_at: datetime | None = None,
 ) -> CheckIn:
     """Start the visit record at the door, from `ANXIN_EARLY_CHECK_IN_H` before the window
     opens. Outside the geofence it is refused with the distance, unless the worker gives a
     reason code: then it is recorded as an exception for a supervisor to approve or reject,
-    and the visit is not verified until it is approved."""
+    and the visit is not verified until it is approved. `client_at` (the phone's time, for a
+    check-in sent late) is kept beside the server's; a large gap is an exception too
+    (`late_sync`). From the worker the sweeper already treated as a no-show, it is refused
+    (409 `treated_as_no_show`) and recorded for the operators: see `_check_in_after_no_show`."""
     with transaction.atomic():
-        sr, worker = _lock_assigned(request_id, user)
-        if sr.state not in (RequestState.ASSIGNED, RequestState.EN_ROUTE):
-            raise StateConflict(
-                _("Cannot check in: the request is %(state)s.") % {"state": sr.state},
-                current_state=sr.state,
-                code="request_state_conflict",
-            )
-        _refuse_early(sr)
-        elder, distance = _from_home(sr.elder_id, point)
-        limit = _knobs()["GEOFENCE_M"]
-        outside = distance > limit
-        if outside and not exception_reason:
-            log.info("check_in_refused", request=sr.pk, distance_m=distance, geofence_m=limit)
-            raise RuleViolation(
-                _(
-                    "You are %(distance)s m from the home; check in within %(limit)s m, or "
-                    "give an exception_reason."
-                )
-                % {"distance": f"{distance:.0f}", "limit": limit},
-                code="outside_geofence",
-                distance_m=distance,
-                geofence_m=limit,
-                exception_reasons=GEOFENCE_EXCEPTION_REASONS,
-            )
-        price = provider_price(provider_id=worker.provider_id, service_code=sr.service_type.code)
-        visit = Visit.objects.create(
-            price=price.price if price else None,
-            price_unit=price.unit if price else "",
-            subsidy_share=Decimal(str(_knobs()["SUBSIDY_SHARE"]))
-            if price and price.subsidised
-            else Decimal(0),
-            exception_reason=exception_reason if outside else "",
-            exception_state=ExceptionState.PENDING if outside else "",
-            request=sr,
-            worker=worker,
-            elder_id=sr.elder_id,
-            service_type_id=sr.service_type_id,
-            checked_in_at=timezone.now(),
-            check_in_point=point,
-            check_in_distance_m=distance,
+        sr = _lock_request(request_id, with_worker=True)
+        worker = sr.assigned_worker if sr is not None else None
+        if sr is None or worker is None or worker.user_id != user.pk:
+            refusal = _check_in_after_no_show(sr, user, point, client_at)
+        else:
+            return _check_in(sr, worker, user, point, exception_reason, client_at)
+    raise refusal
+
+
+def _check_in(
+    sr: ServiceRequest,
+    worker: Worker,
+    user: User,
+    point: Point,
+    exception_reason: str,
+    client_at: datetime | None,
+) -> CheckIn:
+    """Precondition: `sr` is locked and assigned to `worker`, whose user is `user`."""
+    if sr.state not in (RequestState.ASSIGNED, RequestState.EN_ROUTE):
+        raise StateConflict(
+            _("Cannot check in: the request is %(state)s.") % {"state": sr.state},
+            current_state=sr.state,
+            code="request_state_conflict",
         )
-        _request_move(
-            sr,
-            "check_in",
+    _refuse_early(sr)
+    elder, distance = _from_home(sr.elder_id, point)
+    limit = _knobs()["GEOFENCE_M"]
+    outside = distance > limit
+    if outside and not exception_reason:
+        log.info("check_in_refused", request=sr.pk, distance_m=distance, geofence_m=limit)
+        raise RuleViolation(
+            _(
+                "You are %(distance)s m from the home; check in within %(limit)s m, or "
+                "give an exception_reason."
+            )
+            % {"distance": f"{distance:.0f}", "limit": limit},
+            code="outside_geofence",
+            distance_m=distance,
+            geofence_m=limit,
+            exception_reasons=GEOFENCE_EXCEPTION_REASONS,
+        )
+    now = timezone.now()
+    clock = _client_clock(client_at, now)
+    reason = exception_reason if outside else (LATE_SYNC if clock.get("late_sync") else "")
+    price = provider_price(provider_id=worker.provider_id, service_code=sr.service_type.code)
+    visit = Visit.objects.create(
+        price=price.price if price else None,
+        price_unit=price.unit if price else "",
+        subsidy_share=Decimal(str(_knobs()["SUBSIDY_SHARE"]))
+        if price and price.subsidised
+        else Decimal(0),
+        exception_reason=reason,
+        exception_state=ExceptionState.PENDING if reason else "",
+        request=sr,
+        worker=worker,
+        elder_id=sr.elder_id,
+        service_type_id=sr.service_type_id,
+        checked_in_at=now,
+        client_checked_in_at=client_at,
+        check_in_point=point,
+        check_in_distance_m=distance,
+    )
+    _request_move(
+        sr,
+        "check_in",
+        actor=user,
+        arrived_at=visit.checked_in_at,
+        data={
+            "visit": visit.pk,
+            "distance_m": distance,
+            "exception_reason": visit.exception_reason,
+            **clock,
+        },
+    )
+    if visit.checked_in_at > sr.arrive_due_at:  # the service's arrival target
+        _credit(worker.pk, "late_arrival", f"visit:{visit.pk}")
+    visit_confirmation_ask(sr, visit)
+    _notify_family(sr, visit, elder, arrived=True, at=visit.checked_in_at)
+    return CheckIn(visit=visit, distance_m=distance)
+
+
+def _client_clock(client_at: datetime | None, now: datetime) -> dict[str, Any]:
+    """What an event records of the phone's clock: its time, the gap to the server's in seconds
+    (positive: the phone's is earlier, as for a check-in sent late), and `late_sync` when the
+    gap is beyond ANXIN_CLIENT_TIME_GAP_M. Nothing without a phone time."""
+    if client_at is None:
+        return {}
+    gap = round((now - client_at).total_seconds(), 1)
+    late = abs(gap) > _knobs()["CLIENT_TIME_GAP_M"] * 60
+    return {"client_at": client_at.isoformat(), "client_gap_s": gap, "late_sync": late}
+
+
+def _check_in_after_no_show(
+    sr: ServiceRequest | None, user: User, point: Point, client_at: datetime | None
+) -> CheckInAfterNoShow:
+    """The no-show race, defined: a check-in (often one the phone kept offline) that arrives
+    after the sweeper treated the job as the user's no-show and gave it back to dispatch is
+    refused, not lost. The late check-in is recorded (`visit.late_check_in`: the phone's time,
+    where, how far from the home, the worker, the no-show's time) and the operators are alerted
+    (`late_check_in`) to reconcile the no-show on the credit record. A replay of the same
+    check-in is recorded once. Anyone else is told there is no such job (404).
+
+    Precondition: `sr` (None when there is no such request) is locked."""
+    no_show = no_show_of(request_id=sr.pk, user=user) if sr is not None else None
+    if sr is None or no_show is None:
+        raise RequestNotFound(_("No such request among your jobs."))
+    worker_id = no_show.data["worker"]
+    _elder, distance = _from_home(sr.elder_id, point)
+    clock = _client_clock(client_at, timezone.now())
+    same_time = (
+        {"data__client_at": clock["client_at"]} if clock else {"data__client_at__isnull": True}
+    )
+    seen = Event.objects.filter(
+        subject_type="request",
+        subject_id=sr.pk,
+        kind="visit.late_check_in",
+        data__worker=worker_id,
+        **same_time,
+    )
+    if not seen.exists():
+        facts = {
+            "worker": worker_id,
+            "no_show_at": no_show.at.isoformat(),
+            "location": list(point.coords),
+            "distance_m": distance,
+            **clock,
+        }
+        event_record(
+            kind="visit.late_check_in",
+            subject_type="request",
+            subject_id=sr.pk,
             actor=user,
-            arrived_at=visit.checked_in_at,
-            data={
-                "visit": visit.pk,
-                "distance_m": distance,
-                "exception_reason": visit.exception_reason,
-            },
+            before=sr.state,
+            after=sr.state,
+            district_id=sr.district_id,
+            data={"reference": sr.reference, **facts},
         )
-        if visit.checked_in_at > sr.arrive_due_at:  # the service's arrival target
-            _credit(worker.pk, "late_arrival", f"visit:{visit.pk}")
-        visit_confirmation_ask(sr, visit)
-        _notify_family(sr, visit, elder, arrived=True, at=visit.checked_in_at)
-        return CheckIn(visit=visit, distance_m=distance)
+        alert_raise(sr, "late_check_in", data=facts)
+    log.info("check_in_after_no_show", request=sr.pk, worker=worker_id)
+    local = timezone.localtime(no_show.at, timezone=_display_tz())
+    return CheckInAfterNoShow(
+        _(
+            "This job was treated as a no-show at %(at)s and given back to dispatch; your "
+            "check-in is recorded and the operators will reconcile it."
+        )
+        % {"at": local.strftime("%Y-%m-%d %H:%M")},
+        current_state=sr.state,
+        code="treated_as_no_show",
+        no_show_at=no_show.at,
+    )
 
 
 def _refuse_early(sr: ServiceRequest) -> None:
@@ -226,11 +343,18 @@ def visit_exception_decide(
 
 
 def visit_check_out(
-    *, request_id: int, user: User, point: Point, welfare_outcome: str = ""
+    *,
+    request_id: int,
+    user: User,
+    point: Point,
+    welfare_outcome: str = "",
+    client_at: datetime | None = None,
 ) -> Visit:
     """End the visit record where the worker is (`point`, WGS-84, and its distance from the
     home are kept for review). The verified-visit credit is recorded now if the visit is
-    verified; with a pending exception, only when a supervisor approves it."""
+    verified; with a pending exception, only when a supervisor approves it. `client_at` as at
+    check-in: a large gap makes a visit with no exception yet a `late_sync` one (an exception
+    already there is kept, and the event records the gap)."""
     with transaction.atomic():
         sr, worker = _lock_assigned(request_id, user)
         if sr.state != RequestState.ON_SITE:
@@ -247,23 +371,38 @@ def visit_check_out(
                 code="welfare_outcome_required",
                 fields={
                     "welfare_outcome": [
-                        _("one of %(codes)s")
-                        % {"codes": "seen_well, needs_help, not_home, no_answer"}
+                        _("one of %(codes)s") % {"codes": ", ".join(WelfareOutcome.values)}
                     ]
                 },
             )
         elder, distance = _from_home(sr.elder_id, point)
+        clock = _client_clock(client_at, checked_out := timezone.now())
+        flagged = {}
+        if clock.get("late_sync") and not visit.exception_state:
+            flagged = {"exception_reason": LATE_SYNC, "exception_state": ExceptionState.PENDING}
         _visit_move(
             visit,
             "check_out",
-            checked_out_at=(checked_out := timezone.now()),
+            checked_out_at=checked_out,
+            client_checked_out_at=client_at,
             check_out_point=point,
             check_out_distance_m=distance,
             welfare_outcome=welfare_outcome if is_welfare else "",
+            **flagged,
         )
         if welfare_outcome in ("no_answer", "needs_help"):
             alert_raise(sr, f"welfare_{welfare_outcome}", visit=visit)
-        _request_move(sr, "check_out", actor=user, data={"visit": visit.pk, "distance_m": distance})
+        _request_move(
+            sr,
+            "check_out",
+            actor=user,
+            data={
+                "visit": visit.pk,
+                "distance_m": distance,
+                "exception_reason": visit.exception_reason,
+                **clock,
+            },
+        )
         if sr.priority == Priority.EMERGENCY:  # a named operator records how it ended
             alert_raise(sr, "emergency_outcome", visit=visit)
         worker_jobs_adjust(worker_id=worker.pk, delta=-1)
@@ -289,6 +428,7 @@ def _notify_family(
     kind = "check_in" if arrived else "check_out"
     family_text(
         sr,
+        kind="visit",  # elders.models.SmsKind.VISIT
         event=f"visit.{kind}:{visit.pk}",
         template=f"sms.visit_{kind}",
         elder_name=elder.full_name,

@@ -15,6 +15,7 @@ from elders.assessment import BARTHEL_ITEMS
 from elders.care_rules import CareRuleInvalid, care_rule_parse, care_rule_start_check
 from elders.identity import age_today
 from elders.models import (
+    SMS_KINDS_CHOSEN,
     AlarmDevice,
     CareNeed,
     Category,
@@ -75,10 +76,27 @@ class ContactOutput(serializers.Serializer):
     phone = serializers.CharField()
     alt_phone = serializers.CharField()
     wants_sms = serializers.BooleanField()
+    sms_kinds = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Texts taken besides emergencies (elders.models.SmsKind), with wants_sms",
+    )
     has_family_account = serializers.SerializerMethodField()
 
     def get_has_family_account(self, obj) -> bool:
         return obj.user_id is not None
+
+
+class ContactMessagesInput(serializers.Serializer):
+    """Which texts a contact gets (`elders.services.contact_messages_set`): none at all
+    (`wants_sms` false), or emergencies and the kinds named in `sms_kinds`."""
+
+    wants_sms = serializers.BooleanField()
+    sms_kinds = serializers.MultipleChoiceField(
+        choices=[(kind.value, kind.label) for kind in SMS_KINDS_CHOSEN], allow_empty=True
+    )
+
+    def validate_sms_kinds(self, value: set[str]) -> list[str]:
+        return sorted(value)  # a list in one order: the same form posted twice is the same
 
 
 class ContactInput(serializers.ModelSerializer):

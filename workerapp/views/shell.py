@@ -18,6 +18,8 @@ from django.views.decorators.http import require_GET
 SHELL_FILES = (
     "workerapp/worker.css",
     "workerapp/worker.js",
+    "workerapp/visit.js",
+    "workerapp/visit-queue.js",
     "workerapp/icon.svg",
     "workerapp/icon-192.png",
     "workerapp/icon-512.png",
@@ -75,6 +77,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
         {
             "shell": json.dumps([static(name) for name in SHELL_FILES]),
             "version": json.dumps(_shell_version()),
+            "queue_script": json.dumps(static("workerapp/visit-queue.js")),
         },
     )
     response = HttpResponse(script, content_type="text/javascript; charset=utf-8")

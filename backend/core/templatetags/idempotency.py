@@ -1,6 +1,7 @@
-"""`{% idempotency_field %}`: the hidden field that makes a console form's post safe to send
-twice (a double click, htmx or the browser sending it again). A new key each time the form is
-rendered; backend/core/idempotency.py `form_post_first` claims it."""
+"""`{% idempotency_field %}`: the hidden field that makes a form's post safe to send twice (a
+double tap, htmx or the browser sending it again), on the console's and the family page's
+forms. A new key each time the form is rendered; backend/core/idempotency.py
+`form_post_first` claims it."""
 
 from uuid import uuid4
 
