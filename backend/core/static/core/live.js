@@ -287,7 +287,6 @@
    * reports its position (not an event: the next one replaces it), in its `.far` child, and
    * when in its `time` child; rendered with `data-distance-m` and `data-distance-at` from the
    * last-known position, written here too so that both read the same. */
-  function two(n) { return (n < 10 ? "0" : "") + n; }
   function showDistance(el, metres, at) {
     var when = new Date(at);
     el.hidden = false;
@@ -299,7 +298,10 @@
     }
     if (time && !isNaN(when)) {
       time.setAttribute("datetime", at);
-      time.textContent = two(when.getHours()) + ":" + two(when.getMinutes());
+      // In the service area's time zone (the page's), whatever the phone's.
+      time.textContent = when.toLocaleTimeString("en-GB", {
+        timeZone: el.dataset.timeZone || undefined, hour: "2-digit", minute: "2-digit", hour12: false,
+      });
     }
   }
   function renderedDistances(root) {
