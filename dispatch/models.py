@@ -448,6 +448,12 @@ class WelfareOutcome(models.TextChoices):
     NO_ANSWER = "no_answer", gettext_lazy("No answer")
 
 
+# The service whose check-out says what it found (`WelfareOutcome`): ServiceType.code.
+WELFARE_CHECK = "welfare_check"
+# What a welfare check finds that alerts the operators (`welfare_<outcome>` alerts).
+WELFARE_OUTCOMES_ALERTED = frozenset({WelfareOutcome.NO_ANSWER, WelfareOutcome.NEEDS_HELP})
+
+
 class Visit(models.Model):
     """Electronic visit verification: who, for whom, what, where, start and end (server clock)."""
 
@@ -460,8 +466,10 @@ class Visit(models.Model):
     check_in_point = models.PointField(geography=True, srid=4326)
     check_in_distance_m = models.FloatField()
     checked_out_at = models.DateTimeField(null=True, blank=True)
-    # The phone's own clock at check-in and check-out (an offline visit is sent later): kept
-    # beside the server's times, which stay the record for every rule.
+    # The phone's time of the check-in and check-out (an offline visit is sent later), moved
+    # onto the server's clock by the phone's skew when the phone said when it sent it (the raw
+    # time and the skew are in the event: dispatch/client_clock.py); kept beside the server's
+    # times, which stay the record for every rule.
     client_checked_in_at = models.DateTimeField(
         null=True, blank=True, help_text="The phone's time of the check-in, as it sent it"
     )
@@ -528,8 +536,9 @@ class GeofenceReason(models.TextChoices):
 
 
 GEOFENCE_EXCEPTION_REASONS: list[str] = GeofenceReason.values
-# The exception a visit gets when the phone's clock and the server's differ by more than
-# ANXIN["CLIENT_TIME_GAP_M"] (an offline check-in sent late, or a phone's clock set wrong).
+# The exception a visit gets when the phone kept its check-in or check-out longer than
+# ANXIN["CLIENT_TIME_GAP_M"] before sending it (an offline visit sent late; without the
+# phone's time of sending, its clock against the server's: dispatch/client_clock.py).
 LATE_SYNC = "late_sync"
 VISIT_EXCEPTION_RESOLUTIONS = {
     "approved": {

@@ -9,14 +9,13 @@ from backend.accounts.models import User
 from backend.core.geo import wgs84_to_gcj02
 from dispatch.api.serializers import RequestOutput
 from dispatch.en_route import en_route_distances
-from dispatch.models import GeofenceReason, ServiceRequest, WelfareOutcome
+from dispatch.models import WELFARE_CHECK, GeofenceReason, ServiceRequest, WelfareOutcome
 from dispatch.selectors import request_visible
 from dispatch.transitions import REQUEST_TRANSITIONS
 
 # The worker's visit actions, in the order the page offers them; which the job's state allows
 # is read from the work order's transition table (the table the services check).
 VISIT_ACTIONS = ("set_out", "check_in", "check_out")
-WELFARE_CHECK = "welfare_check"
 
 
 def my_job(user: User, request_id: int) -> ServiceRequest | None:

@@ -1,6 +1,6 @@
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -9,6 +9,8 @@ from rest_framework import serializers
 
 from backend.core.geo import PointOutputField, PositionSerializer
 from dispatch.alert_rules import ALERT_RESOLUTIONS
+from dispatch.client_clock import HEADER as CLIENT_SENT_AT
+from dispatch.client_clock import client_at_refusal
 from dispatch.models import (
     GEOFENCE_EXCEPTION_REASONS,
     OUTCOMES_BY_EVENT,
@@ -298,22 +300,37 @@ class CancelInput(serializers.Serializer):
 class VisitPositionInput(PositionSerializer):
     """Where the worker is at check-in or check-out, and the phone's clock then (`client_at`):
     an offline visit is sent later, with the time it was made. The server's time stays the
-    record; a gap beyond ANXIN_CLIENT_TIME_GAP_M flags the visit for a supervisor."""
+    record. The phone's clock when it sent the attempt comes in the `X-Client-Sent-At` header,
+    read from the request in the context (`dispatch.client_clock`: the offline gap and the
+    clock's skew, and what is refused); `validated_data["client_sent_at"]` is None without it."""
 
     client_at = serializers.DateTimeField(
         required=False,
-        help_text="ISO 8601, the phone's time of the check-in or check-out; not later than the "
-        "server's time plus ANXIN_CLIENT_TIME_AHEAD_S",
+        help_text="ISO 8601, the phone's time of the check-in or check-out. With the header "
+        "X-Client-Sent-At (the phone's time when it sent this): not after it; without: not "
+        "later than the server's time plus ANXIN_CLIENT_TIME_AHEAD_S",
     )
 
-    def validate_client_at(self, value: datetime) -> datetime:
-        ahead = timedelta(seconds=settings.ANXIN["CLIENT_TIME_AHEAD_S"])
-        if value > timezone.now() + ahead:
-            raise serializers.ValidationError(
-                _("in the future by more than %(s)s s: the phone's clock is wrong")
-                % {"s": settings.ANXIN["CLIENT_TIME_AHEAD_S"]}
-            )
-        return value
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        sent_at = self._sent_at()
+        attrs["client_sent_at"] = sent_at
+        client_at = attrs.get("client_at")
+        if client_at is not None:
+            refusal = client_at_refusal(client_at, sent_at, timezone.now())
+            if refusal:
+                raise serializers.ValidationError({"client_at": [refusal]})
+        return attrs
+
+    def _sent_at(self) -> datetime | None:
+        request = self.context.get("request")
+        raw = request.headers.get(CLIENT_SENT_AT, "").strip() if request is not None else ""
+        if not raw:
+            return None
+        try:
+            return serializers.DateTimeField().to_internal_value(raw)
+        except serializers.ValidationError as bad:
+            raise serializers.ValidationError({CLIENT_SENT_AT: bad.detail}) from bad
 
 
 class CheckInInput(VisitPositionInput):

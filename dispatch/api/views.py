@@ -2,7 +2,8 @@ from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -12,7 +13,7 @@ from rest_framework.views import APIView
 from backend.accounts.models import STAFF_ROLES, Role
 from backend.core.idempotency import idempotent
 from backend.core.permissions import require_role, signed_in
-from dispatch import escalation, follow_up, offer_sms, services
+from dispatch import client_clock, escalation, follow_up, offer_sms, services
 from dispatch.models import (
     CHANNEL_BY_ROLE,
     Complaint,
@@ -141,19 +142,33 @@ class RequestCancelView(APIView):
         )
 
 
+CLIENT_SENT_AT_PARAM = OpenApiParameter(
+    client_clock.HEADER,
+    OpenApiTypes.DATETIME,
+    location=OpenApiParameter.HEADER,
+    description="The phone's time when it sent this attempt (ISO 8601; not part of the body, so "
+    "a resend keeps the Idempotency-Key's body): the offline gap is read as this minus "
+    "client_at, and client_at is recorded on the server's clock. Without it, client_at is "
+    "compared with the server's time.",
+)
+
+
 class CheckInView(APIView):
     """The assigned worker at the door. `crs` says whether `location` is WGS-84 or GCJ-02.
     Outside the geofence: 422 with code `outside_geofence` and `distance_m`, unless an
     `exception_reason` is given, which records the check-in for a supervisor to decide.
-    `client_at`: the phone's time (a check-in sent late). From the worker whose no-show the
+    `client_at`: the phone's time (a check-in sent late), read against the server's with the
+    `X-Client-Sent-At` header (dispatch/client_clock.py). From the worker whose no-show the
     sweeper recorded before it arrived: 409 `treated_as_no_show` with `no_show_at`; the late
     check-in is recorded and the operators alerted."""
 
-    @extend_schema(request=CheckInInput, responses={201: CheckInOutput})
+    @extend_schema(
+        request=CheckInInput, responses={201: CheckInOutput}, parameters=[CLIENT_SENT_AT_PARAM]
+    )
     @idempotent
     def post(self, request, pk: int):
         _assigned_to_me(request, pk, or_after_no_show=True)
-        position = CheckInInput(data=request.data)
+        position = CheckInInput(data=request.data, context={"request": request})
         position.is_valid(raise_exception=True)
         result = services.visit_check_in(
             request_id=pk,
@@ -161,6 +176,7 @@ class CheckInView(APIView):
             point=position.to_point(),
             exception_reason=position.validated_data.get("exception_reason", ""),
             client_at=position.validated_data.get("client_at"),
+            client_sent_at=position.validated_data["client_sent_at"],
         )
         return Response(CheckInOutput(result).data, status=status.HTTP_201_CREATED)
 
@@ -170,11 +186,13 @@ class CheckOutView(APIView):
     recorded with its distance from the home. A welfare check (巡访) says what it found in
     `welfare_outcome`; `no_answer` and `needs_help` alert the operators."""
 
-    @extend_schema(request=CheckOutInput, responses=CheckOutOutput)
+    @extend_schema(
+        request=CheckOutInput, responses=CheckOutOutput, parameters=[CLIENT_SENT_AT_PARAM]
+    )
     @idempotent
     def post(self, request, pk: int):
         _assigned_to_me(request, pk)
-        data = CheckOutInput(data=request.data)
+        data = CheckOutInput(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         visit = services.visit_check_out(
             request_id=pk,
@@ -182,6 +200,7 @@ class CheckOutView(APIView):
             point=data.to_point(),
             welfare_outcome=data.validated_data.get("welfare_outcome", ""),
             client_at=data.validated_data.get("client_at"),
+            client_sent_at=data.validated_data["client_sent_at"],
         )
         return Response(CheckOutOutput(visit).data)
 

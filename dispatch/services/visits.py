@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
@@ -23,12 +22,15 @@ from providers.selectors import (
 )
 from providers.services import worker_jobs_adjust
 
+from ..client_clock import ClientClock, client_clock_read
 from ..escalation import alert_raise
 from ..family import family_text
 from ..models import (
     GEOFENCE_EXCEPTION_REASONS,
     LATE_SYNC,
     VISIT_EXCEPTION_RESOLUTIONS,
+    WELFARE_CHECK,
+    WELFARE_OUTCOMES_ALERTED,
     ExceptionState,
     Priority,
     RequestState,
@@ -75,21 +77,25 @@ def visit_check_in(
     point: Point,
     exception_reason: str = "",
     client_at: datetime | None = None,
+    client_sent_at: datetime | None = None,
 ) -> CheckIn:
     """Start the visit record at the door, from `ANXIN_EARLY_CHECK_IN_H` before the window
     opens. Outside the geofence it is refused with the distance, unless the worker gives a
     reason code: then it is recorded as an exception for a supervisor to approve or reject,
     and the visit is not verified until it is approved. `client_at` (the phone's time, for a
-    check-in sent late) is kept beside the server's; a large gap is an exception too
-    (`late_sync`). From the worker the sweeper already treated as a no-show, it is refused
-    (409 `treated_as_no_show`) and recorded for the operators: see `_check_in_after_no_show`."""
+    check-in sent late) is kept beside the server's, on the server's clock when the phone says
+    when it sent it (`client_sent_at`, dispatch/client_clock.py); a large offline gap is an
+    exception too (`late_sync`). From the worker the sweeper already treated as a no-show, it is
+    refused (409 `treated_as_no_show`) and recorded for the operators: see
+    `_check_in_after_no_show`."""
     with transaction.atomic():
         sr = _lock_request(request_id, with_worker=True)
         worker = sr.assigned_worker if sr is not None else None
         if sr is None or worker is None or worker.user_id != user.pk:
-            refusal = _check_in_after_no_show(sr, user, point, client_at)
+            refusal = _check_in_after_no_show(sr, user, point, client_at, client_sent_at)
         else:
-            return _check_in(sr, worker, user, point, exception_reason, client_at)
+            clock = client_clock_read(client_at, client_sent_at, timezone.now())
+            return _check_in(sr, worker, user, point, exception_reason, clock)
     raise refusal
 
 
@@ -99,7 +105,7 @@ def _check_in(
     user: User,
     point: Point,
     exception_reason: str,
-    client_at: datetime | None,
+    clock: ClientClock,
 ) -> CheckIn:
     """Precondition: `sr` is locked and assigned to `worker`, whose user is `user`."""
     if sr.state not in (RequestState.ASSIGNED, RequestState.EN_ROUTE):
@@ -126,8 +132,7 @@ def _check_in(
             exception_reasons=GEOFENCE_EXCEPTION_REASONS,
         )
     now = timezone.now()
-    clock = _client_clock(client_at, now)
-    reason = exception_reason if outside else (LATE_SYNC if clock.get("late_sync") else "")
+    reason = exception_reason if outside else (LATE_SYNC if clock.late_sync else "")
     price = provider_price(provider_id=worker.provider_id, service_code=sr.service_type.code)
     visit = Visit.objects.create(
         price=price.price if price else None,
@@ -142,7 +147,7 @@ def _check_in(
         elder_id=sr.elder_id,
         service_type_id=sr.service_type_id,
         checked_in_at=now,
-        client_checked_in_at=client_at,
+        client_checked_in_at=clock.at,
         check_in_point=point,
         check_in_distance_m=distance,
     )
@@ -155,7 +160,7 @@ def _check_in(
             "visit": visit.pk,
             "distance_m": distance,
             "exception_reason": visit.exception_reason,
-            **clock,
+            **clock.facts,
         },
     )
     if visit.checked_in_at > sr.arrive_due_at:  # the service's arrival target
@@ -165,19 +170,12 @@ def _check_in(
     return CheckIn(visit=visit, distance_m=distance)
 
 
-def _client_clock(client_at: datetime | None, now: datetime) -> dict[str, Any]:
-    """What an event records of the phone's clock: its time, the gap to the server's in seconds
-    (positive: the phone's is earlier, as for a check-in sent late), and `late_sync` when the
-    gap is beyond ANXIN_CLIENT_TIME_GAP_M. Nothing without a phone time."""
-    if client_at is None:
-        return {}
-    gap = round((now - client_at).total_seconds(), 1)
-    late = abs(gap) > _knobs()["CLIENT_TIME_GAP_M"] * 60
-    return {"client_at": client_at.isoformat(), "client_gap_s": gap, "late_sync": late}
-
-
 def _check_in_after_no_show(
-    sr: ServiceRequest | None, user: User, point: Point, client_at: datetime | None
+    sr: ServiceRequest | None,
+    user: User,
+    point: Point,
+    client_at: datetime | None,
+    client_sent_at: datetime | None,
 ) -> CheckInAfterNoShow:
     """The no-show race, defined: a check-in (often one the phone kept offline) that arrives
     after the sweeper treated the job as the user's no-show and gave it back to dispatch is
@@ -192,7 +190,8 @@ def _check_in_after_no_show(
         raise RequestNotFound(_("No such request among your jobs."))
     worker_id = no_show.data["worker"]
     _elder, distance = _from_home(sr.elder_id, point)
-    clock = _client_clock(client_at, timezone.now())
+    clock = client_clock_read(client_at, client_sent_at, timezone.now()).facts
+    # A replay is the same check-in: the same phone time, as the phone's clock read it.
     same_time = (
         {"data__client_at": clock["client_at"]} if clock else {"data__client_at__isnull": True}
     )
@@ -349,6 +348,7 @@ def visit_check_out(
     point: Point,
     welfare_outcome: str = "",
     client_at: datetime | None = None,
+    client_sent_at: datetime | None = None,
 ) -> Visit:
     """End the visit record where the worker is (`point`, WGS-84, and its distance from the
     home are kept for review). The verified-visit credit is recorded now if the visit is
@@ -364,7 +364,7 @@ def visit_check_out(
                 code="request_state_conflict",
             )
         visit = Visit.objects.get(request=sr)
-        is_welfare = sr.service_type.code == "welfare_check"
+        is_welfare = sr.service_type.code == WELFARE_CHECK
         if is_welfare and not welfare_outcome:
             raise RuleViolation(
                 _("A welfare check records what it found."),
@@ -376,21 +376,22 @@ def visit_check_out(
                 },
             )
         elder, distance = _from_home(sr.elder_id, point)
-        clock = _client_clock(client_at, checked_out := timezone.now())
+        checked_out = timezone.now()
+        clock = client_clock_read(client_at, client_sent_at, checked_out)
         flagged = {}
-        if clock.get("late_sync") and not visit.exception_state:
+        if clock.late_sync and not visit.exception_state:
             flagged = {"exception_reason": LATE_SYNC, "exception_state": ExceptionState.PENDING}
         _visit_move(
             visit,
             "check_out",
             checked_out_at=checked_out,
-            client_checked_out_at=client_at,
+            client_checked_out_at=clock.at,
             check_out_point=point,
             check_out_distance_m=distance,
             welfare_outcome=welfare_outcome if is_welfare else "",
             **flagged,
         )
-        if welfare_outcome in ("no_answer", "needs_help"):
+        if welfare_outcome in WELFARE_OUTCOMES_ALERTED:
             alert_raise(sr, f"welfare_{welfare_outcome}", visit=visit)
         _request_move(
             sr,
@@ -400,7 +401,7 @@ def visit_check_out(
                 "visit": visit.pk,
                 "distance_m": distance,
                 "exception_reason": visit.exception_reason,
-                **clock,
+                **clock.facts,
             },
         )
         if sr.priority == Priority.EMERGENCY:  # a named operator records how it ended

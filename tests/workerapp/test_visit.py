@@ -56,10 +56,11 @@ def job(operator, named_elder, make_worker, django_capture_on_commit_callbacks):
     return accepted(operator, named_elder, worker, django_capture_on_commit_callbacks), worker
 
 
-def config(page) -> dict:
-    """The page's settings for visit.js, from its JSON block."""
+def config(page, block: str = "visit-config") -> dict:
+    """The page's settings for visit.js (or, `visits-config`, for visits.js on every page),
+    from its JSON block."""
     found = re.search(
-        r'<script id="visit-config" type="application/json">(.*?)</script>',
+        rf'<script id="{block}" type="application/json">(.*?)</script>',
         page.content.decode(),
         re.S,
     )
@@ -155,12 +156,13 @@ def test_a_second_set_out_is_a_409_in_a_sentence(job, english):
 def test_check_in_with_the_session_and_csrf_is_counted_once_per_key(job):
     sr, worker = job
     client = signed_in(worker.user, csrf=True)
-    settings_ = config(client.get(f"/worker/jobs/{sr}/"))
-    url = settings_["urls"]["check_in"]
+    page = client.get(f"/worker/jobs/{sr}/")
+    url = config(page)["urls"]["check_in"]
+    csrf = config(page, "visits-config")["csrf"]
     body = position(client_at=timezone.now().isoformat())
 
-    first = post_visit(client, url, body, key="visit-key-1", csrf=settings_["csrf"])
-    replay = post_visit(client, url, body, key="visit-key-1", csrf=settings_["csrf"])
+    first = post_visit(client, url, body, key="visit-key-1", csrf=csrf)
+    replay = post_visit(client, url, body, key="visit-key-1", csrf=csrf)
 
     assert first.status_code == replay.status_code == 201, first.content
     assert replay["Idempotent-Replayed"] == "true"

@@ -19,6 +19,7 @@ SHELL_FILES = (
     "workerapp/worker.css",
     "workerapp/worker.js",
     "workerapp/visit.js",
+    "workerapp/visits.js",
     "workerapp/visit-queue.js",
     "workerapp/icon.svg",
     "workerapp/icon-192.png",

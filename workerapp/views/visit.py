@@ -4,11 +4,14 @@ cannot be delivered). Check-in and check-out are the API's own views, signed in 
 (with its CSRF check) and for workers only: the same input serializers, services, idempotency
 store and error shape."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -29,49 +32,49 @@ def _page(request: HttpRequest, pk: int, *, refusal: str = "", status: int = 200
     sr = my_job(user, pk)
     if sr is None:  # not one of the worker's jobs (another's, or no longer theirs)
         raise Http404(_("No such job among yours."))
+    shown = job_shown(user, sr)
     context = {
         "worker": my_worker(request),
-        "job": job_shown(user, sr),
+        "job": shown,
         "refusal": refusal,
-        "visit_config": _visit_config(request, pk),
+        "visit_config": _visit_config(pk, shown),
         **visit_choices(),
     }
     return render(request, "workerapp/job.html", context, status=status)
 
 
 # How long the phone may take to find its position, and how old a fix it may give (the one the
-# app's position sharing just had: a worker at the door moves little in 15 s); and how often the
-# page tries again to send what it keeps (besides when the browser says it is online again, and
-# on every page load).
+# app's position sharing just had: a worker at the door moves little in 15 s). How often what
+# the phone keeps is sent again: workerapp/kept.py.
 POSITION_TIMEOUT_MS = 20_000
 POSITION_MAX_AGE_MS = 15_000
-RETRY_EVERY_MS = 12_000
 
 
-def _visit_config(request: HttpRequest, pk: int) -> dict[str, object]:
-    """What visit.js reads (from a JSON block: no inline script): where to post, the session's
-    CSRF token, and its sentences in the page's language."""
+def _visit_config(pk: int, shown: dict[str, Any]) -> dict[str, object]:
+    """What visit.js reads (from a JSON block: no inline script): where to post, the job's
+    service and time (kept with each attempt, for the home page to name the job even once it
+    cannot be opened), and the sentences in the page's language. The session's token and the
+    signed-in worker come from the config every page has (workerapp/kept.py)."""
+    when = date_format(timezone.localtime(shown["window_start"]), "n/j H:i")
     return {
         "job": pk,
+        "label": f"{shown['service']} {when}",
         "urls": {
             "check_in": reverse("workerapp:check-in", args=[pk]),
             "check_out": reverse("workerapp:check-out", args=[pk]),
         },
-        "csrf": get_token(request),
         "position_timeout_ms": POSITION_TIMEOUT_MS,
         "position_max_age_ms": POSITION_MAX_AGE_MS,
-        "retry_every_ms": RETRY_EVERY_MS,
         "texts": {
             "locating": _("Finding where you are…"),
             "sending": _("Sending…"),
             "done_check_in": _("Checked in."),
             "done_check_out": _("Checked out."),
-            "waiting": _(
-                "Saved on the phone, will send when the connection returns (%(kind)s at %(time)s)."
+            "not_kept": _(
+                "This phone cannot keep a check-in offline here (private browsing, or an app's "
+                "own browser): it was sent directly."
             ),
-            "signed_out": _("Saved on the phone: sign in again to send it (%(kind)s at %(time)s)."),
-            "check_in": _("check-in"),
-            "check_out": _("check-out"),
+            "not_sent": _("It did not arrive: try again once connected."),
             "outside": _(
                 "You are %(distance)s m from the home; a check-in counts within %(limit)s m. "
                 "If you are at the door, say why and check in again."

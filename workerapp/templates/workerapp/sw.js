@@ -3,8 +3,9 @@
  * never stored: they hold the worker's and the elders' data.
  *
  * It also sends the check-ins and check-outs the phone kept while it could not deliver them
- * (visit-queue.js, IndexedDB): on Background Sync where the browser has it, and whenever the
- * service worker starts; the pages open are told what was sent or refused. */
+ * (visit-queue.js, IndexedDB), only the signed-in worker's (the pages say who that is): on
+ * Background Sync where the browser has it, and whenever the service worker starts; the pages
+ * open are told what was sent or refused. */
 "use strict";
 
 const SHELL = {{ shell|safe }};
