@@ -19,8 +19,6 @@ from django.db.models import (
     Exists,
     Expression,
     F,
-    FloatField,
-    Func,
     Max,
     OuterRef,
     Q,
@@ -28,6 +26,7 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncDate
 
+from backend.core.aggregates import Percentile, Seconds
 from backend.core.days import local_days_span, local_today, local_zone
 from backend.core.models import Event
 
@@ -112,27 +111,6 @@ class Figures:
     computed_at: datetime
     days: list[DayFigures]
     total: DayFigures
-
-
-class Seconds(Func):
-    """An interval in seconds (NULL stays NULL)."""
-
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
-    output_field = FloatField()
-
-
-class Percentile(Aggregate):
-    """PostgreSQL's continuous percentile (interpolated), NULLs left out."""
-
-    function = "PERCENTILE_CONT"
-    name = "Percentile"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression: Expression, fraction: float, **extra: Any) -> None:
-        if not 0 <= fraction <= 1:
-            raise ValueError("a percentile's fraction is in [0, 1]")
-        super().__init__(expression, fraction=repr(float(fraction)), **extra)
 
 
 def _marks() -> list[tuple[int, float | None]]:

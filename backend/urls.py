@@ -18,6 +18,8 @@ api_v1 = [
     path("", include("dispatch.api.urls")),
     path("", include("hotline.api.urls")),
     path("", include("alarms.api.urls")),
+    path("", include("settlement.api.urls")),
+    path("", include("district.api.urls")),
 ]
 
 urlpatterns = [

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from backend.accounts.factors import needs_second_factor
-from backend.accounts.models import STAFF_ROLES, Role, User
+from backend.accounts.models import STAFF_ROLES, SUPERVISION_ROLES, User
 
 View = Callable[..., HttpResponse]
 
@@ -58,9 +58,8 @@ def console_view(view: View) -> View:
     return wrapped
 
 
-# The supervisor's view (the district's figures of the day): supervisors and district
-# administrators. An operator's console has the queue, the call panel and the map.
-SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.DISTRICT_ADMIN})
+# The supervisor's view (the district's figures of the day) and the district's oversight pages:
+# SUPERVISION_ROLES. An operator's console has the queue, the call panel and the map.
 
 
 def console_view_for(roles: frozenset[str], *, refusal: str | Promise) -> Callable[[View], View]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, calls, queue, shell, supervisor
+from .views import auth, calls, district, queue, shell, supervisor
 from .views.map import map_data, map_page
 from .views.requests import (
     request_close,
@@ -49,4 +49,6 @@ urlpatterns = [
     # The supervisor's view (console/views/supervisor.py).
     path("supervisor/", supervisor.supervisor, name="supervisor"),
     path("supervisor/figures/", supervisor.supervisor_figures, name="supervisor-figures"),
+    # The district's oversight page (console/views/district.py).
+    path("district/", district.district, name="district"),
 ]

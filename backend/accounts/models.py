@@ -26,6 +26,9 @@ class Role(models.TextChoices):
 
 
 STAFF_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.DISTRICT_ADMIN})
+# Who oversees a district's work (its figures, the providers' quality): the console's
+# supervisor pages and the oversight API.
+SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.DISTRICT_ADMIN})
 
 
 class User(AbstractUser):

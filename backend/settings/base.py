@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "console",
     "family",
     "workerapp",
+    "settlement",
+    "district",
 ]
 
 MIDDLEWARE = [
@@ -466,6 +468,8 @@ SPECTACULAR_SETTINGS = {
         "SanctionKindEnum": "providers.models.SanctionKind.choices",
         "DeviceKindEnum": "elders.models.DeviceKind.choices",
         "AlarmMessageKindEnum": "alarms.models.MessageKind.choices",
+        "PriceUnitEnum": "providers.models.PriceUnit.choices",
+        "EntitlementUnitEnum": "settlement.models.EntitlementUnit.choices",
     },
 }
 
@@ -535,6 +539,14 @@ ANXIN = {
     "SMS_REPLIES": env.bool("ANXIN_SMS_REPLIES", default=False),
     # Matching looks at this many nearest eligible workers, then ranks them (dispatch/ranking.py)
     "CANDIDATE_POOL": env.int("ANXIN_CANDIDATE_POOL", default=10),
+    # Coverage of the 15-minute circle (district/coverage.py, docs/district.md): how fast a
+    # worker goes from a provider's base (5 km/h: walking) for how long, and the map's grid
+    # cells in metres (a request may ask for larger ones, never smaller than the minimum, so
+    # that a cell never points at one home).
+    "COVERAGE_SPEED_KMH": env.float("ANXIN_COVERAGE_SPEED_KMH", default=5.0),
+    "COVERAGE_MINUTES": env.int("ANXIN_COVERAGE_MINUTES", default=15),
+    "COVERAGE_CELL_M": env.int("ANXIN_COVERAGE_CELL_M", default=500),
+    "COVERAGE_MIN_CELL_M": env.int("ANXIN_COVERAGE_MIN_CELL_M", default=200),
     # The hotline (hotline/, docs/telephony.md "Hotline"): the menu's language (zh-hans or en),
     # how long a caller waits for an operator before being offered voicemail (emergencies wait
     # on), how long the menu waits for a key, the operator's phone rings and a message may last,
@@ -552,6 +564,9 @@ ANXIN = {
     # An operator's call-back of an alarm (hotline/alarm_call_back.py): how long the elder's
     # phone rings (an elder may take a while to reach it).
     "ALARM_CALL_BACK_RING_S": env.int("ANXIN_ALARM_CALL_BACK_RING_S", default=30),
+    # District oversight (docs/district.md, "Provider quality"): a provider whose monthly
+    # quality score (0 to 100) is below this is listed for the district's attention.
+    "QUALITY_THRESHOLD": env.int("ANXIN_QUALITY_THRESHOLD", default=60),
     "RANK_WEIGHTS": {
         "distance": env.float("ANXIN_RANK_W_DISTANCE", default=1.0),
         "continuity": env.float("ANXIN_RANK_W_CONTINUITY", default=0.3),

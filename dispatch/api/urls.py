@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import oversight, views
 
 urlpatterns = [
     path("requests/", views.RequestListCreateView.as_view(), name="request-list"),
@@ -40,6 +40,12 @@ urlpatterns = [
     path(
         "complaints/<int:pk>/decide/", views.ComplaintDecideView.as_view(), name="complaint-decide"
     ),
+    path(
+        "figures/responses/",
+        oversight.ResponseFiguresView.as_view(),
+        name="response-figures",
+    ),
+    path("figures/quality/", oversight.ProviderQualityView.as_view(), name="provider-quality"),
     path("offers/", views.OfferListView.as_view(), name="offer-list"),
     path("offers/<int:pk>/accept/", views.OfferAcceptView.as_view(), name="offer-accept"),
     path("offers/<int:pk>/decline/", views.OfferDeclineView.as_view(), name="offer-decline"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import sanctions, views
 
 urlpatterns = [
     path("providers/", views.ProviderListView.as_view(), name="provider-list"),
@@ -21,6 +21,7 @@ urlpatterns = [
         views.ProviderSanctionsView.as_view(),
         name="provider-sanctions",
     ),
+    path("sanctions/", sanctions.SanctionListView.as_view(), name="sanction-list"),
     path("sanctions/<int:pk>/appeal/", views.SanctionAppealView.as_view(), name="sanction-appeal"),
     path("provider-changes/", views.ProviderChangeListView.as_view(), name="provider-change-list"),
     path(

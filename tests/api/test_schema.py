@@ -2,6 +2,7 @@
 operation it advertises exists for someone (never a 404 for the path or a 405 for the method)."""
 
 import uuid
+from datetime import date
 
 import pytest
 from django.utils import timezone
@@ -15,6 +16,7 @@ from dispatch.models import Complaint, JobOffer, OperatorAlert, ServiceType, Vis
 from elders.models import AlarmDevice
 from hotline import services as hotline
 from providers import services as provider_services
+from settlement.services import statement_issue
 from tests import factories as f
 from tests.conftest import api
 from tests.security.world import maintenance_task
@@ -111,6 +113,9 @@ def world(district, elder, family, make_worker, django_capture_on_commit_callbac
     device = AlarmDevice.objects.create(elder=elder, serial="S-1", kind="button")
     now = timezone.now()
     sos = MessageIn(event_id=uuid.uuid4(), kind="sos", at=now, location=None, battery=None)
+    statement = statement_issue(  # a month long over: no visits on it
+        actor=admin, provider=offered_to.provider, month=date(2025, 1, 1)
+    )
     return {
         "admin": admin,
         "offered_to": offered_to.user,
@@ -135,6 +140,7 @@ def world(district, elder, family, make_worker, django_capture_on_commit_callbac
             device_id=device.pk, message=sos, received_at=now
         ).alarm_id,
         "/api/v1/device-problems/": maintenance_task(device.pk).pk,
+        "/api/v1/statements/": statement.pk,
         "visited": visited.pk,
     }
 

@@ -26,7 +26,7 @@ from backend.core.tickets import ws_ticket_issue
 from dispatch.models import Complaint, JobOffer, OperatorAlert, ServiceRequest, Visit
 from elders.models import Elder
 from hotline.models import Call, CallBack
-from providers.models import Appeal, Provider
+from providers.models import Appeal, Provider, Sanction
 from tests.conftest import cache_forget
 from tests.security.world import build_tenant
 
@@ -98,6 +98,13 @@ MATRIX: dict[tuple[str, str], set | str] = {
     ("POST", "/api/v1/workers/me/location/"): {WRK},
     ("POST", "/api/v1/workers/me/shift/"): {WRK},
     ("POST", "/api/v1/sanctions/{id}/appeal/"): {PADM},
+    # The district's sanctions and blacklist with their history (docs/district.md), scoped
+    # like the providers: district staff their district's, a provider's admin their own.
+    ("GET", "/api/v1/sanctions/"): STAFF | {PADM},
+    # The district's response figures and providers' quality (docs/district.md): counts and
+    # scores, no elder data; supervisors and district administrators of the district.
+    ("GET", "/api/v1/figures/responses/"): {SUP, ADM},
+    ("GET", "/api/v1/figures/quality/"): {SUP, ADM},
     ("GET", "/api/v1/appeals/"): EVERYONE,  # scoped to the providers the caller sees
     ("GET", "/api/v1/provider-changes/"): EVERYONE,  # scoped like the providers
     ("GET", "/api/v1/provider-changes/{id}/"): STAFF | {PADM},
@@ -148,10 +155,25 @@ MATRIX: dict[tuple[str, str], set | str] = {
     # The district's alarm figures, counts and times without elder data (docs/alarms.md,
     # "Figures"): its staff, operators included.
     ("GET", "/api/v1/alarms/figures/"): STAFF,
+    # Coverage of the 15-minute circle (docs/district.md, "Coverage"): the district's
+    # supervisors and admins; the gap list shows elders as the elder list does.
+    ("GET", "/api/v1/coverage/"): {SUP, ADM},
+    ("GET", "/api/v1/coverage/gaps/"): {SUP, ADM},
+    ("GET", "/api/v1/coverage/grid/"): {SUP, ADM},
     # Devices' problems (offline, maintenance tasks) of the district's elders (docs/alarms.md,
     # "Heartbeats"): district staff only.
     ("GET", "/api/v1/device-problems/"): STAFF,
     ("POST", "/api/v1/device-problems/{id}/close/"): STAFF,
+    # Payers and settlement (docs/district.md, "Payers, entitlements and settlement"): the
+    # district's admins set entitlements and issue statements; a provider's admins read their
+    # own statements and exports (elders' names masked as their role says, access-logged).
+    ("GET", "/api/v1/elders/{id}/entitlements/"): {SUP, ADM},
+    ("POST", "/api/v1/elders/{id}/entitlements/"): {ADM},
+    ("GET", "/api/v1/providers/{id}/statements/"): {ADM, PADM},
+    ("POST", "/api/v1/providers/{id}/statements/"): {ADM},
+    ("GET", "/api/v1/statements/{id}/"): {ADM, PADM},
+    ("GET", "/api/v1/statements/{id}/csv/"): {ADM, PADM},
+    ("GET", "/api/v1/statements/{id}/xlsx/"): {ADM, PADM},
 }
 
 # Which of a tenant's rows a path's {id} names, by the path's first segment.
@@ -173,6 +195,7 @@ ID_OF = {
     "call-backs": "call_backs",
     "alarms": "alarms",
     "device-problems": "device_problems",
+    "statements": "statements",
 }
 
 
@@ -226,6 +249,7 @@ def _other_ids(b) -> dict[str, set[int]]:
         "/api/v1/complaints/": _pks(Complaint.objects.filter(request_id__in=requests)),
         "/api/v1/visits/exceptions/": _pks(Visit.objects.filter(request_id__in=requests)),
         "/api/v1/appeals/": _pks(Appeal.objects.filter(sanction__provider__district_id=district)),
+        "/api/v1/sanctions/": _pks(Sanction.objects.filter(provider__district_id=district)),
         "/api/v1/events/": set(events),
         "/api/v1/calls/": _pks(Call.objects.filter(district_id=district)),
         "/api/v1/call-backs/": _pks(CallBack.objects.filter(district_id=district)),

@@ -3,6 +3,7 @@ tenant B another district's, 100 km away so nothing of B can serve A."""
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.utils import timezone
@@ -19,6 +20,7 @@ from elders.models import AlarmDevice
 from hotline import services as hotline
 from providers.models import ProviderChange
 from providers.services import appeal_file, sanction_impose
+from settlement.services import statement_issue
 from tests import factories as f
 
 AT_DOOR = 10  # metres from the home
@@ -140,6 +142,10 @@ def build_tenant(name: str, east_m: float) -> Tenant:
     }
     tenant.ids["alarms"] = _alarm(tenant.ids["devices"]).pk
     tenant.ids["device_problems"] = maintenance_task(tenant.ids["devices"]).pk
+    # An issued statement (of a month long over: no visits on it) for the statement endpoints.
+    tenant.ids["statements"] = statement_issue(
+        actor=users[Role.DISTRICT_ADMIN], provider=provider, month=date(2025, 1, 1)
+    ).pk
     return tenant
 
 
