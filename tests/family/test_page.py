@@ -5,46 +5,20 @@ out; sign-out is a POST."""
 
 import re
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from dispatch import services
-from dispatch.models import ServiceRequest, ServiceType
+from dispatch.models import ServiceType
 from family.names import given_name
 from tests import factories as f
+from tests.family.conftest import SHANGHAI, request_for, signed_in
 
 pytestmark = pytest.mark.django_db
 
 PAGE = "/family/"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def request_for(elder, *, start: datetime, state: str, worker=None, code: str = "meal"):
-    sr = services.service_request_create(
-        elder=elder,
-        service_type=ServiceType.objects.get(code=code),
-        channel="operator",
-        caller=None,
-        window_start=start,
-        window_end=start + timedelta(hours=1),
-    )
-    ServiceRequest.objects.filter(pk=sr.pk).update(state=state, assigned_worker=worker)
-    return sr
-
-
-def signed_in(user, language: str = "zh-hans") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def worker(district):
-    return f.WorkerFactory(full_name="张小红", provider__district=district)
 
 
 def test_the_family_member_sees_their_elders_visits(family, elder, worker):
