@@ -122,6 +122,10 @@ class Console:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
     def _ticket(self) -> str | None:
         try:
             answer = requests.post(
@@ -160,6 +164,22 @@ class Console:
 
 
 @pytest.fixture
+def consoles():
+    """Opens a Console on a stack, and closes it after the test however the test ends: a
+    console left polling would send its requests into later tests' HTTP mocks."""
+    opened: list[Console] = []
+
+    def open_console(base: str, token: str) -> Console:
+        opened.append(Console(base, token))
+        opened[-1].thread.start()
+        return opened[-1]
+
+    yield open_console
+    for each in opened:
+        each.close()
+
+
+@pytest.fixture
 def broker(tmp_path):
     server = RedisServer(tmp_path)
     server.start()
@@ -172,7 +192,7 @@ def broker(tmp_path):
 @pytest.mark.e2e
 @pytest.mark.timeout(240)
 def test_no_alarm_is_lost_or_doubled_when_redis_the_workers_and_the_web_server_fail(
-    catalogue, tmp_path, broker
+    catalogue, tmp_path, broker, consoles
 ):
     district = f.DistrictFactory(code="220104000000", name="朝阳区")
     operator = f.UserFactory(role=Role.OPERATOR, district=district, username="op")
@@ -196,8 +216,7 @@ def test_no_alarm_is_lost_or_doubled_when_redis_the_workers_and_the_web_server_f
             json={"username": "op", "password": "pw", "otp": f.totp_code(authenticator)},
             timeout=10,
         ).json()["access"]
-        console = Console(stack.base, token)
-        console.thread.start()
+        console = consoles(stack.base, token)
         wait_for("the console is connected", lambda: console.connects, 15, stack.tail_logs)
         # The stream: one SOS per device, evenly over STREAM_S; every fifth device presses
         # again 0.5 s later (it joins), every seventh sends its first event twice (a replay).
@@ -330,8 +349,7 @@ def test_no_alarm_is_lost_or_doubled_when_redis_the_workers_and_the_web_server_f
             return f"connects {console.connects}, missing {sorted(rows)[:10]}"
 
         wait_for("every alarm on the console", lambda: console.shown >= opened, 30, missing)
-        console.stop.set()
-        console.thread.join(5)
+        console.close()
         assert all(len(ids) == 1 for ids in console.raised.values())
         assert not Alarm.objects.filter(pk__in=opened, shown_at__isnull=True).exists()
         listed = requests.get(
