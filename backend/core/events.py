@@ -6,7 +6,7 @@ from typing import Any
 
 import structlog
 from channels.layers import BaseChannelLayer, get_channel_layer
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models.expressions import RawSQL
 from redis.exceptions import RedisError
 
@@ -180,3 +180,26 @@ def events_head(user: User) -> int | None:
         .first()
     )
     return last
+
+
+def events_rebase_after_restore() -> int:
+    """Move the stored events' transaction ids below this cluster's next one, in the same order;
+    how far they moved (0: nothing to do). Run after restoring a dump, before the platform starts.
+
+    Transaction ids belong to the cluster, and a dump does not carry its counter: restored into
+    a cluster that is behind the old one, every restored event would stay above the commit-safe
+    watermark (never served) and every new event would sort before the clients' cursors (never
+    served after them). Safe to run at every start: where the events are already below, it only
+    reads the highest.
+    """
+    table = connection.ops.quote_name(Event._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+        [current] = cursor.fetchone()
+        highest = Event.objects.aggregate(highest=models.Max("xid"))["highest"]
+        if highest is None or highest < current:
+            return 0
+        shift = highest - current + 1
+        Event.objects.update(xid=models.F("xid") - shift)
+    return shift

@@ -202,6 +202,14 @@ DATABASES["default"].setdefault("OPTIONS", {})["pool"] = (
 DATABASES["default"]["OPTIONS"]["options"] = (
     "-c max_parallel_workers_per_gather=0 -c jit=off -c random_page_cost=1.1"
 )
+# Through PgBouncer in transaction mode (docs/production.md): each transaction may run on another
+# server connection, so nothing may outlive one. psycopg's prepared statements (after 5 runs of a
+# query) and server-side cursors (.iterator()) would be looked for on the wrong connection, and
+# PgBouncer refuses the startup `options` above: set those on the role instead (ALTER ROLE ... SET).
+if env.bool("DATABASE_PGBOUNCER", default=False):
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+    del DATABASES["default"]["OPTIONS"]["options"]
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 
 if env.str("DATABASE_NAME", default=""):
     # Test subprocesses (ASGI server, Celery worker) are pointed at the test database by name.
