@@ -213,7 +213,7 @@ class Stack:
     def healthy(self) -> bool:
         try:
             return requests.get(f"{self.base}/healthz", headers=MONITOR, timeout=5).ok
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up, or still starting
             return False
 
     def log(self, name: str) -> str:
@@ -226,7 +226,7 @@ class Stack:
             try:
                 if requests.get(f"{self.base}/healthz/live", timeout=2).ok:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up, or still starting
                 pass
             time.sleep(0.1)
         raise AssertionError(f"web server not live:\n{self.tail_logs()}")
@@ -239,7 +239,7 @@ class Stack:
                 last = requests.get(f"{self.base}/healthz", headers=MONITOR, timeout=5)
                 if last.status_code == 200:
                     return last.json()
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up, or still starting
                 pass
             time.sleep(0.2)
         raise AssertionError(f"stack not healthy: {last and last.text}\n{self.tail_logs()}")
