@@ -36,6 +36,19 @@ TransactionTestCase._fixture_teardown = _flush_retrying_on_deadlock(  # type: ig
 )
 
 
+@pytest.hookimpl(trylast=True)  # after tests/browser/conftest.py has marked its tests
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (deploy/test: `--dist loadgroup`) every test that starts real processes
+    runs in one worker, one after another, as without xdist: two stacks never share the cores,
+    the Celery workers' broadcasts or the browser tests' one stack. The other workers take the
+    rest meanwhile. (The events feed serves only what is below the oldest transaction open in the
+    whole cluster, and a test of another worker is one transaction: a test that reads the feed
+    waits for it as a client would, long enough for the longest test.)"""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("stack"))
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """A reused test database may have been flushed by a transactional test: reload the

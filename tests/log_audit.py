@@ -54,6 +54,8 @@ def audit(directory: Path) -> dict:
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the run's controller audits every process's files at its end
     directory = _directory()
     if directory is None or not directory.exists():
         return

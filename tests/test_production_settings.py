@@ -25,9 +25,26 @@ PRODUCTION_ENV = {
 }
 
 
+# What a run's environment may carry into a fresh process (an xdist worker's name included, which
+# test settings would name the queues from).
+PREFIXES = (
+    "DJANGO_",
+    "DATABASE_",
+    "REDIS_",
+    "ANXIN_",
+    "CELERY_",
+    "CHANNELS_",
+    "TWILIO_",
+    "PYTEST_",
+)
+
+
+def _clean_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+
+
 def manage(*args, env):
-    prefixes = ("DJANGO_", "DATABASE_", "REDIS_", "ANXIN_", "CELERY_", "CHANNELS_", "TWILIO_")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    clean = _clean_environment()
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -40,8 +57,7 @@ def manage(*args, env):
 
 def python(code: str, env):
     """`code` in a fresh interpreter, with none of this run's settings in its environment."""
-    prefixes = ("DJANGO_", "DATABASE_", "REDIS_", "ANXIN_", "CELERY_", "CHANNELS_", "TWILIO_")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    clean = _clean_environment()
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,

@@ -25,6 +25,13 @@ os.environ.setdefault("TWILIO_FROM_NUMBER", "+8657112349")
 os.environ.setdefault("ANXIN_PUBLIC_URL", "https://anxin.test")
 # No quiet hours unless a test sets them: a test's SMS must not wait because CI runs at night.
 os.environ.setdefault("ANXIN_QUIET_HOURS", "")
+# Under pytest-xdist (deploy/test) each worker process is a test run of its own, on its own
+# database (pytest-django names it): its queues, channel groups and cache keys are its own too.
+# The processes a worker starts inherit these already named, and keep them.
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+for _name in ("CELERY_QUEUE", "CHANNELS_PREFIX", "CACHE_KEY_PREFIX"):
+    if _xdist_worker and not os.environ[_name].endswith(f"-{_xdist_worker}"):
+        os.environ[_name] = f"{os.environ[_name]}-{_xdist_worker}"
 # A test run logs at DEBUG into a directory of its own (its servers and workers too, through the
 # environment they inherit), and tests/log_audit.py audits it at the end: no phone number and no
 # ID number may appear in any line.

@@ -171,7 +171,7 @@ def test_the_page_carries_the_feeds_cursor_so_the_script_can_catch_up(operator, 
     desk = admin_login(operator)
     # Final means below the oldest transaction still running anywhere in the cluster: another
     # session's open transaction can hold that back for a moment.
-    for _ in range(50):
+    for _ in range(900):  # 90 s: a long test of another xdist worker holds it back as long
         page = desk.get("/console/").content.decode()
         cursor = re.search(r'data-events-after="(\d*)"', page)
         if cursor and cursor.group(1):

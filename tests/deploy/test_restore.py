@@ -22,7 +22,7 @@ from tests import factories as f
 from tests.conftest import api
 from tests.stack import ROOT, Stack
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 AHEAD = 2**32  # an old cluster one whole epoch of transaction ids ahead of the new one
 
@@ -64,9 +64,9 @@ def feed(base: str, headers: dict, after: int | None) -> list[dict]:
     return response.json()["events"]
 
 
-def settled(read, *, at_least: int, seconds: float = 20) -> list[dict]:
-    """The feed as a client polls it: any open transaction in the cluster holds the commit-safe
-    watermark back for a moment (tests/core/test_events_feed.py)."""
+def settled(read, *, at_least: int, seconds: float = 60) -> list[dict]:
+    """The feed as a client polls it: any open transaction in the cluster (a long test of another
+    xdist worker too) holds the commit-safe watermark back (tests/core/test_events_feed.py)."""
     deadline = time.monotonic() + seconds
     events = read()
     while len(events) < at_least and time.monotonic() < deadline:
