@@ -32,6 +32,9 @@ pytestmark = pytest.mark.django_db
 # Writes are where a role's own rows meet its own rules; reads mostly filter and serialise.
 EXAMPLES = {"GET": 4, "write": 10}
 COVERAGE_CASES = 25
+# An operation the role may not use answers every well-formed call with the same refusal: it gets
+# a few malformed calls (nothing may be read before the refusal), not the whole set.
+REFUSED_EXAMPLES = 3
 
 
 @pytest.fixture
@@ -134,23 +137,49 @@ def test_no_input_makes_a_server_error(wsgi_app, world, role, unthrottled):
             if real is not None and "{id}" in operation.path
             else operation.as_strategy()
         )
-        cases = st.one_of(operation.as_strategy(GenerationMode.NEGATIVE), positive)
+        negative = operation.as_strategy(GenerationMode.NEGATIVE)
+        write = operation.method.upper() != "GET"
+        refused = _refused(positive, headers, unseen=real is None and "{id}" in operation.path)
+        if refused:
+            cases, examples = negative, REFUSED_EXAMPLES
+        else:
+            cases, examples = st.one_of(negative, positive), EXAMPLES["write" if write else "GET"]
 
         @given(case=cases)
-        @settings(
-            max_examples=EXAMPLES["GET" if operation.method.upper() == "GET" else "write"],
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
-        )
+        @settings(max_examples=examples, **HYPOTHESIS)
         def no_server_error(case):
             case.call_and_validate(headers=headers, checks=[not_a_server_error])
 
         no_server_error()
-        if operation.method.upper() != "GET":
+        if write and not refused:
             for case in _boundary_cases(schema, operation, real):
                 case.call_and_validate(headers=headers, checks=[not_a_server_error])
+
+
+HYPOTHESIS = {
+    "deadline": None,
+    "suppress_health_check": list(HealthCheck),
+    "derandomize": True,
+    "database": None,
+}
+
+
+def _refused(positive, headers, *, unseen: bool) -> bool:
+    """Whether the role may not use the operation: three well-formed calls (on the role's own row
+    where it has one), each answered 401 or 403; or, where the role has no row of the kind
+    (`unseen`), each answered 404 as well. They too must not be a server error."""
+    answers = []
+
+    @given(case=positive)
+    @settings(max_examples=3, **HYPOTHESIS)
+    def probe(case):
+        answers.append(
+            case.call_and_validate(headers=headers, checks=[not_a_server_error]).status_code
+        )
+
+    probe()
+    refusals = {401, 403, 404} if unseen else {401, 403}
+    return bool(answers) and all(code in refusals for code in answers)
 
 
 def _boundary_cases(schema, operation, real_id, limit=COVERAGE_CASES):
