@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, calls, district, queue, shell, supervisor
+from .views import auth, calls, coverage, district, queue, settlement, shell, supervisor
 from .views.map import map_data, map_page
 from .views.requests import (
     request_close,
@@ -51,4 +51,24 @@ urlpatterns = [
     path("supervisor/figures/", supervisor.supervisor_figures, name="supervisor-figures"),
     # The district's oversight page (console/views/district.py).
     path("district/", district.district, name="district"),
+    # The district's coverage of the 15-minute circle (console/views/coverage.py).
+    path("district/coverage/", coverage.coverage, name="district-coverage"),
+    path(
+        "district/coverage/summary/",
+        coverage.coverage_summary,
+        name="district-coverage-summary",
+    ),
+    # Settlement: statements and entitlements (console/views/settlement.py).
+    path("district/settlement/", settlement.settlement_page, name="settlement"),
+    path(
+        "district/settlement/providers/<int:pk>/issue/",
+        settlement.statement_issue,
+        name="statement-issue",
+    ),
+    path("district/entitlements/", settlement.entitlements_search, name="entitlements"),
+    path(
+        "district/elders/<int:pk>/entitlements/",
+        settlement.elder_entitlements,
+        name="elder-entitlements",
+    ),
 ]

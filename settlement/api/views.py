@@ -7,19 +7,16 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.models import Role, User
+from backend.accounts.models import User
 from backend.core.idempotency import idempotent
 from backend.core.permissions import require_role, signed_in
 from elders.selectors import elders_visible_to
 from providers.selectors import providers_visible_to
 from settlement import exports, selectors, services
 from settlement.models import Statement
+from settlement.roles import ADMIN, ENTITLEMENT_READERS, STATEMENT_READERS
 
 from . import serializers as s
-
-ADMIN = {Role.DISTRICT_ADMIN}
-ENTITLEMENT_READERS = {Role.SUPERVISOR, Role.DISTRICT_ADMIN}
-STATEMENT_READERS = {Role.DISTRICT_ADMIN, Role.PROVIDER_ADMIN}
 
 
 class ElderEntitlementsView(APIView):

@@ -211,5 +211,6 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { init(document); });
   else init(document);
 
-  window.AnxinMap = { project: project };
+  // The coverage page's map (coverage.js) draws on the same base: tiles, their system, offline.
+  window.AnxinMap = { project: project, baseMap: baseMap };
 })();
