@@ -191,15 +191,22 @@ def events_rebase_after_restore() -> int:
     watermark (never served) and every new event would sort before the clients' cursors (never
     served after them). Safe to run at every start: where the events are already below, it only
     reads the highest.
+
+    Below the oldest transaction still running, not only below this one: a writer that took its
+    id before this step and writes its event after it must still sort after every restored
+    event, or a client whose cursor is a restored event would never be served it.
     """
     table = connection.ops.quote_name(Event._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
-        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
-        [current] = cursor.fetchone()
+        cursor.execute(
+            "SELECT pg_current_xact_id()::text::bigint, "
+            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+        )
+        current, oldest = cursor.fetchone()
         highest = Event.objects.aggregate(highest=models.Max("xid"))["highest"]
         if highest is None or highest < current:
             return 0
-        shift = highest - current + 1
+        shift = highest - min(current, oldest) + 1
         Event.objects.update(xid=models.F("xid") - shift)
     return shift

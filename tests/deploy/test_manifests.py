@@ -346,3 +346,84 @@ def test_systemd_runs_a_worker_per_queue_sized_as_deploy_up_beat_once_after_migr
             if name != "anxin-migrate.service":
                 assert unit["Requires"] == ["anxin-migrate.service"]
     assert re.search(r"\bType=oneshot\b", (DEPLOY / "systemd/anxin-migrate.service").read_text())
+
+
+def systemd_expanded(command: str) -> str:
+    """`command` as systemd passes it on: `%%` is one `%`, `%H` the host name, `%l` its short
+    name; any other specifier is named here before a unit may use it."""
+    specifiers = {"%": "%", "H": "vm1.example.org", "l": "vm1"}
+    return re.sub(r"%(.)", lambda m: specifiers[m.group(1)], command)
+
+
+def test_every_workers_node_name_is_one_celery_can_expand():
+    """Celery expands `%h`, `%n`, `%d` (and `%i`, `%I`) in `-n` and refuses to start on any
+    other (`%H`: "Unknown format"); systemd turns `%%` into `%` before Celery sees it."""
+    from celery.utils.nodenames import default_nodename, host_format
+
+    commands = [s["command"] for s in compose()["services"].values() if "worker" in s["command"]]
+    commands += [
+        container(d)["command"]
+        for d in deployments().values()
+        if "worker" in container(d).get("command", [])
+    ]
+    commands += [
+        shlex.split(systemd_expanded(command))
+        for unit in systemd_units().values()
+        for command in unit.get("ExecStart", [])
+        if " worker " in command
+    ]
+    assert len(commands) == 3 * len(LANES)
+    for argv in commands:
+        name = argv[argv.index("-n") + 1]
+        expanded = host_format(default_nodename(name))  # as `celery worker -n` does
+        assert "%" not in expanded, (name, expanded)
+
+
+def test_each_named_volume_of_the_image_is_made_in_it_and_belongs_to_its_user():
+    """Docker makes a named volume's mount point root's, 0755, unless the image has the folder
+    (its owner is then copied to the new volume): beat, running as the image's user, could not
+    write its schedule there and would stop at once."""
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    workdir = Path(re.findall(r"^WORKDIR (\S+)", dockerfile, re.M)[-1])
+    made = {
+        Path(p) for group in re.findall(r"mkdir -p ([^&\n]+)", dockerfile) for p in group.split()
+    }
+    owned = [
+        (bool(recursive), Path(p))
+        for recursive, targets in re.findall(r"chown (-R )?anxin:anxin ([^&\n]+)", dockerfile)
+        for p in targets.split()
+    ]
+    mounts = [
+        Path(volume.split(":")[1])
+        for service in compose()["services"].values()
+        if service.get("image", "").startswith("${ANXIN_IMAGE")
+        for volume in service.get("volumes", [])
+    ]
+    assert mounts
+    for mount in mounts:
+        relative = mount.relative_to(workdir)
+        assert relative in made, f"{mount}: not made in the image"
+        assert any(
+            path == relative or (recursive and path in relative.parents)
+            for recursive, path in owned
+        ), f"{mount}: not the image user's"
+
+
+def test_every_systemd_unit_gets_each_setting_production_requires():
+    """A VM's units read /etc/anxin/anxin.env, made from the example (docs/production.md): what
+    neither it nor the unit names, production settings refuse to start without."""
+    from tests.test_production_settings import PRODUCTION_ENV
+
+    example = {
+        line.split("=", 1)[0]
+        for line in (DEPLOY / "anxin.env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    required = set(PRODUCTION_ENV) - {"DJANGO_SETTINGS_MODULE"}
+    for name, unit in systemd_units().items():
+        if not name.endswith(".service"):
+            continue
+        given = example | {
+            pair.split("=", 1)[0] for value in unit.get("Environment", []) for pair in value.split()
+        }
+        assert required <= given, (name, sorted(required - given))
