@@ -241,6 +241,27 @@ def _lines_copy(lines: list[StatementLine]) -> None:
             copy.write_row([getattr(line, name) for name in names])
 
 
+def _line_statistics_kept() -> None:
+    """Whether a visit is on a statement yet is an anti-join on the lines. Planned from
+    statistics taken while the table was empty (a new district, or autovacuum after a rolled
+    back run), it reads every line written so far for each statement, so a month issued
+    statement after statement slows as its square (docs/district.md, "Benchmark"). The table is
+    analysed again whenever it holds rows its statistics say nothing of, or has more than doubled
+    since: a handful of times in its life. Inside the transaction: it sees the lines just
+    written."""
+    table = StatementLine._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples, relpages,"
+            " pg_relation_size(oid) / current_setting('block_size')::int"
+            " FROM pg_class WHERE oid = %s::regclass",
+            [table],
+        )
+        planned_rows, planned_pages, pages = cursor.fetchone()
+        if pages > 0 and (planned_rows <= 0 or pages > 2 * planned_pages):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
 @transaction.atomic
 def statement_issue(*, actor: User, provider: Provider, month: date) -> Statement:
     """Settle the provider's month and issue its statement, once. The district's row is locked
@@ -258,6 +279,7 @@ def statement_issue(*, actor: User, provider: Provider, month: date) -> Statemen
     )
     # Computed before the COPY starts: no other query may run on the connection during it.
     _lines_copy(list(settlement_lines(provider_id=provider.pk, month=month, statement=statement)))
+    _line_statistics_kept()
     sums = selectors.statement_totals(statement_id=statement.pk)
     statement.total = sums["amount"] or Decimal("0.00")
     for payer, field in STATEMENT_FIELD.items():

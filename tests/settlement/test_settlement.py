@@ -234,3 +234,23 @@ def test_an_entitlement_raised_mid_month_caps_what_is_left_of_the_month():
 
     assert shares(early) == ("30.00", "0.00", "20.00", "0.00", "10.00")
     assert shares(late) == ("30.00", "0.00", "30.00", "0.00", "0.00")  # 50.00 - 20.00 used
+
+
+def test_issuing_keeps_the_lines_statistics_from_saying_the_table_is_empty():
+    """Planned from statistics that say the lines table is empty, the anti-join that finds the
+    visits not yet settled reads every line ever written, for each statement: issuing analyses
+    the table again once it holds rows its statistics know nothing of."""
+    w = World()
+    elder = w.elder()
+    for day in (3, 10, 17):
+        w.visit(elder, at(day))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE settlement_statementline")  # taken while it is empty
+
+    statement_issue(actor=w.admin, provider=w.provider, month=MONTH)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = 'settlement_statementline'::regclass"
+        )
+        assert cursor.fetchone()[0] == 3
