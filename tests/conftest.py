@@ -37,16 +37,30 @@ TransactionTestCase._fixture_teardown = _flush_retrying_on_deadlock(  # type: ig
 
 
 @pytest.hookimpl(trylast=True)  # after tests/browser/conftest.py has marked its tests
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (deploy/test: `--dist loadgroup`) every test that starts real processes
-    runs in one worker, one after another, as without xdist: two stacks never share the cores,
-    the Celery workers' broadcasts or the browser tests' one stack. The other workers take the
-    rest meanwhile. (The events feed serves only what is below the oldest transaction open in the
-    whole cluster, and a test of another worker is one transaction: a test that reads the feed
-    waits for it as a client would, long enough for the longest test.)"""
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (deploy/test) the browser tests run in one worker, one after another,
+    on their one stack, while the other workers take the unit tests. The other end-to-end tests
+    run after, alone (deploy/test's second run): they time what they check, and two stacks must
+    not share the cores or the Celery workers' broadcasts. (The events feed serves only what is
+    below the oldest transaction open in the whole cluster, and a test of another worker is one
+    transaction: a test that reads the feed waits for it as a client would, long enough for the
+    longest test.)"""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
     for item in items:
         if item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.xdist_group("stack"))
+
+
+@pytest.fixture(autouse=True)
+def _channel_layer_per_test():
+    """Each test builds its own channel layer: the Redis layer keeps a receive lock, and one a
+    test's socket left held in that test's event loop fails the next test's loop ("bound to a
+    different event loop"), whichever test happens to come next."""
+    yield
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(scope="session")

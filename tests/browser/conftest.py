@@ -53,6 +53,7 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if str(item.path).startswith(here + os.sep):
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.browser)
 
 
 def chromium_executable() -> str | None:
