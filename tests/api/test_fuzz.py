@@ -30,8 +30,8 @@ from tests.security.world import maintenance_task
 pytestmark = pytest.mark.django_db
 
 # Writes are where a role's own rows meet its own rules; reads mostly filter and serialise.
-EXAMPLES = {"GET": 4, "write": 10}
-COVERAGE_CASES = 25
+EXAMPLES = {"GET": 3, "write": 6}
+COVERAGE_CASES = 12
 # An operation the role may not use answers every well-formed call with the same refusal: it gets
 # a few malformed calls (nothing may be read before the refusal), not the whole set.
 REFUSED_EXAMPLES = 3

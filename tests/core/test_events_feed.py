@@ -17,9 +17,9 @@ def feed(user, after=None):
 
 def feed_once_settled(user, expect_any: list, seconds: float = 90):
     """The feed as a client polls it: any open transaction in the cluster (autovacuum, another
-    process, a long test of another xdist worker) may hold the watermark back for a while, so wait until `expect_any` shows up for
-    one caller that sees it, then read the others (the watermark is global, so it has passed
-    for them too)."""
+    process, a long test of another xdist worker) may hold the watermark back for a while, so
+    wait until `expect_any` shows up for one caller that sees it, then read the others (the
+    watermark is global, so it has passed for them too)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         seen = feed(user)[0]
