@@ -17,6 +17,10 @@ from backend.core import translations
 
 DJANGO_PO = Path("zh_Hans/LC_MESSAGES/django.po")
 
+# makemessages writes and removes copies of the templates (x.html.py) beside them: two runs at
+# once remove each other's (deploy/test runs these in its second, one-process run).
+pytestmark = pytest.mark.makemessages
+
 
 @pytest.fixture
 def copy(tmp_path) -> Path:
