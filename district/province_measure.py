@@ -1,0 +1,484 @@
+"""What one process does, measured on the seeded province (district/province.py), step by step,
+through the platform's own code: the web steps through its API (URL routing, middleware, JWT
+authentication, throttles, serializers, the handler, the commit and the push after it) with
+Django's test client in this process, and the workers' steps by calling the tasks' own
+functions as a Celery worker's process would.
+
+Each step runs its operations one after another: a web process (uvicorn running Django's
+synchronous views on one thread per process) and a worker's thread each do one at a time. A
+step's figures are its wall time, this process's CPU time, the queries it made, the events it
+recorded (each is a push: docs/capacity.md), and, where PostgreSQL and Redis run on this machine,
+the CPU time their processes spent meanwhile (read from /proc, so other load on the machine is
+counted too: the command prints the load average).
+
+Nothing here is a model of the platform: every figure is the platform's own code timed.
+"""
+
+import json
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from celery.signals import after_task_publish
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from alarms.models import Alarm
+from alarms.protocol import HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIMESTAMP, signature
+from backend.accounts.models import Role, User
+from backend.accounts.tokens import tokens_for
+from backend.core.events import district_group, push_to_groups, user_group
+from backend.core.models import Event, Heartbeat
+from console.positions import worker_positions_push
+from dispatch import services as dispatch_services
+from dispatch.models import ServiceRequest
+from district import province
+from elders.models import AlarmDevice
+from providers.models import Worker, WorkerPosition
+
+ROUTINE_SERVICES = ["meal", "cleaning", "companionship", "welfare_check", "escort", "bathing"]
+# Operators may each write 300 a minute: each does at most this many of a run's intakes.
+INTAKES_PER_OPERATOR = 40
+# Sockets listening to a district's group while pushes are timed: its operators' consoles.
+CONSOLES_PER_DISTRICT = 10
+
+
+@dataclass
+class Figure:
+    """One step's operations, timed in this process."""
+
+    step: str
+    lane: str  # where it runs: web, or a Celery queue's lane (backend/core/queues.py)
+    ops: int
+    wall_s: float
+    cpu_s: float
+    queries: int
+    events: int
+    db_cpu_s: float | None = None
+    redis_cpu_s: float | None = None
+    note: str = ""
+
+    @property
+    def wall_ms(self) -> float:
+        return 1000 * self.wall_s / self.ops
+
+    @property
+    def cpu_ms(self) -> float:
+        return 1000 * self.cpu_s / self.ops
+
+    @property
+    def db_ms(self) -> float | None:
+        return None if self.db_cpu_s is None else 1000 * self.db_cpu_s / self.ops
+
+    @property
+    def redis_ms(self) -> float | None:
+        return None if self.redis_cpu_s is None else 1000 * self.redis_cpu_s / self.ops
+
+    @property
+    def per_second(self) -> float:
+        """What one process does a second, one operation at a time."""
+        return self.ops / self.wall_s
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "wall_ms": round(self.wall_ms, 3),
+            "cpu_ms": round(self.cpu_ms, 3),
+            "db_ms": None if self.db_ms is None else round(self.db_ms, 3),
+            "redis_ms": None if self.redis_ms is None else round(self.redis_ms, 3),
+            "per_second": round(self.per_second, 1),
+        }
+
+
+@dataclass
+class SweepFigure:
+    """One periodic task, run here over the seeded province: the median of its runs."""
+
+    name: str
+    task: str
+    lane: str
+    period_s: float
+    runs: list[float] = field(default_factory=list)
+    done: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.runs)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "median_s": round(self.median_s, 4)}
+
+
+# -- the servers' CPU, where they run on this machine --------------------------------------
+
+
+def _local(host: str | None) -> bool:
+    return not host or host in ("127.0.0.1", "localhost", "::1") or host.startswith("/")
+
+
+def _server_cpu_s(command: str) -> float | None:
+    """CPU seconds (user + system) of every process named `command` on this machine, or None
+    if none can be read (a server elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    found = False
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        if name != command and not name.startswith(command):
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])
+        found = True
+    return total / ticks if found else None
+
+
+def _servers_local() -> tuple[bool, bool]:
+    from urllib.parse import urlsplit
+
+    db_host = connection.settings_dict.get("HOST")
+    redis_host = urlsplit(settings.REDIS_URL).hostname
+    return _local(db_host), _local(redis_host)
+
+
+@contextmanager
+def _timed(step: str, lane: str, ops: int, figures: list[Figure], note: str = "") -> Iterator[None]:
+    db_local, redis_local = _servers_local()
+    last_event = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    db0 = _server_cpu_s("postgres") if db_local else None
+    redis0 = _server_cpu_s("redis-server") if redis_local else None
+    queries = 0
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    cpu0 = time.process_time()
+    with connection.execute_wrapper(count):
+        t0 = time.perf_counter()
+        yield
+        wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    db1 = _server_cpu_s("postgres") if db0 is not None else None
+    redis1 = _server_cpu_s("redis-server") if redis0 is not None else None
+    figures.append(
+        Figure(
+            step=step,
+            lane=lane,
+            ops=ops,
+            wall_s=wall,
+            cpu_s=cpu,
+            queries=queries,
+            events=Event.objects.filter(pk__gt=last_event).count(),
+            db_cpu_s=None if db0 is None or db1 is None else db1 - db0,
+            redis_cpu_s=None if redis0 is None or redis1 is None else redis1 - redis0,
+            note=note,
+        )
+    )
+
+
+# -- the broker: what this run published is taken back out --------------------------------
+
+
+class Published:
+    """The ids of the tasks this process publishes while it is open, and their queues: the
+    run's matching, offer expiries and notifications, which no worker is to run."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, str] = {}
+
+    def _seen(self, sender: Any = None, headers: Any = None, routing_key: str = "", **_: Any):
+        if headers and "id" in headers:
+            self.ids[headers["id"]] = routing_key
+
+    def __enter__(self) -> "Published":
+        after_task_publish.connect(self._seen, weak=False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        after_task_publish.disconnect(self._seen)
+
+    def _queued(self) -> Iterator[tuple[Any, Any, Any]]:
+        """(client, key, raw message) of each message this run published still in a Redis
+        broker's queues (a queue's priority lists included)."""
+        if not settings.CELERY_BROKER_URL.startswith("redis"):
+            return
+        import redis
+
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        for queue in set(self.ids.values()):
+            for key in [queue.encode(), *client.scan_iter(match=f"{queue}\x06\x16*")]:
+                for raw in client.lrange(key, 0, -1):
+                    try:
+                        task_id = json.loads(raw)["headers"]["id"]
+                    except (ValueError, KeyError, TypeError):
+                        continue
+                    if task_id in self.ids:
+                        yield client, key, raw
+
+    def message_bytes(self) -> float:
+        """The average size of a published task's message as the broker holds it."""
+        sizes = [len(raw) for _, _, raw in self._queued()]
+        return statistics.mean(sizes) if sizes else 0.0
+
+    def take_back(self) -> int:
+        """Remove the published messages from a Redis broker's queues; how many. Elsewhere
+        (RabbitMQ) they are left, and the tasks find their work orders gone."""
+        return sum(client.lrem(key, 1, raw) for client, key, raw in list(self._queued()))
+
+
+# -- the steps ----------------------------------------------------------------------------
+
+
+class Api:
+    """The platform's API in this process, as its apps call it."""
+
+    def __init__(self) -> None:
+        self.client = Client(HTTP_HOST="localhost")
+        self.errors: list[str] = []
+
+    def post(self, path: str, body: Any, *, token: str | None = None, **headers: str) -> Any:
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        response = self.client.post(
+            path, data=raw, content_type="application/json", headers=headers
+        )
+        if response.status_code >= 300:
+            self.errors.append(f"{path} {response.status_code}: {response.content[:300]!r}")
+            return None
+        return response.json()
+
+
+def access(user: User) -> str:
+    return str(tokens_for(user, second_factor=user.role != Role.WORKER).access_token)
+
+
+def intake(api: Api, seeded: province.Seeded, n: int, rng: Any, figures: list[Figure]) -> list[int]:
+    """`POST /api/v1/requests/` by operators, each with an Idempotency-Key."""
+    count = max(seeded.districts, -(-n // INTAKES_PER_OPERATOR))
+    operators = province.users_for(seeded.district_ids, Role.OPERATOR, count, "operator")
+    tokens: dict[int | None, list[str]] = {op.district_id: [] for op in operators}
+    for op in operators:
+        tokens[op.district_id].append(access(op))
+    elders = list(province_elders(seeded).values_list("pk", "district_id").order_by("?")[:n])
+    made = []
+    with _timed("intake", "web", len(elders), figures, "POST /api/v1/requests/ (operator)"):
+        for i, (elder, district) in enumerate(elders):
+            pool = tokens[district]
+            answer = api.post(
+                "/api/v1/requests/",
+                {"elder": elder, "service_type": rng.choice(ROUTINE_SERVICES)},
+                token=pool[i % len(pool)],
+                **{"Idempotency-Key": str(uuid.uuid4())},
+            )
+            if answer is not None:
+                made.append(answer["id"])
+    return made
+
+
+def province_elders(seeded: province.Seeded):
+    from elders.models import Elder
+
+    return Elder.objects.filter(district_id__in=seeded.district_ids)
+
+
+def matching(request_ids: list[int], step: str, lane: str, figures: list[Figure]) -> None:
+    """The `request_match` task's work, one work order after another."""
+    with _timed(step, lane, len(request_ids), figures, "dispatch.tasks.request_match"):
+        for pk in request_ids:
+            dispatch_services.request_match(request_id=pk)
+
+
+def locations(api: Api, seeded: province.Seeded, n: int, rng: Any, figures: list[Figure]) -> None:
+    """`POST /api/v1/workers/me/location/` from workers on shift, each stored (the last one
+    kept was more than the minimum interval ago, as for a phone sending at that interval)."""
+    workers = list(
+        Worker.objects.filter(provider__district_id__in=seeded.district_ids, shift_state="on")
+        .select_related("user", "position")
+        .order_by("?")[:n]
+    )
+    long_ago = timezone.now() - timedelta(seconds=10 * settings.ANXIN["LOCATION_MIN_INTERVAL_S"])
+    WorkerPosition.objects.filter(worker__in=workers).update(recorded_at=long_ago)
+    tokens = [access(w.user) for w in workers]
+    worker_positions_push()  # the map's batch so far: the timed one below has only these
+    with _timed(
+        "location update", "web", len(workers), figures, "POST /api/v1/workers/me/location/"
+    ):
+        for worker, token in zip(workers, tokens, strict=True):
+            point = worker.position.point
+            api.post(
+                "/api/v1/workers/me/location/",
+                {
+                    "location": {
+                        "type": "Point",
+                        "coordinates": [point.x + rng.uniform(-1e-3, 1e-3), point.y],
+                    }
+                },
+                token=token,
+            )
+    with _timed("map positions", "device", len(workers), figures, "a batch, per worker moved"):
+        worker_positions_push()
+
+
+def pushes(seeded: province.Seeded, n: int, figures: list[Figure]) -> dict[str, float]:
+    """`push_to_groups` as `event_record` sends after a commit: to one user's group and the
+    district's, with a socket in the first and CONSOLES_PER_DISTRICT in the second. Returns
+    Redis's memory per group membership (a socket's place in a group)."""
+    layer = get_channel_layer()
+    groups: dict[str, list[str]] = {}
+    for district in seeded.district_ids:
+        groups[district_group(district)] = [
+            f"specific.province!{district}-{i}" for i in range(CONSOLES_PER_DISTRICT)
+        ]
+    users = list(
+        User.objects.filter(username__startswith=province.USERNAME, role=Role.WORKER).values_list(
+            "pk", flat=True
+        )[: max(1, n)]
+    )
+    for uid in users:
+        groups[user_group(uid)] = [f"specific.province!user-{uid}"]
+    memberships = sum(len(members) for members in groups.values())
+    before = _redis_memory()
+
+    async def join(add: bool) -> None:
+        for group, members in groups.items():
+            for channel in members:
+                await (layer.group_add if add else layer.group_discard)(group, channel)
+
+    async_to_sync(join)(True)
+    per_membership = (_redis_memory() - before) / memberships
+    districts = seeded.district_ids
+    envelope = {
+        "type": "request.offered",
+        "id": 0,
+        "at": timezone.now().isoformat(),
+        "data": {"subject": {"type": "request", "id": 0}, "before": "matching", "after": "offered"},
+    }
+    with _timed("push", "web", n, figures, "two groups: a user's (1 socket) and a district's"):
+        for i in range(n):
+            push_to_groups(
+                [user_group(users[i % len(users)]), district_group(districts[i % len(districts)])],
+                envelope,
+            )
+    async_to_sync(join)(False)
+    return {"bytes_per_membership": per_membership, "memberships": memberships}
+
+
+def _redis_memory() -> int:
+    import redis
+
+    client = redis.Redis.from_url(f"{settings.REDIS_URL}/0")
+    return int(client.info("memory")["used_memory"])
+
+
+def _signed(serial: str, kind: str) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(
+        {"event_id": str(uuid.uuid4()), "kind": kind, "at": timezone.now().isoformat()},
+        separators=(",", ":"),
+    ).encode()
+    stamp = str(int(time.time()))
+    return body, {
+        HEADER_DEVICE: serial,
+        HEADER_TIMESTAMP: stamp,
+        HEADER_SIGNATURE: signature(province.DEVICE_SECRET, stamp, body),
+    }
+
+
+def device_messages(
+    api: Api, serials: list[str], kind: str, step: str, figures: list[Figure]
+) -> None:
+    """Signed `POST /api/v1/alarms/`, one device each, as devices and their gateways send."""
+    signed = [_signed(serial, kind) for serial in serials]
+    with _timed(step, "web", len(signed), figures, f"POST /api/v1/alarms/ ({kind}, signed)"):
+        for body, headers in signed:
+            api.post("/api/v1/alarms/", body, **headers)
+
+
+def alarm_dispatch(seeded: province.Seeded, figures: list[Figure]) -> list[int]:
+    """What the alarm sweep does in a storm, for every alarm the run raised, each step timed:
+    the dispatch of an alarm nobody acknowledged in time (an emergency work order through
+    dispatch's own intake), then a re-send of one still not acknowledged (to every operator and
+    the district's supervisors). The consoles have seen them (as open consoles do), so none is
+    announced again. Returns the emergency work orders."""
+    from alarms.services import alarm_dispatch_overdue, alarm_resend, alarms_shown
+
+    alarms = Alarm.objects.filter(elder__district_id__in=seeded.district_ids)
+    ids = list(alarms.filter(request__isnull=True).values_list("pk", flat=True))
+    alarms_shown(alarm_ids=ids, at=timezone.now())
+    past = timezone.now() - timedelta(seconds=1)
+    alarms.update(dispatch_due_at=past)
+    with _timed("alarm dispatch", "alarm", len(ids), figures, "alarm_dispatch_overdue"):
+        for pk in ids:
+            alarm_dispatch_overdue(alarm_id=pk)
+    alarms.update(resend_at=past)
+    with _timed("alarm re-send", "alarm", len(ids), figures, "alarm_resend"):
+        for pk in ids:
+            alarm_resend(alarm_id=pk)
+    # Not due again while the sweeps are timed: their runs are the idle ones.
+    alarms.update(resend_at=timezone.now() + timedelta(hours=1))
+    return list(ServiceRequest.objects.filter(alarm__pk__in=ids).values_list("pk", flat=True))
+
+
+def device_serials(seeded: province.Seeded, n: int, skip: int = 0) -> list[str]:
+    return list(
+        AlarmDevice.objects.filter(elder__district_id__in=seeded.district_ids)
+        .order_by("pk")
+        .values_list("serial", flat=True)[skip : skip + n]
+    )
+
+
+def heartbeats_apply(figures: list[Figure], count: int) -> None:
+    """What the device lane does with the heartbeats just taken (last heard, watch)."""
+    from alarms.tasks import device_messages_apply_pending
+
+    with _timed("heartbeat apply", "device", count, figures, "device_messages_apply_pending"):
+        while device_messages_apply_pending()["devices_applied"]:
+            pass
+
+
+def sweeps(repeat: int) -> list[SweepFigure]:
+    """The periodic tasks beat sends at least once a minute (the deadlines' sweeps, the
+    devices', the hotline's, the notifications', the map's positions), run here `repeat` times
+    over the seeded province with what the steps before left in flight (offers waiting, alarms
+    open). The hourly and daily ones (purges, care plans, providers' daily run) act on the whole
+    database, not on the simulation's districts, and are left to beat."""
+    from django.utils.module_loading import import_string
+
+    from backend.core.queues import TASK_LANES
+
+    # What the watchdog knows of the platform's own sweeps is put back afterwards: these runs
+    # are the simulation's, and say nothing of whether the platform's beat and workers live.
+    watched = list(Heartbeat.objects.all())
+    figures = []
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        if entry["schedule"] > 60:
+            continue
+        task = import_string(entry["task"])
+        figure = SweepFigure(name, entry["task"], TASK_LANES[entry["task"]], entry["schedule"])
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            done = task()
+            figure.runs.append(time.perf_counter() - t0)
+            figure.done = done if isinstance(done, dict) else {"result": done}
+        figures.append(figure)
+    Heartbeat.objects.exclude(pk__in=[h.pk for h in watched]).delete()
+    Heartbeat.objects.bulk_update(watched, ["last_ran_at", "watched_since", "stale_since"])
+    return figures
