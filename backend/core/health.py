@@ -1,8 +1,10 @@
 """Readiness and liveness.
 
 GET /healthz (readiness): 200 when every component answers, 503 when any is down: the
-database, PostGIS, Redis, the Celery workers, a worker on every queue (backend/core/queues.py)
-and the timers, each sweep having run within ANXIN_TIMER_STALE_S (backend/core/watchdog.py; the
+database, PostGIS, Redis (REDIS_URL: the channel layer and the cache), the Celery broker
+(CELERY_BROKER_URL, whatever its transport: Redis, Sentinel or RabbitMQ; the same Redis unless
+configured otherwise), the Celery workers, a worker on every queue (backend/core/queues.py) and
+the timers, each sweep having run within ANXIN_TIMER_STALE_S (backend/core/watchdog.py; the
 probe is one of the watchdog's checks, so a stale sweep alerts the operators once). Anyone (a
 monitor) gets the overall status, computed at most once every ANONYMOUS_MAX_AGE_S per process
 (each answer costs a broadcast every Celery worker must answer, the urgent one included, so a
@@ -27,12 +29,18 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
+from backend.celery import app
+
+from .broker import broker_timeouts, broker_transport
 from .queues import queue_consumers, queues_without_consumer, routed_queues
 from .watchdog import timers_check
 
 # How long to listen for workers' answers after the last one: a healthy platform answers at once
 # (listening stops when every queue has a consumer), one missing a consumer in about this long.
 CELERY_LISTEN_S = 1.0
+# The broker and Redis each answer within this (seconds), or are reported down: a probe never
+# hangs on one that does not answer.
+CONNECT_S = 2.0
 # Anonymous callers get an answer at most this old (seconds), one per process.
 ANONYMOUS_MAX_AGE_S = 2.0
 _anonymous_lock = threading.Lock()
@@ -79,9 +87,31 @@ def _postgis() -> dict:
 
 
 def _redis() -> dict:
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2)
-    client.ping()
+    """The channel layer's and the cache's Redis; the broker's too, unless CELERY_BROKER_URL
+    names another."""
+    client = redis.Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=CONNECT_S, socket_timeout=CONNECT_S
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
     return {}
+
+
+def _broker() -> dict:
+    """Connects to the configured broker as Celery does (kombu, the transport's own handshake:
+    a PING through the Sentinels' current primary, an AMQP login), once more if that fails: two
+    tries of half of CONNECT_S each."""
+    url = settings.CELERY_BROKER_URL
+    transport = broker_transport(url)
+    half = CONNECT_S / 2
+    options = broker_timeouts(
+        transport, settings.CELERY_BROKER_TRANSPORT_OPTIONS, connect_s=half, read_s=half
+    )
+    with app.connection_for_write(url, connect_timeout=half, transport_options=options) as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=CONNECT_S)
+    return {"transport": transport}
 
 
 Heard = Callable[[], dict[str, set[str]]]
@@ -145,6 +175,7 @@ def _checks() -> dict:
         "database": _check(_database),
         "postgis": _check(_postgis),
         "redis": _check(_redis),
+        "broker": _check(_broker),
         "celery": _check(lambda: _celery(heard)),
         "queues": _check(lambda: _queues(heard)),
         "timers": _check(_timers),

@@ -14,6 +14,7 @@ from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from backend.core import broker
 from backend.core.queues import ROUTINE, queue_names, task_routes
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -285,7 +286,17 @@ CHANNEL_LAYERS = {
     }
 }
 
-CELERY_BROKER_URL = f"{REDIS_URL}/{REDIS_DB_CELERY}"
+# The broker: by default REDIS_URL's database REDIS_DB_CELERY. CELERY_BROKER_URL names another, as
+# Celery takes it (docs/production.md, "The broker"): a Redis of its own (redis://, rediss://),
+# Redis behind Sentinel (sentinel://s1:26379/1;sentinel://s2:26379/1, and
+# CELERY_BROKER_SENTINEL_MASTER) or RabbitMQ (amqp://, amqps://). Only the broker moves: the
+# channel layer and the cache above stay on REDIS_URL. Celery reads this same variable from the
+# environment itself, before any setting: the two never disagree.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or f"{REDIS_URL}/{REDIS_DB_CELERY}"
+try:
+    _broker_transport = broker.broker_transport(CELERY_BROKER_URL)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"CELERY_BROKER_URL: {exc}") from None
 CELERY_RESULT_BACKEND = None
 # Nothing reads a task's result. And the (disabled) result backend is one object for the whole
 # process: by default Celery looks it up again in every new thread, scanning every installed
@@ -308,19 +319,40 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
-# A message a worker took and never acknowledged (the whole worker killed, not just a child:
-# reject_on_worker_lost re-queues that one at once) is delivered again after this. Deadlines
+# On Redis, a message a worker took and never acknowledged (the whole worker killed, not just a
+# child: reject_on_worker_lost re-queues that one at once) is delivered again after this. Deadlines
 # live in the database and the sweeps act on them whatever happens to a message; this bounds how
 # late a lost task is re-run. A countdown longer than it is not sent: the sweepers start that
 # work (dispatch/services/_core.py MAX_COUNTDOWN_S).
+# RabbitMQ has no visibility timeout (it is not passed there): an unacknowledged message comes
+# back as soon as its consumer's connection closes, and RabbitMQ closes a channel that holds one
+# longer than its consumer_timeout (30 min by default). The worker holds a countdown's message
+# unacknowledged until it is due, so there this keeps countdowns under consumer_timeout.
 CELERY_BROKER_VISIBILITY_S = env.int("ANXIN_BROKER_VISIBILITY_S", default=600)
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": CELERY_BROKER_VISIBILITY_S,
-    # Without these a publish to a Redis that hangs (rather than refuses) waits forever, and so
-    # does the request that commits a work order. Reads above kombu's 1 s BRPOP.
-    "socket_connect_timeout": 2,
-    "socket_timeout": 3,
-}
+_broker_options: dict = {}
+if _broker_transport in (broker.REDIS, broker.SENTINEL):
+    _broker_options["visibility_timeout"] = CELERY_BROKER_VISIBILITY_S
+if _broker_transport == broker.SENTINEL:
+    # kombu's Sentinel transport asks the Sentinels for this group's primary, and again after a
+    # failover. Without it kombu fails at the first connection, long after the process started.
+    _broker_options["master_name"] = env.str("CELERY_BROKER_SENTINEL_MASTER", default="")
+    if not _broker_options["master_name"]:
+        raise ImproperlyConfigured(
+            "CELERY_BROKER_URL is a sentinel:// URL: set CELERY_BROKER_SENTINEL_MASTER to the "
+            "name of the Redis group the Sentinels watch (their `sentinel monitor <name> ...`)"
+        )
+    # The password in the URL is the Redis primary's; Sentinels that require one of their own
+    # (requirepass in sentinel.conf) get it here.
+    if env.str("CELERY_BROKER_SENTINEL_PASSWORD", default=""):
+        _broker_options["sentinel_kwargs"] = {
+            "password": env.str("CELERY_BROKER_SENTINEL_PASSWORD")
+        }
+# Without timeouts a publish to a broker that hangs (rather than refuses) waits forever, and so
+# does the request that commits a work order. Reads above kombu's 1 s BRPOP on Redis. Each
+# client library names them its own way (backend/core/broker.py).
+CELERY_BROKER_TRANSPORT_OPTIONS = broker.broker_timeouts(
+    _broker_transport, _broker_options, connect_s=2, read_s=3
+)
 # A broker outage is waited out, never a reason to exit: at start-up (deploy/up may start the
 # worker before Redis answers) and after a lost connection, however long it lasts.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

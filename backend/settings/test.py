@@ -12,6 +12,9 @@ os.environ.setdefault("DATABASE_URL", "postgis://anxin:anxin@127.0.0.1:5432/anxi
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault("REDIS_DB_CHANNELS", "2")
 os.environ.setdefault("REDIS_DB_CELERY", "3")
+# The tests' broker is the Redis database above, whatever a developer's shell exports (the
+# tests read its queues as Redis lists, and the workers they start inherit this environment).
+os.environ.pop("CELERY_BROKER_URL", None)
 os.environ.setdefault("CELERY_QUEUE", "anxin-test")
 os.environ.setdefault("CHANNELS_PREFIX", "anxin-test")
 # The cache's Redis database is shared with other test runs: each run keeps to its own key

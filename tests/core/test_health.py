@@ -50,6 +50,7 @@ def test_health_is_503_and_names_celery_when_no_worker_answers(monkeypatch, moni
     assert checks["database"]["status"] == "up"
     assert checks["postgis"]["status"] == "up" and checks["postgis"]["version"].startswith("3.")
     assert checks["redis"]["status"] == "up"
+    assert checks["broker"] == {"status": "up", "transport": "redis", "ms": checks["broker"]["ms"]}
     assert checks["celery"]["status"] == "down"
     assert "no worker answered" in checks["celery"]["error"]
     assert checks["queues"]["status"] == "down"
@@ -92,14 +93,30 @@ def test_health_is_200_when_every_component_answers(monkeypatch, monitor):
 
 
 @pytest.mark.django_db
-def test_health_reports_redis_down(settings, monitor, monkeypatch):
+def test_health_reports_the_broker_down(settings, monitor, monkeypatch):
     all_up(monkeypatch)  # this process's Celery connections stay on the real broker
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
 
     response = monitor.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json()["checks"]["redis"]["status"] == "down"
+    checks = response.json()["checks"]
+    assert checks["broker"]["status"] == "down"
+    # The channel layer's and the cache's Redis is another component, and it is up.
+    assert checks["redis"]["status"] == "up"
+
+
+@pytest.mark.django_db
+def test_health_reports_redis_down(settings, monitor, monkeypatch):
+    all_up(monkeypatch)
+    settings.REDIS_URL = "redis://127.0.0.1:1"
+
+    response = monitor.get("/healthz")
+
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["redis"]["status"] == "down"
+    assert checks["broker"]["status"] == "up"
 
 
 @pytest.mark.django_db
@@ -154,6 +171,7 @@ def test_staff_signed_in_see_each_component_and_other_users_do_not(monkeypatch, 
         "database",
         "postgis",
         "redis",
+        "broker",
         "celery",
         "queues",
         "timers",
