@@ -33,6 +33,7 @@ class Load:
     events_after_matching: float = 6.0  # accept, on the way, arrive, check in, out, rating
     consoles_per_district: int = 10  # operators' and supervisors' consoles open
     families_online: float = 0.01  # of elders, a family page open at the peak
+    reconnect_every_s: float = 600.0  # a socket's reconnect (phones move), then a feed read
     offer_wait_s: float = 300.0  # a routine offer's timeout: its expiry task waits that long
     utilisation: float = 0.6  # processes, cores and Redis are sized to be busy this share
     years_kept: float = 1.0  # the database's size after this long of work orders and events
@@ -49,6 +50,15 @@ class LanePlan:
     threads: int = 1
 
 
+def sockets(shape: Shape, load: Load) -> float:
+    """WebSockets open at the peak: workers on shift, the consoles, families on the page."""
+    return (
+        shape.workers * shape.on_shift_at_peak
+        + shape.districts * load.consoles_per_district
+        + shape.elders * load.families_online
+    )
+
+
 def rates(shape: Shape, load: Load) -> dict[str, float]:
     """Operations a second at the province's peak, by step (the steps' names as measured)."""
     intake = shape.elders * load.requests_per_elder_per_month / 30 * load.peak_hour_share / 3600
@@ -57,6 +67,7 @@ def rates(shape: Shape, load: Load) -> dict[str, float]:
     return {
         "intake": intake,
         "matching": intake * load.matchings_per_request,
+        "events feed": sockets(shape, load) / load.reconnect_every_s,
         "location update": shape.workers * shape.on_shift_at_peak / load.location_every_s,
         # Each update is a moved worker in the next batch of the map's positions.
         "map positions": shape.workers * shape.on_shift_at_peak / load.location_every_s,
@@ -210,17 +221,13 @@ def redis_memory(
     """Redis's memory at the peak: sockets' group memberships (each socket is in its user's
     group, staff also in their district's) and the broker's messages in flight (offer expiries
     wait their timeout as messages; a storm's backlog of an urgent lane that keeps up is small)."""
-    sockets = (
-        shape.workers * shape.on_shift_at_peak
-        + shape.districts * load.consoles_per_district
-        + shape.elders * load.families_online
-    )
-    memberships = sockets + shape.districts * load.consoles_per_district
+    open_sockets = sockets(shape, load)
+    memberships = open_sockets + shape.districts * load.consoles_per_district
     channel_layer = memberships * measured.get("bytes_per_membership", 0)
     in_flight = offer_rate * load.offer_wait_s + shape.storm_alarms_per_minute
     broker = in_flight * measured.get("bytes_per_message", 0) * 2  # the queue, then unacked
     return {
-        "sockets": round(sockets),
+        "sockets": round(open_sockets),
         "channel_layer_mb": round(channel_layer / 1e6, 1),
         "messages_in_flight": round(in_flight),
         "broker_mb": round(broker / 1e6, 1),

@@ -266,6 +266,13 @@ class Api:
             return None
         return response.json()
 
+    def get(self, path: str, *, token: str) -> Any:
+        response = self.client.get(path, headers={"Authorization": f"Bearer {token}"})
+        if response.status_code >= 300:
+            self.errors.append(f"{path} {response.status_code}: {response.content[:300]!r}")
+            return None
+        return response.json()
+
 
 def access(user: User) -> str:
     return str(tokens_for(user, second_factor=user.role != Role.WORKER).access_token)
@@ -292,6 +299,28 @@ def intake(api: Api, seeded: province.Seeded, n: int, rng: Any, figures: list[Fi
             if answer is not None:
                 made.append(answer["id"])
     return made
+
+
+def events_feed(api: Api, seeded: province.Seeded, n: int, figures: list[Figure]) -> None:
+    """`GET /api/v1/events/?after=` as an app reads it after a reconnect: half by the
+    districts' operators (their district's events), half by workers the run offered work to
+    (the events naming them), each from a little before the newest event."""
+    from dispatch.models import JobOffer
+
+    operators = User.objects.filter(
+        username__startswith=f"{province.USERNAME}operator-", district_id__in=seeded.district_ids
+    )
+    workers = User.objects.filter(
+        pk__in=JobOffer.objects.filter(
+            worker__provider__district_id__in=seeded.district_ids
+        ).values("worker__user_id")
+    )
+    readers = [access(u) for u in [*operators[: max(1, n // 2)], *workers[: max(1, n // 2)]]]
+    head = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    after = max(0, head - 50)
+    with _timed("events feed", "web", n, figures, "GET /api/v1/events/?after= (a reconnect)"):
+        for i in range(n):
+            api.get(f"/api/v1/events/?after={after}", token=readers[i % len(readers)])
 
 
 def province_elders(seeded: province.Seeded):

@@ -25,6 +25,7 @@ from elders.models import AlarmDevice, Elder
 STEPS = {
     "intake": "web",
     "matching": "routine",
+    "events feed": "web",
     "location update": "web",
     "map positions": "device",
     "push": "web",

@@ -116,9 +116,10 @@ class Command(BaseCommand):
         api = measure.Api()
         figures: list[measure.Figure] = []
         with measure.Published() as published:
-            say("measuring: intake, matching")
+            say("measuring: intake, matching, the events feed")
             made = measure.intake(api, seeded, n, rng, figures)
             measure.matching(made, "matching", "routine", figures)
+            measure.events_feed(api, seeded, n, figures)
             say("measuring: location updates, pushes")
             measure.locations(api, seeded, n, rng, figures)
             redis = measure.pushes(seeded, n, figures)
