@@ -16,7 +16,8 @@ from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from backend.core.batches import delete_in_batches
-from backend.core.sweeps import alone, steps_run
+from backend.core.shards import shard_lock, shard_name
+from backend.core.sweeps import alone, in_shard, steps_run
 from backend.core.watchdog import heartbeat_record
 
 from . import devices, services
@@ -30,14 +31,16 @@ TIMER = "alarms.tasks.alarms_sweep"
 
 
 @shared_task(acks_late=True)
-def alarms_sweep() -> dict[str, int] | dict[str, str]:
+def alarms_sweep(shard: int = 0, shards: int = 1) -> dict[str, int] | dict[str, str]:
     """Dispatch alarms nobody acknowledged in their kind's time, re-send those not acknowledged
-    within the target, push again those nobody has seen; in that order."""
-    with alone(SWEEP_LOCK) as held:
+    within the target, push again those nobody has seen; in that order. Split `shards` ways
+    (ANXIN_ALARM_SWEEP_SHARDS, backend/core/shards.py), this run's share of the districts."""
+    with alone(shard_lock(SWEEP_LOCK, shard, shards)) as held:
         if not held:
             return {"skipped": "another sweep is running"}
-        done = _sweep(timezone.now())
-        heartbeat_record(name=TIMER)  # for the watchdog: the alarms' sweep is alive
+        done = _sweep(timezone.now(), shard=shard, shards=shards)
+        # For the watchdog: the alarms' sweep (of these districts) is alive.
+        heartbeat_record(name=shard_name(TIMER, shard, shards))
         return done
 
 
@@ -45,26 +48,31 @@ def _ids(qs: QuerySet, deadline: str) -> list[int]:
     return list(qs.order_by(deadline).values_list("pk", flat=True)[:SWEEP_BATCH])
 
 
-def _steps(now: datetime) -> Iterable[tuple[str, Callable[[], list[int]], Callable[[int], bool]]]:
+def _steps(
+    now: datetime, *, shard: int = 0, shards: int = 1
+) -> Iterable[tuple[str, Callable[[], list[int]], Callable[[int], bool]]]:
+    def mine(qs: QuerySet) -> QuerySet:
+        return in_shard(qs, "district_id", shard, shards)
+
     yield (
         "alarms_dispatched",
-        lambda: _ids(services.alarms_due_for_dispatch(now), "dispatch_due_at"),
+        lambda: _ids(mine(services.alarms_due_for_dispatch(now)), "dispatch_due_at"),
         lambda pk: services.alarm_dispatch_overdue(alarm_id=pk),
     )
     yield (
         "alarms_resent",
-        lambda: _ids(services.alarms_due_for_resend(now), "resend_at"),
+        lambda: _ids(mine(services.alarms_due_for_resend(now)), "resend_at"),
         lambda pk: services.alarm_resend(alarm_id=pk),
     )
     yield (
         "alarms_announced",
-        lambda: _ids(services.alarms_due_for_announce(now), "announce_at"),
+        lambda: _ids(mine(services.alarms_due_for_announce(now)), "announce_at"),
         lambda pk: services.alarm_announce(alarm_id=pk),
     )
 
 
-def _sweep(now: datetime) -> dict[str, int]:
-    return steps_run(_steps(now))
+def _sweep(now: datetime, *, shard: int = 0, shards: int = 1) -> dict[str, int]:
+    return steps_run(_steps(now, shard=shard, shards=shards))
 
 
 # The device lane (docs/alarms.md, "Heartbeats"): low priority, on its own queue and worker.
@@ -76,15 +84,17 @@ DEVICE_SWEEP_LOCK = 0x616E78696E_5344
 
 
 @shared_task(acks_late=True)
-def device_messages_apply_pending() -> dict[str, int]:
+def device_messages_apply_pending(shard: int = 0, shards: int = 1) -> dict[str, int]:
     """What devices' heartbeats and battery reports lead to (alarms/devices.py), for every
     device with messages not yet applied, oldest first: beat sends it every few seconds. Two
     runs at once are harmless (each device's status is locked, a held one skipped). Batch after
-    batch until none is left or APPLY_BUDGET_S has passed (the next run goes on from there)."""
+    batch until none is left or APPLY_BUDGET_S has passed (the next run goes on from there).
+    Split `shards` ways (ANXIN_DEVICE_APPLY_SHARDS), this run's share of the devices: one run
+    applies one device after another, and a province's heartbeats outrun one."""
     total: dict[str, int] = {"devices_applied": 0, "items_failed": 0, "batches": 0}
     started = time.monotonic()
     while True:
-        done = steps_run([_apply_pending_step()])
+        done = steps_run([_apply_pending_step(shard=shard, shards=shards)])
         total["batches"] += 1
         for name in ("devices_applied", "items_failed"):
             total[name] += done[name]
@@ -127,11 +137,13 @@ def _device_steps(
     )
 
 
-def _apply_pending_step() -> tuple[str, Callable[[], list[int]], Callable[[int], bool]]:
+def _apply_pending_step(
+    *, shard: int = 0, shards: int = 1
+) -> tuple[str, Callable[[], list[int]], Callable[[int], bool]]:
     return (
         "devices_applied",
         lambda: list(
-            devices.devices_with_unapplied()
+            in_shard(devices.devices_with_unapplied(), "device_id", shard, shards)
             .values("device_id")
             .annotate(first=Min("received_at"))
             .order_by("first")

@@ -105,6 +105,11 @@ def lanes(figures: list[dict[str, Any]], shape: Shape, load: Load) -> dict[str, 
 # one item of it: the alarm sweep dispatches what nobody acknowledged (a storm), the map's batch
 # carries every moved worker, the device lane applies every heartbeat. The others find work
 # only when a timer was lost (the tasks and services do it on time): their runs are idle ones.
+# The setting that splits each sweep that can be split (backend/core/shards.py).
+SHARD_SETTINGS = {
+    "alarms": "ANXIN_ALARM_SWEEP_SHARDS",
+    "device-messages": "ANXIN_DEVICE_APPLY_SHARDS",
+}
 SWEEP_WORK = {
     "alarms": ["alarm dispatch", "alarm re-send"],
     "map-positions": ["map positions"],
@@ -139,6 +144,7 @@ def sweeps(
                 "province_s": round(run_s, 2),
                 "share_of_period": round(run_s / s["period_s"], 3),
                 "shards": max(1, math.ceil(run_s / half)),
+                "setting": SHARD_SETTINGS.get(s["name"]),
             }
         )
     return planned
@@ -247,6 +253,12 @@ def plan(
 ) -> dict[str, Any]:
     lane_plans = lanes(figures, shape, load)
     at = rates(shape, load)
+    planned_sweeps = sweeps(sweep_figures, figures, shape, load)
+    # A split sweep's shards run at once, each on a thread of its lane.
+    for sweep in planned_sweeps:
+        lane = lane_plans.get(sweep["lane"])
+        if lane is not None and sweep["shards"] > 1:
+            lane.processes = max(lane.processes, math.ceil(sweep["shards"] / lane.threads))
     servers = cores(figures, shape, load)
     shards = servers["postgres_shards"]
     return {
@@ -254,7 +266,7 @@ def plan(
         "load": asdict(load),
         "rates_per_s": {k: round(v, 1) for k, v in at.items()},
         "lanes": {k: asdict(v) for k, v in lane_plans.items()},
-        "sweeps": sweeps(sweep_figures, figures, shape, load),
+        "sweeps": planned_sweeps,
         "servers": servers,
         "database": database(sizes, events_per, shape, load),
         "connections": connections(lane_plans, math.ceil(shape.districts / shards)),

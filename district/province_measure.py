@@ -488,7 +488,8 @@ def sweeps(repeat: int) -> list[SweepFigure]:
     devices', the hotline's, the notifications', the map's positions), run here `repeat` times
     over the seeded province with what the steps before left in flight (offers waiting, alarms
     open). The hourly and daily ones (purges, care plans, providers' daily run) act on the whole
-    database, not on the simulation's districts, and are left to beat."""
+    database, not on the simulation's districts, and are left to beat. A sweep split by district
+    (backend/core/shards.py) is timed whole, once: the plan says how many ways it needs."""
     from django.utils.module_loading import import_string
 
     from backend.core.queues import TASK_LANES
@@ -496,11 +497,12 @@ def sweeps(repeat: int) -> list[SweepFigure]:
     # What the watchdog knows of the platform's own sweeps is put back afterwards: these runs
     # are the simulation's, and say nothing of whether the platform's beat and workers live.
     watched = list(Heartbeat.objects.all())
-    figures = []
+    figures: list[SweepFigure] = []
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
-        if entry["schedule"] > 60:
+        if entry["schedule"] > 60 or any(f.task == entry["task"] for f in figures):
             continue
         task = import_string(entry["task"])
+        name = name.split(":")[0]  # a shard's entry: the sweep's own name
         figure = SweepFigure(name, entry["task"], TASK_LANES[entry["task"]], entry["schedule"])
         for _ in range(repeat):
             t0 = time.perf_counter()

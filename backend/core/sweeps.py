@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 import structlog
 from django.db import connection
+from django.db.models import F, QuerySet
+from django.db.models.functions import Mod
 
 log = structlog.get_logger(__name__)
 
@@ -49,3 +51,11 @@ def alone(lock: int) -> Iterator[bool]:
         if held:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [lock])
+
+
+def in_shard(qs: QuerySet, column: str, shard: int, shards: int) -> QuerySet:
+    """The rows of one shard of a sweep split `shards` ways (backend/core/shards.py): those
+    whose `column` (a district's id) % shards == shard. Unsplit, every row."""
+    if shards == 1:
+        return qs
+    return qs.alias(_shard=Mod(F(column), shards)).filter(_shard=shard)

@@ -16,6 +16,7 @@ from kombu import Exchange, Queue
 
 from backend.core import broker
 from backend.core.queues import ROUTINE, queue_names, task_routes
+from backend.core.shards import shard_name, shards_of
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -406,19 +407,37 @@ _PERIODIC = [
         True,
     ),
 ]
+# Sweeps split by district for a province (backend/core/shards.py, docs/capacity.md): N entries
+# of the task each period, each over its share of the districts, each under a lock and a
+# watchdog timer of its own. `manage.py simulate_province` says when one is no longer enough.
+ANXIN_SWEEP_SHARDS = {
+    "alarms.tasks.alarms_sweep": env.int("ANXIN_ALARM_SWEEP_SHARDS", default=1),
+    "alarms.tasks.device_messages_apply_pending": env.int("ANXIN_DEVICE_APPLY_SHARDS", default=1),
+}
+_ENTRIES = [
+    (shard_name(name, shard, n), task, every, watched, kwargs)
+    for name, task, every, watched in _PERIODIC
+    for n in [ANXIN_SWEEP_SHARDS.get(task, 1)]
+    for shard, kwargs in shards_of(n)
+]
 CELERY_BEAT_SCHEDULE = {
     name: {
         "task": task,
         "schedule": every,
+        "kwargs": kwargs,
         "options": {"queue": CELERY_TASK_ROUTES[task]["queue"], "expires": every},
     }
-    for name, task, every, _ in _PERIODIC
+    for name, task, every, _, kwargs in _ENTRIES
 }
 # The watchdog for the timers (backend/core/watchdog.py): a watched sweep that has not run for
 # this long fails /healthz and alerts the staff of every district, once per episode. /healthz
 # checks on every probe, and a thread in every Celery worker process every interval, so that
-# beat dying is noticed without beat.
-ANXIN_WATCHED_TIMERS = [task for _, task, _, watched in _PERIODIC if watched]
+# beat dying is noticed without beat. A split sweep: each shard's timer (its districts').
+ANXIN_WATCHED_TIMERS = [
+    shard_name(task, kwargs.get("shard", 0), kwargs.get("shards", 1))
+    for _, task, _, watched, kwargs in _ENTRIES
+    if watched
+]
 ANXIN_TIMER_STALE_S = env.int("ANXIN_TIMER_STALE_S", default=60)
 ANXIN_WATCHDOG_INTERVAL_S = env.float("ANXIN_WATCHDOG_INTERVAL_S", default=15)
 

@@ -271,3 +271,27 @@ def test_the_database_is_sized_by_rows_times_measured_bytes():
     assert db["tables"]["core_event"]["gb"] == pytest.approx(
         requests * (1 + 4.5 + 6) * 400 / 1e9, 0.01
     )
+
+
+def test_a_split_sweep_has_a_thread_for_each_shard_and_names_its_setting():
+    shape, load = province.Shape(), capacity.Load()
+    figures = [
+        _figure("alarm dispatch", "alarm", wall_ms=10, cpu_ms=1),
+        _figure("alarm re-send", "alarm", wall_ms=5, cpu_ms=1),
+    ]
+    sweeps = [{"name": "alarms", "lane": "alarm", "period_s": 2.0, "median_s": 0.01}]
+
+    plan = capacity.plan(
+        figures=figures,
+        sweep_figures=sweeps,
+        sizes={},
+        events_per={},
+        redis={},
+        shape=shape,
+        load=load,
+    )
+
+    (alarms,) = plan["sweeps"]
+    assert alarms["setting"] == "ANXIN_ALARM_SWEEP_SHARDS" and alarms["shards"] > 1
+    lane = plan["lanes"]["alarm"]
+    assert lane["processes"] * lane["threads"] >= alarms["shards"]

@@ -246,7 +246,12 @@ class Command(BaseCommand):
         w("sweeps (each alone under its lock or one at a time from beat)")
         for sw in plan["sweeps"]:
             due = "".join(f" + {n:,} {step}" for step, n in sw["due_per_run"].items())
-            verdict = "fits" if sw["shards"] == 1 else f"split into {sw['shards']} by district"
+            if sw["shards"] == 1:
+                verdict = "fits"
+            elif sw["setting"]:
+                verdict = f"split {sw['shards']} ways: {sw['setting']}={sw['shards']}"
+            else:
+                verdict = f"needs splitting {sw['shards']} ways, which it cannot be yet"
             w(
                 f"  {sw['name']:<16}every {sw['period_s']:>4g} s: idle {sw['idle_ms']:>7.1f} ms"
                 f"{due}: {sw['province_s']:.2f} s a run ({sw['share_of_period']:.0%}): {verdict}"
