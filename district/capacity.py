@@ -105,6 +105,8 @@ def lanes(figures: list[dict[str, Any]], shape: Shape, load: Load) -> dict[str, 
 # one item of it: the alarm sweep dispatches what nobody acknowledged (a storm), the map's batch
 # carries every moved worker, the device lane applies every heartbeat. The others find work
 # only when a timer was lost (the tasks and services do it on time): their runs are idle ones.
+# The most items of each step one run takes (alarms/tasks.py SWEEP_BATCH).
+SWEEP_BATCH = {"alarms": 200}
 # The setting that splits each sweep that can be split (backend/core/shards.py).
 SHARD_SETTINGS = {
     "alarms": "ANXIN_ALARM_SWEEP_SHARDS",
@@ -134,6 +136,9 @@ def sweeps(
         due = {step: at[step] * s["period_s"] for step in steps}
         run_s = s["median_s"] + sum(n * per_item[step] for step, n in due.items())
         half = s["period_s"] / 2
+        # A run takes at most `batch` items of each step: what falls due beyond it waits.
+        batch = SWEEP_BATCH.get(s["name"])
+        by_batch = max((math.ceil(n / batch) for n in due.values()), default=1) if batch else 1
         planned.append(
             {
                 "name": s["name"],
@@ -143,7 +148,7 @@ def sweeps(
                 "due_per_run": {step: round(n) for step, n in due.items()},
                 "province_s": round(run_s, 2),
                 "share_of_period": round(run_s / s["period_s"], 3),
-                "shards": max(1, math.ceil(run_s / half)),
+                "shards": max(1, math.ceil(run_s / half), by_batch),
                 "setting": SHARD_SETTINGS.get(s["name"]),
             }
         )
@@ -207,17 +212,16 @@ def database(
     }
 
 
-def connections(plans: dict[str, LanePlan], districts_per_shard: int) -> dict[str, int]:
+def connections(plans: dict[str, LanePlan]) -> dict[str, int]:
     """Server connections: the web's through PgBouncer (transaction mode: one per request in
     flight, at most one per web process), the workers' direct (a thread each and the
-    watchdog's, as deploy/up budgets them)."""
+    watchdog's, as deploy/up budgets them), and beat's."""
     web = plans["web"].processes if "web" in plans else 0
     workers = sum(p.processes * (p.threads + 1) for lane, p in plans.items() if lane != "web")
     return {
         "web_through_pgbouncer": web,
-        "workers_direct": workers,
-        "total": web + workers,
-        "districts_per_shard": districts_per_shard,
+        "workers_direct": workers + 1,
+        "total": web + workers + 1,
     }
 
 
@@ -226,12 +230,15 @@ def redis_memory(
 ) -> dict[str, Any]:
     """Redis's memory at the peak: sockets' group memberships (each socket is in its user's
     group, staff also in their district's) and the broker's messages in flight (offer expiries
-    wait their timeout as messages; a storm's backlog of an urgent lane that keeps up is small)."""
+    wait their timeout as messages; a storm's backlog of an urgent lane that keeps up is small).
+    Not in it: the cache (throttles' histories, token versions) and the channel layer's
+    messages on their way to a socket, both short-lived."""
     open_sockets = sockets(shape, load)
     memberships = open_sockets + shape.districts * load.consoles_per_district
     channel_layer = memberships * measured.get("bytes_per_membership", 0)
     in_flight = offer_rate * load.offer_wait_s + shape.storm_alarms_per_minute
-    broker = in_flight * measured.get("bytes_per_message", 0) * 2  # the queue, then unacked
+    # A message is in its queue's list, or (taken, not yet acknowledged) in the unacked hash.
+    broker = in_flight * measured.get("bytes_per_message", 0)
     return {
         "sockets": round(open_sockets),
         "channel_layer_mb": round(channel_layer / 1e6, 1),
@@ -260,7 +267,8 @@ def plan(
         if lane is not None and sweep["shards"] > 1:
             lane.processes = max(lane.processes, math.ceil(sweep["shards"] / lane.threads))
     servers = cores(figures, shape, load)
-    shards = servers["postgres_shards"]
+    # Every event is pushed once it commits (backend/core/events.py), as part of its step.
+    pushes = sum(at.get(step, 0.0) * per for step, per in events_per.items())
     return {
         "shape": asdict(shape),
         "load": asdict(load),
@@ -269,6 +277,7 @@ def plan(
         "sweeps": planned_sweeps,
         "servers": servers,
         "database": database(sizes, events_per, shape, load),
-        "connections": connections(lane_plans, math.ceil(shape.districts / shards)),
+        "connections": connections(lane_plans),
+        "pushes_per_s": round(pushes, 1),
         "redis": redis_memory(redis, shape, load, at["matching"]),
     }

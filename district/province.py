@@ -130,9 +130,9 @@ def seed(*, districts: int, scale: float, seed: int, shape: Shape, say: Say) -> 
         for n in range(districts):
             district = District.objects.create(code=code(n), name=f"省级模拟区 {n:02d}")
             ids.append(district.pk)
-            elder_ids = _seed_elders(district, n, elders, rng)
-            provider_rows = _seed_providers(district, n, providers, rng)
-            _seed_workers(district, provider_rows, workers, shape.on_shift_at_peak, rng)
+            elder_ids = _seed_elders(district, n, elders, rng, scale)
+            provider_rows = _seed_providers(district, n, providers, rng, scale)
+            _seed_workers(district, n, provider_rows, workers, shape.on_shift_at_peak, rng, scale)
             _seed_devices(n, elder_ids[:devices], secret)
             say(
                 f"  district {code(n)}: {elders} elders, {providers} providers, {workers} "
@@ -155,39 +155,29 @@ def seed(*, districts: int, scale: float, seed: int, shape: Shape, say: Say) -> 
     )
 
 
-def _point(n: int, rng: random.Random) -> Point:
+def _point(n: int, rng: random.Random, scale: float) -> Point:
+    """Somewhere in district n. A district at `scale` covers `scale` of a full one's area, so
+    that elders, workers and providers are as dense as in a full one: what matching finds
+    around a home, and how far its walk goes, are a full district's."""
     x, y = centre(n)
+    side = math.sqrt(scale)
     return Point(
-        x + rng.uniform(-HALF_DEG[0], HALF_DEG[0]),
-        y + rng.uniform(-HALF_DEG[1], HALF_DEG[1]),
+        x + rng.uniform(-HALF_DEG[0], HALF_DEG[0]) * side,
+        y + rng.uniform(-HALF_DEG[1], HALF_DEG[1]) * side,
         srid=4326,
     )
 
 
-def _base(provider: Provider) -> Point:
-    if provider.base_location is None:  # seeded above with one: never
-        raise ValueError(f"provider {provider.pk} has no base")
-    return provider.base_location
-
-
-def _near(base: Point, radius_m: float, rng: random.Random) -> Point:
-    r = radius_m * math.sqrt(rng.random()) / 111_320
-    a = rng.uniform(0, 2 * math.pi)
-    return Point(
-        base.x + r * math.cos(a) / math.cos(math.radians(base.y)),
-        base.y + r * math.sin(a),
-        srid=4326,
-    )
-
-
-def _seed_elders(district: District, n: int, count: int, rng: random.Random) -> list[int]:
+def _seed_elders(
+    district: District, n: int, count: int, rng: random.Random, scale: float
+) -> list[int]:
     rows = [
         Elder(
             district=district,
             full_name="模拟",
             gender=rng.choice(["female", "male"]),
             address="模拟小区",
-            location=_point(n, rng),
+            location=_point(n, rng, scale),
             division_code=f"{code(n)[:9]}{rng.randrange(1, 20):03d}",
             care_level=rng.choice([1, 2, 3]),
             status=ElderStatus.ACTIVE,
@@ -198,12 +188,14 @@ def _seed_elders(district: District, n: int, count: int, rng: random.Random) -> 
     return [row.pk for row in rows]
 
 
-def _seed_providers(district: District, n: int, count: int, rng: random.Random) -> list[Provider]:
+def _seed_providers(
+    district: District, n: int, count: int, rng: random.Random, scale: float
+) -> list[Provider]:
     providers = [
         Provider(
             district=district,
             name=f"模拟服务商 {code(n)}-{i}",
-            base_location=_point(n, rng),
+            base_location=_point(n, rng, scale),
             service_radius_m=rng.choice([6000, 8000, 10000]),
             status="active",
         )
@@ -222,11 +214,15 @@ def _seed_providers(district: District, n: int, count: int, rng: random.Random) 
 
 def _seed_workers(
     district: District,
+    n: int,
     providers: list[Provider],
     count: int,
     on_shift: float,
     rng: random.Random,
+    scale: float,
 ) -> None:
+    """Workers spread over the district where its elders live (each within reach of their
+    provider's radius or not, as it falls), the first of them always on shift."""
     users = [
         User(username=f"{USERNAME}{district.code}-worker-{i}", role=Role.WORKER, password="!")
         for i in range(count)
@@ -243,7 +239,7 @@ def _seed_workers(
                 phone="+8613700000000",
                 # Every worker can answer an emergency: the storm's matching finds someone.
                 skills=sorted({"emergency", *rng.sample(SKILLS, rng.randint(3, 6))}),
-                shift_state=ShiftState.ON if rng.random() < on_shift else ShiftState.OFF,
+                shift_state=ShiftState.ON if i == 0 or rng.random() < on_shift else ShiftState.OFF,
                 capacity=capacity,
                 active_jobs=0,
             )
@@ -262,7 +258,7 @@ def _seed_workers(
         [
             WorkerPosition(
                 worker=w,
-                point=_near(_base(w.provider), w.provider.service_radius_m / 2, rng),
+                point=_point(n, rng, scale),
                 recorded_at=now - timedelta(seconds=rng.randrange(60)),
             )
             for w in workers

@@ -119,50 +119,62 @@ class SweepFigure:
         return {**asdict(self), "median_s": round(self.median_s, 4)}
 
 
-# -- the servers' CPU, where they run on this machine --------------------------------------
+# -- the servers' CPU -------------------------------------------------------------------
 
 
 def _local(host: str | None) -> bool:
     return not host or host in ("127.0.0.1", "localhost", "::1") or host.startswith("/")
 
 
-def _server_cpu_s(command: str) -> float | None:
-    """CPU seconds (user + system) of every process named `command` on this machine, or None
-    if none can be read (a server elsewhere)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    found = False
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                text = stat.read()
-        except OSError:
-            continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        if name != command and not name.startswith(command):
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12])
-        found = True
-    return total / ticks if found else None
+def _process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) of a process of this machine, None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            text = stat.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _servers_local() -> tuple[bool, bool]:
-    from urllib.parse import urlsplit
+def _backends_cpu() -> dict[int, float] | None:
+    """The CPU so far of each PostgreSQL backend serving this database (this process's
+    connections: the database is the run's own), None where PostgreSQL runs elsewhere."""
+    if not _local(connection.settings_dict.get("HOST")):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND backend_type = 'client backend'"
+        )
+        pids = [row[0] for row in cursor.fetchall()]
+    return {pid: cpu for pid in pids if (cpu := _process_cpu_s(pid)) is not None}
 
-    db_host = connection.settings_dict.get("HOST")
-    redis_host = urlsplit(settings.REDIS_URL).hostname
-    return _local(db_host), _local(redis_host)
+
+def _backends_spent(before: dict[int, float] | None) -> float | None:
+    """What the backends spent since `before`; a backend that ended meanwhile (a pooled
+    connection closed) is left out, a new one counted whole: never less than nothing."""
+    after = _backends_cpu()
+    if before is None or after is None:
+        return None
+    return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items())
+
+
+def _redis_cpu_s() -> float:
+    """The Redis server's own CPU so far (INFO cpu), wherever it runs."""
+    import redis
+
+    info = redis.Redis.from_url(f"{settings.REDIS_URL}/0").info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 @contextmanager
 def _timed(step: str, lane: str, ops: int, figures: list[Figure], note: str = "") -> Iterator[None]:
-    db_local, redis_local = _servers_local()
+    if ops < 1:
+        raise ValueError(f"{step}: nothing to measure (the seeded province has none)")
     last_event = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    db0 = _server_cpu_s("postgres") if db_local else None
-    redis0 = _server_cpu_s("redis-server") if redis_local else None
+    db0 = _backends_cpu()
+    redis0 = _redis_cpu_s()
     queries = 0
 
     def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -176,8 +188,7 @@ def _timed(step: str, lane: str, ops: int, figures: list[Figure], note: str = ""
         yield
         wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
-    db1 = _server_cpu_s("postgres") if db0 is not None else None
-    redis1 = _server_cpu_s("redis-server") if redis0 is not None else None
+    redis_spent = _redis_cpu_s() - redis0
     figures.append(
         Figure(
             step=step,
@@ -187,10 +198,30 @@ def _timed(step: str, lane: str, ops: int, figures: list[Figure], note: str = ""
             cpu_s=cpu,
             queries=queries,
             events=Event.objects.filter(pk__gt=last_event).count(),
-            db_cpu_s=None if db0 is None or db1 is None else db1 - db0,
-            redis_cpu_s=None if redis0 is None or redis1 is None else redis1 - redis0,
+            db_cpu_s=_backends_spent(db0),
+            redis_cpu_s=redis_spent,
             note=note,
         )
+    )
+
+
+def _less(figure: Figure, fixed: Figure, note: str) -> Figure:
+    """`figure` without the fixed cost `fixed` measured beside it (never below nothing)."""
+
+    def minus(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else max(0.0, a - b)
+
+    return Figure(
+        step=figure.step,
+        lane=figure.lane,
+        ops=figure.ops,
+        wall_s=max(1e-6, figure.wall_s - fixed.wall_s),
+        cpu_s=max(0.0, figure.cpu_s - fixed.cpu_s),
+        queries=max(0, figure.queries - fixed.queries),
+        events=figure.events,
+        db_cpu_s=minus(figure.db_cpu_s, fixed.db_cpu_s),
+        redis_cpu_s=minus(figure.redis_cpu_s, fixed.redis_cpu_s),
+        note=note,
     )
 
 
@@ -304,7 +335,10 @@ def intake(api: Api, seeded: province.Seeded, n: int, rng: Any, figures: list[Fi
 def events_feed(api: Api, seeded: province.Seeded, n: int, figures: list[Figure]) -> None:
     """`GET /api/v1/events/?after=` as an app reads it after a reconnect: half by the
     districts' operators (their district's events), half by workers the run offered work to
-    (the events naming them), each from a little before the newest event."""
+    (the events naming them), each from its own twentieth newest event, so that each read
+    answers what it missed. Records how many events the reads returned, a check that they
+    read something."""
+    from backend.core.events import events_visible_to
     from dispatch.models import JobOffer
 
     operators = User.objects.filter(
@@ -315,12 +349,20 @@ def events_feed(api: Api, seeded: province.Seeded, n: int, figures: list[Figure]
             worker__provider__district_id__in=seeded.district_ids
         ).values("worker__user_id")
     )
-    readers = [access(u) for u in [*operators[: max(1, n // 2)], *workers[: max(1, n // 2)]]]
-    head = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    after = max(0, head - 50)
+    readers = []
+    for user in [*operators[: max(1, n // 2)], *workers[: max(1, n // 2)]]:
+        seen = list(events_visible_to(user).order_by("-pk").values_list("pk", flat=True)[:21])
+        if len(seen) > 1:
+            readers.append((access(user), seen[-1]))
+    if not readers:
+        raise ValueError("events feed: no reader has events to catch up on")
+    returned = 0
     with _timed("events feed", "web", n, figures, "GET /api/v1/events/?after= (a reconnect)"):
         for i in range(n):
-            api.get(f"/api/v1/events/?after={after}", token=readers[i % len(readers)])
+            token, after = readers[i % len(readers)]
+            answer = api.get(f"/api/v1/events/?after={after}", token=token)
+            returned += len(answer["events"]) if answer else 0
+    figures[-1].note += f": {returned / n:.1f} events a read"
 
 
 def province_elders(seeded: province.Seeded):
@@ -329,11 +371,19 @@ def province_elders(seeded: province.Seeded):
     return Elder.objects.filter(district_id__in=seeded.district_ids)
 
 
-def matching(request_ids: list[int], step: str, lane: str, figures: list[Figure]) -> None:
-    """The `request_match` task's work, one work order after another."""
+def matching(request_ids: list[int], step: str, lane: str, figures: list[Figure]) -> float:
+    """The `request_match` task's work, one work order after another. Returns the share that
+    made an offer: a matching that found nobody (and escalated) is a cheaper path, and a plan
+    from it would be wrong."""
+    from dispatch.models import JobOffer
+
     with _timed(step, lane, len(request_ids), figures, "dispatch.tasks.request_match"):
         for pk in request_ids:
             dispatch_services.request_match(request_id=pk)
+    offered = (
+        JobOffer.objects.filter(request_id__in=request_ids).values("request_id").distinct().count()
+    )
+    return offered / len(request_ids) if request_ids else 0.0
 
 
 def locations(api: Api, seeded: province.Seeded, n: int, rng: Any, figures: list[Figure]) -> None:
@@ -363,8 +413,13 @@ def locations(api: Api, seeded: province.Seeded, n: int, rng: Any, figures: list
                 },
                 token=token,
             )
-    with _timed("map positions", "device", len(workers), figures, "a batch, per worker moved"):
+    batch: list[Figure] = []
+    with _timed("map positions", "device", len(workers), batch, "a batch"):
         worker_positions_push()
+    with _timed("map positions", "device", len(workers), batch, "an idle batch"):
+        worker_positions_push()  # nobody moved since: the batch's fixed cost
+    moved, idle = batch
+    figures.append(_less(moved, idle, "per worker moved, the idle batch's cost taken off"))
 
 
 def pushes(seeded: province.Seeded, n: int, figures: list[Figure]) -> dict[str, float]:
@@ -498,18 +553,22 @@ def sweeps(repeat: int) -> list[SweepFigure]:
     # are the simulation's, and say nothing of whether the platform's beat and workers live.
     watched = list(Heartbeat.objects.all())
     figures: list[SweepFigure] = []
-    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
-        if entry["schedule"] > 60 or any(f.task == entry["task"] for f in figures):
-            continue
-        task = import_string(entry["task"])
-        name = name.split(":")[0]  # a shard's entry: the sweep's own name
-        figure = SweepFigure(name, entry["task"], TASK_LANES[entry["task"]], entry["schedule"])
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            done = task()
-            figure.runs.append(time.perf_counter() - t0)
-            figure.done = done if isinstance(done, dict) else {"result": done}
-        figures.append(figure)
-    Heartbeat.objects.exclude(pk__in=[h.pk for h in watched]).delete()
-    Heartbeat.objects.bulk_update(watched, ["last_ran_at", "watched_since", "stale_since"])
+    try:
+        for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+            if entry["schedule"] > 60 or any(f.task == entry["task"] for f in figures):
+                continue
+            task = import_string(entry["task"])
+            name = name.split(":")[0]  # a shard's entry: the sweep's own name
+            figure = SweepFigure(name, entry["task"], TASK_LANES[entry["task"]], entry["schedule"])
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                done = task()
+                figure.runs.append(time.perf_counter() - t0)
+                if isinstance(done, dict) and "skipped" in done:
+                    raise RuntimeError(f"{name}: another run of it held its lock: {done}")
+                figure.done = done if isinstance(done, dict) else {"result": done}
+            figures.append(figure)
+    finally:
+        Heartbeat.objects.exclude(pk__in=[h.pk for h in watched]).delete()
+        Heartbeat.objects.bulk_update(watched, ["last_ran_at", "watched_since", "stale_since"])
     return figures

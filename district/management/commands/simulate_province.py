@@ -24,17 +24,34 @@ and made unless `--keep`. `--clear` only deletes a kept or killed run's district
 import json
 import os
 import random
+import signal
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.test.utils import override_settings
 
+from backend.accounts.models import District
+from backend.core.broker import REDIS, broker_transport
 from backend.core.management.benchmarks import benchmark_allowed
 from backend.core.queues import queue_consumers, routed_queues
 from district import capacity, province
 from district import province_measure as measure
 from providers.models import Certificate, Worker
+
+# One run at a time on a database ("anxin" + "PS"): two would delete each other's districts.
+RUN_LOCK = 0x616E78696E_5053
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+# Below this share of matchings that made an offer, the figures are of the path that found
+# nobody, and the command says so.
+MIN_OFFERED = 0.8
 
 SIZED_TABLES = [
     "elders_elder",
@@ -67,17 +84,69 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         benchmark_allowed("simulate_province", "a province of districts of its own")
+        self._refuse_unless_alone()
         if o["clear"]:
             self.stdout.write(f"deleted: {province.clear()}")
             return
+        self._check_arguments(o)
+        self._refuse_unless_measurable()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [RUN_LOCK])
+            if not cursor.fetchone()[0]:
+                raise CommandError("another simulate_province is running on this database")
+        # SIGTERM ends the run through the clean-up below, as Ctrl-C does.
+        previous = signal.signal(signal.SIGTERM, _terminate)
+        try:
+            province.clear()
+            self._vacuum()
+            try:
+                result = self._run(o)
+            finally:
+                if not o["keep"]:
+                    province.clear()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [RUN_LOCK])
+        self._report(result, o)
+
+    def _refuse_unless_alone(self) -> None:
+        """The province is measured alone, on a database of its own: the sweeps it times act on
+        every district, a provider serves across district lines, and the clean-up deletes
+        whatever refers to what it made. A database that holds any other district is refused."""
+        others = District.objects.exclude(code__startswith=province.CODE_PREFIX)
+        if others.exists():
+            raise CommandError(
+                f"this database holds {others.count()} other districts: simulate_province "
+                "measures a province alone, on a database of its own (docs/capacity.md: "
+                "createdb, then DATABASE_URL=... manage.py migrate, then this command)"
+            )
+
+    def _check_arguments(self, o: dict) -> None:
+        if not 1 <= o["districts"] <= province.PROVINCE.districts:
+            raise CommandError(f"--districts: 1 to {province.PROVINCE.districts}")
         if not 0 < o["scale"] <= 1:
             raise CommandError("--scale: more than 0, at most 1 (a full district)")
         if o["operations"] < 1:
             raise CommandError("--operations: at least 1")
+        if o["sweep_repeat"] < 1:
+            raise CommandError("--sweep-repeat: at least 1")
+
+    def _refuse_unless_measurable(self) -> None:
         if current_app.conf.task_always_eager:
             raise CommandError(
                 "tasks run where they are sent here (CELERY_TASK_ALWAYS_EAGER): each step's "
                 "figures would take in the work of the next; run it with a broker"
+            )
+        if broker_transport(settings.CELERY_BROKER_URL) != REDIS:
+            raise CommandError(
+                "the tasks this run publishes are taken back out of a Redis broker only: "
+                "run it with the default broker (REDIS_URL), not CELERY_BROKER_URL"
+            )
+        if "twilio" in settings.NOTIFICATION_BACKEND.lower():
+            raise CommandError(
+                "the run's offers and emergencies would text and call through Twilio: run it "
+                "with a recording notification backend (ANXIN_NOTIFICATION_BACKEND)"
             )
         consumers = {
             worker: sorted(queues & routed_queues())
@@ -87,17 +156,8 @@ class Command(BaseCommand):
         if consumers:
             raise CommandError(
                 f"Celery workers consume this run's queues ({consumers}): they would run the "
-                "run's work beside the measurement. Stop them (deploy/up), or run with a "
-                "CELERY_QUEUE of its own"
+                "run's work beside the measurement. Stop them first"
             )
-        province.clear()
-        self._vacuum()
-        try:
-            result = self._run(o)
-        finally:
-            if not o["keep"]:
-                province.clear()
-        self._report(result, o)
 
     def _run(self, o: dict) -> dict[str, Any]:
         say = self.stdout.write
@@ -115,30 +175,42 @@ class Command(BaseCommand):
         n = o["operations"]
         api = measure.Api()
         figures: list[measure.Figure] = []
-        with measure.Published() as published:
-            say("measuring: intake, matching, the events feed")
-            made = measure.intake(api, seeded, n, rng, figures)
-            measure.matching(made, "matching", "routine", figures)
-            measure.events_feed(api, seeded, n, figures)
-            say("measuring: location updates, pushes")
-            measure.locations(api, seeded, n, rng, figures)
-            redis = measure.pushes(seeded, n, figures)
-            say("measuring: alarms, their dispatch, the emergency's matching")
-            alarms = min(n, seeded.devices // 2)
-            measure.device_messages(
-                api, measure.device_serials(seeded, alarms), "sos", "alarm", figures
+        published = measure.Published()
+        # Measured as production runs: without DEBUG's recording of every query.
+        with published, override_settings(DEBUG=False):
+            try:
+                say("measuring: intake, matching, the events feed")
+                made = measure.intake(api, seeded, n, rng, figures)
+                offered = {"matching": measure.matching(made, "matching", "routine", figures)}
+                measure.events_feed(api, seeded, n, figures)
+                say("measuring: location updates, pushes")
+                measure.locations(api, seeded, n, rng, figures)
+                redis = measure.pushes(seeded, n, figures)
+                say("measuring: alarms, their dispatch, the emergency's matching")
+                alarms = min(n, seeded.devices // 2)
+                measure.device_messages(
+                    api, measure.device_serials(seeded, alarms), "sos", "alarm", figures
+                )
+                emergencies = measure.alarm_dispatch(seeded, figures)
+                offered["emergency matching"] = measure.matching(
+                    emergencies, "emergency matching", "urgent", figures
+                )
+                say("measuring: heartbeats")
+                serials = measure.device_serials(seeded, alarms, skip=alarms)
+                measure.device_messages(api, serials, "heartbeat", "heartbeat", figures)
+                measure.heartbeats_apply(figures, len(serials))
+                say("measuring: the sweeps")
+                sweeps = measure.sweeps(o["sweep_repeat"])
+                redis["bytes_per_message"] = published.message_bytes()
+                sizes = self._sizes(seeded)
+            finally:
+                taken_back = published.take_back()
+        low = {step: share for step, share in offered.items() if share < MIN_OFFERED}
+        if low:
+            self.stderr.write(
+                f"warning: matching made an offer for only {low} of its work orders: the plan "
+                "times the cheaper path of finding nobody (seed more, --scale)"
             )
-            emergencies = measure.alarm_dispatch(seeded, figures)
-            measure.matching(emergencies, "emergency matching", "urgent", figures)
-            say("measuring: heartbeats")
-            serials = measure.device_serials(seeded, alarms, skip=alarms)
-            measure.device_messages(api, serials, "heartbeat", "heartbeat", figures)
-            measure.heartbeats_apply(figures, len(serials))
-            say("measuring: the sweeps")
-            sweeps = measure.sweeps(o["sweep_repeat"])
-            redis["bytes_per_message"] = published.message_bytes()
-            sizes = self._sizes(seeded)
-            taken_back = published.take_back()
         if api.errors:
             raise CommandError(f"{len(api.errors)} API calls failed, the first: {api.errors[0]}")
         events_per = {f.step: f.events / f.ops for f in figures if f.ops}
@@ -169,6 +241,7 @@ class Command(BaseCommand):
             "redis_measured": redis,
             "bytes_per_row": sizes,
             "tasks_taken_back": taken_back,
+            "offered": offered,
             "plan": plan,
         }
 
@@ -182,7 +255,8 @@ class Command(BaseCommand):
     def _sizes(self, seeded: province.Seeded) -> dict[str, float]:
         """Bytes per row of each table the plan sizes: the rows' own average size (with the
         tuple's header) and the table's indexes and TOAST per row, where the table holds
-        enough rows for that to be more than empty pages (else as much again as the row)."""
+        enough rows for that to be more than empty pages (else the row alone: a tiny run's
+        sizes are not a plan's)."""
         sizes: dict[str, float] = {}
         with connection.cursor() as cursor:
             for table in SIZED_TABLES:
@@ -194,8 +268,10 @@ class Command(BaseCommand):
                 rows, row_bytes, heap, total = cursor.fetchone()
                 if not rows:
                     continue
-                row = float(row_bytes) + 28
-                extra = (total - heap) / rows if rows >= 1000 else row
+                # pg_column_size counts the row's header; its line pointer is 4 bytes more.
+                row = float(row_bytes) + 4
+                # Indexes and TOAST per row, where there are rows enough to fill their pages.
+                extra = (total - heap) / rows if rows >= 1000 else 0.0
                 sizes[table] = row + extra
         workers = Worker.objects.filter(provider__district_id__in=seeded.district_ids).count()
         certificates = Certificate.objects.filter(
@@ -231,6 +307,8 @@ class Command(BaseCommand):
                 f"{f['cpu_ms']:>8.2f}{db:>7}{redis:>9}{f['queries'] / f['ops']:>8.1f}"
                 f"{f['events'] / f['ops']:>7.1f}{f['per_second']:>8.1f}"
             )
+        for step, share in r["offered"].items():
+            w(f"  {step}: {share:.0%} made an offer (the rest found nobody and escalated)")
         w("")
         w("the full province at its peak; assumed:")
         shape, load = plan["shape"], plan["load"]
@@ -273,9 +351,9 @@ class Command(BaseCommand):
         c = plan["connections"]
         w(
             f"connections: {c['web_through_pgbouncer']} from the web through PgBouncer, "
-            f"{c['workers_direct']} from the workers directly: {c['total']} "
-            f"(in all, over {sv['postgres_shards']} shards of {c['districts_per_shard']} districts)"
+            f"{c['workers_direct']} from the workers and beat directly: {c['total']}"
         )
+        w(f"pushes: {plan['pushes_per_s']:,} a second (each event, after its commit)")
         rd = plan["redis"]
         w(
             f"redis memory: {rd['sockets']:,} sockets ({rd['channel_layer_mb']} MB of group "
