@@ -92,7 +92,7 @@ def lanes(figures: list[dict[str, Any]], shape: Shape, load: Load) -> dict[str, 
         if rate is None:
             continue
         plan = plans.setdefault(f["lane"], LanePlan(f["lane"], threads=THREADS.get(f["lane"], 1)))
-        plan.work.append(f"{f['step']}: {rate:,.1f}/s x {f['wall_ms']:.1f} ms")
+        plan.work.append(f"{f['step']}: {rate:,.1f}/s x {f['wall_ms']:.2f} ms")
         plan.busy_s += rate * f["wall_ms"] / 1000
         plan.cpu_s += rate * f["cpu_ms"] / 1000
     for plan in plans.values():
