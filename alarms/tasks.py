@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from backend.core.batches import delete_in_batches
 from backend.core.shards import shard_lock, shard_name
-from backend.core.sweeps import alone, in_shard, steps_run
+from backend.core.sweeps import alone, in_district_shard, in_shard, steps_run
 from backend.core.watchdog import heartbeat_record
 
 from . import devices, services
@@ -52,7 +52,7 @@ def _steps(
     now: datetime, *, shard: int = 0, shards: int = 1
 ) -> Iterable[tuple[str, Callable[[], list[int]], Callable[[int], bool]]]:
     def mine(qs: QuerySet) -> QuerySet:
-        return in_shard(qs, "district_id", shard, shards)
+        return in_district_shard(qs, shard, shards)
 
     yield (
         "alarms_dispatched",

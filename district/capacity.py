@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from alarms.tasks import SWEEP_BATCH as ALARM_SWEEP_BATCH
 from district.province import Shape
 
 # Threads per worker process, as deploy/up and deploy/k8s/workers.yaml run them.
@@ -105,8 +106,8 @@ def lanes(figures: list[dict[str, Any]], shape: Shape, load: Load) -> dict[str, 
 # one item of it: the alarm sweep dispatches what nobody acknowledged (a storm), the map's batch
 # carries every moved worker, the device lane applies every heartbeat. The others find work
 # only when a timer was lost (the tasks and services do it on time): their runs are idle ones.
-# The most items of each step one run takes (alarms/tasks.py SWEEP_BATCH).
-SWEEP_BATCH = {"alarms": 200}
+# The most items of each step one run takes.
+SWEEP_BATCH = {"alarms": ALARM_SWEEP_BATCH}
 # The setting that splits each sweep that can be split (backend/core/shards.py).
 SHARD_SETTINGS = {
     "alarms": "ANXIN_ALARM_SWEEP_SHARDS",

@@ -7,9 +7,10 @@ functions as a Celery worker's process would.
 Each step runs its operations one after another: a web process (uvicorn running Django's
 synchronous views on one thread per process) and a worker's thread each do one at a time. A
 step's figures are its wall time, this process's CPU time, the queries it made, the events it
-recorded (each is a push: docs/capacity.md), and, where PostgreSQL and Redis run on this machine,
-the CPU time their processes spent meanwhile (read from /proc, so other load on the machine is
-counted too: the command prints the load average).
+recorded (each is a push: docs/capacity.md), the CPU the database's backends spent meanwhile
+(read from /proc, where PostgreSQL runs on this machine: the database is the run's own, so they
+are this process's connections) and the Redis server's (INFO cpu: the whole server, so anything
+else using it is counted too; the command prints the load average).
 
 Nothing here is a model of the platform: every figure is the platform's own code timed.
 """
@@ -126,12 +127,15 @@ def _local(host: str | None) -> bool:
     return not host or host in ("127.0.0.1", "localhost", "::1") or host.startswith("/")
 
 
-def _process_cpu_s(pid: int) -> float | None:
-    """CPU seconds (user + system) of a process of this machine, None if it is gone."""
+def _process_cpu_s(pid: int, command: str) -> float | None:
+    """CPU seconds (user + system) of a process of this machine running `command`; None if it
+    is gone, or is another program (a server in a container has pids of its own)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             text = stat.read()
     except OSError:
+        return None
+    if not text[text.index("(") + 1 : text.rindex(")")].startswith(command):
         return None
     fields = text[text.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -148,7 +152,7 @@ def _backends_cpu() -> dict[int, float] | None:
             "WHERE datname = current_database() AND backend_type = 'client backend'"
         )
         pids = [row[0] for row in cursor.fetchall()]
-    return {pid: cpu for pid in pids if (cpu := _process_cpu_s(pid)) is not None}
+    return {pid: cpu for pid in pids if (cpu := _process_cpu_s(pid, "postgres")) is not None}
 
 
 def _backends_spent(before: dict[int, float] | None) -> float | None:

@@ -50,7 +50,9 @@ def timers_check(*, now: datetime | None = None) -> dict[str, dict[str, Any]]:
     not had its first turn yet)."""
     now = now or timezone.now()
     watched = settings.ANXIN_WATCHED_TIMERS
-    rows = {h.name: h for h in Heartbeat.objects.filter(name__in=watched)}
+    everyone = {h.name: h for h in Heartbeat.objects.all()}  # a row per sweep: a handful
+    _forget_abandoned(everyone, watched, now)
+    rows = {name: everyone[name] for name in watched if name in everyone}
     if len(rows) < len(watched):
         Heartbeat.objects.bulk_create(
             [Heartbeat(name=name, watched_since=now) for name in watched if name not in rows],
@@ -64,6 +66,25 @@ def timers_check(*, now: datetime | None = None) -> dict[str, dict[str, Any]]:
             beat = _episode_move(beat.pk, now) or beat
         states[name] = _state(beat, now)
     return states
+
+
+def _forget_abandoned(rows: dict[str, Heartbeat], watched: list[str], now: datetime) -> None:
+    """Delete the rows of a split sweep's timers that no longer exist: the shards of another
+    split (ANXIN_ALARM_SWEEP_SHARDS changed, backend/core/shards.py), or the unsplit sweep's,
+    once none of them has run for ANXIN_TIMER_STALE_S. Kept, such a row would be watched again
+    the day the split returns to that size, stale since the last time, and every district
+    alerted for a sweep that is running. Rows still being written (processes of the old split
+    during a change-over) are left to them."""
+    bases = {name.partition(":")[0] for name in watched}
+    abandoned = [
+        beat.pk
+        for name, beat in rows.items()
+        if name not in watched and name.partition(":")[0] in bases and _stale(beat, now)
+    ]
+    if abandoned:
+        Heartbeat.objects.filter(pk__in=abandoned).delete()
+        for name in [name for name, beat in rows.items() if beat.pk in abandoned]:
+            del rows[name]
 
 
 def _stale_after() -> timedelta:

@@ -15,6 +15,9 @@ os.environ.setdefault("REDIS_DB_CELERY", "3")
 # The tests' broker is the Redis database above, whatever a developer's shell exports (the
 # tests read its queues as Redis lists, and the workers they start inherit this environment).
 os.environ.pop("CELERY_BROKER_URL", None)
+# One sweep of each kind, as the tests expect (tests/alarms/test_sweep_shards.py splits them).
+os.environ.pop("ANXIN_ALARM_SWEEP_SHARDS", None)
+os.environ.pop("ANXIN_DEVICE_APPLY_SHARDS", None)
 os.environ.setdefault("CELERY_QUEUE", "anxin-test")
 os.environ.setdefault("CHANNELS_PREFIX", "anxin-test")
 # The cache's Redis database is shared with other test runs: each run keeps to its own key

@@ -8,12 +8,15 @@ from datetime import timedelta
 import psycopg
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from alarms.devices import devices_watch
 from alarms.models import Alarm
 from alarms.tasks import SWEEP_LOCK, TIMER, alarms_sweep, device_messages_apply_pending
-from backend.core.models import Heartbeat
+from backend.core.models import Event, Heartbeat
 from backend.core.shards import shard_lock, shard_name
+from backend.core.sweeps import in_district_shard
+from backend.core.watchdog import timers_check
 from elders.models import AlarmDevice
 from tests import factories as f
 from tests.alarms.conftest import message, send
@@ -165,3 +168,41 @@ def test_the_shards_of_the_devices_applying_take_each_device_once(client):
     assert applied == [sum(1 for pk in ids if pk % 2 == 0), sum(1 for pk in ids if pk % 2 == 1)]
     assert sum(applied) == 4
     assert device_messages_apply_pending()["devices_applied"] == 0
+
+
+def test_a_shard_names_its_districts_so_the_deadline_index_still_orders_the_walk():
+    first, second, third = f.DistrictFactory(), f.DistrictFactory(), f.DistrictFactory()
+    due = Alarm.objects.filter(state="open")
+
+    sql = str(in_district_shard(due, first.pk % 2, 2).query)
+
+    mine = sorted(d.pk for d in (first, second, third) if d.pk % 2 == first.pk % 2)
+    assert f'"alarms_alarm"."district_id" IN ({", ".join(map(str, mine))})' in sql
+    assert "MOD" not in sql.upper()
+    assert in_district_shard(due, 0, 1) is due  # unsplit: untouched
+
+
+def test_timers_of_a_split_no_longer_in_use_are_forgotten_once_stale(settings):
+    """Changing ANXIN_ALARM_SWEEP_SHARDS leaves the old shards' rows: stale, they would be
+    watched again the day the split returns to that size, and alert every district."""
+    old = timezone.now() - timedelta(days=30)
+    Heartbeat.objects.create(name=f"{TIMER}:0/2", last_ran_at=old, watched_since=old)
+    Heartbeat.objects.create(name=f"{TIMER}:1/2", last_ran_at=timezone.now())  # still written
+    Heartbeat.objects.create(name="hotline.tasks.calls_sweep", last_ran_at=old)  # not a shard
+
+    timers_check()  # unsplit now: the one alarm sweep watched
+
+    assert not Heartbeat.objects.filter(name=f"{TIMER}:0/2").exists()
+    assert Heartbeat.objects.filter(name=f"{TIMER}:1/2").exists()
+    assert Heartbeat.objects.filter(name="hotline.tasks.calls_sweep").exists()
+
+    # Split two ways again: the shard's timer is watched from now, not stale since last month.
+    settings.ANXIN_WATCHED_TIMERS = [
+        *(t for t in settings.ANXIN_WATCHED_TIMERS if t != TIMER),
+        f"{TIMER}:0/2",
+        f"{TIMER}:1/2",
+    ]
+    states = timers_check()
+
+    assert states[f"{TIMER}:1/2"]["status"] == "up"
+    assert not Event.objects.filter(kind="watchdog.stale").exists()

@@ -146,10 +146,13 @@ def test_it_refuses_a_database_that_holds_other_districts(monkeypatch, settings)
 )
 def test_bad_arguments_are_refused_before_anything_is_written(monkeypatch, arguments, message):
     monkeypatch.setenv("ANXIN_BENCHMARK_ALLOWED", "1")
+    written = []
+    monkeypatch.setattr(province, "clear", lambda: written.append("clear"))
+    monkeypatch.setattr(province, "seed", lambda **kw: written.append("seed"))
 
     with pytest.raises(CommandError, match=message):
         call_command("simulate_province", *arguments)
-    assert not District.objects.exists()
+    assert written == []
 
 
 @pytest.mark.django_db

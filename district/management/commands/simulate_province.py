@@ -70,6 +70,11 @@ def _terminate(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
+# Notification backends that send nothing (backend/telephony/backends.py).
+RECORDING_BACKENDS = (
+    "backend.telephony.backends.FileBackend",
+    "backend.telephony.backends.RecordingBackend",
+)
 # Below this share of matchings that made an offer, the figures are of the path that found
 # nobody, and the command says so.
 MIN_OFFERED = 0.8
@@ -106,15 +111,20 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         benchmark_allowed("simulate_province", "a province of districts of its own")
         self._refuse_unless_alone()
-        if o["clear"]:
-            self.stdout.write(f"deleted: {province.clear()}")
-            return
-        self._check_arguments(o)
-        self._refuse_unless_measurable()
+        if not o["clear"]:
+            self._check_arguments(o)
+            self._refuse_unless_measurable()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [RUN_LOCK])
             if not cursor.fetchone()[0]:
                 raise CommandError("another simulate_province is running on this database")
+        if o["clear"]:
+            try:
+                self.stdout.write(f"deleted: {province.clear()}")
+            finally:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [RUN_LOCK])
+            return
         # SIGTERM ends the run through the clean-up below, as Ctrl-C does.
         previous = signal.signal(signal.SIGTERM, _terminate)
         try:
@@ -164,10 +174,11 @@ class Command(BaseCommand):
                 "the tasks this run publishes are taken back out of a Redis broker only: "
                 "run it with the default broker (REDIS_URL), not CELERY_BROKER_URL"
             )
-        if "twilio" in settings.NOTIFICATION_BACKEND.lower():
+        if settings.NOTIFICATION_BACKEND not in RECORDING_BACKENDS:
             raise CommandError(
-                "the run's offers and emergencies would text and call through Twilio: run it "
-                "with a recording notification backend (ANXIN_NOTIFICATION_BACKEND)"
+                "the run's offers and emergencies would send SMS and calls through "
+                f"{settings.NOTIFICATION_BACKEND}: run it with a backend that only records "
+                f"them (ANXIN_NOTIFICATION_BACKEND: {', '.join(RECORDING_BACKENDS)})"
             )
         consumers = {
             worker: sorted(queues & routed_queues())
@@ -267,11 +278,12 @@ class Command(BaseCommand):
         }
 
     def _vacuum(self) -> None:
-        """Make the space of deleted rows (an earlier run's) reusable before seeding, so that
-        the bytes per row measured after it are the rows' and not an earlier run's left over."""
+        """Give back the space of an earlier run's deleted rows before seeding (tables and
+        their indexes rewritten: a plain VACUUM keeps the index files' size), so that the bytes
+        per row measured after it are this run's rows'. Cheap: the database is the run's own."""
         with connection.cursor() as cursor:
             for table in SIZED_TABLES:
-                cursor.execute(f"VACUUM {connection.ops.quote_name(table)}")
+                cursor.execute(f"VACUUM FULL {connection.ops.quote_name(table)}")
 
     def _sizes(self, seeded: province.Seeded) -> dict[str, float]:
         """Bytes per row of each table the plan sizes: the rows' own average size (with the
