@@ -27,7 +27,7 @@ from dispatch.models import Complaint, JobOffer, OperatorAlert, ServiceRequest, 
 from elders.models import Elder
 from hotline.models import Call, CallBack
 from providers.models import Appeal, Provider, Sanction
-from tests.conftest import cache_forget
+from tests.conftest import cache_forget, run_bounded
 from tests.security.world import build_tenant
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
@@ -358,7 +358,7 @@ def test_the_websocket_messages_by_role(tenants, capsys):
 
     expected = {role: {"ping": "pong", "location": "error"} for role in ROLES}
     expected[WRK] = {"ping": "pong", "location": "location.ack"}
-    got, anonymous = asyncio.run(everyone())
+    got, anonymous = run_bounded(everyone())
     right = sum(r == expected[role] for role, r in got.items()) + (anonymous == {"connect": 4401})
     with capsys.disabled():
         print(
