@@ -1,4 +1,5 @@
 import asyncio
+import contextlib
 import os
 import time
 import warnings
@@ -241,4 +242,7 @@ def run_bounded(coroutine, *, cleanup_s: float = 5.0):
                     stacklevel=2,
                 )
         loop.run_until_complete(loop.shutdown_asyncgens())
+        # asyncio.to_thread's threads, as asyncio.run ends them, within the same bound.
+        with contextlib.suppress(TimeoutError):
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_default_executor(), cleanup_s))
         loop.close()

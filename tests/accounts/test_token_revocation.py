@@ -2,8 +2,6 @@
 logout ends it, and a password change or a deactivation ends every token and open socket of that
 user at once. The check costs no database query: a per-user version in the shared cache."""
 
-import asyncio
-
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.db import connection
@@ -12,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from backend.asgi import application
 from backend.core.tickets import ws_ticket_issue
 from tests import factories as f
-from tests.conftest import api
+from tests.conftest import api, run_bounded
 
 from .conftest import bearer, sign_in
 
@@ -130,7 +128,7 @@ def test_open_sockets_close_when_the_password_changes(catalogue):
         await socket.disconnect()
         return closed
 
-    closed = asyncio.run(scenario())
+    closed = run_bounded(scenario())
 
     assert closed == {"type": "websocket.close", "code": 4401}
 

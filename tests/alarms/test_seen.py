@@ -17,7 +17,7 @@ from backend.core import events
 from backend.core.models import Event
 from backend.core.tickets import ws_ticket_issue
 from tests.alarms.conftest import message, send
-from tests.conftest import api
+from tests.conftest import api, run_bounded
 
 HEADERS = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
 
@@ -96,7 +96,7 @@ def test_the_first_push_to_reach_a_staff_members_socket_is_when_it_was_seen(
         await socket.disconnect()
         return answer.json()["alarm_id"], pushed
 
-    alarm_id, pushed = asyncio.run(listen_while_raised())
+    alarm_id, pushed = run_bounded(listen_while_raised())
 
     assert pushed["type"] == "alarm.raised" and pushed["data"]["subject"]["id"] == alarm_id
     alarm = Alarm.objects.get(pk=alarm_id)

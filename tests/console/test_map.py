@@ -3,7 +3,6 @@ roles), the batches of moved workers (one message per district, the moved on-shi
 only), their way to a staff member's socket, and the GCJ-02 conversion in JavaScript checked
 against published reference pairs and the Python twin."""
 
-import asyncio
 import json
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ from console import positions
 from dispatch.models import RequestState
 from providers.models import WorkerPosition
 from tests import factories as f
-from tests.conftest import admin_login, api
+from tests.conftest import admin_login, api, run_bounded
 
 pytestmark = pytest.mark.django_db
 
@@ -230,7 +229,7 @@ def test_a_staff_members_socket_receives_the_batch_as_it_is_sent():
         await socket.disconnect()
         return got
 
-    assert asyncio.run(listen()) == {"type": "workers.positions", "data": batch["data"]}
+    assert run_bounded(listen()) == {"type": "workers.positions", "data": batch["data"]}
 
 
 # GCJ-02 in JavaScript ---------------------------------------------------------------------------

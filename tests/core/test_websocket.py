@@ -6,6 +6,7 @@ from channels.testing import WebsocketCommunicator
 from backend.asgi import application
 from backend.core.tickets import ws_ticket_issue
 from tests import factories as f
+from tests.conftest import run_bounded
 
 HEADERS = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
 
@@ -29,7 +30,7 @@ def test_an_idle_socket_stays_open_past_the_channel_layers_blocking_pop():
         await socket.disconnect()
         return reply
 
-    assert asyncio.run(idle_then_ping()) == {"type": "pong"}
+    assert run_bounded(idle_then_ping()) == {"type": "pong"}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -46,7 +47,7 @@ def test_a_socket_without_a_valid_ticket_is_refused():
     async def both():  # one event loop: the channel layer's connections belong to it
         return await attempt(""), await attempt("?ticket=forged")
 
-    assert asyncio.run(both()) == ((False, 4401), (False, 4401))
+    assert run_bounded(both()) == ((False, 4401), (False, 4401))
 
 
 def _connect_with(headers):
@@ -62,7 +63,7 @@ def _connect_with(headers):
             return connected, hello["type"]
         return connected, code
 
-    return asyncio.run(attempt())
+    return run_bounded(attempt())
 
 
 @pytest.mark.django_db(transaction=True)

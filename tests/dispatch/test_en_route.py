@@ -1,7 +1,6 @@
 """The distance on the way: pushed to the family and the worker as positions are stored, never
 written as events; read from the last-known position when a page renders."""
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from dispatch.en_route import en_route_distances
 from dispatch.models import RequestState, ServiceRequest
 from providers.models import WorkerPosition
 from tests import factories as f
-from tests.conftest import api
+from tests.conftest import api, run_bounded
 
 
 def on_the_way(operator, elder, worker, capture):
@@ -78,7 +77,7 @@ def test_the_family_hears_the_distance_shrink_and_no_event_is_written(
             await socket.disconnect()
         return heard, stranger_heard
 
-    heard, stranger_heard_nothing = asyncio.run(talk())
+    heard, stranger_heard_nothing = run_bounded(talk())
 
     distances = [family["data"]["distance_m"] for _, family in heard]
     assert all(family["type"] == "request.distance" for _, family in heard)

@@ -11,6 +11,7 @@ from django.test import Client
 from backend.asgi import application
 from backend.core.tickets import ws_ticket_issue
 from tests import factories as f
+from tests.conftest import run_bounded
 from tests.hotline.script import ScriptedCall, client_sender
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
@@ -42,7 +43,7 @@ def test_call_ringing_reaches_the_districts_operators_within_a_second(hotline, d
             await socket.disconnect()
         return ringing, took, nothing_elsewhere
 
-    ringing, took, nothing_elsewhere = asyncio.run(scenario())
+    ringing, took, nothing_elsewhere = run_bounded(scenario())
 
     assert ringing["type"] == "call.ringing"
     assert took < 1, took

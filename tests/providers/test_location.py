@@ -1,4 +1,3 @@
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -11,7 +10,7 @@ from backend.core.geo import wgs84_to_gcj02
 from backend.core.tickets import ws_ticket_issue
 from providers.models import PositionTrace, WorkerPosition
 from tests import factories as f
-from tests.conftest import api
+from tests.conftest import api, run_bounded
 
 
 def post_location(worker, coords, crs="wgs84"):
@@ -107,7 +106,7 @@ def test_a_worker_can_send_positions_over_the_websocket(catalogue):
         await socket.disconnect()
         return good, bad
 
-    good, bad = asyncio.run(talk())
+    good, bad = run_bounded(talk())
 
     assert good == {"type": "location.ack", "data": {"stored": True}}
     assert bad["type"] == "error" and "location" in bad["data"]["fields"]
@@ -147,7 +146,7 @@ def test_the_socket_decides_the_trace_from_the_workers_state_at_each_message(cat
         return PositionTrace.objects.filter(worker=worker).count()
 
     traces: list[int] = []
-    acks = asyncio.run(talk())
+    acks = run_bounded(talk())
 
     assert acks == [True, True, True]
     assert traces == [0, 1, 1]
