@@ -4,21 +4,23 @@ Seeds a province's shape at a size this machine holds (district/province.py: `--
 districts of the province's proportions, each `--scale` of a full one), measures what one process
 does on it, step by step, through the platform's own code (district/province_measure.py):
 
-- web: intake (`POST /api/v1/requests/`), workers' location updates, signed alarms and
-  heartbeats from devices, and pushes to the channel layer;
-- workers: matching (routine, and an emergency's three offers), the alarm sweep's dispatch of an
-  alarm nobody acknowledged, the device lane's applying of heartbeats, and every sweep beat
-  sends at least once a minute;
+- web: intake (`POST /api/v1/requests/`), the events feed after a reconnect, workers' location
+  updates, signed alarms and heartbeats from devices, and pushes to the channel layer;
+- workers: matching (routine, and an emergency's three offers), the alarm sweep's dispatch and
+  re-send of alarms nobody acknowledged, the device lane's applying of heartbeats, the map's
+  batch of positions, and every sweep beat sends at least once a minute;
 
 and prints the capacity plan those figures imply for the full province (6 million elders,
 100,000 workers, 100 districts, a storm of 5,000 alarms a minute): processes per queue, the
 database's size and connections, Redis's memory, and which sweeps must be split by district,
 with every assumption printed beside it (district/capacity.py).
 
-It runs against this machine's PostgreSQL and Redis with nothing else using them: it refuses
-while a Celery worker consumes its queues (the workers would run the run's matching beside the
-measurement), takes back out of the broker every task it published, and deletes what it seeded
-and made unless `--keep`. `--clear` only deletes a kept or killed run's districts.
+It runs on a database of its own (it refuses one that holds any other district: the sweeps it
+times act on every district, and a provider serves across district lines), with a Redis broker,
+a notification backend that only records, and no Celery worker consuming its queues (they would
+run the run's matching beside the measurement). It takes back out of the broker every task it
+published and deletes what it seeded and made unless `--keep`, however it ends. `--clear` only
+deletes a kept or killed run's districts.
 """
 
 import json
