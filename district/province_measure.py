@@ -451,7 +451,6 @@ def pushes(seeded: province.Seeded, n: int, figures: list[Figure]) -> dict[str, 
     for uid in users:
         groups[user_group(uid)] = [f"specific.province!user-{uid}"]
     memberships = sum(len(members) for members in groups.values())
-    before = _redis_memory()
 
     async def join(add: bool) -> None:
         for group, members in groups.items():
@@ -459,7 +458,7 @@ def pushes(seeded: province.Seeded, n: int, figures: list[Figure]) -> dict[str, 
                 await (layer.group_add if add else layer.group_discard)(group, channel)
 
     async_to_sync(join)(True)
-    per_membership = (_redis_memory() - before) / memberships
+    per_membership = _groups_memory(layer, list(groups)) / memberships
     districts = seeded.district_ids
     envelope = {
         "type": "request.offered",
@@ -477,11 +476,15 @@ def pushes(seeded: province.Seeded, n: int, figures: list[Figure]) -> dict[str, 
     return {"bytes_per_membership": per_membership, "memberships": memberships}
 
 
-def _redis_memory() -> int:
+def _groups_memory(layer: Any, groups: list[str]) -> int:
+    """The bytes Redis holds for these groups' keys (MEMORY USAGE, exact): the server's whole
+    used memory would count whatever else uses the server meanwhile."""
     import redis
 
-    client = redis.Redis.from_url(f"{settings.REDIS_URL}/0")
-    return int(client.info("memory")["used_memory"])
+    layers: Any = settings.CHANNEL_LAYERS
+    host = layers["default"]["CONFIG"]["hosts"][0]
+    client = redis.Redis.from_url(host["address"])
+    return sum(int(client.memory_usage(layer._group_key(g), samples=0) or 0) for g in groups)
 
 
 def _signed(serial: str, kind: str) -> tuple[bytes, dict[str, str]]:
