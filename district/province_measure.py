@@ -44,14 +44,16 @@ from console.positions import worker_positions_push
 from dispatch import services as dispatch_services
 from dispatch.models import ServiceRequest
 from district import province
+from district.capacity import Load
 from elders.models import AlarmDevice
 from providers.models import Worker, WorkerPosition
 
 ROUTINE_SERVICES = ["meal", "cleaning", "companionship", "welfare_check", "escort", "bathing"]
 # Operators may each write 300 a minute: each does at most this many of a run's intakes.
 INTAKES_PER_OPERATOR = 40
-# Sockets listening to a district's group while pushes are timed: its operators' consoles.
-CONSOLES_PER_DISTRICT = 10
+# Sockets listening to a district's group while pushes are timed: its consoles, as the plan
+# assumes them.
+CONSOLES_PER_DISTRICT = Load().consoles_per_district
 
 
 @dataclass

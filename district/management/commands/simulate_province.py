@@ -134,6 +134,8 @@ class Command(BaseCommand):
             self._vacuum()
             try:
                 result = self._run(o)
+            except ValueError as exc:  # a step with nothing to measure in what was seeded
+                raise CommandError(f"{exc}: seed more (--scale, --districts)") from exc
             finally:
                 if not o["keep"]:
                     province.clear()
