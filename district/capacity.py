@@ -15,8 +15,6 @@ from district.province import Shape
 
 # Threads per worker process, as deploy/up and deploy/k8s/workers.yaml run them.
 THREADS = {"alarm": 2, "urgent": 4, "routine": 4, "notify": 8, "device": 2, "bulk": 1}
-# Database connections of a worker process: a thread's each and the watchdog's (deploy/up).
-DAYS_A_YEAR = 365
 
 
 @dataclass(frozen=True)
@@ -102,10 +100,6 @@ def lanes(figures: list[dict[str, Any]], shape: Shape, load: Load) -> dict[str, 
     return plans
 
 
-# The sweeps whose every run has work due at the province's peak, and the step that measured
-# one item of it: the alarm sweep dispatches what nobody acknowledged (a storm), the map's batch
-# carries every moved worker, the device lane applies every heartbeat. The others find work
-# only when a timer was lost (the tasks and services do it on time): their runs are idle ones.
 # The most items of each step one run takes.
 SWEEP_BATCH = {"alarms": ALARM_SWEEP_BATCH}
 # The setting that splits each sweep that can be split (backend/core/shards.py).
@@ -113,6 +107,10 @@ SHARD_SETTINGS = {
     "alarms": "ANXIN_ALARM_SWEEP_SHARDS",
     "device-messages": "ANXIN_DEVICE_APPLY_SHARDS",
 }
+# The sweeps whose every run has work due at the province's peak, and the step that measured
+# one item of it: the alarm sweep dispatches what nobody acknowledged (a storm), the map's batch
+# carries every moved worker, the device lane applies every heartbeat. The others find work
+# only when a timer was lost (the tasks and services do it on time): their runs are idle ones.
 SWEEP_WORK = {
     "alarms": ["alarm dispatch", "alarm re-send"],
     "map-positions": ["map positions"],
