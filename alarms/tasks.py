@@ -17,7 +17,13 @@ from django.utils import timezone
 
 from backend.core.batches import delete_in_batches
 from backend.core.shards import shard_lock, shard_name
-from backend.core.sweeps import alone, in_district_shard, in_shard, steps_run
+from backend.core.sweeps import (
+    alone,
+    in_district_shard,
+    in_shard,
+    shard_districts,
+    steps_run,
+)
 from backend.core.watchdog import heartbeat_record
 
 from . import devices, services
@@ -51,8 +57,11 @@ def _ids(qs: QuerySet, deadline: str) -> list[int]:
 def _steps(
     now: datetime, *, shard: int = 0, shards: int = 1
 ) -> Iterable[tuple[str, Callable[[], list[int]], Callable[[int], bool]]]:
+    # The shard's districts, read once for the run's three steps.
+    districts = shard_districts(shard, shards) if shards > 1 else None
+
     def mine(qs: QuerySet) -> QuerySet:
-        return in_district_shard(qs, shard, shards)
+        return in_district_shard(qs, shard, shards, districts)
 
     yield (
         "alarms_dispatched",

@@ -15,6 +15,7 @@ else using it is counted too; the command prints the load average).
 Nothing here is a model of the platform: every figure is the platform's own code timed.
 """
 
+import functools
 import json
 import os
 import statistics
@@ -166,11 +167,17 @@ def _backends_spent(before: dict[int, float] | None) -> float | None:
     return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items())
 
 
-def _redis_cpu_s() -> float:
-    """The Redis server's own CPU so far (INFO cpu), wherever it runs."""
+@functools.cache
+def _redis() -> Any:
+    """One client for the run's reads of the Redis server (INFO), not one per step."""
     import redis
 
-    info = redis.Redis.from_url(f"{settings.REDIS_URL}/0").info("cpu")
+    return redis.Redis.from_url(f"{settings.REDIS_URL}/0")
+
+
+def _redis_cpu_s() -> float:
+    """The Redis server's own CPU so far (INFO cpu), wherever it runs."""
+    info = _redis().info("cpu")
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
